@@ -1,0 +1,52 @@
+// What every facedex subcommand shares: global options, exit codes, model
+// loading, and the JSON helpers for printing. No logic a test would need lives
+// in cli/: it parses, calls a library, prints.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "models/face_pipeline.h"
+
+namespace facedex::cli {
+
+// Documented in README.md ("Exit codes").
+enum ExitCode : int {
+  kExitOk = 0,             // done; for index, bad files were reported but the run completed
+  kExitSomeInputsFailed = 1,  // finished, but at least one input (photo, probe) could not be used
+  kExitUsage = 2,          // bad command line
+  kExitModels = 3,         // model files missing or unreadable
+  kExitDatabase = 4,       // database missing, in use by another process, corrupt, or disk full
+  kExitInternal = 5,       // a bug: please report it
+};
+
+struct GlobalOptions {
+  std::string db_dir;      // --db or FACEDEX_DB
+  std::string models_dir;  // --models or FACEDEX_MODELS
+  bool quiet = false;      // --quiet: errors only
+};
+
+// A subcommand's body, run after parsing; returns the exit code.
+using CommandBody = std::function<int()>;
+
+// Registers one subcommand; its body runs when it was chosen.
+void on_run(CLI::App* command, CommandBody body, int* exit_code);
+
+// Locates and loads the models, printing a message and returning nullptr on failure.
+std::shared_ptr<const models::FaceModels> load_models_or_report(const GlobalOptions& g);
+
+// Prints "facedex: <message>" to stderr.
+void report_error(const std::string& message);
+
+// JSON value for a file name that may not be valid UTF-8.
+nlohmann::json path_json(const std::string& path);
+
+void register_faces_command(CLI::App& app, GlobalOptions& g, int* exit_code);
+void register_models_command(CLI::App& app, GlobalOptions& g, int* exit_code);
+void register_index_commands(CLI::App& app, GlobalOptions& g, int* exit_code);
+
+}  // namespace facedex::cli

@@ -1,0 +1,50 @@
+// facedex models [--json]: which model files are in use, where they came from,
+// their checksums and the fingerprint stored with every descriptor.
+#include <cstdio>
+
+#include "cli/cli_common.h"
+
+namespace facedex::cli {
+namespace {
+
+nlohmann::json file_json(const models::ModelFile& f) {
+  return {{"path", f.path}, {"origin", f.origin}, {"sha256", f.sha256}};
+}
+
+int run_models(const GlobalOptions& g, bool json) {
+  auto set = models::locate_models(g.models_dir);
+  if (!set) {
+    report_error(set.status().message());
+    return kExitModels;
+  }
+  if (json) {
+    nlohmann::json j{{"fingerprint", set->fingerprint},
+                     {"descriptor", file_json(set->descriptor)},
+                     {"landmarks", file_json(set->landmarks)},
+                     {"landmark_points", set->landmark_points}};
+    j["cnn_detector"] = set->cnn_detector ? file_json(*set->cnn_detector) : nlohmann::json();
+    std::printf("%s\n", j.dump(2).c_str());
+    return kExitOk;
+  }
+  auto print = [](const char* role, const models::ModelFile& f) {
+    std::printf("%-12s %s\n             %s\n             sha256 %s\n", role, f.path.c_str(), f.origin.c_str(),
+                f.sha256.c_str());
+  };
+  print("descriptor", set->descriptor);
+  print("landmarks", set->landmarks);
+  if (set->cnn_detector) print("cnn detector", *set->cnn_detector);
+  std::printf("fingerprint  %s (stored with every descriptor; galleries never mix fingerprints)\n",
+              set->fingerprint.c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_models_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
+  auto json = std::make_shared<bool>(false);
+  CLI::App* cmd = app.add_subcommand("models", "Show the model files in use, their origin and checksums");
+  cmd->add_flag("--json", *json, "JSON output");
+  on_run(cmd, [&g, json]() { return run_models(g, *json); }, exit_code);
+}
+
+}  // namespace facedex::cli

@@ -1,0 +1,47 @@
+// facedex: face-gallery indexing and similarity search. This file only wires
+// the subcommands together; each lives in its own cli/cmd_*.cpp.
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+
+#include "cli/cli_common.h"
+
+#ifndef FACEDEX_VERSION
+#define FACEDEX_VERSION "dev"
+#endif
+
+int main(int argc, char** argv) {
+  using namespace facedex::cli;
+  CLI::App app{"facedex: index the faces in your photo collections and search them, all on this machine"};
+  app.set_version_flag("--version", std::string("facedex ") + FACEDEX_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();
+
+  GlobalOptions g;
+  app.add_option("--db", g.db_dir, "Database directory")->envname("FACEDEX_DB");
+  app.add_option("--models", g.models_dir, "Directory with dlib model files to use instead of the bundled ones")
+      ->envname("FACEDEX_MODELS");
+  app.add_flag("-q,--quiet", g.quiet, "Print errors only");
+
+  int exit_code = kExitOk;
+  register_faces_command(app, g, &exit_code);
+  register_models_command(app, g, &exit_code);
+  //register_index_commands(app, g, &exit_code);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    report_error(std::string("internal error: ") + e.what());
+    return kExitInternal;
+  }
+  return exit_code;
+}

@@ -1,0 +1,40 @@
+// Face descriptor backends: one interface, several implementations (STYLE.md
+// section 4). Today: dlib's own DNN. A faster backend must agree with it to
+// 1e-4 per dimension on real chips.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <dlib/image_processing/generic_image.h>
+#include <dlib/matrix.h>
+#include <dlib/pixel.h>
+
+#include "models/model_constants.h"
+#include "util/status.h"
+
+namespace facedex::models {
+
+// An aligned kChipSize x kChipSize RGB face (see face_detector.h).
+using FaceChip = dlib::matrix<dlib::rgb_pixel>;
+
+class Embedder {
+ public:
+  virtual ~Embedder() = default;
+  // One descriptor per chip, in order. Not thread-safe: one Embedder per thread.
+  virtual std::vector<Descriptor> embed(const std::vector<FaceChip>& chips) = 0;
+  virtual std::string backend_name() const = 0;
+};
+
+// Loads a dlib .dat holding the ResNet metric network (official or converted).
+Expected<std::unique_ptr<Embedder>> load_dlib_embedder(const std::string& model_path);
+
+// Converts face-api's TensorFlow.js copy of dlib's ResNet weights
+// (face_recognition_model-weights_manifest.json + .bin) into a dlib .dat that
+// `dlib::deserialize(path) >> anet_type` loads. Deterministic: the same inputs
+// give the same bytes.
+Status convert_faceapi_weights(const std::string& manifest_path, const std::string& weights_path,
+                               const std::string& out_path);
+
+}  // namespace facedex::models

@@ -1,0 +1,56 @@
+// The seam the indexer and the queries build on: an upright photo in, every
+// face with its box, score, landmarks, chip and descriptor out.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "models/embedder.h"
+#include "models/face_detector.h"
+#include "models/model_files.h"
+
+namespace facedex::models {
+
+struct AnalyzedFace {
+  DetectedFace face;
+  Descriptor descriptor{};
+};
+
+// Loaded once per process and shared by every thread's pipeline.
+class FaceModels {
+ public:
+  static Expected<std::shared_ptr<const FaceModels>> load(const ModelSet& set);
+  const ModelSet& model_set() const { return set_; }
+  const std::shared_ptr<const LandmarkModel>& landmarks() const { return landmarks_; }
+
+ private:
+  ModelSet set_;
+  std::shared_ptr<const LandmarkModel> landmarks_;
+};
+
+// Not thread-safe: one per thread (each holds its own HOG scanner and network).
+class FacePipeline {
+ public:
+  static Expected<std::unique_ptr<FacePipeline>> create(std::shared_ptr<const FaceModels> models);
+
+  // Detects every face and embeds them all in one batch. Largest face first.
+  std::vector<AnalyzedFace> analyze(const cv::Mat& rgb, const DetectOptions& options);
+
+  FaceDetector& detector() { return detector_; }
+  Embedder& embedder() { return *embedder_; }
+  const ModelSet& model_set() const { return models_->model_set(); }
+
+ private:
+  FacePipeline(std::shared_ptr<const FaceModels> models, std::unique_ptr<Embedder> embedder);
+
+  std::shared_ptr<const FaceModels> models_;
+  FaceDetector detector_;
+  std::unique_ptr<Embedder> embedder_;
+};
+
+// Sets the BLAS library (OpenBLAS) to `threads` threads. facedex runs one
+// single-threaded network per core instead: dlib's layers outside sgemm are
+// serial, so a second BLAS thread barely helps one network.
+void set_blas_threads(int threads);
+
+}  // namespace facedex::models

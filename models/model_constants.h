@@ -1,0 +1,24 @@
+// Constants of the face models, in one place (STYLE.md section 3). Every other
+// module refers to these rather than repeating the numbers.
+#pragma once
+
+#include <array>
+
+namespace facedex::models {
+
+// dlib's ResNet takes 150x150 aligned chips...
+inline constexpr int kChipSize = 150;
+// ...cut with 25% padding around the landmarks (dnn_face_recognition_ex.cpp).
+inline constexpr double kChipPadding = 0.25;
+// Descriptor length of dlib's metric network.
+inline constexpr int kDescriptorDims = 128;
+// The network was trained so that two faces of one person lie closer than 0.6
+// (Euclidean) and faces of different people further apart. This is a 1:1
+// verification threshold; searching a gallery needs a stricter rule (search/).
+inline constexpr float kSamePersonDistance = 0.6f;
+// HOG finds faces of roughly this many pixels and up (dlib's 80x80 sliding window).
+inline constexpr int kMinHogFacePx = 80;
+
+using Descriptor = std::array<float, kDescriptorDims>;
+
+}  // namespace facedex::models

@@ -1,0 +1,152 @@
+#include "models/model_files.h"
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "util/sha256.h"
+
+#ifndef FACEDEX_BUNDLED_MODELS_DIR
+#error "FACEDEX_BUNDLED_MODELS_DIR must be set by the build"
+#endif
+
+namespace facedex::models {
+namespace {
+
+constexpr const char* kDebianDlibDataDir = "/usr/share/dlib";
+
+bool is_regular_file(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::string join(const std::string& dir, const std::string& name) {
+  if (dir.empty() || dir.back() == '/') return dir + name;
+  return dir + "/" + name;
+}
+
+// Hashing the 100 MB landmark model costs half a second on every start, so
+// digests are cached per (path, size, mtime) in the user's cache directory.
+// A stale or unwritable cache only costs time, never correctness.
+std::string cache_file_path() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return join(xdg, "facedex-model-sha256.txt");
+  if (const char* home = std::getenv("HOME"); home && *home) return join(home, ".cache/facedex-model-sha256.txt");
+  return "";
+}
+
+Expected<std::string> cached_sha256(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return Status::not_found(path + ": no such model file");
+  std::ostringstream key;
+  key << path << '\t' << st.st_size << '\t' << st.st_mtim.tv_sec << '.' << st.st_mtim.tv_nsec;
+
+  const std::string cache = cache_file_path();
+  std::map<std::string, std::string> entries;
+  if (!cache.empty()) {
+    std::ifstream in(cache);
+    std::string line;
+    while (std::getline(in, line)) {
+      const auto tab = line.rfind('\t');
+      if (tab != std::string::npos) entries[line.substr(0, tab)] = line.substr(tab + 1);
+    }
+  }
+  if (auto it = entries.find(key.str()); it != entries.end() && it->second.size() == 64) return it->second;
+
+  auto digest = sha256_file_hex(path);
+  if (!digest) return digest;
+  if (!cache.empty()) {
+    entries[key.str()] = *digest;
+    const std::string tmp = cache + ".tmp";
+    std::ofstream out(tmp, std::ios::trunc);
+    for (const auto& [k, v] : entries) out << k << '\t' << v << '\n';
+    out.close();
+    if (out) std::rename(tmp.c_str(), cache.c_str());
+  }
+  return digest;
+}
+
+Expected<ModelFile> describe(const std::string& path, const std::string& origin) {
+  auto digest = cached_sha256(path);
+  if (!digest) return digest.status();
+  return ModelFile{path, origin, *digest};
+}
+
+}  // namespace
+
+std::string bundled_models_dir() { return FACEDEX_BUNDLED_MODELS_DIR; }
+
+Expected<ModelSet> locate_models(const std::string& user_dir_arg) {
+  std::string user_dir = user_dir_arg;
+  if (user_dir.empty()) {
+    if (const char* env = std::getenv("FACEDEX_MODELS"); env && *env) user_dir = env;
+  }
+  if (!user_dir.empty()) {
+    struct stat st {};
+    if (::stat(user_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      return Status::not_found(user_dir + ": models directory does not exist");
+  }
+
+  ModelSet set;
+  // Descriptor network: the user's official file wins over our converted copy.
+  std::string path;
+  if (!user_dir.empty() && is_regular_file(path = join(user_dir, kOfficialDescriptorFile))) {
+    auto f = describe(path, "dlib official ResNet descriptor model (user's models directory)");
+    if (!f) return f.status();
+    set.descriptor = *f;
+  } else if (!user_dir.empty() && is_regular_file(path = join(user_dir, kConvertedDescriptorFile))) {
+    auto f = describe(path, "face-api 1.7.15 weights converted to dlib, 8-bit quantized (user's models directory)");
+    if (!f) return f.status();
+    set.descriptor = *f;
+  } else if (is_regular_file(path = join(bundled_models_dir(), kConvertedDescriptorFile))) {
+    auto f = describe(path, "face-api 1.7.15 weights converted to dlib, 8-bit quantized (bundled by setup)");
+    if (!f) return f.status();
+    set.descriptor = *f;
+  } else {
+    return Status::not_found("face descriptor model not found: looked for " + std::string(kOfficialDescriptorFile) +
+                             (user_dir.empty() ? "" : " in " + user_dir) + " and " +
+                             join(bundled_models_dir(), kConvertedDescriptorFile) +
+                             ". Run scripts/setup.sh to provision it, or pass --models DIR.");
+  }
+
+  // Landmarks: 68 points first (what the bundled pipeline was validated with).
+  struct Candidate {
+    std::string dir;
+    const char* file;
+    int points;
+    const char* origin;
+  };
+  const Candidate candidates[] = {
+      {user_dir, kLandmarks68File, 68, "dlib 68-point shape predictor (user's models directory)"},
+      {user_dir, kLandmarks5File, 5, "dlib 5-point shape predictor (user's models directory)"},
+      {bundled_models_dir(), kLandmarks68File, 68, "dlib 68-point shape predictor (bundled)"},
+      {kDebianDlibDataDir, kLandmarks68File, 68,
+       "dlib 68-point shape predictor from Debian libdlib-data (iBUG 300-W: non-commercial use)"},
+  };
+  bool found = false;
+  for (const auto& c : candidates) {
+    if (c.dir.empty() || !is_regular_file(path = join(c.dir, c.file))) continue;
+    auto f = describe(path, c.origin);
+    if (!f) return f.status();
+    set.landmarks = *f;
+    set.landmark_points = c.points;
+    found = true;
+    break;
+  }
+  if (!found)
+    return Status::not_found(std::string("landmark model not found: looked for ") + kLandmarks68File + " in " +
+                             kDebianDlibDataDir + " (apt-get install libdlib-data)" +
+                             (user_dir.empty() ? "" : " and " + user_dir));
+
+  if (!user_dir.empty() && is_regular_file(path = join(user_dir, kCnnDetectorFile))) {
+    auto f = describe(path, "dlib MMOD CNN face detector (user's models directory; not used yet)");
+    if (!f) return f.status();
+    set.cnn_detector = *f;
+  }
+  set.fingerprint = sha256_hex(set.descriptor.sha256 + ":" + set.landmarks.sha256).substr(0, 16);
+  return set;
+}
+
+}  // namespace facedex::models

@@ -1,0 +1,47 @@
+// Where the model files come from, and the fingerprint that tags every
+// descriptor they produce.
+//
+// Search order for each file: the user's directory (--models DIR or
+// FACEDEX_MODELS), then the files facedex provisions itself (the converted
+// face-api descriptor model in the build tree, Debian's libdlib-data landmark
+// model). A user who has dlib's official files gets them used instead.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "util/status.h"
+
+namespace facedex::models {
+
+struct ModelFile {
+  std::string path;    // absolute path of the file in use
+  std::string origin;  // human-readable: where it came from and what it is
+  std::string sha256;  // hex digest of the file's bytes
+};
+
+struct ModelSet {
+  ModelFile descriptor;  // dlib ResNet metric network (.dat, anet_type)
+  ModelFile landmarks;   // dlib shape predictor, 68 or 5 points
+  int landmark_points;   // 68 or 5
+  std::optional<ModelFile> cnn_detector;  // mmod_human_face_detector.dat if the user has it (not used yet)
+  // Short hash of descriptor + landmark model: two descriptors are comparable
+  // only when their fingerprints are equal (alignment depends on the landmarks).
+  std::string fingerprint;
+};
+
+// File names facedex knows.
+inline constexpr const char* kOfficialDescriptorFile = "dlib_face_recognition_resnet_model_v1.dat";
+inline constexpr const char* kConvertedDescriptorFile = "facedex_resnet_faceapi_q8.dat";
+inline constexpr const char* kLandmarks68File = "shape_predictor_68_face_landmarks.dat";
+inline constexpr const char* kLandmarks5File = "shape_predictor_5_face_landmarks.dat";
+inline constexpr const char* kCnnDetectorFile = "mmod_human_face_detector.dat";
+
+// user_dir: --models, else FACEDEX_MODELS, else empty (bundled files only).
+// Fails with kNotFound and a message saying how to provision the models.
+Expected<ModelSet> locate_models(const std::string& user_dir);
+
+// The directory facedex's own setup writes the converted model to.
+std::string bundled_models_dir();
+
+}  // namespace facedex::models

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian bookworm machine for facedex, idempotently:
+#   1. installs the Debian packages it needs (only the missing ones),
+#   2. fetches the pinned face-api npm package and checks its sha256,
+#   3. configures and builds (the build converts the descriptor model and
+#      checks the result's sha256).
+# A second run only re-checks: a few seconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+BUILD_DIR=${FACEDEX_BUILD_DIR:-$ROOT/build}
+
+APT_PACKAGES=(
+  cmake g++ make pkg-config git
+  libdlib-dev libdlib-data          # dlib and its 68-point landmark model
+  libopenblas0-pthread libopenblas-pthread-dev  # so dlib and FAISS do not use the reference BLAS
+  libfaiss-dev librocksdb-dev
+  libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-dev
+  libcli11-dev nlohmann-json3-dev libgtest-dev libexif-dev libssl-dev
+  npm                               # only to fetch the face-api package (weights + demo photos)
+  imagemagick                       # tests build transformed copies of photos with it
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  if [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]; then missing+=("$p"); fi
+done
+# npm may come from elsewhere (nvm, the machine image): then do not install Debian's.
+if command -v npm >/dev/null 2>&1; then
+  missing=("${missing[@]/npm/}")
+fi
+missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null || true)
+case "$blas" in
+  *openblas*) ;;
+  *) echo "setup: warning: libblas.so.3 is $blas, not OpenBLAS: descriptors will be ~15x slower" >&2 ;;
+esac
+
+# The pinned face-api package: dlib's ResNet weights (tfjs form) and demo photos.
+pin() { awk -v k="$1" '$1==k {print $2}' models/faceapi_pins.txt; }
+PACKAGE=$(pin package)
+TARBALL_SHA=$(pin tarball_sha256)
+FACEAPI_DIR=$ROOT/.deps/face-api
+if [ ! -f "$FACEAPI_DIR/package/model/face_recognition_model.bin" ]; then
+  echo "setup: fetching $PACKAGE"
+  rm -rf "$FACEAPI_DIR" && mkdir -p "$FACEAPI_DIR"
+  (cd "$FACEAPI_DIR" && npm pack --silent "$PACKAGE" >/dev/null)
+  tgz=$(ls "$FACEAPI_DIR"/*.tgz)
+  got=$(sha256sum "$tgz" | cut -d' ' -f1)
+  if [ "$got" != "$TARBALL_SHA" ]; then
+    echo "setup: $tgz has sha256 $got, expected $TARBALL_SHA: refusing to use it" >&2
+    rm -rf "$FACEAPI_DIR"
+    exit 1
+  fi
+  tar xzf "$tgz" -C "$FACEAPI_DIR"
+fi
+
+if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
+  cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
+if ! cmake --build "$BUILD_DIR" -j"$(nproc)" >"$BUILD_DIR/build.log" 2>&1; then
+  grep -E 'error|Error' "$BUILD_DIR/build.log" | head -40 >&2
+  echo "setup: build failed (full log: $BUILD_DIR/build.log)" >&2
+  exit 1
+fi
+echo "setup: ready ($BUILD_DIR/cli/facedex)"

@@ -1,0 +1,102 @@
+// What the HOG pipeline finds on the six face-api demo photos, against what a
+// person sees in them (counted by looking at each photo).
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "models/face_pipeline.h"
+#include "models/photo_decoder.h"
+#include "tests/support/test_photos.h"
+
+namespace facedex {
+namespace {
+
+struct ExpectedPhoto {
+  int sample;
+  int faces_a_person_sees;
+  // Boxes [l, t, r, b] of the detections we expect, real faces first.
+  std::vector<std::array<int, 4>> found_real;
+  std::vector<std::array<int, 4>> found_false;  // detections that are not faces
+  const char* missed;                           // which visible faces HOG misses, and why
+};
+
+// Known gap (for later work on the detector): HOG is a frontal detector and
+// misses turned and tilted heads.
+const ExpectedPhoto kDemoPhotos[] = {
+    {1, 3, {{376, 376, 592, 592}, {1451, 233, 1667, 449}, {830, 472, 1046, 688}}, {{1494, 584, 1599, 689}},
+     "none; the round badge on the right woman's shirt is taken for a face"},
+    {2, 3, {{1448, 214, 1628, 394}}, {}, "the left woman (profile) and the middle one (head bowed)"},
+    {3, 3, {{1025, 251, 1284, 510}, {567, 376, 783, 592}, {1499, 352, 1715, 568}}, {}, "none"},
+    {4, 4, {{615, 113, 831, 329}, {950, 209, 1166, 425}, {1229, 194, 1409, 374}}, {},
+     "the leftmost woman (head tilted and turned)"},
+    {5, 5,
+     {{376, 926, 592, 1142}, {1380, 448, 1596, 664}, {791, 134, 971, 314}, {1090, 254, 1270, 434}, {642, 476, 793, 627}},
+     {}, "none"},
+    {6, 4, {{1165, 376, 1381, 592}, {639, 376, 855, 592}, {257, 543, 473, 759}, {1451, 328, 1667, 544}}, {}, "none"},
+};
+
+double iou(const models::FaceBox& a, const std::array<int, 4>& b) {
+  const int l = std::max(a.left, b[0]), t = std::max(a.top, b[1]);
+  const int r = std::min(a.right, b[2]), btm = std::min(a.bottom, b[3]);
+  const double inter = std::max(0, r - l) * double(std::max(0, btm - t));
+  const double uni = double(a.width()) * a.height() + double(b[2] - b[0]) * (b[3] - b[1]) - inter;
+  return uni > 0 ? inter / uni : 0;
+}
+
+class DemoPhotoDetectionTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { pipeline_ = testing::make_pipeline(); }
+  static void TearDownTestSuite() { pipeline_.reset(); }
+  static std::unique_ptr<models::FacePipeline> pipeline_;
+};
+std::unique_ptr<models::FacePipeline> DemoPhotoDetectionTest::pipeline_;
+
+TEST_F(DemoPhotoDetectionTest, FindsExactlyTheKnownFacesInEachDemoPhoto) {
+  ASSERT_TRUE(pipeline_);
+  int seen = 0, found_real = 0;
+  for (const auto& expected : kDemoPhotos) {
+    SCOPED_TRACE("sample" + std::to_string(expected.sample) + " (missed: " + expected.missed + ")");
+    auto photo = models::load_photo(testing::demo_photo(expected.sample), {});
+    ASSERT_TRUE(photo) << photo.status().message();
+    const auto faces = pipeline_->analyze(photo->rgb, {});
+    ASSERT_EQ(faces.size(), expected.found_real.size() + expected.found_false.size());
+    std::vector<std::array<int, 4>> all = expected.found_real;
+    all.insert(all.end(), expected.found_false.begin(), expected.found_false.end());
+    for (const auto& box : all) {
+      double best = 0;
+      for (const auto& f : faces) best = std::max(best, iou(f.face.box, box));
+      EXPECT_GT(best, 0.5) << "no detection at [" << box[0] << "," << box[1] << "," << box[2] << "," << box[3] << "]";
+    }
+    for (size_t i = 0; i < faces.size(); ++i) {
+      const auto& b = faces[i].face.box;
+      EXPECT_GE(b.left, 0);
+      EXPECT_GE(b.top, 0);
+      EXPECT_LE(b.right, photo->rgb.cols);
+      EXPECT_LE(b.bottom, photo->rgb.rows);
+      EXPECT_GT(b.width(), models::kMinHogFacePx / 2);
+      EXPECT_EQ(faces[i].face.landmarks.size(), 68u);
+      double norm = 0;
+      for (float v : faces[i].descriptor) {
+        ASSERT_TRUE(std::isfinite(v));
+        norm += double(v) * v;
+      }
+      // dlib's descriptors are not normalised; real faces give norms near 1.4-1.5.
+      EXPECT_GT(std::sqrt(norm), 1.0);
+      EXPECT_LT(std::sqrt(norm), 2.0);
+      for (size_t j = i + 1; j < faces.size(); ++j)
+        EXPECT_LT(iou(faces[i].face.box, {faces[j].face.box.left, faces[j].face.box.top, faces[j].face.box.right,
+                                          faces[j].face.box.bottom}),
+                  0.3)
+            << "duplicate boxes " << i << " and " << j;
+    }
+    seen += expected.faces_a_person_sees;
+    found_real += int(expected.found_real.size());
+  }
+  std::printf("HOG found %d of the %d faces a person sees in the demo photos, plus 1 false detection\n", found_real,
+              seen);
+  EXPECT_EQ(seen, 22);
+  EXPECT_EQ(found_real, 19);
+}
+
+}  // namespace
+}  // namespace facedex

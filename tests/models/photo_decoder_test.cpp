@@ -1,0 +1,125 @@
+// Bad files get a clear reason naming the file; good ones decode upright.
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "models/photo_decoder.h"
+#include "tests/support/test_photos.h"
+
+namespace facedex {
+namespace {
+
+using models::DecodeOptions;
+using models::load_photo;
+
+void expect_refused(const std::string& path, Status::Code code, const std::string& reason) {
+  auto photo = load_photo(path, DecodeOptions{});
+  ASSERT_FALSE(photo) << path << " was accepted";
+  EXPECT_EQ(int(photo.status().code()), int(code)) << photo.status().message();
+  EXPECT_NE(photo.status().message().find(path), std::string::npos) << "message must name the file: "
+                                                                     << photo.status().message();
+  EXPECT_NE(photo.status().message().find(reason), std::string::npos) << photo.status().message();
+}
+
+TEST(PhotoDecoderTest, EmptyFileIsRefusedNamingTheFile) {
+  testing::TempDir dir;
+  testing::write_file(dir.file("empty.jpg"), "");
+  expect_refused(dir.file("empty.jpg"), Status::Code::kInvalidInput, "empty file");
+}
+
+TEST(PhotoDecoderTest, TruncatedJpegIsRefusedRatherThanDecodedHalfGrey) {
+  testing::TempDir dir;
+  const std::string bytes = testing::read_file(testing::demo_photo(3));
+  testing::write_file(dir.file("cut.jpg"), bytes.substr(0, bytes.size() / 2));
+  expect_refused(dir.file("cut.jpg"), Status::Code::kInvalidInput, "truncated JPEG");
+}
+
+TEST(PhotoDecoderTest, CorruptJpegDataIsRefused) {
+  testing::TempDir dir;
+  std::string bytes = testing::read_file(testing::demo_photo(3));
+  // Keep the headers, scramble the frame header's dimensions to zero.
+  const size_t sof = bytes.find("\xFF\xC0");
+  ASSERT_NE(sof, std::string::npos);
+  bytes[sof + 5] = bytes[sof + 6] = bytes[sof + 7] = bytes[sof + 8] = 0;
+  testing::write_file(dir.file("corrupt.jpg"), bytes);
+  expect_refused(dir.file("corrupt.jpg"), Status::Code::kInvalidInput, "corrupt");
+}
+
+TEST(PhotoDecoderTest, TextFileNamedJpgIsRefusedAsText) {
+  testing::TempDir dir;
+  testing::write_file(dir.file("notes.jpg"), "shopping list: milk, eggs\n");
+  expect_refused(dir.file("notes.jpg"), Status::Code::kInvalidInput, "not an image: the file holds text");
+}
+
+TEST(PhotoDecoderTest, RandomBytesAreRefusedAsUnknownFormat) {
+  testing::TempDir dir;
+  std::string noise(4096, '\0');
+  uint32_t x = 12345;
+  for (char& c : noise) c = char((x = x * 1664525u + 1013904223u) >> 24);
+  noise[0] = char(0x80);
+  testing::write_file(dir.file("noise.jpg"), noise);
+  expect_refused(dir.file("noise.jpg"), Status::Code::kInvalidInput, "unknown format");
+}
+
+TEST(PhotoDecoderTest, HugeDeclaredPngIsRefusedFromItsHeaderBeforeDecoding) {
+  testing::TempDir dir;
+  // A valid 1x1 PNG whose IHDR is patched to claim 50000x50000 pixels.
+  std::vector<uchar> png;
+  cv::imencode(".png", cv::Mat(1, 1, CV_8UC3, cv::Scalar(0, 0, 0)), png);
+  std::string bytes(png.begin(), png.end());
+  const char big[4] = {0x00, 0x00, char(0xC3), 0x50};  // 50000 big-endian
+  bytes.replace(16, 4, big, 4);
+  bytes.replace(20, 4, big, 4);
+  testing::write_file(dir.file("bomb.png"), bytes);
+  expect_refused(dir.file("bomb.png"), Status::Code::kUnsupported, "50000x50000");
+}
+
+TEST(PhotoDecoderTest, MissingAndUnreadableFilesSayWhy) {
+  testing::TempDir dir;
+  expect_refused(dir.file("nope.jpg"), Status::Code::kNotFound, "does not exist");
+  testing::write_file(dir.file("locked.jpg"), testing::read_file(testing::demo_photo(1)));
+  chmod(dir.file("locked.jpg").c_str(), 0);
+  if (geteuid() == 0) {
+    // root reads anything: the permission case cannot be produced here.
+    auto photo = load_photo(dir.file("locked.jpg"), {});
+    EXPECT_TRUE(photo);
+  } else {
+    expect_refused(dir.file("locked.jpg"), Status::Code::kIoError, "Permission denied");
+  }
+}
+
+TEST(PhotoDecoderTest, ExifOrientationIsAppliedAndRecorded) {
+  auto upright = load_photo(testing::demo_photo(3), {});
+  ASSERT_TRUE(upright);
+  for (int degrees : {90, 180, 270}) {
+    auto rotated = models::decode_photo("r.jpg", testing::rotated_jpeg_with_exif(upright->rgb, degrees), {});
+    ASSERT_TRUE(rotated) << rotated.status().message();
+    EXPECT_EQ(rotated->rgb.size(), upright->rgb.size()) << degrees;
+    EXPECT_EQ(rotated->orientation, degrees == 90 ? 8 : degrees == 180 ? 3 : 6);
+    // Same pixels up to JPEG loss.
+    cv::Mat diff;
+    cv::absdiff(rotated->rgb, upright->rgb, diff);
+    EXPECT_LT(cv::mean(diff)[0], 6.0) << degrees;
+  }
+}
+
+TEST(PhotoDecoderTest, PngAndWebpDecode) {
+  auto upright = load_photo(testing::demo_photo(3), {});
+  ASSERT_TRUE(upright);
+  cv::Mat bgr;
+  cv::cvtColor(upright->rgb, bgr, cv::COLOR_RGB2BGR);
+  for (const char* ext : {".png", ".webp", ".bmp", ".tiff"}) {
+    std::vector<uchar> buf;
+    ASSERT_TRUE(cv::imencode(ext, bgr, buf)) << ext;
+    auto photo = models::decode_photo(std::string("x") + ext, std::string(buf.begin(), buf.end()), {});
+    ASSERT_TRUE(photo) << ext << ": " << photo.status().message();
+    EXPECT_EQ(photo->rgb.size(), upright->rgb.size()) << ext;
+  }
+}
+
+}  // namespace
+}  // namespace facedex

@@ -1,0 +1,63 @@
+// Photos for tests: the face-api demo photos that setup installs, and
+// transformed copies of them made on the fly (flip, rescale, recompress,
+// rotate + EXIF tag). Nothing here depends on ../shared/data.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "models/model_constants.h"
+
+namespace facedex::testing {
+
+// .deps/face-api/package/demo
+std::string demo_dir();
+// demo_dir()/sampleN.jpg, N in 1..6
+std::string demo_photo(int n);
+// The facedex binary under test.
+std::string facedex_binary();
+
+// A fresh directory under the system temp dir, removed (recursively) on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string file(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& bytes);
+
+// RGB image -> JPEG bytes.
+std::string encode_jpeg(const cv::Mat& rgb, int quality = 95);
+// Inserts an EXIF APP1 segment holding only an Orientation tag after the SOI.
+std::string with_exif_orientation(const std::string& jpeg, int orientation);
+// The pixels of an upright RGB image stored rotated, with the tag that tells a
+// viewer how to undo it: clockwise_degrees 90 -> tag 8, 180 -> 3, 270 -> 6.
+std::string rotated_jpeg_with_exif(const cv::Mat& upright_rgb, int clockwise_degrees, int quality = 95);
+
+float distance(const models::Descriptor& a, const models::Descriptor& b);
+
+// Runs a shell command; returns its exit status and fills stdout/stderr.
+int run_command(const std::string& command, std::string* out = nullptr, std::string* err = nullptr);
+// Quotes an argument for /bin/sh.
+std::string shell_quote(const std::string& s);
+
+}  // namespace facedex::testing
+
+#include <memory>
+#include "models/face_pipeline.h"
+
+namespace facedex::testing {
+// The pipeline over the models a user would get (locate_models("")); fails the
+// calling test when they are missing.
+std::unique_ptr<models::FacePipeline> make_pipeline();
+}  // namespace facedex::testing
