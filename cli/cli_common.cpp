@@ -1,11 +1,44 @@
 #include "cli/cli_common.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 namespace facedex::cli {
 
 void on_run(CLI::App* command, CommandBody body, int* exit_code) {
   command->callback([body = std::move(body), exit_code]() { *exit_code = body(); });
+}
+
+std::string database_dir(const GlobalOptions& g) {
+  if (!g.db_dir.empty()) return g.db_dir;
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) return std::string(xdg) + "/facedex";
+  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.local/share/facedex";
+  return "facedex-db";
+}
+
+int database_exit_code(const Status& s) {
+  return s.code() == Status::Code::kModelMismatch || s.code() == Status::Code::kBusy ||
+                 s.code() == Status::Code::kCorruption || s.code() == Status::Code::kIoError ||
+                 s.code() == Status::Code::kNotFound || s.code() == Status::Code::kUnsupported
+             ? kExitDatabase
+             : kExitInternal;
+}
+
+std::unique_ptr<storage::Gallery> open_gallery_or_report(const GlobalOptions& g, storage::OpenMode mode,
+                                                         int* exit_code, const std::string& index_type) {
+  const bool quiet = g.quiet;
+  auto gallery = storage::Gallery::open(
+      database_dir(g), mode,
+      [quiet](const std::string& notice) {
+        if (!quiet) std::fprintf(stderr, "facedex: %s\n", notice.c_str());
+      },
+      index_type);
+  if (!gallery) {
+    report_error(gallery.status().message());
+    *exit_code = database_exit_code(gallery.status());
+    return nullptr;
+  }
+  return std::move(*gallery);
 }
 
 void report_error(const std::string& message) { std::fprintf(stderr, "facedex: %s\n", message.c_str()); }

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/face_pipeline.h"
+#include "storage/gallery.h"
 
 namespace facedex::cli {
 
@@ -39,6 +40,18 @@ void on_run(CLI::App* command, CommandBody body, int* exit_code);
 // Locates and loads the models, printing a message and returning nullptr on failure.
 std::shared_ptr<const models::FaceModels> load_models_or_report(const GlobalOptions& g);
 
+// --db, else FACEDEX_DB (CLI11 fills both into db_dir), else
+// $XDG_DATA_HOME/facedex or ~/.local/share/facedex.
+std::string database_dir(const GlobalOptions& g);
+
+// Opens the gallery, printing notices (index rebuilt...) to stderr unless quiet.
+// On failure prints the reason and sets *exit_code.
+std::unique_ptr<storage::Gallery> open_gallery_or_report(const GlobalOptions& g, storage::OpenMode mode,
+                                                         int* exit_code, const std::string& index_type = "");
+
+// Exit code for a failed database operation.
+int database_exit_code(const Status& s);
+
 // Prints "facedex: <message>" to stderr.
 void report_error(const std::string& message);
 
@@ -47,6 +60,7 @@ nlohmann::json path_json(const std::string& path);
 
 void register_faces_command(CLI::App& app, GlobalOptions& g, int* exit_code);
 void register_models_command(CLI::App& app, GlobalOptions& g, int* exit_code);
-void register_index_commands(CLI::App& app, GlobalOptions& g, int* exit_code);
+void register_index_command(CLI::App& app, GlobalOptions& g, int* exit_code);
+void register_gallery_commands(CLI::App& app, GlobalOptions& g, int* exit_code);
 
 }  // namespace facedex::cli

@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
   app.fallthrough();
 
   GlobalOptions g;
-  app.add_option("--db", g.db_dir, "Database directory")->envname("FACEDEX_DB");
+  app.add_option("--db", g.db_dir, "Database directory (default ~/.local/share/facedex)")->envname("FACEDEX_DB");
   app.add_option("--models", g.models_dir, "Directory with dlib model files to use instead of the bundled ones")
       ->envname("FACEDEX_MODELS");
   app.add_flag("-q,--quiet", g.quiet, "Print errors only");
@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
   int exit_code = kExitOk;
   register_faces_command(app, g, &exit_code);
   register_models_command(app, g, &exit_code);
-  //register_index_commands(app, g, &exit_code);
+  register_index_command(app, g, &exit_code);
+  register_gallery_commands(app, g, &exit_code);
 
   try {
     app.parse(argc, argv);

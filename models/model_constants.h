@@ -2,7 +2,7 @@
 // module refers to these rather than repeating the numbers.
 #pragma once
 
-#include <array>
+#include "util/descriptor.h"
 
 namespace facedex::models {
 
@@ -10,8 +10,7 @@ namespace facedex::models {
 inline constexpr int kChipSize = 150;
 // ...cut with 25% padding around the landmarks (dnn_face_recognition_ex.cpp).
 inline constexpr double kChipPadding = 0.25;
-// Descriptor length of dlib's metric network.
-inline constexpr int kDescriptorDims = 128;
+using facedex::kDescriptorDims;
 // The network was trained so that two faces of one person lie closer than 0.6
 // (Euclidean) and faces of different people further apart. This is a 1:1
 // verification threshold; searching a gallery needs a stricter rule (search/).
@@ -19,6 +18,6 @@ inline constexpr float kSamePersonDistance = 0.6f;
 // HOG finds faces of roughly this many pixels and up (dlib's 80x80 sliding window).
 inline constexpr int kMinHogFacePx = 80;
 
-using Descriptor = std::array<float, kDescriptorDims>;
+using facedex::Descriptor;
 
 }  // namespace facedex::models

@@ -1,0 +1,183 @@
+// facedex stats | export | check: read what the gallery holds, and verify it.
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <map>
+
+#include "cli/cli_common.h"
+#include "storage/gallery_check.h"
+
+namespace facedex::cli {
+namespace {
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+int run_stats(const GlobalOptions& g, bool json) {
+  int exit_code = kExitOk;
+  auto gallery = open_gallery_or_report(g, storage::OpenMode::kReadOnly, &exit_code);
+  if (!gallery) return exit_code;
+  const auto& store = gallery->store();
+  uint64_t photos = 0, faces = 0, persons = 0, no_faces = 0;
+  std::map<std::string, uint64_t> failures;
+  Status s = store.for_each_photo([&](const storage::Photo& p) {
+    ++photos;
+    faces += p.face_ids.size();
+    if (p.status == storage::PhotoStatus::kFailed) ++failures[p.failure_kind];
+    else if (p.face_ids.empty()) ++no_faces;
+    return true;
+  });
+  if (s) s = store.for_each_person([&](const storage::Person&) { return ++persons, true; });
+  if (!s) {
+    report_error(s.message());
+    return database_exit_code(s);
+  }
+  struct stat st {};
+  const uint64_t vector_bytes = ::stat(gallery->vectors_path().c_str(), &st) == 0 ? uint64_t(st.st_size) : 0;
+  const uint64_t total_bytes = store.disk_bytes();
+  uint64_t failed = 0;
+  for (const auto& [k, n] : failures) failed += n;
+  if (json) {
+    nlohmann::json j{{"database", store.dir()},
+                     {"photos", photos},
+                     {"photos_without_faces", no_faces},
+                     {"photos_failed", failed},
+                     {"failures_by_reason", failures},
+                     {"faces", faces},
+                     {"persons", persons},
+                     {"model", store.model_fingerprint()},
+                     {"index_type", gallery->vectors().type()},
+                     {"vectors", gallery->vectors().size()},
+                     {"bytes_on_disk", total_bytes},
+                     {"vector_index_bytes", vector_bytes}};
+    std::printf("%s\n", j.dump(2).c_str());
+    return kExitOk;
+  }
+  std::printf("database     %s\n", store.dir().c_str());
+  std::printf("photos       %llu (%llu without faces, %llu failed)\n", (unsigned long long)photos,
+              (unsigned long long)no_faces, (unsigned long long)failed);
+  for (const auto& [k, n] : failures) std::printf("  %-18s %llu\n", k.c_str(), (unsigned long long)n);
+  std::printf("faces        %llu\n", (unsigned long long)faces);
+  std::printf("persons      %llu\n", (unsigned long long)persons);
+  std::printf("model        %s\n", store.model_fingerprint().empty() ? "(none yet)" : store.model_fingerprint().c_str());
+  std::printf("index        %s, %zu vectors\n", gallery->vectors().type().c_str(), gallery->vectors().size());
+  std::printf("on disk      %.1f MiB (vector index %.1f MiB)\n", total_bytes / 1048576.0, vector_bytes / 1048576.0);
+  return kExitOk;
+}
+
+int run_export(const GlobalOptions& g, const std::string& format) {
+  auto store = storage::GalleryStore::open(database_dir(g), storage::OpenMode::kReadOnly);
+  if (!store) {
+    report_error(store.status().message());
+    return database_exit_code(store.status());
+  }
+  std::map<uint64_t, std::string> person_names;
+  Status s = (*store)->for_each_person([&](const storage::Person& p) {
+    person_names[p.id] = p.name;
+    return true;
+  });
+  const bool csv = format == "csv";
+  if (csv) {
+    std::printf("face_id,photo,left,top,right,bottom,score,person,cluster");
+    for (int d = 0; d < kDescriptorDims; ++d) std::printf(",e%d", d);
+    std::printf("\n");
+  }
+  Status lookup;
+  if (s) s = (*store)->for_each_photo([&](const storage::Photo& p) {
+    for (uint64_t fid : p.face_ids) {
+      auto face = (*store)->face(fid);
+      if (!face) {
+        lookup = face.status();
+        return false;
+      }
+      if (!*face) continue;
+      const storage::Face& f = **face;
+      const auto person = person_names.find(f.person_id);
+      if (csv) {
+        std::string line = std::to_string(f.id) + "," + csv_field(p.path) + "," + std::to_string(f.box.left) + "," +
+                           std::to_string(f.box.top) + "," + std::to_string(f.box.right) + "," +
+                           std::to_string(f.box.bottom) + "," + std::to_string(f.score) + "," +
+                           (person != person_names.end() ? csv_field(person->second) : "") + "," +
+                           (f.cluster_id ? std::to_string(f.cluster_id) : "");
+        char buf[32];
+        for (float v : f.descriptor) {
+          std::snprintf(buf, sizeof(buf), ",%.9g", v);
+          line += buf;
+        }
+        std::printf("%s\n", line.c_str());
+      } else {
+        nlohmann::json j{{"face_id", f.id},
+                         {"photo", path_json(p.path)},
+                         {"box", {f.box.left, f.box.top, f.box.right, f.box.bottom}},
+                         {"score", f.score},
+                         {"embedding", f.descriptor},
+                         {"person", person != person_names.end() ? nlohmann::json(person->second) : nlohmann::json()},
+                         {"cluster", f.cluster_id ? nlohmann::json(f.cluster_id) : nlohmann::json()}};
+        std::printf("%s\n", j.dump().c_str());
+      }
+    }
+    return true;
+  });
+  if (s && !lookup) s = lookup;
+  if (!s) {
+    report_error(s.message());
+    return database_exit_code(s);
+  }
+  return kExitOk;
+}
+
+int run_check(const GlobalOptions& g, bool repair, bool json) {
+  int exit_code = kExitOk;
+  auto gallery =
+      open_gallery_or_report(g, repair ? storage::OpenMode::kReadWrite : storage::OpenMode::kReadOnly, &exit_code);
+  if (!gallery) return exit_code;
+  auto report = storage::check_gallery(*gallery, repair);
+  if (!report) {
+    report_error(report.status().message());
+    return database_exit_code(report.status());
+  }
+  if (json) {
+    std::printf("%s\n", nlohmann::json{{"photos", report->photos},
+                                       {"faces", report->faces},
+                                       {"vectors", report->vectors},
+                                       {"ok", report->ok()},
+                                       {"problems", report->problems},
+                                       {"repairs", report->repairs}}
+                            .dump(2)
+                            .c_str());
+  } else {
+    for (const auto& p : report->problems) std::printf("problem: %s\n", p.c_str());
+    for (const auto& r : report->repairs) std::printf("repaired: %s\n", r.c_str());
+    std::printf("%llu photos, %llu faces, %llu vectors: %s\n", (unsigned long long)report->photos,
+                (unsigned long long)report->faces, (unsigned long long)report->vectors,
+                report->ok() ? "consistent" : repair ? "repaired" : "INCONSISTENT (run facedex check --repair)");
+  }
+  return report->ok() || repair ? kExitOk : kExitDatabase;
+}
+
+}  // namespace
+
+void register_gallery_commands(CLI::App& app, GlobalOptions& g, int* exit_code) {
+  auto stats_json = std::make_shared<bool>(false);
+  CLI::App* stats = app.add_subcommand("stats", "Photos, faces, persons, failures, model, index and sizes");
+  stats->add_flag("--json", *stats_json, "JSON output");
+  on_run(stats, [&g, stats_json]() { return run_stats(g, *stats_json); }, exit_code);
+
+  auto format = std::make_shared<std::string>("jsonl");
+  CLI::App* exp = app.add_subcommand("export", "Every face, one per line: face_id, photo, box, score, embedding, person, cluster");
+  exp->add_option("--format", *format, "jsonl or csv")->check(CLI::IsMember({"jsonl", "csv"}))->capture_default_str();
+  on_run(exp, [&g, format]() { return run_export(g, *format); }, exit_code);
+
+  auto repair = std::make_shared<bool>(false);
+  auto check_json = std::make_shared<bool>(false);
+  CLI::App* check = app.add_subcommand("check", "Verify that the store and the vector index agree");
+  check->add_flag("--repair", *repair, "Fix what can be fixed");
+  check->add_flag("--json", *check_json, "JSON output");
+  on_run(check, [&g, repair, check_json]() { return run_check(g, *repair, *check_json); }, exit_code);
+}
+
+}  // namespace facedex::cli

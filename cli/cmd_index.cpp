@@ -1,0 +1,156 @@
+// facedex index PATH... : progress while it runs, a summary at the end.
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "cli/cli_common.h"
+#include "indexer/index_run.h"
+
+namespace facedex::cli {
+namespace {
+
+struct IndexCommandOptions {
+  std::vector<std::string> paths;
+  indexer::IndexOptions index;
+  std::string index_type;
+  bool json = false;
+};
+
+std::string format_duration(double s) {
+  char buf[32];
+  if (s < 60) std::snprintf(buf, sizeof(buf), "%.0fs", s);
+  else if (s < 3600) std::snprintf(buf, sizeof(buf), "%dm%02ds", int(s) / 60, int(s) % 60);
+  else std::snprintf(buf, sizeof(buf), "%dh%02dm", int(s) / 3600, (int(s) / 60) % 60);
+  return buf;
+}
+
+// A bar on a terminal, a plain line every 10 s elsewhere (logs, CI).
+class ProgressPrinter {
+ public:
+  ProgressPrinter(FILE* out, bool quiet) : out_(out), quiet_(quiet), tty_(isatty(fileno(out))) {}
+
+  void update(const indexer::IndexProgress& p) {
+    if (quiet_) return;
+    const double rate = p.seconds > 0 ? p.done / p.seconds : 0;
+    std::string eta = "?";
+    if (p.crawl_done && rate > 0) eta = format_duration(double(p.found - p.done) / rate);
+    if (tty_) {
+      const int width = 30;
+      const int filled = p.found ? int(width * double(p.done) / double(p.found)) : 0;
+      std::fprintf(out_, "\r[%s%s] %llu/%llu%s photos, %llu faces, %.1f photos/s, ETA %s   ",
+                   std::string(size_t(filled), '#').c_str(), std::string(size_t(width - filled), '.').c_str(),
+                   (unsigned long long)p.done, (unsigned long long)p.found, p.crawl_done ? "" : "+",
+                   (unsigned long long)p.faces, rate, eta.c_str());
+      std::fflush(out_);
+      drawn_ = true;
+    } else if (p.seconds - last_line_ >= 10) {
+      last_line_ = p.seconds;
+      std::fprintf(out_, "progress: %llu/%llu%s photos, %llu faces, %.1f photos/s, ETA %s\n",
+                   (unsigned long long)p.done, (unsigned long long)p.found, p.crawl_done ? "" : "+",
+                   (unsigned long long)p.faces, rate, eta.c_str());
+      std::fflush(out_);
+    }
+  }
+
+  // Ends the bar's line before anything else is printed.
+  void break_line() {
+    if (drawn_) std::fprintf(out_, "\n");
+    drawn_ = false;
+  }
+
+ private:
+  FILE* out_;
+  bool quiet_, tty_;
+  bool drawn_ = false;
+  double last_line_ = 0;
+};
+
+nlohmann::json summary_json(const indexer::IndexSummary& s, const storage::Gallery& g) {
+  nlohmann::json failures = nlohmann::json::array();
+  for (const auto& [path, reason] : s.failures) failures.push_back({{"photo", path_json(path)}, {"reason", path_json(reason)}});
+  return {{"database", g.store().dir()},
+          {"photos_seen", s.seen},
+          {"indexed", s.indexed},
+          {"unchanged", s.unchanged},
+          {"moved", s.moved},
+          {"copied", s.copied},
+          {"removed", s.removed},
+          {"failed", s.failed},
+          {"failures_by_reason", s.failures_by_kind},
+          {"failures", failures},
+          {"faces_added", s.faces_added},
+          {"faces_removed", s.faces_removed},
+          {"faces_in_index", g.vectors().size()},
+          {"seconds", s.seconds},
+          {"photos_per_second", s.seconds > 0 ? double(s.seen) / s.seconds : 0.0}};
+}
+
+void print_summary(const indexer::IndexSummary& s, const storage::Gallery& g) {
+  std::printf("%llu photos seen in %.1f s (%.2f photos/s)\n", (unsigned long long)s.seen, s.seconds,
+              s.seconds > 0 ? double(s.seen) / s.seconds : 0.0);
+  std::printf("  indexed    %6llu   (%llu faces added)\n", (unsigned long long)s.indexed,
+              (unsigned long long)s.faces_added);
+  std::printf("  unchanged  %6llu\n", (unsigned long long)s.unchanged);
+  std::printf("  moved      %6llu   (faces kept)\n", (unsigned long long)s.moved);
+  std::printf("  copied     %6llu   (faces reused)\n", (unsigned long long)s.copied);
+  std::printf("  removed    %6llu   (%llu faces removed)\n", (unsigned long long)s.removed,
+              (unsigned long long)s.faces_removed);
+  std::printf("  failed     %6llu\n", (unsigned long long)s.failed);
+  for (const auto& [kind, n] : s.failures_by_kind) std::printf("    %-18s %llu\n", kind.c_str(), (unsigned long long)n);
+  std::printf("database %s: %zu faces in the index\n", g.store().dir().c_str(), g.vectors().size());
+}
+
+int run_index_command(const GlobalOptions& g, IndexCommandOptions& o) {
+  auto models = load_models_or_report(g);
+  if (!models) return kExitModels;
+  int exit_code = kExitOk;
+  auto gallery = open_gallery_or_report(g, storage::OpenMode::kReadWrite, &exit_code, o.index_type);
+  if (!gallery) return exit_code;
+
+  FILE* progress_out = o.json ? stderr : stdout;
+  ProgressPrinter printer(progress_out, g.quiet);
+  auto summary = indexer::run_index(
+      *gallery, models, o.paths, o.index, [&](const indexer::IndexProgress& p) { printer.update(p); },
+      [&](const std::string& path, const std::string& reason) {
+        printer.break_line();
+        // Reasons from the decoder already start with the path.
+        if (reason.compare(0, path.size(), path) == 0) report_error(reason);
+        else report_error(path + ": " + reason);
+      });
+  printer.break_line();
+  if (!summary) {
+    report_error(summary.status().message());
+    return database_exit_code(summary.status());
+  }
+  if (o.json) {
+    std::printf("%s\n", summary_json(*summary, *gallery).dump(2).c_str());
+  } else if (!g.quiet) {
+    print_summary(*summary, *gallery);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_index_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
+  auto o = std::make_shared<IndexCommandOptions>();
+  CLI::App* cmd = app.add_subcommand("index", "Find, describe and store every face in photo folders (incremental)");
+  cmd->add_option("paths", o->paths, "Folders (crawled recursively) or photo files")->required();
+  cmd->add_option("-j,--jobs", o->index.jobs, "Worker threads (0 = one per core)")->capture_default_str();
+  cmd->add_option("--upsample", o->index.detect.upsample,
+                  "Times to double the detection image (-1 = auto: once when its long side is at most 1024 px)")
+      ->capture_default_str();
+  cmd->add_option("--max-detect-side", o->index.detect.max_detect_side,
+                  "Detect on a copy downscaled to this long side (0 = full size)")
+      ->capture_default_str();
+  cmd->add_option("--max-pixels", o->index.decode.max_pixels, "Refuse photos larger than this many pixels")
+      ->capture_default_str();
+  cmd->add_option("--exclude", o->index.excludes, "Skip paths or names matching this glob (repeatable)");
+  cmd->add_flag("--follow-symlinks", o->index.follow_symlinks, "Follow symbolic links (loops are detected)");
+  cmd->add_flag("--keep-missing", o->index.keep_missing, "Keep photos whose files are gone (e.g. unplugged drive)");
+  cmd->add_option("--index-type", o->index_type, "FAISS factory string for the vector index (default Flat)");
+  cmd->add_flag("--json", o->json, "Print the summary as JSON");
+  on_run(cmd, [&g, o]() { return run_index_command(g, *o); }, exit_code);
+}
+
+}  // namespace facedex::cli

@@ -1,0 +1,38 @@
+// Walks photo folders: recursively, photos by extension (any case), hidden
+// folders and the database's own folder skipped, symlinks followed only on
+// request and never in a loop.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace facedex::indexer {
+
+struct CrawlOptions {
+  bool follow_symlinks = false;        // off: a symlink is neither entered nor indexed
+  std::vector<std::string> excludes;   // fnmatch globs, tried on the full path and on the name
+  std::vector<std::string> skip_dirs;  // absolute directories never entered (the database)
+};
+
+// Called for each photo file found: absolute path and its stat.
+using FoundFn = std::function<void(const std::string& path, const struct stat& st)>;
+// Called for what could not be walked (unreadable folder, missing root).
+using CrawlProblemFn = std::function<void(const std::string& path, const std::string& reason)>;
+
+// Crawls each root (a folder or a single photo file) in order, depth first,
+// entries sorted by name so runs are repeatable.
+void crawl(const std::vector<std::string>& roots, const CrawlOptions& options, const FoundFn& found,
+           const CrawlProblemFn& problem);
+
+// True when the name ends in an extension facedex reads (jpg, jpeg, png, webp,
+// bmp, tif, tiff, ppm, pgm, pnm, heic, heif), case-insensitively. HEIC is listed so
+// that such photos are reported as unsupported rather than silently ignored.
+bool has_photo_extension(const std::string& name);
+
+// Absolute, normalised form of a path (no symlink resolution).
+std::string absolute_path(const std::string& path);
+
+}  // namespace facedex::indexer

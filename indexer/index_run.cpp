@@ -1,0 +1,472 @@
+#include "indexer/index_run.h"
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <set>
+#include <thread>
+#include <variant>
+
+#include "indexer/bounded_queue.h"
+#include "indexer/crawler.h"
+#include "util/sha256.h"
+
+namespace facedex::indexer {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct WorkItem {
+  std::string path;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  std::optional<storage::Photo> existing;  // stored record for this path, if any
+};
+
+// What a worker found out about one file.
+struct Outcome {
+  enum Kind { kTouched, kSameContentAs, kAnalyzed, kFailed } kind = kFailed;
+  WorkItem item;
+  std::string hash;
+  std::vector<uint64_t> same_content;  // kSameContentAs: stored, indexed photos with this content
+  storage::Photo photo;                // kAnalyzed
+  std::vector<storage::Face> faces;    // kAnalyzed
+  Status error;                        // kFailed
+};
+
+int64_t mtime_ns_of(const struct stat& st) { return int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec; }
+
+bool is_transient(const std::string& kind) { return kind == "unreadable" || kind == "vanished" || kind == "internal error"; }
+
+bool path_exists(const std::string& path) {
+  struct stat st {};
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+bool under_root(const std::string& path, const std::vector<std::string>& roots) {
+  for (const auto& r : roots)
+    if (path == r || (path.size() > r.size() && path.compare(0, r.size(), r) == 0 && (r == "/" || path[r.size()] == '/')))
+      return true;
+  return false;
+}
+
+float distance(const Descriptor& a, const Descriptor& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += double(a[i] - b[i]) * (a[i] - b[i]);
+  return float(std::sqrt(s));
+}
+
+class Worker {
+ public:
+  Worker(std::shared_ptr<const models::FaceModels> models, const storage::GalleryStore& store,
+         const IndexOptions& options)
+      : models_(std::move(models)), store_(store), options_(options) {}
+
+  Outcome process(WorkItem item) {
+    Outcome out;
+    out.item = std::move(item);
+    try {
+      analyse(out);
+    } catch (const std::bad_alloc&) {
+      out.kind = Outcome::kFailed;
+      out.error = Status::unsupported(out.item.path + ": out of memory while decoding (photo too large)");
+    } catch (const std::exception& e) {
+      out.kind = Outcome::kFailed;
+      out.error = Status::invalid_input(out.item.path + ": internal error while analysing (" + e.what() + ")");
+    }
+    return out;
+  }
+
+ private:
+  void analyse(Outcome& out) {
+    const WorkItem& item = out.item;
+    auto bytes = models::read_file_bytes(item.path, options_.decode.max_file_bytes);
+    if (!bytes) return fail(out, bytes.status());
+    out.hash = sha256_hex(*bytes);
+    if (item.existing && item.existing->content_hash == out.hash) {
+      out.kind = Outcome::kTouched;
+      return;
+    }
+    auto same = store_.photo_ids_by_hash(out.hash);
+    if (!same) return fail(out, same.status());
+    for (uint64_t id : *same) {
+      if (item.existing && id == item.existing->id) continue;
+      auto p = store_.photo(id);
+      if (p && *p && (*p)->status == storage::PhotoStatus::kIndexed) out.same_content.push_back(id);
+    }
+    if (!out.same_content.empty()) {
+      out.kind = Outcome::kSameContentAs;
+      return;
+    }
+    // The network is loaded on the first photo that needs it: a re-run where
+    // everything is unchanged or moved never pays for it.
+    if (!pipeline_) {
+      auto pipeline = models::FacePipeline::create(models_);
+      if (!pipeline) return fail(out, pipeline.status());
+      pipeline_ = std::move(*pipeline);
+    }
+    auto decoded = models::decode_photo(item.path, *bytes, options_.decode);
+    if (!decoded) return fail(out, decoded.status());
+    bytes->clear();
+    bytes->shrink_to_fit();
+
+    storage::Photo& photo = out.photo;
+    photo.path = item.path;
+    photo.size = item.size;
+    photo.mtime_ns = item.mtime_ns;
+    photo.content_hash = out.hash;
+    photo.width = decoded->rgb.cols;
+    photo.height = decoded->rgb.rows;
+    photo.orientation = decoded->orientation;
+    photo.format = decoded->format;
+    photo.taken_at = decoded->taken_at;
+    photo.status = storage::PhotoStatus::kIndexed;
+    const std::string& model = pipeline_->model_set().fingerprint;
+    for (auto& analysed : pipeline_->analyze(decoded->rgb, options_.detect)) {
+      storage::Face f;
+      const auto& b = analysed.face.box;
+      f.box = {b.left, b.top, b.right, b.bottom};
+      f.score = float(analysed.face.score);
+      f.landmarks = std::move(analysed.face.landmarks);
+      f.descriptor = analysed.descriptor;
+      f.model = model;
+      f.thumbnail_jpeg = models::encode_thumbnail_jpeg(analysed.face.chip);
+      out.faces.push_back(std::move(f));
+    }
+    out.kind = Outcome::kAnalyzed;
+  }
+
+  static void fail(Outcome& out, const Status& s) {
+    out.kind = Outcome::kFailed;
+    out.error = s;
+  }
+
+  std::shared_ptr<const models::FaceModels> models_;
+  std::unique_ptr<models::FacePipeline> pipeline_;
+  const storage::GalleryStore& store_;
+  const IndexOptions& options_;
+};
+
+// The single thread that writes: it alone decides moves and copies, against the
+// committed store plus what it has itself done in this run.
+class Writer {
+ public:
+  Writer(storage::Gallery& gallery, const IndexOptions& options, IndexSummary& summary, const ProblemFn& problem)
+      : gallery_(gallery), options_(options), summary_(summary), problem_(problem),
+        batch_(gallery.store().new_batch()), last_commit_(Clock::now()), last_save_(Clock::now()) {}
+
+  Status apply(Outcome& o) {
+    switch (o.kind) {
+      case Outcome::kTouched: touched(o); break;
+      case Outcome::kSameContentAs:
+        if (Status s = same_content(o); !s) return s;
+        break;
+      case Outcome::kAnalyzed:
+        if (Status s = analysed(o); !s) return s;
+        break;
+      case Outcome::kFailed: failed(o); break;
+    }
+    ++pending_;
+    return maybe_commit(false);
+  }
+
+  Status maybe_commit(bool force) {
+    const auto now = Clock::now();
+    if (pending_ == 0 && !force) return Status::ok();
+    if (force || pending_ >= options_.commit_photos ||
+        std::chrono::duration<double>(now - last_commit_).count() >= options_.commit_seconds) {
+      if (!batch_.empty()) {
+        if (Status s = gallery_.commit(batch_, force); !s) return s;
+      }
+      batch_ = gallery_.store().new_batch();
+      pending_ = 0;
+      last_commit_ = now;
+    }
+    if (force || std::chrono::duration<double>(now - last_save_).count() >= options_.save_vectors_seconds) {
+      if (Status s = gallery_.save_vectors(); !s) return s;
+      last_save_ = now;
+    }
+    return Status::ok();
+  }
+
+  // Removes stored photos under the roots whose files are gone.
+  Status sweep_missing(const std::vector<std::string>& roots) {
+    std::vector<storage::Photo> gone;
+    Status s = gallery_.store().for_each_photo([&](const storage::Photo& p) {
+      if (under_root(p.path, roots) && !path_exists(p.path)) gone.push_back(p);
+      return true;
+    });
+    if (!s) return s;
+    for (const auto& p : gone) {
+      batch_.remove_photo(p);
+      ++summary_.removed;
+      summary_.faces_removed += p.face_ids.size();
+      ++pending_;
+      if (Status c = maybe_commit(false); !c) return c;
+    }
+    return Status::ok();
+  }
+
+ private:
+  void touched(Outcome& o) {
+    storage::Photo p = *o.item.existing;
+    p.size = o.item.size;
+    p.mtime_ns = o.item.mtime_ns;
+    batch_.update_photo(p);
+    if (p.status == storage::PhotoStatus::kFailed) {
+      count_failure(p.path, p.failure_kind, p.failure);
+    } else {
+      ++summary_.unchanged;
+    }
+  }
+
+  Status same_content(Outcome& o) {
+    // A move: same content stored under a path that no longer exists.
+    for (uint64_t id : o.same_content) {
+      if (moved_.count(id)) continue;
+      auto src = gallery_.store().photo(id);
+      if (!src) return src.status();
+      if (!*src || path_exists((*src)->path)) continue;
+      if (o.item.existing) remove_existing(*o.item.existing);
+      storage::Photo p = **src;
+      const std::string old_path = p.path;
+      p.path = o.item.path;
+      p.size = o.item.size;
+      p.mtime_ns = o.item.mtime_ns;
+      batch_.update_photo(p, old_path);
+      moved_.insert(id);
+      ++summary_.moved;
+      return Status::ok();
+    }
+    // A copy: reuse the descriptors (and any names) of the stored original.
+    auto src = gallery_.store().photo(o.same_content.front());
+    if (!src) return src.status();
+    if (!*src) return Status::corruption("photo " + std::to_string(o.same_content.front()) + " vanished from the store");
+    std::vector<storage::Face> faces;
+    for (uint64_t fid : (*src)->face_ids) {
+      auto f = gallery_.store().face(fid);
+      if (!f) return f.status();
+      if (!*f) continue;
+      storage::Face copy = **f;
+      copy.id = 0;
+      faces.push_back(std::move(copy));
+    }
+    storage::Photo p = **src;
+    p.id = 0;
+    if (o.item.existing) {
+      remove_existing(*o.item.existing);
+      p.id = o.item.existing->id;
+    }
+    p.path = o.item.path;
+    p.size = o.item.size;
+    p.mtime_ns = o.item.mtime_ns;
+    batch_.add_photo(p, faces);
+    ++summary_.copied;
+    summary_.faces_added += faces.size();
+    return Status::ok();
+  }
+
+  Status analysed(Outcome& o) {
+    storage::Photo& p = o.photo;
+    p.indexed_at = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+    if (o.item.existing) {
+      // Names given to faces survive a re-index when the face itself did not change.
+      for (uint64_t fid : o.item.existing->face_ids) {
+        auto old = gallery_.store().face(fid);
+        if (!old) return old.status();
+        if (!*old || ((*old)->person_id == 0 && (*old)->cluster_id == 0)) continue;
+        for (auto& f : o.faces)
+          if (f.person_id == 0 && distance(f.descriptor, (*old)->descriptor) < 0.1f) {
+            f.person_id = (*old)->person_id;
+            f.cluster_id = (*old)->cluster_id;
+            break;
+          }
+      }
+      remove_existing(*o.item.existing);
+      p.id = o.item.existing->id;
+    }
+    batch_.add_photo(p, o.faces);
+    ++summary_.indexed;
+    summary_.faces_added += o.faces.size();
+    return Status::ok();
+  }
+
+  void failed(Outcome& o) {
+    const std::string kind = failure_kind(o.error);
+    problem_(o.item.path, o.error.message());
+    count_failure(o.item.path, kind, o.error.message());
+    // A file we could not read this time keeps what was indexed from it before.
+    if (is_transient(kind) && o.item.existing) return;
+    storage::Photo p;
+    if (o.item.existing) {
+      remove_existing(*o.item.existing);
+      p.id = o.item.existing->id;
+    }
+    p.path = o.item.path;
+    p.size = o.item.size;
+    p.mtime_ns = o.item.mtime_ns;
+    p.content_hash = o.hash;
+    p.status = storage::PhotoStatus::kFailed;
+    p.failure = o.error.message();
+    p.failure_kind = kind;
+    std::vector<storage::Face> none;
+    batch_.add_photo(p, none);
+  }
+
+  void remove_existing(const storage::Photo& existing) {
+    summary_.faces_removed += existing.face_ids.size();
+    batch_.remove_photo(existing);
+  }
+
+  void count_failure(const std::string& path, const std::string& kind, const std::string& reason) {
+    ++summary_.failed;
+    ++summary_.failures_by_kind[kind];
+    if (summary_.failures.size() < 1000) summary_.failures.emplace_back(path, reason);
+  }
+
+  storage::Gallery& gallery_;
+  const IndexOptions& options_;
+  IndexSummary& summary_;
+  const ProblemFn& problem_;
+  storage::GalleryBatch batch_;
+  size_t pending_ = 0;
+  Clock::time_point last_commit_, last_save_;
+  std::set<uint64_t> moved_;
+};
+
+}  // namespace
+
+std::string failure_kind(const Status& status) {
+  const std::string& m = status.message();
+  switch (status.code()) {
+    case Status::Code::kNotFound: return "vanished";
+    case Status::Code::kIoError: return "unreadable";
+    case Status::Code::kUnsupported:
+      return m.find("over the limit") != std::string::npos || m.find("out of memory") != std::string::npos
+                 ? "too large"
+                 : "unsupported format";
+    case Status::Code::kInvalidInput:
+      if (m.find("empty file") != std::string::npos) return "empty file";
+      if (m.find("truncated") != std::string::npos) return "truncated";
+      if (m.find("not an image") != std::string::npos) return "not an image";
+      if (m.find("internal error") != std::string::npos) return "internal error";
+      return "corrupt";
+    default: return "other";
+  }
+}
+
+Expected<IndexSummary> run_index(storage::Gallery& gallery, std::shared_ptr<const models::FaceModels> face_models,
+                                 const std::vector<std::string>& roots_arg, const IndexOptions& options,
+                                 const ProgressFn& progress, const ProblemFn& problem) {
+  const auto start = Clock::now();
+  if (Status s = gallery.store().bind_model(face_models->model_set().fingerprint); !s) return s;
+
+  std::vector<std::string> roots;
+  for (const auto& r : roots_arg) roots.push_back(absolute_path(r));
+  const int jobs = options.jobs > 0 ? options.jobs : int(std::max(1u, std::thread::hardware_concurrency()));
+  models::set_blas_threads(1);
+
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (int i = 0; i < jobs; ++i) workers.push_back(std::make_unique<Worker>(face_models, gallery.store(), options));
+
+  IndexSummary summary;
+  std::atomic<uint64_t> found{0}, done{0};
+  std::atomic<bool> crawl_done{false};
+  BoundedQueue<WorkItem> work(size_t(2 * jobs));
+  BoundedQueue<Outcome> outcomes(size_t(2 * jobs));
+  Writer writer(gallery, options, summary, problem);
+  Status writer_status;
+  std::mutex summary_mu;  // the crawler counts unchanged photos while the writer counts the rest
+
+  std::vector<std::thread> threads;
+  for (auto& w : workers)
+    threads.emplace_back([&, worker = w.get()] {
+      while (auto item = work.pop()) outcomes.push(worker->process(std::move(*item)));
+    });
+
+  auto last_progress = Clock::now() - std::chrono::seconds(1);
+  auto report = [&](bool force) {
+    const auto now = Clock::now();
+    if (!progress || (!force && now - last_progress < std::chrono::milliseconds(200))) return;
+    last_progress = now;
+    std::lock_guard<std::mutex> lock(summary_mu);
+    progress({found.load(), done.load(), summary.faces_added, crawl_done.load(),
+              std::chrono::duration<double>(now - start).count()});
+  };
+
+  std::thread writer_thread([&] {
+    while (auto o = outcomes.pop()) {
+      if (writer_status) {
+        std::lock_guard<std::mutex> lock(summary_mu);
+        writer_status = writer.apply(*o);
+      }
+      ++done;
+      report(false);
+    }
+    if (writer_status) {
+      std::lock_guard<std::mutex> lock(summary_mu);
+      writer_status = writer.maybe_commit(true);
+    }
+  });
+
+  CrawlOptions crawl_options;
+  crawl_options.follow_symlinks = options.follow_symlinks;
+  crawl_options.excludes = options.excludes;
+  crawl_options.skip_dirs = {gallery.store().dir()};
+  Status crawl_status;
+  crawl(
+      roots, crawl_options,
+      [&](const std::string& path, const struct stat& st) {
+        ++found;
+        WorkItem item{path, uint64_t(st.st_size), mtime_ns_of(st), std::nullopt};
+        auto existing = gallery.store().photo_by_path(path);
+        if (!existing) {
+          crawl_status = existing.status();
+          return;
+        }
+        item.existing = std::move(*existing);
+        if (item.existing && item.existing->size == item.size && item.existing->mtime_ns == item.mtime_ns &&
+            !(item.existing->status == storage::PhotoStatus::kFailed && is_transient(item.existing->failure_kind))) {
+          std::lock_guard<std::mutex> lock(summary_mu);
+          if (item.existing->status == storage::PhotoStatus::kFailed) {
+            ++summary.failed;
+            ++summary.failures_by_kind[item.existing->failure_kind];
+            if (summary.failures.size() < 1000) summary.failures.emplace_back(path, item.existing->failure);
+          } else {
+            ++summary.unchanged;
+          }
+          ++done;
+          return;
+        }
+        work.push(std::move(item));
+      },
+      [&](const std::string& path, const std::string& reason) {
+        problem(path, reason);
+        std::lock_guard<std::mutex> lock(summary_mu);
+        ++summary.failed;
+        ++summary.failures_by_kind["unreadable"];
+        if (summary.failures.size() < 1000) summary.failures.emplace_back(path, reason);
+      });
+  crawl_done = true;
+  work.close();
+  for (auto& t : threads) t.join();
+  outcomes.close();
+  writer_thread.join();
+  if (!crawl_status) return crawl_status;
+  if (!writer_status) return writer_status;
+
+  if (!options.keep_missing) {
+    if (Status s = writer.sweep_missing(roots); !s) return s;
+    if (Status s = writer.maybe_commit(true); !s) return s;
+  }
+  summary.seen = found.load();
+  summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  report(true);
+  return summary;
+}
+
+}  // namespace facedex::indexer

@@ -1,0 +1,58 @@
+// A gallery = the RocksDB store (truth) + the FAISS index of its descriptors
+// (derived). Opening brings the index up to date with the store; committing a
+// batch applies it to both, store first.
+//
+// The index file (DIR/vectors.faiss) records the last vector-log sequence it
+// reflects. On open: a missing, unreadable, stale-beyond-the-log, or
+// other-type file is rebuilt from the faces; otherwise the log entries after
+// its sequence are replayed. Saving is atomic (temp file, fsync, rename), after
+// which the replayed log is trimmed.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "storage/gallery_store.h"
+#include "storage/vector_index.h"
+
+namespace facedex::storage {
+
+// Receives human-readable notices ("vector index was missing: rebuilt from 42 faces").
+using NoticeFn = std::function<void(const std::string&)>;
+
+class Gallery {
+ public:
+  // index_type: FAISS factory string to use; empty keeps the database's (Flat
+  // for a new one). A different type than the saved one rebuilds the index.
+  static Expected<std::unique_ptr<Gallery>> open(const std::string& dir, OpenMode mode, const NoticeFn& notice,
+                                                 const std::string& index_type = "");
+
+  GalleryStore& store() { return *store_; }
+  const GalleryStore& store() const { return *store_; }
+  const VectorIndex& vectors() const { return *vectors_; }
+
+  // Commits to RocksDB, then applies the batch's vector changes in memory.
+  Status commit(GalleryBatch& batch, bool sync = false);
+  // Writes the index file atomically and trims the log it covers. REQUIRES: writable.
+  Status save_vectors();
+  // Log entries applied in memory but not yet in the saved file.
+  uint64_t unsaved_ops() const { return applied_seq_ - saved_seq_; }
+  std::string vectors_path() const;
+
+  // Rebuilds the in-memory index from every face in the store.
+  Status rebuild_vectors();
+
+ private:
+  Gallery() = default;
+  Status load_or_rebuild(const NoticeFn& notice);
+  Status catch_up();
+
+  std::unique_ptr<GalleryStore> store_;
+  std::unique_ptr<VectorIndex> vectors_;
+  std::string index_type_;
+  uint64_t applied_seq_ = 0;  // vector log entries reflected in memory
+  uint64_t saved_seq_ = 0;    // ... and in the file
+};
+
+}  // namespace facedex::storage

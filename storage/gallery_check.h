@@ -1,0 +1,25 @@
+// `facedex check`: does the store agree with itself and with the vector index?
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "storage/gallery.h"
+
+namespace facedex::storage {
+
+struct CheckReport {
+  uint64_t photos = 0, faces = 0, vectors = 0;
+  std::vector<std::string> problems;  // one line each, empty when all is well
+  std::vector<std::string> repairs;   // what --repair did
+  bool ok() const { return problems.empty(); }
+};
+
+// Checks: every face listed by a photo exists and points back to it; every
+// face belongs to a photo that lists it; every photo is found under its path;
+// the vector index holds exactly the stored face ids. With repair (needs a
+// writable gallery): drops orphan faces, fixes face lists and path entries,
+// rebuilds and saves the vector index.
+Expected<CheckReport> check_gallery(Gallery& gallery, bool repair);
+
+}  // namespace facedex::storage

@@ -1,0 +1,388 @@
+#include "storage/gallery_store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+namespace facedex::storage {
+namespace {
+
+// Column families (see storage/README.md).
+constexpr const char* kMetaCf = "default";
+constexpr const char* kPhotosCf = "photos";
+constexpr const char* kPathsCf = "paths";
+constexpr const char* kHashesCf = "hashes";
+constexpr const char* kFacesCf = "faces";
+constexpr const char* kPersonsCf = "persons";
+constexpr const char* kPersonNamesCf = "person_names";
+constexpr const char* kVectorLogCf = "vector_log";
+
+constexpr const char* kMetaSchema = "schema_version";
+constexpr const char* kMetaModel = "model_fingerprint";
+constexpr const char* kMetaIndexType = "index_type";
+constexpr const char* kMetaNextPhoto = "next_photo_id";
+constexpr const char* kMetaNextFace = "next_face_id";
+constexpr const char* kMetaNextPerson = "next_person_id";
+constexpr const char* kMetaNextLogSeq = "next_log_seq";
+constexpr const char* kMetaLogTrimmed = "vector_log_trimmed_upto";
+
+constexpr const char* kLockFile = "facedex.lock";
+
+Status from_rocks(const rocksdb::Status& s, const std::string& what) {
+  if (s.ok()) return Status::ok();
+  if (s.IsNoSpace()) return Status::io_error(what + ": disk full (" + s.ToString() + ")");
+  if (s.IsCorruption()) return Status::corruption(what + ": " + s.ToString());
+  if (s.IsNotFound()) return Status::not_found(what + ": " + s.ToString());
+  return Status::io_error(what + ": " + s.ToString());
+}
+
+std::string hash_key(const std::string& hash, uint64_t photo_id) { return hash + id_key(photo_id); }
+
+// flock is released by the kernel when the process dies, however it dies, so a
+// kill -9 never leaves a stale lock behind.
+Expected<int> take_writer_lock(const std::string& dir) {
+  const std::string path = dir + "/" + kLockFile;
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::io_error(path + ": cannot open lock file (" + std::strerror(errno) + ")");
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char buf[32] = {0};
+    const ssize_t n = ::pread(fd, buf, sizeof(buf) - 1, 0);
+    ::close(fd);
+    const std::string pid = n > 0 ? std::string(buf, size_t(n)) : "unknown";
+    return Status::busy("database " + dir + " is in use by PID " + pid.substr(0, pid.find('\n')) +
+                        " (another facedex is writing to it); wait for it to finish or stop it");
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    // The lock itself holds; only the PID shown to others is missing.
+  }
+  return fd;
+}
+
+rocksdb::Options base_options() {
+  rocksdb::Options options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  options.max_open_files = 512;
+  options.keep_log_file_num = 2;
+  options.info_log_level = rocksdb::WARN_LEVEL;
+  // Small galleries should not cost a 64 MB memtable per column family.
+  options.write_buffer_size = 16 << 20;
+  options.IncreaseParallelism(2);
+  return options;
+}
+
+}  // namespace
+
+GalleryBatch::GalleryBatch(GalleryStore* store) : store_(store), batch_(std::make_unique<rocksdb::WriteBatch>()) {}
+GalleryBatch::~GalleryBatch() = default;
+GalleryBatch::GalleryBatch(GalleryBatch&&) noexcept = default;
+GalleryBatch& GalleryBatch::operator=(GalleryBatch&&) noexcept = default;
+
+bool GalleryBatch::empty() const { return batch_->Count() == 0; }
+
+void GalleryBatch::log(VectorOp::Kind kind, uint64_t face_id) {
+  VectorOp op{store_->next_log_seq_++, kind, face_id};
+  std::string value(1, char(kind));
+  value += id_key(face_id);
+  batch_->Put(store_->vector_log_, id_key(op.seq), value);
+  ops_.push_back(op);
+}
+
+void GalleryBatch::add_photo(Photo& photo, std::vector<Face>& faces) {
+  if (photo.id == 0) photo.id = store_->next_photo_id_++;
+  photo.face_ids.clear();
+  for (Face& f : faces) {
+    f.id = store_->next_face_id_++;
+    f.photo_id = photo.id;
+    photo.face_ids.push_back(f.id);
+    batch_->Put(store_->faces_, id_key(f.id), encode(f));
+    log(VectorOp::kAdd, f.id);
+    added_.emplace_back(f.id, f.descriptor);
+  }
+  batch_->Put(store_->photos_, id_key(photo.id), encode(photo));
+  batch_->Put(store_->paths_, photo.path, id_key(photo.id));
+  if (!photo.content_hash.empty()) batch_->Put(store_->hashes_, hash_key(photo.content_hash, photo.id), "");
+}
+
+void GalleryBatch::update_photo(const Photo& photo, const std::string& old_path) {
+  batch_->Put(store_->photos_, id_key(photo.id), encode(photo));
+  if (!old_path.empty() && old_path != photo.path) batch_->Delete(store_->paths_, old_path);
+  batch_->Put(store_->paths_, photo.path, id_key(photo.id));
+  if (!photo.content_hash.empty()) batch_->Put(store_->hashes_, hash_key(photo.content_hash, photo.id), "");
+}
+
+void GalleryBatch::remove_photo(const Photo& photo) {
+  for (uint64_t face_id : photo.face_ids) remove_face(face_id);
+  batch_->Delete(store_->photos_, id_key(photo.id));
+  batch_->Delete(store_->paths_, photo.path);
+  if (!photo.content_hash.empty()) batch_->Delete(store_->hashes_, hash_key(photo.content_hash, photo.id));
+}
+
+void GalleryBatch::update_face(const Face& face) { batch_->Put(store_->faces_, id_key(face.id), encode(face)); }
+
+void GalleryBatch::remove_face(uint64_t face_id) {
+  batch_->Delete(store_->faces_, id_key(face_id));
+  log(VectorOp::kRemove, face_id);
+}
+
+void GalleryBatch::put_person(Person& person, const std::string& old_name) {
+  if (person.id == 0) person.id = store_->next_person_id_++;
+  batch_->Put(store_->persons_, id_key(person.id), encode(person));
+  if (!old_name.empty() && old_name != person.name) batch_->Delete(store_->person_names_, old_name);
+  batch_->Put(store_->person_names_, person.name, id_key(person.id));
+}
+
+void GalleryBatch::remove_person(const Person& person) {
+  batch_->Delete(store_->persons_, id_key(person.id));
+  batch_->Delete(store_->person_names_, person.name);
+}
+
+Expected<std::unique_ptr<GalleryStore>> GalleryStore::open(const std::string& dir_arg, OpenMode mode) {
+  std::error_code ec;
+  const std::string dir = std::filesystem::absolute(dir_arg, ec).lexically_normal().string();
+  std::unique_ptr<GalleryStore> store(new GalleryStore());
+  store->dir_ = dir.size() > 1 && dir.back() == '/' ? dir.substr(0, dir.size() - 1) : dir;
+  store->read_only_ = mode == OpenMode::kReadOnly;
+  const bool exists = std::filesystem::exists(store->dir_ + "/CURRENT", ec);
+
+  if (store->read_only_ && !exists)
+    return Status::not_found("no facedex database at " + store->dir_ + " (run `facedex index` first)");
+  if (!store->read_only_) {
+    if (!std::filesystem::exists(store->dir_, ec)) {
+      std::filesystem::create_directories(store->dir_, ec);
+      if (ec) return Status::io_error(store->dir_ + ": cannot create database directory (" + ec.message() + ")");
+    }
+    // Faces are biometric data: a new database is private to its owner.
+    if (!exists && ::chmod(store->dir_.c_str(), 0700) != 0)
+      return Status::io_error(store->dir_ + ": cannot make the database directory private (" +
+                              std::strerror(errno) + ")");
+    auto fd = take_writer_lock(store->dir_);
+    if (!fd) return fd.status();
+    store->lock_fd_ = *fd;
+  }
+
+  rocksdb::Options options = base_options();
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  for (const char* name :
+       {kMetaCf, kPhotosCf, kPathsCf, kHashesCf, kFacesCf, kPersonsCf, kPersonNamesCf, kVectorLogCf})
+    cfs.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = store->read_only_
+                          ? rocksdb::DB::OpenForReadOnly(options, store->dir_, cfs, &store->handles_, &db)
+                          : rocksdb::DB::Open(options, store->dir_, cfs, &store->handles_, &db);
+  if (!s.ok()) {
+    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos)
+      return Status::busy("database " + store->dir_ + " is locked by another process (" + s.ToString() + ")");
+    return from_rocks(s, "cannot open database " + store->dir_);
+  }
+  store->db_.reset(db);
+  store->meta_ = store->handles_[0];
+  store->photos_ = store->handles_[1];
+  store->paths_ = store->handles_[2];
+  store->hashes_ = store->handles_[3];
+  store->faces_ = store->handles_[4];
+  store->persons_ = store->handles_[5];
+  store->person_names_ = store->handles_[6];
+  store->vector_log_ = store->handles_[7];
+  if (Status st = store->load_meta(); !st) return st;
+  return store;
+}
+
+GalleryStore::~GalleryStore() {
+  if (db_) {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    db_->Close();
+    db_.reset();
+  }
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+Status GalleryStore::load_meta() {
+  auto get = [&](const char* key, std::string* value) {
+    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), meta_, key, value);
+    return s.ok();
+  };
+  std::string value;
+  if (get(kMetaSchema, &value)) {
+    if (value != std::to_string(kSchemaVersion))
+      return Status::unsupported("database " + dir_ + " has schema version " + value + "; this facedex reads version " +
+                                 std::to_string(kSchemaVersion));
+  } else if (!read_only_) {
+    if (Status s = from_rocks(db_->Put(rocksdb::WriteOptions(), meta_, kMetaSchema, std::to_string(kSchemaVersion)),
+                              "writing metadata");
+        !s)
+      return s;
+  }
+  if (get(kMetaModel, &value)) model_fingerprint_ = value;
+  index_type_ = get(kMetaIndexType, &value) ? value : "";
+  auto counter = [&](const char* key, uint64_t* out) {
+    if (get(key, &value)) *out = std::stoull(value);
+  };
+  counter(kMetaNextPhoto, &next_photo_id_);
+  counter(kMetaNextFace, &next_face_id_);
+  counter(kMetaNextPerson, &next_person_id_);
+  counter(kMetaNextLogSeq, &next_log_seq_);
+  counter(kMetaLogTrimmed, &log_trimmed_upto_);
+  return Status::ok();
+}
+
+Status GalleryStore::bind_model(const std::string& fingerprint) {
+  if (model_fingerprint_ == fingerprint) return Status::ok();
+  if (!model_fingerprint_.empty())
+    return Status::model_mismatch("database " + dir_ + " holds descriptors of model " + model_fingerprint_ +
+                                  ", but the models in use have fingerprint " + fingerprint +
+                                  ". Descriptors of two models cannot be compared: index into a new database "
+                                  "(--db NEW_DIR), or point --models at the files this database was made with.");
+  if (read_only_) return Status::ok();
+  if (Status s = from_rocks(db_->Put(rocksdb::WriteOptions(), meta_, kMetaModel, fingerprint), "writing metadata"); !s)
+    return s;
+  model_fingerprint_ = fingerprint;
+  return Status::ok();
+}
+
+Status GalleryStore::set_index_type(const std::string& type) {
+  if (Status s = from_rocks(db_->Put(rocksdb::WriteOptions(), meta_, kMetaIndexType, type), "writing metadata"); !s)
+    return s;
+  index_type_ = type;
+  return Status::ok();
+}
+
+template <typename T>
+Expected<std::optional<T>> GalleryStore::get_record(rocksdb::ColumnFamilyHandle* cf, const std::string& key) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), cf, key, &value);
+  if (s.IsNotFound()) return std::optional<T>();
+  if (!s.ok()) return from_rocks(s, "reading " + dir_);
+  T record;
+  if (!decode(value, &record))
+    return Status::corruption("database " + dir_ + ": undecodable record in " + cf->GetName() +
+                              " (run `facedex check --repair`)");
+  return std::optional<T>(std::move(record));
+}
+
+Expected<std::optional<Photo>> GalleryStore::photo(uint64_t id) const { return get_record<Photo>(photos_, id_key(id)); }
+
+Expected<std::optional<Photo>> GalleryStore::photo_by_path(const std::string& path) const {
+  std::string id;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), paths_, path, &id);
+  if (s.IsNotFound()) return std::optional<Photo>();
+  if (!s.ok()) return from_rocks(s, "reading " + dir_);
+  return photo(id_from_key(id));
+}
+
+Expected<std::vector<uint64_t>> GalleryStore::photo_ids_by_hash(const std::string& content_hash) const {
+  std::vector<uint64_t> ids;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), hashes_));
+  for (it->Seek(content_hash); it->Valid() && it->key().starts_with(content_hash); it->Next()) {
+    const std::string key = it->key().ToString();
+    if (key.size() == content_hash.size() + 8) ids.push_back(id_from_key(key.substr(content_hash.size())));
+  }
+  if (!it->status().ok()) return from_rocks(it->status(), "reading " + dir_);
+  return ids;
+}
+
+Expected<std::optional<Face>> GalleryStore::face(uint64_t id) const { return get_record<Face>(faces_, id_key(id)); }
+
+Expected<std::optional<Person>> GalleryStore::person(uint64_t id) const {
+  return get_record<Person>(persons_, id_key(id));
+}
+
+Expected<std::optional<Person>> GalleryStore::person_by_name(const std::string& name) const {
+  std::string id;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), person_names_, name, &id);
+  if (s.IsNotFound()) return std::optional<Person>();
+  if (!s.ok()) return from_rocks(s, "reading " + dir_);
+  return person(id_from_key(id));
+}
+
+template <typename T>
+Status GalleryStore::scan(rocksdb::ColumnFamilyHandle* cf, const std::function<bool(const T&)>& fn) const {
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf));
+  T record;
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (!decode(it->value().ToString(), &record))
+      return Status::corruption("database " + dir_ + ": undecodable record in " + cf->GetName() +
+                                " (run `facedex check --repair`)");
+    if (!fn(record)) break;
+  }
+  return from_rocks(it->status(), "reading " + dir_);
+}
+
+Status GalleryStore::for_each_photo(const std::function<bool(const Photo&)>& fn) const { return scan(photos_, fn); }
+Status GalleryStore::for_each_face(const std::function<bool(const Face&)>& fn) const { return scan(faces_, fn); }
+Status GalleryStore::for_each_person(const std::function<bool(const Person&)>& fn) const { return scan(persons_, fn); }
+
+Status GalleryStore::for_each_vector_op(uint64_t after, const std::function<bool(const VectorOp&)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), vector_log_));
+  for (it->Seek(id_key(after + 1)); it->Valid(); it->Next()) {
+    const rocksdb::Slice v = it->value();
+    if (v.size() != 9 || (v[0] != VectorOp::kAdd && v[0] != VectorOp::kRemove))
+      return Status::corruption("database " + dir_ + ": bad vector log entry");
+    VectorOp op{id_from_key(it->key().ToString()), VectorOp::Kind(v[0]), id_from_key(std::string(v.data() + 1, 8))};
+    if (!fn(op)) break;
+  }
+  return from_rocks(it->status(), "reading " + dir_);
+}
+
+GalleryBatch GalleryStore::new_batch() { return GalleryBatch(this); }
+
+Status GalleryStore::commit(GalleryBatch& batch, bool sync) {
+  if (read_only_) return Status::io_error("database " + dir_ + " is open read-only");
+  auto& b = *batch.batch_;
+  b.Put(meta_, kMetaNextPhoto, std::to_string(next_photo_id_));
+  b.Put(meta_, kMetaNextFace, std::to_string(next_face_id_));
+  b.Put(meta_, kMetaNextPerson, std::to_string(next_person_id_));
+  b.Put(meta_, kMetaNextLogSeq, std::to_string(next_log_seq_));
+  rocksdb::WriteOptions wo;
+  wo.sync = sync;
+  return from_rocks(db_->Write(wo, &b), "writing to " + dir_);
+}
+
+Status GalleryStore::trim_vector_log(uint64_t upto_seq) {
+  if (upto_seq <= log_trimmed_upto_) return Status::ok();
+  rocksdb::WriteBatch b;
+  b.DeleteRange(vector_log_, id_key(0), id_key(upto_seq + 1));
+  b.Put(meta_, kMetaLogTrimmed, std::to_string(upto_seq));
+  if (Status s = from_rocks(db_->Write(rocksdb::WriteOptions(), &b), "trimming the vector log"); !s) return s;
+  log_trimmed_upto_ = upto_seq;
+  return Status::ok();
+}
+
+Expected<GalleryStore::Counts> GalleryStore::counts() const {
+  Counts c;
+  Status s = for_each_photo([&](const Photo& p) {
+    ++c.photos;
+    if (p.status == PhotoStatus::kFailed) ++c.photos_failed;
+    c.faces += p.face_ids.size();
+    return true;
+  });
+  if (!s) return s;
+  s = for_each_person([&](const Person&) {
+    ++c.persons;
+    return true;
+  });
+  if (!s) return s;
+  return c;
+}
+
+uint64_t GalleryStore::disk_bytes() const {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_, ec))
+    if (entry.is_regular_file(ec)) total += entry.file_size(ec);
+  return total;
+}
+
+}  // namespace facedex::storage

@@ -1,0 +1,160 @@
+// The gallery's source of truth: photos, faces, persons and metadata in RocksDB.
+// Layout (column families, keys, values) is documented in storage/README.md.
+//
+// One writer process at a time (an flock'ed lock file holding its PID); any
+// number of read-only openers alongside it. Thread-safety: lookups may run on
+// any thread; commit() from one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "storage/records.h"
+#include "util/status.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace facedex::storage {
+
+enum class OpenMode { kReadWrite, kReadOnly };
+
+inline constexpr int kSchemaVersion = 1;
+
+// One change to the vector index, in commit order (the "vector log").
+struct VectorOp {
+  enum Kind : char { kAdd = 'A', kRemove = 'R' };
+  uint64_t seq = 0;
+  Kind kind = kAdd;
+  uint64_t face_id = 0;
+};
+
+class GalleryStore;
+
+// Changes that commit atomically: all of them or none.
+class GalleryBatch {
+ public:
+  ~GalleryBatch();
+  GalleryBatch(GalleryBatch&&) noexcept;
+  GalleryBatch& operator=(GalleryBatch&&) noexcept;
+
+  // A new photo record with its faces. Assigns photo.id (when 0) and every
+  // face's id, fills photo.face_ids and face.photo_id, logs the additions.
+  void add_photo(Photo& photo, std::vector<Face>& faces);
+  // Rewrites a photo record whose faces do not change (mtime touched, moved,
+  // failure updated). old_path: the path it was stored under, if different.
+  void update_photo(const Photo& photo, const std::string& old_path = "");
+  // Removes a photo, its path and hash entries, and its faces (logged).
+  void remove_photo(const Photo& photo);
+  // Rewrites a face record (person or cluster changes); the descriptor must not change.
+  void update_face(const Face& face);
+  // Removes single faces (forget); the caller updates the photo's face_ids.
+  void remove_face(uint64_t face_id);
+  // A person record; assigns person.id when 0.
+  void put_person(Person& person, const std::string& old_name = "");
+  void remove_person(const Person& person);
+
+  const std::vector<VectorOp>& vector_ops() const { return ops_; }
+  // Descriptors of the added faces, aligned with the kAdd entries of vector_ops().
+  const std::vector<std::pair<uint64_t, Descriptor>>& added() const { return added_; }
+  bool empty() const;
+
+ private:
+  friend class GalleryStore;
+  explicit GalleryBatch(GalleryStore* store);
+  void log(VectorOp::Kind kind, uint64_t face_id);
+
+  GalleryStore* store_;
+  std::unique_ptr<rocksdb::WriteBatch> batch_;
+  std::vector<VectorOp> ops_;
+  std::vector<std::pair<uint64_t, Descriptor>> added_;
+};
+
+class GalleryStore {
+ public:
+  // kReadWrite creates the directory (mode 0700) and takes the writer lock:
+  // kBusy "database DIR is in use by PID n" when another process holds it.
+  // kReadOnly needs an existing database and works while a writer runs.
+  static Expected<std::unique_ptr<GalleryStore>> open(const std::string& dir, OpenMode mode);
+  ~GalleryStore();
+
+  const std::string& dir() const { return dir_; }
+  bool read_only() const { return read_only_; }
+
+  // Metadata. The model fingerprint is empty until the first face is stored.
+  const std::string& model_fingerprint() const { return model_fingerprint_; }
+  // kModelMismatch when the database holds faces of another model.
+  Status bind_model(const std::string& fingerprint);
+  const std::string& index_type() const { return index_type_; }
+  Status set_index_type(const std::string& type);
+  uint64_t last_log_seq() const { return next_log_seq_ - 1; }
+
+  // Lookups in the committed state. Corrupt records give kCorruption.
+  Expected<std::optional<Photo>> photo(uint64_t id) const;
+  Expected<std::optional<Photo>> photo_by_path(const std::string& path) const;
+  Expected<std::vector<uint64_t>> photo_ids_by_hash(const std::string& content_hash) const;
+  Expected<std::optional<Face>> face(uint64_t id) const;
+  Expected<std::optional<Person>> person(uint64_t id) const;
+  Expected<std::optional<Person>> person_by_name(const std::string& name) const;
+
+  // Full scans; fn returns false to stop early.
+  Status for_each_photo(const std::function<bool(const Photo&)>& fn) const;
+  Status for_each_face(const std::function<bool(const Face&)>& fn) const;
+  Status for_each_person(const std::function<bool(const Person&)>& fn) const;
+  // Vector log entries with seq > after, in order.
+  Status for_each_vector_op(uint64_t after, const std::function<bool(const VectorOp&)>& fn) const;
+
+  GalleryBatch new_batch();
+  // REQUIRES: !read_only(). sync: fsync the WAL (end of a run); without it a
+  // killed process still keeps every committed batch (the OS has the bytes).
+  Status commit(GalleryBatch& batch, bool sync = false);
+  // Drops vector log entries up to seq (they are in a saved vector index).
+  Status trim_vector_log(uint64_t upto_seq);
+  // Highest seq ever trimmed: a saved index older than this cannot be caught up.
+  uint64_t vector_log_trimmed_upto() const { return log_trimmed_upto_; }
+
+  struct Counts {
+    uint64_t photos = 0, photos_failed = 0, faces = 0, persons = 0;
+  };
+  Expected<Counts> counts() const;
+  // Bytes on disk of the RocksDB files.
+  uint64_t disk_bytes() const;
+
+ private:
+  friend class GalleryBatch;
+  GalleryStore() = default;
+  Status load_meta();
+  template <typename T>
+  Expected<std::optional<T>> get_record(rocksdb::ColumnFamilyHandle* cf, const std::string& key) const;
+  template <typename T>
+  Status scan(rocksdb::ColumnFamilyHandle* cf, const std::function<bool(const T&)>& fn) const;
+
+  std::string dir_;
+  bool read_only_ = false;
+  int lock_fd_ = -1;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* meta_ = nullptr;
+  rocksdb::ColumnFamilyHandle* photos_ = nullptr;
+  rocksdb::ColumnFamilyHandle* paths_ = nullptr;
+  rocksdb::ColumnFamilyHandle* hashes_ = nullptr;
+  rocksdb::ColumnFamilyHandle* faces_ = nullptr;
+  rocksdb::ColumnFamilyHandle* persons_ = nullptr;
+  rocksdb::ColumnFamilyHandle* person_names_ = nullptr;
+  rocksdb::ColumnFamilyHandle* vector_log_ = nullptr;
+
+  std::string model_fingerprint_;
+  std::string index_type_;
+  // Next ids to hand out; written to meta in every batch that uses them.
+  uint64_t log_trimmed_upto_ = 0;
+  uint64_t next_photo_id_ = 1, next_face_id_ = 1, next_person_id_ = 1, next_log_seq_ = 1;
+};
+
+}  // namespace facedex::storage

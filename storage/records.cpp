@@ -1,0 +1,195 @@
+#include "storage/records.h"
+
+#include <cstring>
+
+namespace facedex::storage {
+namespace {
+
+constexpr uint8_t kPhotoVersion = 1;
+constexpr uint8_t kFaceVersion = 1;
+constexpr uint8_t kPersonVersion = 1;
+
+class Writer {
+ public:
+  void u8(uint8_t v) { out_.push_back(char(v)); }
+  void varint(uint64_t v) {
+    while (v >= 0x80) {
+      out_.push_back(char(v | 0x80));
+      v >>= 7;
+    }
+    out_.push_back(char(v));
+  }
+  void svarint(int64_t v) { varint((uint64_t(v) << 1) ^ uint64_t(v >> 63)); }
+  void f32(float v) { out_.append(reinterpret_cast<const char*>(&v), 4); }
+  void str(const std::string& s) {
+    varint(s.size());
+    out_ += s;
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(const std::string& s) : p_(s.data()), end_(s.data() + s.size()) {}
+  bool u8(uint8_t* v) {
+    if (p_ >= end_) return false;
+    *v = uint8_t(*p_++);
+    return true;
+  }
+  bool varint(uint64_t* v) {
+    uint64_t r = 0;
+    for (int shift = 0; shift < 64 && p_ < end_; shift += 7) {
+      const uint8_t b = uint8_t(*p_++);
+      r |= uint64_t(b & 0x7F) << shift;
+      if (!(b & 0x80)) {
+        *v = r;
+        return true;
+      }
+    }
+    return false;
+  }
+  bool svarint(int64_t* v) {
+    uint64_t u;
+    if (!varint(&u)) return false;
+    *v = int64_t(u >> 1) ^ -int64_t(u & 1);
+    return true;
+  }
+  bool i32(int* v) {
+    int64_t x;
+    if (!svarint(&x)) return false;
+    *v = int(x);
+    return true;
+  }
+  bool f32(float* v) {
+    if (end_ - p_ < 4) return false;
+    std::memcpy(v, p_, 4);
+    p_ += 4;
+    return true;
+  }
+  bool str(std::string* s) {
+    uint64_t n;
+    if (!varint(&n) || uint64_t(end_ - p_) < n) return false;
+    s->assign(p_, size_t(n));
+    p_ += n;
+    return true;
+  }
+  bool done() const { return p_ == end_; }
+
+ private:
+  const char* p_;
+  const char* end_;
+};
+
+}  // namespace
+
+std::string id_key(uint64_t id) {
+  std::string k(8, '\0');
+  for (int i = 0; i < 8; ++i) k[size_t(i)] = char(id >> (56 - 8 * i));
+  return k;
+}
+
+uint64_t id_from_key(const std::string& key) {
+  uint64_t id = 0;
+  for (size_t i = 0; i < 8 && i < key.size(); ++i) id = (id << 8) | uint8_t(key[i]);
+  return id;
+}
+
+std::string encode(const Photo& p) {
+  Writer w;
+  w.u8(kPhotoVersion);
+  w.varint(p.id);
+  w.str(p.path);
+  w.varint(p.size);
+  w.svarint(p.mtime_ns);
+  w.str(p.content_hash);
+  w.svarint(p.width);
+  w.svarint(p.height);
+  w.svarint(p.orientation);
+  w.str(p.format);
+  w.str(p.taken_at);
+  w.u8(uint8_t(p.status));
+  w.str(p.failure);
+  w.str(p.failure_kind);
+  w.varint(p.face_ids.size());
+  for (uint64_t id : p.face_ids) w.varint(id);
+  w.svarint(p.indexed_at);
+  return w.take();
+}
+
+bool decode(const std::string& bytes, Photo* p) {
+  Reader r(bytes);
+  uint8_t version, status;
+  uint64_t n;
+  if (!r.u8(&version) || version != kPhotoVersion) return false;
+  if (!r.varint(&p->id) || !r.str(&p->path) || !r.varint(&p->size) || !r.svarint(&p->mtime_ns) ||
+      !r.str(&p->content_hash) || !r.i32(&p->width) || !r.i32(&p->height) || !r.i32(&p->orientation) ||
+      !r.str(&p->format) || !r.str(&p->taken_at) || !r.u8(&status) || status > 1 || !r.str(&p->failure) ||
+      !r.str(&p->failure_kind) || !r.varint(&n) || n > (1u << 20))
+    return false;
+  p->status = PhotoStatus(status);
+  p->face_ids.resize(size_t(n));
+  for (auto& id : p->face_ids)
+    if (!r.varint(&id)) return false;
+  return r.svarint(&p->indexed_at) && r.done();
+}
+
+std::string encode(const Face& f) {
+  Writer w;
+  w.u8(kFaceVersion);
+  w.varint(f.id);
+  w.varint(f.photo_id);
+  w.svarint(f.box.left);
+  w.svarint(f.box.top);
+  w.svarint(f.box.right);
+  w.svarint(f.box.bottom);
+  w.f32(f.score);
+  w.varint(f.landmarks.size());
+  for (const auto& pt : f.landmarks) {
+    w.f32(pt[0]);
+    w.f32(pt[1]);
+  }
+  for (float v : f.descriptor) w.f32(v);
+  w.str(f.model);
+  w.str(f.thumbnail_jpeg);
+  w.varint(f.person_id);
+  w.varint(f.cluster_id);
+  return w.take();
+}
+
+bool decode(const std::string& bytes, Face* f) {
+  Reader r(bytes);
+  uint8_t version;
+  uint64_t n;
+  if (!r.u8(&version) || version != kFaceVersion) return false;
+  if (!r.varint(&f->id) || !r.varint(&f->photo_id) || !r.i32(&f->box.left) || !r.i32(&f->box.top) ||
+      !r.i32(&f->box.right) || !r.i32(&f->box.bottom) || !r.f32(&f->score) || !r.varint(&n) || n > 1000)
+    return false;
+  f->landmarks.resize(size_t(n));
+  for (auto& pt : f->landmarks)
+    if (!r.f32(&pt[0]) || !r.f32(&pt[1])) return false;
+  for (float& v : f->descriptor)
+    if (!r.f32(&v)) return false;
+  return r.str(&f->model) && r.str(&f->thumbnail_jpeg) && r.varint(&f->person_id) && r.varint(&f->cluster_id) &&
+         r.done();
+}
+
+std::string encode(const Person& p) {
+  Writer w;
+  w.u8(kPersonVersion);
+  w.varint(p.id);
+  w.str(p.name);
+  w.svarint(p.created_at);
+  return w.take();
+}
+
+bool decode(const std::string& bytes, Person* p) {
+  Reader r(bytes);
+  uint8_t version;
+  if (!r.u8(&version) || version != kPersonVersion) return false;
+  return r.varint(&p->id) && r.str(&p->name) && r.svarint(&p->created_at) && r.done();
+}
+
+}  // namespace facedex::storage

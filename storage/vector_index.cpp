@@ -1,0 +1,147 @@
+#include "storage/vector_index.h"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+
+#include <faiss/IndexIDMap.h>
+#include <faiss/impl/FaissException.h>
+#include <faiss/impl/IDSelector.h>
+#include <faiss/index_factory.h>
+#include <faiss/index_io.h>
+
+namespace facedex::storage {
+namespace {
+
+class FaissVectorIndex final : public VectorIndex {
+ public:
+  FaissVectorIndex(std::unique_ptr<faiss::Index> index, std::string factory)
+      : index_(std::move(index)), factory_(std::move(factory)) {}
+
+  void add(const std::vector<uint64_t>& ids, const std::vector<Descriptor>& vectors) override {
+    if (ids.empty()) return;
+    std::vector<faiss::Index::idx_t> labels(ids.begin(), ids.end());
+    index_->add_with_ids(faiss::Index::idx_t(ids.size()), vectors[0].data(), labels.data());
+  }
+
+  size_t remove(const std::vector<uint64_t>& ids) override {
+    if (ids.empty()) return 0;
+    std::vector<faiss::Index::idx_t> labels(ids.begin(), ids.end());
+    faiss::IDSelectorBatch selector(labels.size(), labels.data());
+    return index_->remove_ids(selector);
+  }
+
+  std::vector<Neighbor> search(const Descriptor& query, int k) const override {
+    std::vector<Neighbor> out;
+    if (k <= 0 || index_->ntotal == 0) return out;
+    k = int(std::min<faiss::Index::idx_t>(k, index_->ntotal));
+    std::vector<float> d2(static_cast<size_t>(k));
+    std::vector<faiss::Index::idx_t> labels(static_cast<size_t>(k));
+    index_->search(1, query.data(), k, d2.data(), labels.data());
+    for (int i = 0; i < k; ++i)
+      if (labels[size_t(i)] >= 0) out.push_back({uint64_t(labels[size_t(i)]), std::sqrt(std::max(0.f, d2[size_t(i)]))});
+    return out;
+  }
+
+  size_t size() const override { return size_t(index_->ntotal); }
+  std::vector<uint64_t> ids() const override {
+    const auto* map = dynamic_cast<const faiss::IndexIDMap*>(index_.get());
+    if (!map) return {};
+    return std::vector<uint64_t>(map->id_map.begin(), map->id_map.end());
+  }
+  std::string type() const override { return factory_; }
+  const faiss::Index& faiss_index() const { return *index_; }
+
+ private:
+  std::unique_ptr<faiss::Index> index_;
+  std::string factory_;
+};
+
+class BruteForceVectorIndex final : public VectorIndex {
+ public:
+  void add(const std::vector<uint64_t>& ids, const std::vector<Descriptor>& vectors) override {
+    for (size_t i = 0; i < ids.size(); ++i) {
+      slot_[ids[i]] = ids_.size();
+      ids_.push_back(ids[i]);
+      vectors_.push_back(vectors[i]);
+    }
+  }
+
+  size_t remove(const std::vector<uint64_t>& ids) override {
+    size_t removed = 0;
+    for (uint64_t id : ids) {
+      auto it = slot_.find(id);
+      if (it == slot_.end()) continue;
+      const size_t s = it->second, last = ids_.size() - 1;
+      ids_[s] = ids_[last];
+      vectors_[s] = vectors_[last];
+      slot_[ids_[s]] = s;
+      ids_.pop_back();
+      vectors_.pop_back();
+      slot_.erase(id);
+      ++removed;
+    }
+    return removed;
+  }
+
+  std::vector<Neighbor> search(const Descriptor& q, int k) const override {
+    std::vector<Neighbor> all(ids_.size());
+    for (size_t i = 0; i < ids_.size(); ++i) {
+      double s = 0;
+      for (int d = 0; d < kDescriptorDims; ++d) s += double(q[size_t(d)] - vectors_[i][size_t(d)]) * (q[size_t(d)] - vectors_[i][size_t(d)]);
+      all[i] = {ids_[i], float(std::sqrt(s))};
+    }
+    const size_t n = std::min(all.size(), size_t(std::max(k, 0)));
+    std::partial_sort(all.begin(), all.begin() + long(n), all.end(),
+                      [](const Neighbor& a, const Neighbor& b) { return a.distance < b.distance; });
+    all.resize(n);
+    return all;
+  }
+
+  size_t size() const override { return ids_.size(); }
+  std::vector<uint64_t> ids() const override { return ids_; }
+  std::string type() const override { return "BruteForce"; }
+
+ private:
+  std::vector<uint64_t> ids_;
+  std::vector<Descriptor> vectors_;
+  std::unordered_map<uint64_t, size_t> slot_;
+};
+
+}  // namespace
+
+Expected<std::unique_ptr<VectorIndex>> make_faiss_index(const std::string& factory) {
+  try {
+    std::unique_ptr<faiss::Index> index(faiss::index_factory(kDescriptorDims, ("IDMap," + factory).c_str()));
+    if (!index->is_trained)
+      return Status::unsupported("index type " + factory + " needs training, which facedex does not do yet");
+    return std::unique_ptr<VectorIndex>(new FaissVectorIndex(std::move(index), factory));
+  } catch (const faiss::FaissException& e) {
+    return Status::invalid_input("index type '" + factory + "' is not a FAISS factory string (" + e.what() + ")");
+  }
+}
+
+std::unique_ptr<VectorIndex> make_brute_force_index() { return std::make_unique<BruteForceVectorIndex>(); }
+
+Status write_faiss_index(const VectorIndex& index, FILE* out) {
+  const auto* faiss_index = dynamic_cast<const FaissVectorIndex*>(&index);
+  if (!faiss_index) return Status::unsupported("only FAISS indexes can be saved");
+  try {
+    faiss::write_index(&faiss_index->faiss_index(), out);
+  } catch (const faiss::FaissException& e) {
+    return Status::io_error(std::string("cannot write the vector index (") + e.what() + ")");
+  }
+  return Status::ok();
+}
+
+Expected<std::unique_ptr<VectorIndex>> read_faiss_index(FILE* in, const std::string& factory) {
+  try {
+    std::unique_ptr<faiss::Index> index(faiss::read_index(in));
+    if (index->d != kDescriptorDims) return Status::corruption("vector index has the wrong dimension");
+    return std::unique_ptr<VectorIndex>(new FaissVectorIndex(std::move(index), factory));
+  } catch (const faiss::FaissException& e) {
+    return Status::corruption(std::string("unreadable vector index (") + e.what() + ")");
+  }
+}
+
+}  // namespace facedex::storage

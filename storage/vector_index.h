@@ -1,0 +1,54 @@
+// Our interface over FAISS (STYLE.md section 4): descriptors under face ids,
+// the same keys as in RocksDB. The index is derived data: GalleryStore is the
+// truth, and Gallery rebuilds or catches up the index from it.
+//
+// Not thread-safe for writes; concurrent const searches are fine.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "util/descriptor.h"
+#include "util/status.h"
+
+namespace facedex::storage {
+
+struct Neighbor {
+  uint64_t id = 0;      // face id
+  float distance = 0;   // Euclidean (not squared), like dlib's 0.6 threshold
+};
+
+class VectorIndex {
+ public:
+  virtual ~VectorIndex() = default;
+  // REQUIRES: ids.size() == vectors.size(); ids not already present.
+  virtual void add(const std::vector<uint64_t>& ids, const std::vector<Descriptor>& vectors) = 0;
+  // Removes those present; returns how many were.
+  virtual size_t remove(const std::vector<uint64_t>& ids) = 0;
+  // At most k neighbours, nearest first.
+  virtual std::vector<Neighbor> search(const Descriptor& query, int k) const = 0;
+  virtual size_t size() const = 0;
+  // Every id held, in no particular order (for consistency checks).
+  virtual std::vector<uint64_t> ids() const = 0;
+  // The FAISS factory string ("Flat", "HNSW32", ...) or "BruteForce".
+  virtual std::string type() const = 0;
+};
+
+// The default index type: exact search, fine up to a few hundred thousand faces.
+inline constexpr const char* kDefaultIndexType = "Flat";
+
+// FAISS index from a factory string, wrapped in an id map. Only types that need
+// no training are accepted for now (kUnsupported otherwise).
+Expected<std::unique_ptr<VectorIndex>> make_faiss_index(const std::string& factory);
+
+// Exact search in plain C++: the oracle that tests hold FAISS against.
+std::unique_ptr<VectorIndex> make_brute_force_index();
+
+// Binary (de)serialisation of a FAISS index made by make_faiss_index.
+Status write_faiss_index(const VectorIndex& index, FILE* out);
+Expected<std::unique_ptr<VectorIndex>> read_faiss_index(FILE* in, const std::string& factory);
+
+}  // namespace facedex::storage
