@@ -142,7 +142,8 @@ void read_exif(const std::string& bytes, DecodedPhoto* photo) {
 }  // namespace
 
 Expected<std::string> read_file_bytes(const std::string& path, int64_t max_bytes) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO named like a photo must not hang the run.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     const int err = errno;
     if (err == ENOENT) return Status::not_found(path + ": file vanished or does not exist");

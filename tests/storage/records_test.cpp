@@ -1,0 +1,73 @@
+#include <gtest/gtest.h>
+
+#include "storage/records.h"
+
+namespace facedex::storage {
+namespace {
+
+TEST(RecordsTest, PhotoRoundTripsWithOddBytesInThePath) {
+  Photo p;
+  p.id = 42;
+  p.path = std::string("/photos/caf\xe9 \xff<script>.jpg");
+  p.size = 123456789;
+  p.mtime_ns = -5;
+  p.content_hash = std::string(64, 'a');
+  p.width = 1920;
+  p.height = 1080;
+  p.orientation = 6;
+  p.format = "jpeg";
+  p.taken_at = "2024:01:02 03:04:05";
+  p.status = PhotoStatus::kFailed;
+  p.failure = "truncated JPEG";
+  p.failure_kind = "truncated";
+  p.face_ids = {1, 2, 300000000000ULL};
+  p.indexed_at = 1700000000;
+  Photo q;
+  ASSERT_TRUE(decode(encode(p), &q));
+  EXPECT_EQ(q.path, p.path);
+  EXPECT_EQ(q.mtime_ns, p.mtime_ns);
+  EXPECT_EQ(q.face_ids, p.face_ids);
+  EXPECT_EQ(q.status, PhotoStatus::kFailed);
+  EXPECT_EQ(q.taken_at, p.taken_at);
+}
+
+TEST(RecordsTest, FaceRoundTripsExactly) {
+  Face f;
+  f.id = 7;
+  f.photo_id = 3;
+  f.box = {-3, 4, 500, 600};
+  f.score = 1.25f;
+  f.landmarks = {{1.5f, 2.5f}, {3.f, 4.f}};
+  for (int i = 0; i < kDescriptorDims; ++i) f.descriptor[size_t(i)] = float(i) / 7.f - 9.f;
+  f.model = "abc";
+  f.thumbnail_jpeg = std::string("\xff\xd8\x00\x01", 4);
+  f.person_id = 9;
+  f.cluster_id = 11;
+  Face g;
+  ASSERT_TRUE(decode(encode(f), &g));
+  EXPECT_EQ(g.descriptor, f.descriptor);
+  EXPECT_EQ(g.landmarks, f.landmarks);
+  EXPECT_EQ(g.thumbnail_jpeg, f.thumbnail_jpeg);
+  EXPECT_EQ(g.box.left, -3);
+  EXPECT_EQ(g.person_id, 9u);
+}
+
+TEST(RecordsTest, TruncatedOrForeignBytesAreRejected) {
+  Face f;
+  const std::string bytes = encode(f);
+  Face g;
+  EXPECT_FALSE(decode(bytes.substr(0, bytes.size() - 1), &g));
+  EXPECT_FALSE(decode(bytes + "x", &g));
+  EXPECT_FALSE(decode(std::string("\x09rest"), &g));
+  Photo p;
+  EXPECT_FALSE(decode(std::string(), &p));
+}
+
+TEST(RecordsTest, IdKeysSortNumerically) {
+  EXPECT_LT(id_key(255), id_key(256));
+  EXPECT_LT(id_key(1), id_key(1ULL << 40));
+  EXPECT_EQ(id_from_key(id_key(1234567890123ULL)), 1234567890123ULL);
+}
+
+}  // namespace
+}  // namespace facedex::storage
