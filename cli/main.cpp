@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
   register_models_command(app, g, &exit_code);
   register_index_command(app, g, &exit_code);
   register_gallery_commands(app, g, &exit_code);
+  register_people_commands(app, g, &exit_code);
+  register_query_commands(app, g, &exit_code);
 
   try {
     app.parse(argc, argv);

@@ -11,6 +11,7 @@
 
 #include <rocksdb/db.h>
 #include <rocksdb/options.h>
+#include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
 namespace facedex::storage {
@@ -25,6 +26,7 @@ constexpr const char* kFacesCf = "faces";
 constexpr const char* kPersonsCf = "persons";
 constexpr const char* kPersonNamesCf = "person_names";
 constexpr const char* kVectorLogCf = "vector_log";
+constexpr const char* kPersonFacesCf = "person_faces";
 
 constexpr const char* kMetaSchema = "schema_version";
 constexpr const char* kMetaModel = "model_fingerprint";
@@ -46,6 +48,7 @@ Status from_rocks(const rocksdb::Status& s, const std::string& what) {
 }
 
 std::string hash_key(const std::string& hash, uint64_t photo_id) { return hash + id_key(photo_id); }
+std::string person_face_key(uint64_t person_id, uint64_t face_id) { return id_key(person_id) + id_key(face_id); }
 
 // flock is released by the kernel when the process dies, however it dies, so a
 // kill -9 never leaves a stale lock behind.
@@ -106,6 +109,7 @@ void GalleryBatch::add_photo(Photo& photo, std::vector<Face>& faces) {
     f.photo_id = photo.id;
     photo.face_ids.push_back(f.id);
     batch_->Put(store_->faces_, id_key(f.id), encode(f));
+    if (f.person_id) batch_->Put(store_->person_faces_, person_face_key(f.person_id, f.id), "");
     log(VectorOp::kAdd, f.id);
     added_.emplace_back(f.id, f.descriptor);
   }
@@ -128,9 +132,17 @@ void GalleryBatch::remove_photo(const Photo& photo) {
   if (!photo.content_hash.empty()) batch_->Delete(store_->hashes_, hash_key(photo.content_hash, photo.id));
 }
 
-void GalleryBatch::update_face(const Face& face) { batch_->Put(store_->faces_, id_key(face.id), encode(face)); }
+void GalleryBatch::update_face(const Face& face, uint64_t old_person_id) {
+  batch_->Put(store_->faces_, id_key(face.id), encode(face));
+  if (old_person_id == face.person_id) return;
+  if (old_person_id) batch_->Delete(store_->person_faces_, person_face_key(old_person_id, face.id));
+  if (face.person_id) batch_->Put(store_->person_faces_, person_face_key(face.person_id, face.id), "");
+}
 
 void GalleryBatch::remove_face(uint64_t face_id) {
+  // The name index entry goes too; the committed record says which person.
+  if (auto f = store_->face(face_id); f && *f && (*f)->person_id)
+    batch_->Delete(store_->person_faces_, person_face_key((*f)->person_id, face_id));
   batch_->Delete(store_->faces_, id_key(face_id));
   log(VectorOp::kRemove, face_id);
 }
@@ -174,7 +186,7 @@ Expected<std::unique_ptr<GalleryStore>> GalleryStore::open(const std::string& di
   rocksdb::Options options = base_options();
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   for (const char* name :
-       {kMetaCf, kPhotosCf, kPathsCf, kHashesCf, kFacesCf, kPersonsCf, kPersonNamesCf, kVectorLogCf})
+       {kMetaCf, kPhotosCf, kPathsCf, kHashesCf, kFacesCf, kPersonsCf, kPersonNamesCf, kVectorLogCf, kPersonFacesCf})
     cfs.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = store->read_only_
@@ -194,6 +206,7 @@ Expected<std::unique_ptr<GalleryStore>> GalleryStore::open(const std::string& di
   store->persons_ = store->handles_[5];
   store->person_names_ = store->handles_[6];
   store->vector_log_ = store->handles_[7];
+  store->person_faces_ = store->handles_[8];
   if (Status st = store->load_meta(); !st) return st;
   return store;
 }
@@ -324,6 +337,15 @@ Status GalleryStore::for_each_photo(const std::function<bool(const Photo&)>& fn)
 Status GalleryStore::for_each_face(const std::function<bool(const Face&)>& fn) const { return scan(faces_, fn); }
 Status GalleryStore::for_each_person(const std::function<bool(const Person&)>& fn) const { return scan(persons_, fn); }
 
+Status GalleryStore::for_each_face_of_person(uint64_t person_id,
+                                            const std::function<bool(uint64_t face_id)>& fn) const {
+  const std::string prefix = id_key(person_id);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), person_faces_));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next())
+    if (!fn(id_from_key(it->key().ToString().substr(8)))) break;
+  return from_rocks(it->status(), "reading " + dir_);
+}
+
 Status GalleryStore::for_each_vector_op(uint64_t after, const std::function<bool(const VectorOp&)>& fn) const {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), vector_log_));
   for (it->Seek(id_key(after + 1)); it->Valid(); it->Next()) {
@@ -357,6 +379,18 @@ Status GalleryStore::trim_vector_log(uint64_t upto_seq) {
   b.Put(meta_, kMetaLogTrimmed, std::to_string(upto_seq));
   if (Status s = from_rocks(db_->Write(rocksdb::WriteOptions(), &b), "trimming the vector log"); !s) return s;
   log_trimmed_upto_ = upto_seq;
+  return Status::ok();
+}
+
+Status GalleryStore::compact() {
+  if (read_only_) return Status::io_error("database " + dir_ + " is open read-only");
+  if (Status s = from_rocks(db_->FlushWAL(true), "flushing " + dir_); !s) return s;
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  for (auto* h : handles_) {
+    if (Status s = from_rocks(db_->Flush(rocksdb::FlushOptions(), h), "flushing " + dir_); !s) return s;
+    if (Status s = from_rocks(db_->CompactRange(options, h, nullptr, nullptr), "compacting " + dir_); !s) return s;
+  }
   return Status::ok();
 }
 

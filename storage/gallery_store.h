@@ -53,8 +53,9 @@ class GalleryBatch {
   void update_photo(const Photo& photo, const std::string& old_path = "");
   // Removes a photo, its path and hash entries, and its faces (logged).
   void remove_photo(const Photo& photo);
-  // Rewrites a face record (person or cluster changes); the descriptor must not change.
-  void update_face(const Face& face);
+  // Rewrites a face record (person or cluster changes); the descriptor must not
+  // change. old_person_id: the person the stored record had.
+  void update_face(const Face& face, uint64_t old_person_id);
   // Removes single faces (forget); the caller updates the photo's face_ids.
   void remove_face(uint64_t face_id);
   // A person record; assigns person.id when 0.
@@ -108,6 +109,8 @@ class GalleryStore {
   Status for_each_photo(const std::function<bool(const Photo&)>& fn) const;
   Status for_each_face(const std::function<bool(const Face&)>& fn) const;
   Status for_each_person(const std::function<bool(const Person&)>& fn) const;
+  // Face ids named as this person (the person_faces index).
+  Status for_each_face_of_person(uint64_t person_id, const std::function<bool(uint64_t face_id)>& fn) const;
   // Vector log entries with seq > after, in order.
   Status for_each_vector_op(uint64_t after, const std::function<bool(const VectorOp&)>& fn) const;
 
@@ -119,6 +122,10 @@ class GalleryStore {
   Status trim_vector_log(uint64_t upto_seq);
   // Highest seq ever trimmed: a saved index older than this cannot be caught up.
   uint64_t vector_log_trimmed_upto() const { return log_trimmed_upto_; }
+
+  // Rewrites every RocksDB file so deleted values physically leave the disk
+  // (forget: faces are biometric data). REQUIRES: writable.
+  Status compact();
 
   struct Counts {
     uint64_t photos = 0, photos_failed = 0, faces = 0, persons = 0;
@@ -149,6 +156,7 @@ class GalleryStore {
   rocksdb::ColumnFamilyHandle* persons_ = nullptr;
   rocksdb::ColumnFamilyHandle* person_names_ = nullptr;
   rocksdb::ColumnFamilyHandle* vector_log_ = nullptr;
+  rocksdb::ColumnFamilyHandle* person_faces_ = nullptr;
 
   std::string model_fingerprint_;
   std::string index_type_;

@@ -1,0 +1,56 @@
+// Who is this face? The decision rule for searching a gallery of named faces.
+//
+// dlib's 0.6 is a 1:1 verification threshold. Searching a gallery of many
+// people with it names strangers: on LFW with 1,680 enrolled people, nearest
+// neighbour at 0.6 gave a never-enrolled person somebody's name 94% of the
+// time. The rule here looks at the k nearest named faces, groups them by
+// person, and accepts the nearest person only when it is close enough AND
+// clearly closer than the runner-up person: a stranger tends to sit at similar
+// distances from several people, a known face is near one person only.
+// The defaults come from benchmarks/lfw_identification (benchmarks/RESULTS.md).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace facedex::search {
+
+struct IdentityRule {
+  // Named gallery faces consulted per probe face.
+  int k = 10;
+  // The best person's nearest face must be at most this far...
+  float max_distance = 0.50f;
+  // ...and the runner-up person at least this much further.
+  float min_margin = 0.06f;
+  // Set by --threshold: a plain distance threshold, no margin (the 1:1 style rule).
+  bool plain_threshold = false;
+};
+
+// One named face among the k nearest.
+struct NamedNeighbor {
+  uint64_t face_id = 0;
+  uint64_t person_id = 0;
+  float distance = 0;
+};
+
+// A person among the k nearest: their nearest face and how many of the k are theirs.
+struct Candidate {
+  uint64_t person_id = 0;
+  float distance = 0;
+  int votes = 0;
+};
+
+// Groups neighbours by person, nearest person first.
+std::vector<Candidate> rank_candidates(const std::vector<NamedNeighbor>& neighbors);
+
+// True when candidates[0] is accepted as the identity.
+bool accepts(const std::vector<Candidate>& candidates, const IdentityRule& rule);
+
+// Identities for all faces of one photo: faces[i] gets the index of its
+// accepted candidate or -1. Two faces of one photo are two people, so a person
+// goes to the face nearest to them; a face whose person was taken by a nearer
+// face is left unknown.
+std::vector<int> assign_identities(const std::vector<std::vector<Candidate>>& faces, const IdentityRule& rule);
+
+}  // namespace facedex::search

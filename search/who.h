@@ -1,0 +1,62 @@
+// Answers "who is this?" and "where else is this face?" against a gallery.
+//
+// Thread-safety: const methods may run concurrently.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "search/identity_rule.h"
+#include "storage/gallery.h"
+
+namespace facedex::search {
+
+struct GalleryMatch {
+  uint64_t face_id = 0;
+  std::string photo;   // path of the photo the face is in
+  float distance = 0;
+  std::string person;  // empty when nobody named the face
+};
+
+struct NamedCandidate {
+  std::string name;
+  float distance = 0;
+  int votes = 0;  // how many of the k nearest named faces are this person's
+};
+
+struct FaceAnswer {
+  std::optional<std::string> identity;  // nullopt = unknown
+  std::optional<float> distance;        // to the nearest named face, if any
+  std::vector<NamedCandidate> candidates;
+  std::vector<GalleryMatch> matches;    // nearest gallery faces, named or not
+};
+
+class Identifier {
+ public:
+  // Loads the descriptors of every named face (a small index of its own, so
+  // that unnamed faces never crowd named ones out of the k nearest).
+  static Expected<std::unique_ptr<Identifier>> create(const storage::Gallery& gallery);
+
+  // All faces of one probe photo together: two faces never get one identity.
+  std::vector<FaceAnswer> identify(const std::vector<Descriptor>& faces, const IdentityRule& rule,
+                                   int matches) const;
+
+  // The k nearest gallery faces.
+  std::vector<GalleryMatch> nearest(const Descriptor& face, int k) const;
+
+  size_t named_faces() const { return named_->size(); }
+
+ private:
+  Identifier(const storage::Gallery& gallery) : gallery_(gallery) {}
+  std::string person_name(uint64_t person_id) const;
+
+  const storage::Gallery& gallery_;
+  std::unique_ptr<storage::VectorIndex> named_;
+  std::map<uint64_t, uint64_t> person_of_face_;   // named face id -> person id
+  std::map<uint64_t, std::string> person_names_;  // person id -> name
+};
+
+}  // namespace facedex::search
