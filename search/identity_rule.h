@@ -20,9 +20,9 @@ struct IdentityRule {
   // Named gallery faces consulted per probe face.
   int k = 10;
   // The best person's nearest face must be at most this far...
-  float max_distance = 0.50f;
+  float max_distance = 0.52f;
   // ...and the runner-up person at least this much further.
-  float min_margin = 0.06f;
+  float min_margin = 0.05f;
   // Set by --threshold: a plain distance threshold, no margin (the 1:1 style rule).
   bool plain_threshold = false;
 };

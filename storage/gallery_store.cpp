@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 
 #include <rocksdb/db.h>
@@ -141,7 +142,7 @@ void GalleryBatch::update_face(const Face& face, uint64_t old_person_id) {
 
 void GalleryBatch::remove_face(uint64_t face_id) {
   // The name index entry goes too; the committed record says which person.
-  if (auto f = store_->face(face_id); f && *f && (*f)->person_id)
+  if (auto f = store_->face(face_id); f && *f && (*f)->person_id && store_->person_faces_)
     batch_->Delete(store_->person_faces_, person_face_key((*f)->person_id, face_id));
   batch_->Delete(store_->faces_, id_key(face_id));
   log(VectorOp::kRemove, face_id);
@@ -184,10 +185,19 @@ Expected<std::unique_ptr<GalleryStore>> GalleryStore::open(const std::string& di
   }
 
   rocksdb::Options options = base_options();
+  const std::vector<std::string> wanted = {kMetaCf,    kPhotosCf,      kPathsCf,     kHashesCf,     kFacesCf,
+                                           kPersonsCf, kPersonNamesCf, kVectorLogCf, kPersonFacesCf};
+  // A read-only opener cannot create column families a newer facedex added:
+  // it opens those that exist and treats the others as empty.
+  std::vector<std::string> existing = wanted;
+  if (store->read_only_) rocksdb::DB::ListColumnFamilies(options, store->dir_, &existing);
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  for (const char* name :
-       {kMetaCf, kPhotosCf, kPathsCf, kHashesCf, kFacesCf, kPersonsCf, kPersonNamesCf, kVectorLogCf, kPersonFacesCf})
-    cfs.emplace_back(name, rocksdb::ColumnFamilyOptions(options));
+  std::vector<int> slot(wanted.size(), -1);
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    if (std::find(existing.begin(), existing.end(), wanted[i]) == existing.end()) continue;
+    slot[i] = int(cfs.size());
+    cfs.emplace_back(wanted[i], rocksdb::ColumnFamilyOptions(options));
+  }
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = store->read_only_
                           ? rocksdb::DB::OpenForReadOnly(options, store->dir_, cfs, &store->handles_, &db)
@@ -198,15 +208,13 @@ Expected<std::unique_ptr<GalleryStore>> GalleryStore::open(const std::string& di
     return from_rocks(s, "cannot open database " + store->dir_);
   }
   store->db_.reset(db);
-  store->meta_ = store->handles_[0];
-  store->photos_ = store->handles_[1];
-  store->paths_ = store->handles_[2];
-  store->hashes_ = store->handles_[3];
-  store->faces_ = store->handles_[4];
-  store->persons_ = store->handles_[5];
-  store->person_names_ = store->handles_[6];
-  store->vector_log_ = store->handles_[7];
-  store->person_faces_ = store->handles_[8];
+  rocksdb::ColumnFamilyHandle** targets[] = {&store->meta_,    &store->photos_,       &store->paths_,
+                                             &store->hashes_,  &store->faces_,        &store->persons_,
+                                             &store->person_names_, &store->vector_log_, &store->person_faces_};
+  for (size_t i = 0; i < wanted.size(); ++i) *targets[i] = slot[i] >= 0 ? store->handles_[size_t(slot[i])] : nullptr;
+  if (!store->meta_ || !store->photos_ || !store->paths_ || !store->hashes_ || !store->faces_ || !store->persons_ ||
+      !store->person_names_ || !store->vector_log_)
+    return Status::corruption("database " + store->dir_ + " lacks column families facedex needs");
   if (Status st = store->load_meta(); !st) return st;
   return store;
 }
@@ -339,6 +347,7 @@ Status GalleryStore::for_each_person(const std::function<bool(const Person&)>& f
 
 Status GalleryStore::for_each_face_of_person(uint64_t person_id,
                                             const std::function<bool(uint64_t face_id)>& fn) const {
+  if (!person_faces_) return Status::ok();  // an older database opened read-only: nobody named yet
   const std::string prefix = id_key(person_id);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), person_faces_));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next())
