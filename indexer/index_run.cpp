@@ -254,14 +254,7 @@ class Writer {
       faces.push_back(std::move(copy));
     }
     storage::Photo p = **src;
-    p.id = 0;
-    if (o.item.existing) {
-      remove_existing(*o.item.existing);
-      p.id = o.item.existing->id;
-    }
-    p.path = o.item.path;
-    p.size = o.item.size;
-    p.mtime_ns = o.item.mtime_ns;
+    take_place_of_existing(o.item, &p);
     batch_.add_photo(p, faces);
     ++summary_.copied;
     summary_.faces_added += faces.size();
@@ -286,9 +279,8 @@ class Writer {
             break;
           }
       }
-      remove_existing(*o.item.existing);
-      p.id = o.item.existing->id;
     }
+    take_place_of_existing(o.item, &p);
     batch_.add_photo(p, o.faces);
     ++summary_.indexed;
     summary_.faces_added += o.faces.size();
@@ -302,19 +294,26 @@ class Writer {
     // A file we could not read this time keeps what was indexed from it before.
     if (is_transient(kind) && o.item.existing) return;
     storage::Photo p;
-    if (o.item.existing) {
-      remove_existing(*o.item.existing);
-      p.id = o.item.existing->id;
-    }
-    p.path = o.item.path;
-    p.size = o.item.size;
-    p.mtime_ns = o.item.mtime_ns;
+    take_place_of_existing(o.item, &p);
     p.content_hash = o.hash;
     p.status = storage::PhotoStatus::kFailed;
     p.failure = o.error.message();
     p.failure_kind = kind;
     std::vector<storage::Face> none;
     batch_.add_photo(p, none);
+  }
+
+  // The new record for a file replaces the one stored for its path (same id,
+  // old faces removed) and carries the file's current path, size and mtime.
+  void take_place_of_existing(const WorkItem& item, storage::Photo* p) {
+    p->id = 0;
+    if (item.existing) {
+      remove_existing(*item.existing);
+      p->id = item.existing->id;
+    }
+    p->path = item.path;
+    p->size = item.size;
+    p->mtime_ns = item.mtime_ns;
   }
 
   void remove_existing(const storage::Photo& existing) {

@@ -29,19 +29,11 @@ namespace facedex {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::parse_lines;
 using testing::shell_quote;
 
 std::string facedex(const std::string& db) {
   return shell_quote(testing::facedex_binary()) + " --db " + shell_quote(db) + " ";
-}
-
-std::vector<nlohmann::json> parse_lines(const std::string& text) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-  return out;
 }
 
 // (photo path, box) -> embedding, from `facedex export`.

@@ -15,16 +15,8 @@ namespace facedex {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::parse_lines;
 using testing::shell_quote;
-
-std::vector<nlohmann::json> parse_lines(const std::string& text) {
-  std::vector<nlohmann::json> out;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
-  return out;
-}
 
 // People of the demo photos: sample3's three women and four of sample5's five;
 // sample5's fifth is never enrolled.

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 
 #include "models/model_constants.h"
@@ -48,6 +49,8 @@ float distance(const models::Descriptor& a, const models::Descriptor& b);
 
 // Runs a shell command; returns its exit status and fills stdout/stderr.
 int run_command(const std::string& command, std::string* out = nullptr, std::string* err = nullptr);
+// One JSON value per non-empty line (the --json output of most commands).
+std::vector<nlohmann::json> parse_lines(const std::string& text);
 // Quotes an argument for /bin/sh.
 std::string shell_quote(const std::string& s);
 
