@@ -64,5 +64,6 @@ void register_index_command(CLI::App& app, GlobalOptions& g, int* exit_code);
 void register_gallery_commands(CLI::App& app, GlobalOptions& g, int* exit_code);
 void register_people_commands(CLI::App& app, GlobalOptions& g, int* exit_code);
 void register_query_commands(CLI::App& app, GlobalOptions& g, int* exit_code);
+void register_cluster_commands(CLI::App& app, GlobalOptions& g, int* exit_code);
 
 }  // namespace facedex::cli

@@ -8,6 +8,7 @@
 #include "cli/cli_common.h"
 #include "indexer/crawler.h"
 #include "indexer/index_run.h"
+#include "search/gallery_clusters.h"
 #include "search/people.h"
 
 namespace facedex::cli {
@@ -126,14 +127,28 @@ void register_people_commands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   on_run(cmd, [&g, enroll]() { return run_enroll(g, *enroll); }, exit_code);
 
   auto face_id = std::make_shared<uint64_t>(0);
+  auto cluster_id = std::make_shared<uint64_t>(0);
   auto name = std::make_shared<std::string>();
-  CLI::App* name_cmd = app.add_subcommand("name", "Name a gallery face: name --face ID NAME");
-  name_cmd->add_option("--face", *face_id, "Face id (from export, search or who)")->required();
+  CLI::App* name_cmd = app.add_subcommand("name", "Name a gallery face or a whole cluster: name --face ID NAME | --cluster ID NAME");
+  auto* face_opt = name_cmd->add_option("--face", *face_id, "Face id (from export, search or who)");
+  auto* cluster_opt = name_cmd->add_option("--cluster", *cluster_id, "Cluster id (from cluster or report)");
+  face_opt->excludes(cluster_opt);
   name_cmd->add_option("name", *name, "Name")->required();
-  on_run(name_cmd, [&g, face_id, name]() {
+  on_run(name_cmd, [&g, face_id, cluster_id, name]() {
     return with_writable_gallery(g, [&](storage::Gallery& gallery) {
-      int code = report_status(search::name_faces(gallery, {*face_id}, *name));
-      if (code == kExitOk && !g.quiet) std::printf("face %llu is now %s\n", (unsigned long long)*face_id, name->c_str());
+      std::vector<uint64_t> faces;
+      if (*cluster_id) {
+        auto in_cluster = search::faces_in_cluster(gallery.store(), *cluster_id);
+        if (!in_cluster) return report_status(in_cluster.status());
+        if (in_cluster->empty()) return report_status(Status::not_found("no cluster " + std::to_string(*cluster_id) + " (run facedex cluster)"));
+        faces = *in_cluster;
+      } else if (*face_id) {
+        faces = {*face_id};
+      } else {
+        return report_status(Status::invalid_input("give --face ID or --cluster ID"));
+      }
+      int code = report_status(search::name_faces(gallery, faces, *name));
+      if (code == kExitOk && !g.quiet) std::printf("%zu face%s named %s\n", faces.size(), faces.size() == 1 ? "" : "s", name->c_str());
       return code;
     });
   }, exit_code);

@@ -30,6 +30,7 @@ int main(int argc, char** argv) {
   register_gallery_commands(app, g, &exit_code);
   register_people_commands(app, g, &exit_code);
   register_query_commands(app, g, &exit_code);
+  register_cluster_commands(app, g, &exit_code);
 
   try {
     app.parse(argc, argv);

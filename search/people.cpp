@@ -60,6 +60,22 @@ Status name_faces(storage::Gallery& gallery, const std::vector<uint64_t>& face_i
   return gallery.commit(batch, true);
 }
 
+Status split_faces(storage::Gallery& gallery, const std::vector<uint64_t>& face_ids, const std::string& name) {
+  if (Status s = name_faces(gallery, face_ids, name); !s) return s;
+  auto& store = gallery.store();
+  storage::GalleryBatch batch = store.new_batch();
+  const uint64_t cluster = batch.new_cluster_id();
+  for (uint64_t fid : face_ids) {
+    auto f = store.face(fid);
+    if (!f) return f.status();
+    if (!*f) continue;
+    storage::Face face = **f;
+    face.cluster_id = cluster;
+    batch.update_face(face, face.person_id);
+  }
+  return gallery.commit(batch, true);
+}
+
 Status rename_person(storage::Gallery& gallery, const std::string& from, const std::string& to) {
   if (to.empty()) return Status::invalid_input("a person's name cannot be empty");
   auto& store = gallery.store();

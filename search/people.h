@@ -18,6 +18,11 @@ struct PersonSummary {
 // otherwise are renamed to this person.
 Status name_faces(storage::Gallery& gallery, const std::vector<uint64_t>& face_ids, const std::string& name);
 
+// Takes faces out of their person and cluster into `name` (created if needed)
+// and a cluster of their own: a wrong merge or a wrong cluster can be undone.
+// Clustering keeps two named persons apart afterwards.
+Status split_faces(storage::Gallery& gallery, const std::vector<uint64_t>& face_ids, const std::string& name);
+
 // kInvalidInput if `to` exists already (use merge) or `from` does not.
 Status rename_person(storage::Gallery& gallery, const std::string& from, const std::string& to);
 

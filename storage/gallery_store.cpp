@@ -36,6 +36,7 @@ constexpr const char* kMetaNextPhoto = "next_photo_id";
 constexpr const char* kMetaNextFace = "next_face_id";
 constexpr const char* kMetaNextPerson = "next_person_id";
 constexpr const char* kMetaNextLogSeq = "next_log_seq";
+constexpr const char* kMetaNextCluster = "next_cluster_id";
 constexpr const char* kMetaLogTrimmed = "vector_log_trimmed_upto";
 
 constexpr const char* kLockFile = "facedex.lock";
@@ -155,6 +156,8 @@ void GalleryBatch::put_person(Person& person, const std::string& old_name) {
   batch_->Put(store_->person_names_, person.name, id_key(person.id));
 }
 
+uint64_t GalleryBatch::new_cluster_id() { return store_->next_cluster_id_++; }
+
 void GalleryBatch::remove_person(const Person& person) {
   batch_->Delete(store_->persons_, id_key(person.id));
   batch_->Delete(store_->person_names_, person.name);
@@ -253,6 +256,7 @@ Status GalleryStore::load_meta() {
   counter(kMetaNextFace, &next_face_id_);
   counter(kMetaNextPerson, &next_person_id_);
   counter(kMetaNextLogSeq, &next_log_seq_);
+  counter(kMetaNextCluster, &next_cluster_id_);
   counter(kMetaLogTrimmed, &log_trimmed_upto_);
   return Status::ok();
 }
@@ -376,6 +380,7 @@ Status GalleryStore::commit(GalleryBatch& batch, bool sync) {
   b.Put(meta_, kMetaNextFace, std::to_string(next_face_id_));
   b.Put(meta_, kMetaNextPerson, std::to_string(next_person_id_));
   b.Put(meta_, kMetaNextLogSeq, std::to_string(next_log_seq_));
+  b.Put(meta_, kMetaNextCluster, std::to_string(next_cluster_id_));
   rocksdb::WriteOptions wo;
   wo.sync = sync;
   return from_rocks(db_->Write(wo, &b), "writing to " + dir_);

@@ -61,6 +61,8 @@ class GalleryBatch {
   // A person record; assigns person.id when 0.
   void put_person(Person& person, const std::string& old_name = "");
   void remove_person(const Person& person);
+  // A cluster id never handed out before.
+  uint64_t new_cluster_id();
 
   const std::vector<VectorOp>& vector_ops() const { return ops_; }
   // Descriptors of the added faces, aligned with the kAdd entries of vector_ops().
@@ -162,7 +164,7 @@ class GalleryStore {
   std::string index_type_;
   // Next ids to hand out; written to meta in every batch that uses them.
   uint64_t log_trimmed_upto_ = 0;
-  uint64_t next_photo_id_ = 1, next_face_id_ = 1, next_person_id_ = 1, next_log_seq_ = 1;
+  uint64_t next_photo_id_ = 1, next_face_id_ = 1, next_person_id_ = 1, next_log_seq_ = 1, next_cluster_id_ = 1;
 };
 
 }  // namespace facedex::storage

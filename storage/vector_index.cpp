@@ -43,6 +43,25 @@ class FaissVectorIndex final : public VectorIndex {
     return out;
   }
 
+  std::vector<std::vector<Neighbor>> search_many(const std::vector<Descriptor>& queries, int k) const override {
+    std::vector<std::vector<Neighbor>> out(queries.size());
+    if (k <= 0 || index_->ntotal == 0 || queries.empty()) return out;
+    k = int(std::min<faiss::Index::idx_t>(k, index_->ntotal));
+    const size_t chunk = 4096;  // bounds the result buffers for million-face galleries
+    std::vector<float> d2(chunk * size_t(k));
+    std::vector<faiss::Index::idx_t> labels(chunk * size_t(k));
+    for (size_t start = 0; start < queries.size(); start += chunk) {
+      const size_t n = std::min(chunk, queries.size() - start);
+      index_->search(faiss::Index::idx_t(n), queries[start].data(), k, d2.data(), labels.data());
+      for (size_t q = 0; q < n; ++q)
+        for (int i = 0; i < k; ++i) {
+          const size_t at = q * size_t(k) + size_t(i);
+          if (labels[at] >= 0) out[start + q].push_back({uint64_t(labels[at]), std::sqrt(std::max(0.f, d2[at]))});
+        }
+    }
+    return out;
+  }
+
   size_t size() const override { return size_t(index_->ntotal); }
   std::vector<uint64_t> ids() const override {
     const auto* map = dynamic_cast<const faiss::IndexIDMap*>(index_.get());
@@ -109,6 +128,13 @@ class BruteForceVectorIndex final : public VectorIndex {
 };
 
 }  // namespace
+
+std::vector<std::vector<Neighbor>> VectorIndex::search_many(const std::vector<Descriptor>& queries, int k) const {
+  std::vector<std::vector<Neighbor>> out;
+  out.reserve(queries.size());
+  for (const auto& q : queries) out.push_back(search(q, k));
+  return out;
+}
 
 Expected<std::unique_ptr<VectorIndex>> make_faiss_index(const std::string& factory) {
   try {

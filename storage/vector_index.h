@@ -30,6 +30,8 @@ class VectorIndex {
   virtual size_t remove(const std::vector<uint64_t>& ids) = 0;
   // At most k neighbours, nearest first.
   virtual std::vector<Neighbor> search(const Descriptor& query, int k) const = 0;
+  // The same for many queries at once (FAISS spreads them over its threads).
+  virtual std::vector<std::vector<Neighbor>> search_many(const std::vector<Descriptor>& queries, int k) const;
   virtual size_t size() const = 0;
   // Every id held, in no particular order (for consistency checks).
   virtual std::vector<uint64_t> ids() const = 0;

@@ -1,0 +1,86 @@
+// facedex cluster, and splitting faces out of a person.
+#include <cstdio>
+
+#include "cli/cli_common.h"
+#include "search/gallery_clusters.h"
+#include "search/people.h"
+
+namespace facedex::cli {
+namespace {
+
+struct ClusterCommandOptions {
+  search::ClusterOptions cluster;
+  bool json = false;
+};
+
+int run_cluster(const GlobalOptions& g, const ClusterCommandOptions& o) {
+  int exit_code = kExitOk;
+  auto gallery = open_gallery_or_report(g, storage::OpenMode::kReadWrite, &exit_code);
+  if (!gallery) return exit_code;
+  auto summary = search::cluster_gallery(*gallery, o.cluster);
+  if (!summary) {
+    report_error(summary.status().message());
+    return database_exit_code(summary.status());
+  }
+  if (o.json) {
+    nlohmann::json suggestions = nlohmann::json::array();
+    for (const auto& s : summary->suggestions)
+      suggestions.push_back({{"cluster", s.cluster_id}, {"person", s.person}, {"distance", s.distance}, {"faces", s.faces}});
+    std::printf("%s\n", nlohmann::json{{"faces", summary->faces},
+                                       {"clusters", summary->clusters},
+                                       {"unclustered", summary->unclustered},
+                                       {"kept_ids", summary->kept_ids},
+                                       {"new_ids", summary->new_ids},
+                                       {"faces_changed", summary->faces_changed},
+                                       {"suggestions", suggestions},
+                                       {"seconds", summary->seconds}}
+                            .dump(2)
+                            .c_str());
+    return kExitOk;
+  }
+  std::printf("%zu faces: %zu clusters (%zu kept their id, %zu new), %zu faces unclustered; %zu faces changed cluster "
+              "(%.1f s)\n",
+              summary->faces, summary->clusters, summary->kept_ids, summary->new_ids, summary->unclustered,
+              summary->faces_changed, summary->seconds);
+  for (const auto& s : summary->suggestions)
+    std::printf("suggestion: cluster %llu (%zu faces) looks like %s (median distance %.3f): facedex name --cluster "
+                "%llu \"%s\"\n",
+                (unsigned long long)s.cluster_id, s.faces, s.person.c_str(), s.distance,
+                (unsigned long long)s.cluster_id, s.person.c_str());
+  return kExitOk;
+}
+
+int run_split(const GlobalOptions& g, const std::vector<uint64_t>& faces, const std::string& name) {
+  int exit_code = kExitOk;
+  auto gallery = open_gallery_or_report(g, storage::OpenMode::kReadWrite, &exit_code);
+  if (!gallery) return exit_code;
+  if (Status s = search::split_faces(*gallery, faces, name); !s) {
+    report_error(s.message());
+    return s.code() == Status::Code::kNotFound || s.code() == Status::Code::kInvalidInput ? kExitUsage
+                                                                                            : database_exit_code(s);
+  }
+  if (!g.quiet) std::printf("%zu face%s moved to %s\n", faces.size(), faces.size() == 1 ? "" : "s", name.c_str());
+  return kExitOk;
+}
+
+}  // namespace
+
+void register_cluster_commands(CLI::App& app, GlobalOptions& g, int* exit_code) {
+  auto o = std::make_shared<ClusterCommandOptions>();
+  CLI::App* cmd = app.add_subcommand("cluster", "Group every face of the gallery into clusters of one person each");
+  cmd->add_option("--threshold", o->cluster.params.threshold, "Faces closer than this may be linked")
+      ->capture_default_str();
+  cmd->add_option("--k", o->cluster.params.k, "Neighbours per face in the graph")->capture_default_str();
+  cmd->add_option("--min-size", o->cluster.min_size, "Smaller groups stay unclustered")->capture_default_str();
+  cmd->add_flag("--json", o->json, "JSON summary");
+  on_run(cmd, [&g, o]() { return run_cluster(g, *o); }, exit_code);
+
+  auto faces = std::make_shared<std::vector<uint64_t>>();
+  auto name = std::make_shared<std::string>();
+  CLI::App* split = app.add_subcommand("split", "Take faces out of their person (and cluster) into another person");
+  split->add_option("--face", *faces, "Face id (repeatable)")->required();
+  split->add_option("--name", *name, "The person they belong to instead (new or existing)")->required();
+  on_run(split, [&g, faces, name]() { return run_split(g, *faces, *name); }, exit_code);
+}
+
+}  // namespace facedex::cli

@@ -1,0 +1,120 @@
+#include "search/face_clustering.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <set>
+#include <unordered_map>
+
+#include "storage/vector_index.h"
+
+namespace facedex::search {
+namespace {
+
+float distance(const Descriptor& a, const Descriptor& b) {
+  float s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += (a[i] - b[i]) * (a[i] - b[i]);
+  return std::sqrt(s);
+}
+
+// Clusters under construction: members, the photos they come from, the person
+// they are named as (0 = none).
+struct Groups {
+  std::vector<size_t> parent;
+  std::vector<std::vector<size_t>> members;
+  std::vector<std::set<uint64_t>> photos;
+  std::vector<uint64_t> person;
+
+  size_t find(size_t x) {
+    while (parent[x] != x) x = parent[x] = parent[parent[x]];
+    return x;
+  }
+  void merge(size_t a, size_t b) {  // REQUIRES: roots
+    if (members[a].size() < members[b].size()) std::swap(a, b);
+    parent[b] = a;
+    members[a].insert(members[a].end(), members[b].begin(), members[b].end());
+    photos[a].insert(photos[b].begin(), photos[b].end());
+    if (!person[a]) person[a] = person[b];
+    members[b].clear();
+    members[b].shrink_to_fit();
+    photos[b].clear();
+  }
+};
+
+// Mean distance between two clusters' faces, on at most 32 faces of each side
+// (evenly spread) so that merging into a very large cluster stays cheap.
+float average_linkage(const std::vector<Descriptor>& d, const std::vector<size_t>& a, const std::vector<size_t>& b) {
+  const size_t sa = std::min<size_t>(a.size(), 32), sb = std::min<size_t>(b.size(), 32);
+  double sum = 0;
+  for (size_t i = 0; i < sa; ++i)
+    for (size_t j = 0; j < sb; ++j) sum += distance(d[a[i * a.size() / sa]], d[b[j * b.size() / sb]]);
+  return float(sum / double(sa * sb));
+}
+
+}  // namespace
+
+std::vector<unsigned long> cluster_faces(const ClusterInput& in, const ClusterParams& params) {
+  const size_t n = in.descriptors.size();
+  std::vector<unsigned long> labels(n);
+  if (n == 0) return labels;
+
+  auto index = storage::make_faiss_index("Flat");
+  std::vector<uint64_t> ids(n);
+  std::iota(ids.begin(), ids.end(), 0);
+  (*index)->add(ids, in.descriptors);
+  const auto knn = (*index)->search_many(in.descriptors, params.k + 1);
+
+  Groups g;
+  g.parent.resize(n);
+  std::iota(g.parent.begin(), g.parent.end(), 0);
+  g.members.resize(n);
+  g.photos.resize(n);
+  g.person = in.person_ids;
+  for (size_t i = 0; i < n; ++i) {
+    g.members[i] = {i};
+    g.photos[i] = {in.photo_ids[i]};
+  }
+  // One named person is one cluster whatever the distances.
+  std::unordered_map<uint64_t, size_t> first_of_person;
+  for (size_t i = 0; i < n; ++i) {
+    if (!in.person_ids[i]) continue;
+    auto [it, inserted] = first_of_person.try_emplace(in.person_ids[i], i);
+    if (!inserted) {
+      const size_t a = g.find(it->second), b = g.find(i);
+      if (a != b) g.merge(a, b);
+    }
+  }
+
+  // Candidate merges: the k-nearest-neighbour edges under the threshold,
+  // nearest first. A merge happens when the clusters' faces are close on
+  // average (average linkage), not just through their two closest faces:
+  // single links chain look-alikes into one giant cluster.
+  struct Edge {
+    float d;
+    uint32_t a, b;
+  };
+  std::vector<Edge> edges;
+  for (size_t i = 0; i < n; ++i)
+    for (const auto& nb : knn[i])
+      if (nb.id > i && nb.distance < params.threshold) edges.push_back({nb.distance, uint32_t(i), uint32_t(nb.id)});
+  std::sort(edges.begin(), edges.end(), [](const Edge& x, const Edge& y) { return x.d < y.d; });
+  for (const Edge& e : edges) {
+    const size_t a = g.find(e.a), b = g.find(e.b);
+    if (a == b) continue;
+    if (g.person[a] && g.person[b] && g.person[a] != g.person[b]) continue;  // two named people
+    const auto& small = g.photos[a].size() < g.photos[b].size() ? g.photos[a] : g.photos[b];
+    const auto& large = g.photos[a].size() < g.photos[b].size() ? g.photos[b] : g.photos[a];
+    if (std::any_of(small.begin(), small.end(), [&](uint64_t p) { return large.count(p) > 0; }))
+      continue;  // two faces of one photo are two people
+    if (average_linkage(in.descriptors, g.members[a], g.members[b]) >= params.threshold) continue;
+    g.merge(a, b);
+  }
+  std::unordered_map<size_t, unsigned long> label_of_root;
+  for (size_t i = 0; i < n; ++i) {
+    auto [it, inserted] = label_of_root.try_emplace(g.find(i), label_of_root.size());
+    labels[i] = it->second;
+  }
+  return labels;
+}
+
+}  // namespace facedex::search
