@@ -1,9 +1,11 @@
 // facedex cluster, and splitting faces out of a person.
+#include <algorithm>
 #include <cstdio>
 
 #include "cli/cli_common.h"
 #include "search/gallery_clusters.h"
 #include "search/people.h"
+#include "search/report.h"
 
 namespace facedex::cli {
 namespace {
@@ -63,6 +65,32 @@ int run_split(const GlobalOptions& g, const std::vector<uint64_t>& faces, const 
   return kExitOk;
 }
 
+int run_report(const GlobalOptions& g, const std::string& out, const std::vector<std::string>& formats) {
+  int exit_code = kExitOk;
+  auto gallery = open_gallery_or_report(g, storage::OpenMode::kReadOnly, &exit_code);
+  if (!gallery) return exit_code;
+  const search::ReportOptions options;
+  auto report = search::build_report(*gallery, options);
+  if (!report) {
+    report_error(report.status().message());
+    return database_exit_code(report.status());
+  }
+  for (const auto& format : formats) {
+    const Status s = format == "html"   ? search::write_html_report(*gallery, *report, options, out)
+                     : format == "json" ? search::write_json_report(*report, out)
+                                        : search::write_csv_report(*report, out);
+    if (!s) {
+      report_error(s.message());
+      return database_exit_code(s);
+    }
+  }
+  if (!g.quiet)
+    std::printf("report in %s: %zu groups, %zu faces, %zu findings%s\n", out.c_str(), report->groups.size(),
+                report->faces.size(), report->findings.size(),
+                std::find(formats.begin(), formats.end(), "html") != formats.end() ? " (open index.html)" : "");
+  return kExitOk;
+}
+
 }  // namespace
 
 void register_cluster_commands(CLI::App& app, GlobalOptions& g, int* exit_code) {
@@ -81,6 +109,17 @@ void register_cluster_commands(CLI::App& app, GlobalOptions& g, int* exit_code) 
   split->add_option("--face", *faces, "Face id (repeatable)")->required();
   split->add_option("--name", *name, "The person they belong to instead (new or existing)")->required();
   on_run(split, [&g, faces, name]() { return run_split(g, *faces, *name); }, exit_code);
+
+  auto out = std::make_shared<std::string>();
+  auto formats = std::make_shared<std::vector<std::string>>();
+  CLI::App* report = app.add_subcommand("report", "Persons, clusters and duplicate persons as HTML, JSON and CSV");
+  report->add_option("--out", *out, "Folder to write the report into")->required();
+  report->add_option("--format", *formats, "html, json or csv (repeatable; default html)")
+      ->check(CLI::IsMember({"html", "json", "csv"}));
+  on_run(report, [&g, out, formats]() {
+    if (formats->empty()) formats->push_back("html");
+    return run_report(g, *out, *formats);
+  }, exit_code);
 }
 
 }  // namespace facedex::cli

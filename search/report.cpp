@@ -1,0 +1,402 @@
+#include "search/report.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "search/face_clustering.h"
+#include "storage/vector_index.h"
+
+namespace facedex::search {
+namespace {
+
+float distance(const Descriptor& a, const Descriptor& b) {
+  float s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += (a[i] - b[i]) * (a[i] - b[i]);
+  return std::sqrt(s);
+}
+
+// Mean distance between two sets of faces (at most 32 of each side) and the closest pair.
+float mean_distance(const std::vector<Descriptor>& d, const std::vector<size_t>& a, const std::vector<size_t>& b,
+                    size_t* best_a, size_t* best_b) {
+  const size_t sa = std::min<size_t>(a.size(), 32), sb = std::min<size_t>(b.size(), 32);
+  double sum = 0;
+  float best = 1e9f;
+  for (size_t i = 0; i < sa; ++i)
+    for (size_t j = 0; j < sb; ++j) {
+      const size_t x = a[i * a.size() / sa], y = b[j * b.size() / sb];
+      const float dist = distance(d[x], d[y]);
+      sum += dist;
+      if (dist < best) best = dist, *best_a = x, *best_b = y;
+    }
+  return float(sum / double(sa * sb));
+}
+
+std::string utf8_safe(const std::string& s) {
+  std::string out;
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    bool ok = len > 0 && i + len <= s.size();
+    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) >> 6) == 2;
+    if (ok) {
+      out.append(s, i, len);
+      i += len;
+    } else {
+      out += "\xEF\xBF\xBD";
+      ++i;
+    }
+  }
+  return out;
+}
+
+std::string file_url(const std::string& path) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out = "file://";
+  for (unsigned char c : path) {
+    if (std::isalnum(c) || c == '/' || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += char(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string group_page(const ReportGroup& g, size_t page) {
+  std::string base = g.kind + "-" + std::to_string(g.id);
+  return page == 0 ? base + ".html" : base + "-" + std::to_string(page + 1) + ".html";
+}
+
+std::string index_page(size_t page) { return page == 0 ? "index.html" : "index-" + std::to_string(page + 1) + ".html"; }
+
+const char* kStyle =
+    "<meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+    "<style>body{font-family:sans-serif;margin:0.8em;background:#fafafa;color:#222}"
+    "a{color:#0645ad}.row{margin:0.6em 0;padding:0.4em;background:#fff;border:1px solid #ddd;border-radius:4px}"
+    ".strip,.grid{display:flex;flex-wrap:wrap;gap:4px}.face{display:inline-block;text-align:center;font-size:11px;"
+    "width:96px;overflow:hidden;word-break:break-all}img{width:96px;height:96px;border-radius:3px;background:#eee}"
+    ".pair{display:flex;gap:1em;align-items:center}nav{margin:0.8em 0}h1{font-size:1.3em}</style>";
+
+std::string pager(size_t page, size_t pages, const std::function<std::string(size_t)>& name) {
+  if (pages <= 1) return "";
+  std::string out = "<nav>page " + std::to_string(page + 1) + " of " + std::to_string(pages) + ": ";
+  if (page > 0) out += "<a href=\"" + name(page - 1) + "\">previous</a> ";
+  if (page + 1 < pages) out += "<a href=\"" + name(page + 1) + "\">next</a>";
+  return out + "</nav>";
+}
+
+Status write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) return Status::io_error(path + ": cannot write (disk full?)");
+  return Status::ok();
+}
+
+}  // namespace
+
+std::string html_escape(const std::string& raw) {
+  const std::string s = utf8_safe(raw);
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+Expected<Report> build_report(const storage::Gallery& gallery, const ReportOptions& options) {
+  const auto& store = gallery.store();
+  Report r;
+  std::map<uint64_t, std::string> names;
+  Status s = store.for_each_person([&](const storage::Person& p) {
+    names[p.id] = p.name;
+    return true;
+  });
+  if (!s) return s;
+  std::map<uint64_t, std::string> photo_paths;
+  s = store.for_each_photo([&](const storage::Photo& p) {
+    if (!p.face_ids.empty()) photo_paths[p.id] = p.path;
+    return true;
+  });
+  if (!s) return s;
+  std::vector<Descriptor> descriptors;
+  std::vector<uint64_t> photo_of;
+  s = store.for_each_face([&](const storage::Face& f) {
+    r.faces.push_back({f.id, photo_paths[f.photo_id], f.box, f.person_id, f.cluster_id});
+    descriptors.push_back(f.descriptor);
+    photo_of.push_back(f.photo_id);
+    return true;
+  });
+  if (!s) return s;
+
+  // Groups: a named face belongs to its person, else to its cluster.
+  std::map<std::pair<std::string, uint64_t>, ReportGroup> groups;
+  ReportGroup unclustered{"unclustered", 0, "unclustered", {}};
+  for (size_t i = 0; i < r.faces.size(); ++i) {
+    const auto& f = r.faces[i];
+    if (f.person_id) {
+      auto& g = groups[{"person", f.person_id}];
+      g.kind = "person", g.id = f.person_id, g.name = names[f.person_id];
+      g.faces.push_back(i);
+    } else if (f.cluster_id) {
+      auto& g = groups[{"cluster", f.cluster_id}];
+      g.kind = "cluster", g.id = f.cluster_id, g.name = "cluster " + std::to_string(f.cluster_id);
+      g.faces.push_back(i);
+    } else {
+      unclustered.faces.push_back(i);
+    }
+  }
+  for (auto& [key, g] : groups) r.groups.push_back(std::move(g));
+  std::stable_sort(r.groups.begin(), r.groups.end(),
+                   [](const ReportGroup& a, const ReportGroup& b) { return a.faces.size() > b.faces.size(); });
+
+  // (a) one person under two groups: group centroids' nearest neighbours are
+  // the candidates; the mean distance between their faces decides.
+  if (r.groups.size() >= 2) {
+    std::vector<Descriptor> centroids(r.groups.size());
+    std::vector<uint64_t> gids(r.groups.size());
+    for (size_t gi = 0; gi < r.groups.size(); ++gi) {
+      gids[gi] = gi;
+      Descriptor c{};
+      for (size_t i : r.groups[gi].faces)
+        for (int d = 0; d < kDescriptorDims; ++d) c[size_t(d)] += descriptors[i][size_t(d)] / float(r.groups[gi].faces.size());
+      centroids[gi] = c;
+    }
+    auto index = storage::make_faiss_index("Flat");
+    if (!index) return index.status();
+    (*index)->add(gids, centroids);
+    const auto knn = (*index)->search_many(centroids, 6);
+    for (size_t gi = 0; gi < r.groups.size(); ++gi)
+      for (const auto& nb : knn[gi]) {
+        const size_t gj = size_t(nb.id);
+        if (gj <= gi) continue;
+        size_t x = 0, y = 0;
+        const float mean = mean_distance(descriptors, r.groups[gi].faces, r.groups[gj].faces, &x, &y);
+        if (mean < options.same_person_distance)
+          r.findings.push_back({"one_person_two_groups", r.groups[gi].name, r.groups[gj].name, mean,
+                                {r.faces[x].face_id}, {r.faces[y].face_id}});
+      }
+  }
+  // (b) two people under one group: cluster the group's faces on their own.
+  for (const auto& g : r.groups) {
+    if (g.faces.size() < 4) continue;
+    ClusterInput in;
+    for (size_t i : g.faces) {
+      in.descriptors.push_back(descriptors[i]);
+      in.photo_ids.push_back(photo_of[i]);
+      in.person_ids.push_back(0);
+    }
+    const auto labels = cluster_faces(in, ClusterParams{});
+    std::map<unsigned long, std::vector<size_t>> parts;
+    for (size_t k = 0; k < labels.size(); ++k) parts[labels[k]].push_back(g.faces[k]);
+    std::vector<std::vector<size_t>> big;
+    for (auto& [l, members] : parts)
+      if (members.size() >= 2) big.push_back(members);
+    if (big.size() < 2) continue;
+    std::sort(big.begin(), big.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+    size_t x = 0, y = 0;
+    const float mean = mean_distance(descriptors, big[0], big[1], &x, &y);
+    if (mean > options.split_distance)
+      r.findings.push_back({"two_people_one_group", g.name + " (" + std::to_string(big[0].size()) + " faces)",
+                            g.name + " (" + std::to_string(big[1].size()) + " faces)", mean,
+                            {r.faces[big[0][0]].face_id}, {r.faces[big[1][0]].face_id}});
+  }
+  // (c) faces that match a named person but sit in another group.
+  std::vector<uint64_t> named_pos;
+  std::vector<Descriptor> named_vecs;
+  for (size_t i = 0; i < r.faces.size(); ++i)
+    if (r.faces[i].person_id) named_pos.push_back(named_pos.size()), named_vecs.push_back(descriptors[i]);
+  if (!named_vecs.empty()) {
+    std::vector<size_t> named_face;
+    for (size_t i = 0; i < r.faces.size(); ++i)
+      if (r.faces[i].person_id) named_face.push_back(i);
+    auto index = storage::make_faiss_index("Flat");
+    if (!index) return index.status();
+    (*index)->add(named_pos, named_vecs);
+    std::vector<Descriptor> queries;
+    std::vector<size_t> query_face;
+    for (size_t i = 0; i < r.faces.size(); ++i)
+      if (!r.faces[i].person_id) queries.push_back(descriptors[i]), query_face.push_back(i);
+    const auto knn = (*index)->search_many(queries, 1);
+    std::vector<Finding> matches;
+    for (size_t q = 0; q < queries.size(); ++q) {
+      if (knn[q].empty() || knn[q][0].distance >= options.match_distance) continue;
+      const size_t named = named_face[knn[q][0].id];
+      const auto& f = r.faces[query_face[q]];
+      const std::string where = f.cluster_id ? "cluster " + std::to_string(f.cluster_id) : "unclustered";
+      matches.push_back({"matches_named_person", where, names[r.faces[named].person_id], knn[q][0].distance,
+                         {f.face_id}, {r.faces[named].face_id}});
+    }
+    std::sort(matches.begin(), matches.end(), [](const Finding& a, const Finding& b) { return a.distance < b.distance; });
+    if (matches.size() > 1000) matches.resize(1000);
+    r.findings.insert(r.findings.end(), matches.begin(), matches.end());
+  }
+  if (!unclustered.faces.empty()) r.groups.push_back(std::move(unclustered));
+  return r;
+}
+
+Status write_html_report(const storage::Gallery& gallery, const Report& report, const ReportOptions& options,
+                         const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir + "/thumbs", ec);
+  if (ec) return Status::io_error(dir + ": cannot create report folder (" + ec.message() + ")");
+  // Thumbnails from the store: the report works when the photos are gone.
+  for (const auto& f : report.faces) {
+    auto face = gallery.store().face(f.face_id);
+    if (!face) return face.status();
+    if (!*face) continue;
+    if (Status s = write_text(dir + "/thumbs/" + std::to_string(f.face_id) + ".jpg", (*face)->thumbnail_jpeg); !s)
+      return s;
+  }
+  std::map<uint64_t, size_t> face_index;
+  for (size_t i = 0; i < report.faces.size(); ++i) face_index[report.faces[i].face_id] = i;
+  auto thumb = [&](uint64_t face_id, bool with_link) {
+    const auto& f = report.faces[face_index[face_id]];
+    std::string img = "<img loading=\"lazy\" src=\"thumbs/" + std::to_string(face_id) + ".jpg\" alt=\"face " +
+                      std::to_string(face_id) + "\">";
+    if (!with_link) return "<span class=\"face\">" + img + "</span>";
+    const std::string name = f.photo.substr(f.photo.find_last_of('/') + 1);
+    return "<span class=\"face\"><a href=\"" + html_escape(file_url(f.photo)) + "\">" + img + "</a><br>face " +
+           std::to_string(face_id) + "<br>" + html_escape(name) + "</span>";
+  };
+
+  // Index pages: groups by size, a strip of thumbnails each.
+  const size_t index_pages = std::max<size_t>(1, (report.groups.size() + options.groups_per_page - 1) / options.groups_per_page);
+  size_t total_faces = 0;
+  for (const auto& g : report.groups) total_faces += g.faces.size();
+  for (size_t page = 0; page < index_pages; ++page) {
+    std::string html = "<!doctype html><html><head>" + std::string(kStyle) + "<title>facedex report</title></head><body>";
+    html += "<h1>facedex: " + std::to_string(report.groups.size()) + " groups, " + std::to_string(total_faces) +
+            " faces</h1><p><a href=\"duplicates.html\">duplicate persons (" + std::to_string(report.findings.size()) +
+            " findings)</a></p>";
+    html += pager(page, index_pages, index_page);
+    for (size_t gi = page * options.groups_per_page;
+         gi < std::min(report.groups.size(), (page + 1) * options.groups_per_page); ++gi) {
+      const auto& g = report.groups[gi];
+      html += "<div class=\"row\"><a href=\"" + group_page(g, 0) + "\">" + html_escape(g.name) + "</a> (" +
+              std::to_string(g.faces.size()) + " faces, " + g.kind + ")<div class=\"strip\">";
+      for (size_t k = 0; k < std::min<size_t>(8, g.faces.size()); ++k)
+        html += thumb(report.faces[g.faces[k]].face_id, false);
+      html += "</div></div>";
+    }
+    html += pager(page, index_pages, index_page) + "</body></html>";
+    if (Status s = write_text(dir + "/" + index_page(page), html); !s) return s;
+  }
+  // One page (or several) per group: every face, linked to its photo.
+  for (const auto& g : report.groups) {
+    const size_t pages = std::max<size_t>(1, (g.faces.size() + options.faces_per_page - 1) / options.faces_per_page);
+    for (size_t page = 0; page < pages; ++page) {
+      std::string html = "<!doctype html><html><head>" + std::string(kStyle) + "<title>" + html_escape(g.name) +
+                         "</title></head><body><p><a href=\"index.html\">all groups</a></p><h1>" + html_escape(g.name) +
+                         ": " + std::to_string(g.faces.size()) + " faces</h1>";
+      html += pager(page, pages, [&](size_t p) { return group_page(g, p); }) + "<div class=\"grid\">";
+      for (size_t k = page * options.faces_per_page; k < std::min(g.faces.size(), (page + 1) * options.faces_per_page); ++k)
+        html += thumb(report.faces[g.faces[k]].face_id, true);
+      html += "</div>" + pager(page, pages, [&](size_t p) { return group_page(g, p); }) + "</body></html>";
+      if (Status s = write_text(dir + "/" + group_page(g, page), html); !s) return s;
+    }
+  }
+  // Findings, side by side.
+  std::string html = "<!doctype html><html><head>" + std::string(kStyle) +
+                     "<title>duplicate persons</title></head><body><p><a href=\"index.html\">all groups</a></p>"
+                     "<h1>Duplicate persons</h1>";
+  const std::pair<const char*, const char*> sections[] = {
+      {"one_person_two_groups", "Probably one person under two names or clusters"},
+      {"two_people_one_group", "Probably two people under one name or cluster"},
+      {"matches_named_person", "Faces that match a named person but sit elsewhere"}};
+  for (const auto& [kind, title] : sections) {
+    html += "<h2>" + std::string(title) + "</h2>";
+    size_t shown = 0;
+    for (const auto& f : report.findings) {
+      if (f.kind != kind) continue;
+      ++shown;
+      html += "<div class=\"row pair\"><div>";
+      for (uint64_t id : f.example_a) html += thumb(id, true);
+      html += "<br>" + html_escape(f.a) + "</div><div>distance " + std::to_string(f.distance).substr(0, 5) + "</div><div>";
+      for (uint64_t id : f.example_b) html += thumb(id, true);
+      html += "<br>" + html_escape(f.b) + "</div></div>";
+    }
+    if (!shown) html += "<p>none</p>";
+  }
+  html += "</body></html>";
+  return write_text(dir + "/duplicates.html", html);
+}
+
+Status write_json_report(const Report& report, const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  nlohmann::json groups = nlohmann::json::array();
+  for (const auto& g : report.groups) {
+    nlohmann::json faces = nlohmann::json::array();
+    for (size_t i : g.faces) {
+      const auto& f = report.faces[i];
+      faces.push_back({{"face_id", f.face_id},
+                       {"photo", utf8_safe(f.photo)},
+                       {"box", {f.box.left, f.box.top, f.box.right, f.box.bottom}}});
+    }
+    groups.push_back({{"kind", g.kind}, {"id", g.id}, {"name", utf8_safe(g.name)}, {"faces", faces}});
+  }
+  nlohmann::json findings = nlohmann::json::array();
+  for (const auto& f : report.findings)
+    findings.push_back({{"kind", f.kind},
+                        {"a", utf8_safe(f.a)},
+                        {"b", utf8_safe(f.b)},
+                        {"distance", f.distance},
+                        {"faces_a", f.example_a},
+                        {"faces_b", f.example_b}});
+  return write_text(dir + "/report.json",
+                    nlohmann::json{{"faces", report.faces.size()}, {"groups", groups}, {"findings", findings}}.dump(1));
+}
+
+Status write_csv_report(const Report& report, const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  auto field = [](const std::string& raw) {
+    const std::string s = utf8_safe(raw);
+    if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+    std::string out = "\"";
+    for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return out + "\"";
+  };
+  std::string faces = "face_id,photo,left,top,right,bottom,group_kind,group_id,group_name\n";
+  for (const auto& g : report.groups)
+    for (size_t i : g.faces) {
+      const auto& f = report.faces[i];
+      faces += std::to_string(f.face_id) + "," + field(f.photo) + "," + std::to_string(f.box.left) + "," +
+               std::to_string(f.box.top) + "," + std::to_string(f.box.right) + "," + std::to_string(f.box.bottom) +
+               "," + g.kind + "," + std::to_string(g.id) + "," + field(g.name) + "\n";
+    }
+  if (Status s = write_text(dir + "/faces.csv", faces); !s) return s;
+  std::string findings = "kind,a,b,distance,faces_a,faces_b\n";
+  auto ids = [](const std::vector<uint64_t>& v) {
+    std::string out;
+    for (uint64_t id : v) out += (out.empty() ? "" : " ") + std::to_string(id);
+    return out;
+  };
+  for (const auto& f : report.findings)
+    findings += f.kind + "," + field(f.a) + "," + field(f.b) + "," + std::to_string(f.distance) + "," +
+                ids(f.example_a) + "," + ids(f.example_b) + "\n";
+  return write_text(dir + "/findings.csv", findings);
+}
+
+}  // namespace facedex::search

@@ -1,0 +1,66 @@
+// `facedex report`: persons and clusters, and the duplicate-person findings,
+// as browsable HTML (self-contained, paginated, thumbnails from the store so it
+// works when the photos are gone), JSON and CSV carrying the same facts.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "storage/gallery.h"
+
+namespace facedex::search {
+
+struct ReportFace {
+  uint64_t face_id = 0;
+  std::string photo;
+  storage::Box box;
+  uint64_t person_id = 0;
+  uint64_t cluster_id = 0;
+};
+
+struct ReportGroup {
+  std::string kind;  // "person", "cluster" or "unclustered"
+  uint64_t id = 0;   // person id or cluster id (0 for unclustered)
+  std::string name;  // person's name, "cluster N", or "unclustered"
+  std::vector<size_t> faces;  // indexes into Report::faces
+};
+
+struct Finding {
+  // "one_person_two_groups": two names or clusters whose faces are probably one person;
+  // "two_people_one_group": a name or cluster whose faces split into two separate groups;
+  // "matches_named_person": a face that matches a named person but sits elsewhere.
+  std::string kind;
+  std::string a, b;        // the groups concerned (display names)
+  float distance = 0;      // mean distance between the two sides
+  std::vector<uint64_t> example_a, example_b;  // face ids shown side by side
+};
+
+struct Report {
+  std::vector<ReportFace> faces;
+  std::vector<ReportGroup> groups;  // persons and clusters by size, then "unclustered" last
+  std::vector<Finding> findings;
+};
+
+struct ReportOptions {
+  float same_person_distance = 0.45f;  // (a): mean distance under which two groups are one person
+  float split_distance = 0.60f;        // (b): mean distance over which two sub-groups are two people
+  float match_distance = 0.40f;        // (c): a face this close to a named person's face
+  size_t groups_per_page = 100;
+  size_t faces_per_page = 200;
+};
+
+Expected<Report> build_report(const storage::Gallery& gallery, const ReportOptions& options);
+
+// Writes DIR/index.html (+ index-N.html pages), one page per group (paginated),
+// duplicates.html and thumbs/FACE.jpg.
+Status write_html_report(const storage::Gallery& gallery, const Report& report, const ReportOptions& options,
+                         const std::string& dir);
+// DIR/report.json
+Status write_json_report(const Report& report, const std::string& dir);
+// DIR/faces.csv and DIR/findings.csv
+Status write_csv_report(const Report& report, const std::string& dir);
+
+// Text made safe to place in HTML (& < > " ').
+std::string html_escape(const std::string& s);
+
+}  // namespace facedex::search
