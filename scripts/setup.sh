@@ -18,7 +18,8 @@ APT_PACKAGES=(
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-dev
   libcli11-dev nlohmann-json3-dev libgtest-dev libexif-dev libssl-dev
   npm                               # only to fetch the face-api package (weights + demo photos)
-  imagemagick                       # tests build transformed copies of photos with it
+  imagemagick                       # to look at photos and reports
+  chromium                          # tests open the HTML report in headless Chromium
 )
 
 missing=()

@@ -275,7 +275,10 @@ Status write_html_report(const storage::Gallery& gallery, const Report& report, 
     std::string img = "<img loading=\"lazy\" src=\"thumbs/" + std::to_string(face_id) + ".jpg\" alt=\"face " +
                       std::to_string(face_id) + "\">";
     if (!with_link) return "<span class=\"face\">" + img + "</span>";
-    const std::string name = f.photo.substr(f.photo.find_last_of('/') + 1);
+    // The folder and the file name: enough to find the photo, short enough for a phone.
+    const auto last = f.photo.find_last_of('/');
+    const auto before = last == std::string::npos || last == 0 ? std::string::npos : f.photo.find_last_of('/', last - 1);
+    const std::string name = before == std::string::npos ? f.photo : f.photo.substr(before + 1);
     return "<span class=\"face\"><a href=\"" + html_escape(file_url(f.photo)) + "\">" + img + "</a><br>face " +
            std::to_string(face_id) + "<br>" + html_escape(name) + "</span>";
   };
