@@ -1,0 +1,109 @@
+// Descriptor cost: ms per face of each embedder backend at batch 1, 16 and 64,
+// on one thread and on every core (one single-threaded network per core, as
+// the indexer runs them), next to this machine's single-precision peak: a
+// measured sgemm rate (OpenBLAS, same process) and the FMA peak from the
+// clock and vector width. The network costs ~0.54 GFLOP per face.
+#include <dlfcn.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <dlib/image_transforms.h>
+#include <opencv2/imgproc.hpp>
+
+#include "models/face_pipeline.h"
+#include "models/photo_decoder.h"
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// cblas_sgemm through whatever libblas.so.3 is (OpenBLAS here).
+double sgemm_gflops(int threads) {
+  using Sgemm = void (*)(int, int, int, int, int, int, float, const float*, int, const float*, int, float, float*, int);
+  auto sgemm = reinterpret_cast<Sgemm>(dlsym(RTLD_DEFAULT, "cblas_sgemm"));
+  if (!sgemm) return 0;
+  facedex::models::set_blas_threads(threads);
+  const int n = 1024;
+  std::vector<float> a(size_t(n) * n, 0.5f), b(size_t(n) * n, 0.25f), c(size_t(n) * n);
+  sgemm(101, 111, 111, n, n, n, 1.f, a.data(), n, b.data(), n, 0.f, c.data(), n);  // warm up
+  const auto t = Clock::now();
+  const int reps = 10;
+  for (int r = 0; r < reps; ++r) sgemm(101, 111, 111, n, n, n, 1.f, a.data(), n, b.data(), n, 0.f, c.data(), n);
+  return 2.0 * n * n * n * reps / seconds_since(t) / 1e9;
+}
+
+double cpu_mhz() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("cpu MHz", 0) == 0) return std::stod(line.substr(line.find(':') + 1));
+  return 0;
+}
+
+bool cpu_has(const std::string& flag) {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("flags", 0) == 0) return line.find(" " + flag + " ") != std::string::npos;
+  return false;
+}
+
+}  // namespace
+
+int main() {
+  auto set = facedex::models::locate_models("");
+  if (!set) {
+    std::fprintf(stderr, "%s\n", set.status().message().c_str());
+    return 1;
+  }
+  auto models = facedex::models::FaceModels::load(*set);
+  auto pipeline = facedex::models::FacePipeline::create(*models);
+  // Real chips: the faces of the demo photos.
+  std::vector<facedex::models::FaceChip> chips;
+  for (int i = 1; i <= 6; ++i) {
+    auto photo = facedex::models::load_photo(std::string(FACEDEX_DEMO_DIR) + "/sample" + std::to_string(i) + ".jpg", {});
+    for (auto& f : (*pipeline)->detector().detect(photo->rgb, {})) chips.push_back(f.chip);
+  }
+  std::vector<facedex::models::FaceChip> batch64;
+  while (batch64.size() < 64) batch64.push_back(chips[batch64.size() % chips.size()]);
+
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const double gflop_per_face = 0.54;
+  const int lanes = cpu_has("avx512f") ? 16 : cpu_has("avx2") ? 8 : 4;
+  const double fma_peak = cpu_mhz() / 1000 * lanes * 2 /*flops per FMA*/ * 2 /*FMA units*/;
+  const double sgemm1 = sgemm_gflops(1), sgemm_all = sgemm_gflops(int(cores));
+  std::printf("machine: %u cores, %.0f MHz, %d-float vectors: FMA peak %.0f GFLOP/s per core, %.0f in all\n", cores,
+              cpu_mhz(), lanes, fma_peak, fma_peak * cores);
+  std::printf("measured sgemm (OpenBLAS, 1024^3): %.0f GFLOP/s on 1 thread, %.0f on %u\n", sgemm1, sgemm_all, cores);
+
+  facedex::models::set_blas_threads(1);
+  std::printf("\n%-8s %6s %8s %12s %10s %12s %12s\n", "backend", "batch", "threads", "ms/face", "GFLOP/s", "% of sgemm",
+              "% of FMA pk");
+  for (int threads : {1, int(cores)}) {
+    for (size_t batch : {size_t(1), size_t(16), size_t(64)}) {
+      std::vector<std::unique_ptr<facedex::models::FacePipeline>> workers;
+      for (int t = 0; t < threads; ++t) workers.push_back(std::move(*facedex::models::FacePipeline::create(*models)));
+      const std::vector<facedex::models::FaceChip> input(batch64.begin(), batch64.begin() + long(batch));
+      const size_t rounds = std::max<size_t>(2, 64 / batch);
+      for (auto& w : workers) w->embedder().embed(input);  // warm up
+      const auto t0 = Clock::now();
+      std::vector<std::thread> pool;
+      for (auto& w : workers)
+        pool.emplace_back([&, wp = w.get()] {
+          for (size_t r = 0; r < rounds; ++r) wp->embedder().embed(input);
+        });
+      for (auto& p : pool) p.join();
+      const double s = seconds_since(t0);
+      const double faces = double(rounds * batch * size_t(threads));
+      const double ms = s * 1000 / faces, gflops = faces * gflop_per_face / s;
+      std::printf("%-8s %6zu %8d %12.2f %10.1f %11.1f%% %11.1f%%\n", "dlib", batch, threads, ms, gflops,
+                  100 * gflops / (threads == 1 ? sgemm1 : sgemm_all), 100 * gflops / (fma_peak * threads));
+    }
+  }
+  return 0;
+}

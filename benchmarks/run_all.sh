@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs every benchmark and keeps the printed figures in benchmarks/results-latest.txt
+# (benchmarks/RESULTS.md holds the curated tables and what they mean).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh >/dev/null
+{
+  echo "## $(date -u +%Y-%m-%d) on $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+  echo "### descriptor efficiency"; cmake -S . -B build -DFACEDEX_BUILD_BENCHMARKS=ON >/dev/null
+  cmake --build build --target descriptor_efficiency -j"$(nproc)" >/dev/null; build/benchmarks/descriptor_efficiency
+  echo "### indexing throughput"; benchmarks/run_indexing.sh
+  echo "### LFW identification and verification"; benchmarks/run_lfw.sh
+  echo "### LFW clustering"; cmake --build build --target lfw_clustering >/dev/null
+  build/benchmarks/lfw_clustering --db "${TMPDIR:-/tmp}/facedex-lfw-dev-db"
+} 2>&1 | tee benchmarks/results-latest.txt
