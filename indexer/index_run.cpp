@@ -373,8 +373,8 @@ Expected<IndexSummary> run_index(storage::Gallery& gallery, std::shared_ptr<cons
   for (int i = 0; i < jobs; ++i) workers.push_back(std::make_unique<Worker>(face_models, gallery.store(), options));
 
   IndexSummary summary;
-  std::atomic<uint64_t> found{0}, done{0};
-  std::atomic<bool> crawl_done{false};
+  std::atomic<uint64_t> found{0}, done{0}, counted{0};
+  std::atomic<bool> crawl_done{false}, count_done{false};
   BoundedQueue<WorkItem> work(size_t(2 * jobs));
   BoundedQueue<Outcome> outcomes(size_t(2 * jobs));
   Writer writer(gallery, options, summary, problem);
@@ -393,7 +393,11 @@ Expected<IndexSummary> run_index(storage::Gallery& gallery, std::shared_ptr<cons
     if (!progress || (!force && now - last_progress < std::chrono::milliseconds(200))) return;
     last_progress = now;
     std::lock_guard<std::mutex> lock(summary_mu);
-    progress({found.load(), done.load(), summary.faces_added, crawl_done.load(),
+    // The crawler waits on the workers, so its count lags: a separate walk that
+    // only counts gives the total (and so an ETA) early.
+    const bool total_known = crawl_done.load() || count_done.load();
+    const uint64_t total = crawl_done.load() ? found.load() : std::max(found.load(), counted.load());
+    progress({total, done.load(), summary.faces_added, total_known,
               std::chrono::duration<double>(now - start).count()});
   };
 
@@ -416,6 +420,13 @@ Expected<IndexSummary> run_index(storage::Gallery& gallery, std::shared_ptr<cons
   crawl_options.follow_symlinks = options.follow_symlinks;
   crawl_options.excludes = options.excludes;
   crawl_options.skip_dirs = {gallery.store().dir()};
+  std::thread counter;
+  if (progress)
+    counter = std::thread([&] {
+      crawl(roots, crawl_options, [&](const std::string&, const struct stat&) { ++counted; },
+            [](const std::string&, const std::string&) {});
+      count_done = true;
+    });
   Status crawl_status;
   crawl(
       roots, crawl_options,
@@ -451,6 +462,7 @@ Expected<IndexSummary> run_index(storage::Gallery& gallery, std::shared_ptr<cons
         if (summary.failures.size() < 1000) summary.failures.emplace_back(path, reason);
       });
   crawl_done = true;
+  if (counter.joinable()) counter.join();
   work.close();
   for (auto& t : threads) t.join();
   outcomes.close();
