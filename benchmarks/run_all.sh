@@ -10,6 +10,8 @@ scripts/setup.sh >/dev/null
   cmake --build build --target descriptor_efficiency -j"$(nproc)" >/dev/null; build/benchmarks/descriptor_efficiency
   echo "### indexing throughput"; benchmarks/run_indexing.sh
   echo "### LFW identification and verification"; benchmarks/run_lfw.sh
+  echo "### search at scale"; cmake --build build --target search_at_scale >/dev/null
+  build/benchmarks/search_at_scale --db "${TMPDIR:-/tmp}/facedex-lfw-dev-db"
   echo "### LFW clustering"; cmake --build build --target lfw_clustering >/dev/null
   build/benchmarks/lfw_clustering --db "${TMPDIR:-/tmp}/facedex-lfw-dev-db"
 } 2>&1 | tee benchmarks/results-latest.txt

@@ -1,0 +1,185 @@
+// Search at scale: galleries of 100,000 and 1,000,000 descriptors that look
+// like real ones, for each index type: build time, memory, single-query
+// p50/p99 latency, recall@10 against exact search.
+//
+//   search_at_scale --db DB [--sizes 100000,1000000]
+//
+// How the galleries are made: the real faces of DB (e.g. LFW dev, 5,226 faces)
+// are identity centres; more centres are made by mixing two real faces
+// (0.5/0.5, so they stay on the face manifold); each synthetic face is a centre
+// plus Gaussian noise whose size matches the within-person spread measured on
+// DB's people with several photos. Queries are fresh noisy faces of centres.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
+#include <faiss/IndexIVFFlat.h>
+#include <omp.h>
+
+#include "storage/gallery.h"
+
+using namespace facedex;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double rss_mb() {
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  long pages = 0, resident = 0;
+  if (f && std::fscanf(f, "%ld %ld", &pages, &resident) == 2) std::fclose(f);
+  return resident * 4096.0 / 1048576.0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string db;
+  std::vector<size_t> sizes = {100000, 1000000};
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::string(argv[i]) == "--db") db = argv[i + 1];
+    if (std::string(argv[i]) == "--sizes") {
+      sizes.clear();
+      std::string s = argv[i + 1];
+      for (size_t p = 0; p < s.size();) {
+        const size_t q = s.find(',', p);
+        sizes.push_back(std::stoul(s.substr(p, q - p)));
+        p = q == std::string::npos ? s.size() : q + 1;
+      }
+    }
+  }
+  auto gallery = storage::Gallery::open(db, storage::OpenMode::kReadOnly, nullptr);
+  if (!gallery) {
+    std::fprintf(stderr, "usage: %s --db DB [--sizes N,N]: %s\n", argv[0], gallery.status().message().c_str());
+    return 2;
+  }
+  // Real faces, and the within-person spread from photos in the same folder.
+  std::vector<Descriptor> real;
+  std::map<std::string, std::vector<size_t>> by_folder;
+  std::map<uint64_t, std::string> folder_of_photo;
+  (*gallery)->store().for_each_photo([&](const storage::Photo& p) {
+    folder_of_photo[p.id] = p.path.substr(0, p.path.find_last_of('/'));
+    return true;
+  });
+  (*gallery)->store().for_each_face([&](const storage::Face& f) {
+    by_folder[folder_of_photo[f.photo_id]].push_back(real.size());
+    real.push_back(f.descriptor);
+    return true;
+  });
+  double spread2 = 0;
+  size_t spread_n = 0;
+  for (const auto& [folder, members] : by_folder) {
+    if (members.size() < 2) continue;
+    Descriptor mean{};
+    for (size_t i : members)
+      for (int d = 0; d < kDescriptorDims; ++d) mean[size_t(d)] += real[i][size_t(d)] / float(members.size());
+    for (size_t i : members) {
+      double s = 0;
+      for (int d = 0; d < kDescriptorDims; ++d) s += std::pow(real[i][size_t(d)] - mean[size_t(d)], 2);
+      spread2 += s;
+      ++spread_n;
+    }
+  }
+  const double within = std::sqrt(spread2 / double(spread_n));  // RMS distance of a face to its person's mean
+  const float sigma = float(within / std::sqrt(double(kDescriptorDims)));
+  std::printf("%zu real faces as identity seeds; within-person RMS distance to the mean %.3f -> noise sigma %.4f per dimension\n",
+              real.size(), within, sigma);
+
+  std::mt19937 rng(42);
+  std::normal_distribution<float> noise(0.f, sigma);
+  std::uniform_int_distribution<size_t> pick(0, real.size() - 1);
+  auto make_centre = [&](size_t i) {
+    if (i < real.size()) return real[i];
+    const Descriptor& a = real[pick(rng)];
+    const Descriptor& b = real[pick(rng)];
+    Descriptor c;
+    for (int d = 0; d < kDescriptorDims; ++d) c[size_t(d)] = 0.5f * (a[size_t(d)] + b[size_t(d)]);
+    return c;
+  };
+
+  for (const size_t n : sizes) {
+    const size_t identities = n / 5;  // five faces per person on average
+    std::vector<Descriptor> centres(identities);
+    for (size_t i = 0; i < identities; ++i) centres[i] = make_centre(i);
+    std::vector<float> data(n * kDescriptorDims);
+    std::uniform_int_distribution<size_t> who(0, identities - 1);
+    for (size_t i = 0; i < n; ++i) {
+      const Descriptor& c = centres[who(rng)];
+      for (int d = 0; d < kDescriptorDims; ++d) data[i * kDescriptorDims + size_t(d)] = c[size_t(d)] + noise(rng);
+    }
+    const size_t nq = n >= 1000000 ? 200 : 1000;
+    std::vector<float> queries(nq * kDescriptorDims);
+    for (size_t q = 0; q < nq; ++q) {
+      const Descriptor& c = centres[who(rng)];
+      for (int d = 0; d < kDescriptorDims; ++d) queries[q * kDescriptorDims + size_t(d)] = c[size_t(d)] + noise(rng);
+    }
+    std::printf("\n%zu faces (%zu identities), %zu single queries each\n", n, identities, nq);
+    std::printf("%-28s %10s %10s %10s %10s %10s\n", "index", "build s", "memory MB", "p50 ms", "p99 ms", "recall@10");
+
+    std::vector<faiss::Index::idx_t> truth(nq * 10);
+    struct Spec {
+      std::string name;
+      std::function<faiss::Index*()> make;
+      std::function<void(faiss::Index*)> tune;
+    };
+    const size_t nlist = n >= 1000000 ? 4096 : 1024;
+    std::vector<Spec> specs = {
+        {"Flat (exact)", [] { return new faiss::IndexFlatL2(kDescriptorDims); }, [](faiss::Index*) {}},
+        {"IVF" + std::to_string(nlist) + ",Flat nprobe 8",
+         [&] { return new faiss::IndexIVFFlat(new faiss::IndexFlatL2(kDescriptorDims), kDescriptorDims, nlist); },
+         [](faiss::Index* i) { static_cast<faiss::IndexIVFFlat*>(i)->nprobe = 8; }},
+        {"IVF" + std::to_string(nlist) + ",Flat nprobe 16",
+         [&] { return new faiss::IndexIVFFlat(new faiss::IndexFlatL2(kDescriptorDims), kDescriptorDims, nlist); },
+         [](faiss::Index* i) { static_cast<faiss::IndexIVFFlat*>(i)->nprobe = 16; }},
+    };
+    if (n <= 200000)
+      specs.push_back({"HNSW32 efSearch 64", [] { return new faiss::IndexHNSWFlat(kDescriptorDims, 32); },
+                       [](faiss::Index* i) { static_cast<faiss::IndexHNSWFlat*>(i)->hnsw.efSearch = 64; }});
+    for (const auto& spec : specs) {
+      omp_set_num_threads(omp_get_num_procs());
+      const double before = rss_mb();
+      const auto t0 = Clock::now();
+      std::unique_ptr<faiss::Index> index(spec.make());
+      if (!index->is_trained) {
+        const size_t train = std::min<size_t>(n, nlist * 40);
+        index->train(faiss::Index::idx_t(train), data.data());
+      }
+      index->add(faiss::Index::idx_t(n), data.data());
+      const double build = std::chrono::duration<double>(Clock::now() - t0).count();
+      const double memory = rss_mb() - before;
+      spec.tune(index.get());
+      omp_set_num_threads(1);  // a single query, as `who` asks them
+      std::vector<double> ms;
+      std::vector<faiss::Index::idx_t> labels(10);
+      std::vector<float> dist(10);
+      size_t hits = 0;
+      for (size_t q = 0; q < nq; ++q) {
+        const auto t = Clock::now();
+        index->search(1, &queries[q * kDescriptorDims], 10, dist.data(), labels.data());
+        ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t).count());
+        if (spec.name == "Flat (exact)") {
+          std::copy(labels.begin(), labels.end(), truth.begin() + long(q * 10));
+        } else {
+          std::set<faiss::Index::idx_t> exact(truth.begin() + long(q * 10), truth.begin() + long(q * 10 + 10));
+          for (auto l : labels) hits += exact.count(l);
+        }
+      }
+      std::sort(ms.begin(), ms.end());
+      const double recall = spec.name == "Flat (exact)" ? 1.0 : double(hits) / double(nq * 10);
+      std::printf("%-28s %10.1f %10.0f %10.3f %10.3f %10.3f\n", spec.name.c_str(), build, memory, ms[nq / 2],
+                  ms[nq * 99 / 100], recall);
+    }
+  }
+  return 0;
+}
