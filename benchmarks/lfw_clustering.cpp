@@ -143,15 +143,17 @@ int main(int argc, char** argv) {
     report("baseline: all pairs < 0.5 + chinese whispers", labels, s);
   }
   const search::ClusterParams defaults;
-  for (float t : {0.45f, 0.48f, 0.50f, 0.52f, 0.55f}) {
+  for (const auto& [t, k] : std::vector<std::pair<float, int>>{
+           {0.45f, 20}, {0.48f, 20}, {0.50f, 20}, {0.52f, 20}, {0.55f, 20}, {0.50f, 5}, {0.50f, 10}, {0.50f, 50}}) {
     search::ClusterParams p = defaults;
     p.threshold = t;
+    p.k = k;
     const auto t0 = std::chrono::steady_clock::now();
     const auto labels = search::cluster_faces(input, p);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     char name[96];
     std::snprintf(name, sizeof(name), "facedex: kNN(%d) < %.2f, average linkage%s", p.k, t,
-                  t == defaults.threshold ? " (default)" : "");
+                  t == defaults.threshold && k == defaults.k ? " (default)" : "");
     report(name, labels, s);
   }
   return 0;
