@@ -37,11 +37,6 @@ struct Image {
   Descriptor descriptor{};
 };
 
-float distance(const Descriptor& a, const Descriptor& b) {
-  double s = 0;
-  for (size_t i = 0; i < a.size(); ++i) s += double(a[i] - b[i]) * (a[i] - b[i]);
-  return float(std::sqrt(s));
-}
 
 // ".../images/Aaron_Peirsol/Aaron_Peirsol_0002.jpg" -> ("Aaron_Peirsol", 2)
 bool parse_lfw_path(const std::string& path, std::string* person, int* number) {
@@ -239,7 +234,7 @@ int main(int argc, char** argv) {
         out.push_back({p.same ? 99.f : 0.f, p.same});  // a miss counts as a wrong answer
         continue;
       }
-      out.push_back({distance(a->second.descriptor, b->second.descriptor), p.same});
+      out.push_back({descriptor_distance(a->second.descriptor, b->second.descriptor), p.same});
     }
     return out;
   };

@@ -138,9 +138,7 @@ int run_compare(const GlobalOptions& g, const std::string& a, const std::string&
   // The main face of each photo: the largest.
   const auto& fa = probes[0].faces[0];
   const auto& fb = probes[1].faces[0];
-  double d = 0;
-  for (int i = 0; i < kDescriptorDims; ++i) d += double(fa.descriptor[size_t(i)] - fb.descriptor[size_t(i)]) * (fa.descriptor[size_t(i)] - fb.descriptor[size_t(i)]);
-  d = std::sqrt(d);
+  const double d = descriptor_distance(fa.descriptor, fb.descriptor);
   const bool same = d < threshold;
   if (json) {
     std::printf("%s\n", nlohmann::json{{"a", {{"photo", path_json(a)}, {"box", box_json(fa.box)}, {"faces", probes[0].faces.size()}}},

@@ -52,11 +52,6 @@ bool under_root(const std::string& path, const std::vector<std::string>& roots) 
   return false;
 }
 
-float distance(const Descriptor& a, const Descriptor& b) {
-  double s = 0;
-  for (size_t i = 0; i < a.size(); ++i) s += double(a[i] - b[i]) * (a[i] - b[i]);
-  return float(std::sqrt(s));
-}
 
 class Worker {
  public:
@@ -273,7 +268,7 @@ class Writer {
         if (!old) return old.status();
         if (!*old || ((*old)->person_id == 0 && (*old)->cluster_id == 0)) continue;
         for (auto& f : o.faces)
-          if (f.person_id == 0 && distance(f.descriptor, (*old)->descriptor) < 0.1f) {
+          if (f.person_id == 0 && descriptor_distance(f.descriptor, (*old)->descriptor) < 0.1f) {
             f.person_id = (*old)->person_id;
             f.cluster_id = (*old)->cluster_id;
             break;

@@ -11,11 +11,6 @@
 namespace facedex::search {
 namespace {
 
-float distance(const Descriptor& a, const Descriptor& b) {
-  float s = 0;
-  for (size_t i = 0; i < a.size(); ++i) s += (a[i] - b[i]) * (a[i] - b[i]);
-  return std::sqrt(s);
-}
 
 // Clusters under construction: members, the photos they come from, the person
 // they are named as (0 = none).
@@ -47,7 +42,7 @@ float average_linkage(const std::vector<Descriptor>& d, const std::vector<size_t
   const size_t sa = std::min<size_t>(a.size(), 32), sb = std::min<size_t>(b.size(), 32);
   double sum = 0;
   for (size_t i = 0; i < sa; ++i)
-    for (size_t j = 0; j < sb; ++j) sum += distance(d[a[i * a.size() / sa]], d[b[j * b.size() / sb]]);
+    for (size_t j = 0; j < sb; ++j) sum += descriptor_distance(d[a[i * a.size() / sa]], d[b[j * b.size() / sb]]);
   return float(sum / double(sa * sb));
 }
 

@@ -14,15 +14,11 @@
 
 #include "search/face_clustering.h"
 #include "storage/vector_index.h"
+#include "util/utf8.h"
 
 namespace facedex::search {
 namespace {
 
-float distance(const Descriptor& a, const Descriptor& b) {
-  float s = 0;
-  for (size_t i = 0; i < a.size(); ++i) s += (a[i] - b[i]) * (a[i] - b[i]);
-  return std::sqrt(s);
-}
 
 // Mean distance between two sets of faces (at most 32 of each side) and the closest pair.
 float mean_distance(const std::vector<Descriptor>& d, const std::vector<size_t>& a, const std::vector<size_t>& b,
@@ -33,31 +29,13 @@ float mean_distance(const std::vector<Descriptor>& d, const std::vector<size_t>&
   for (size_t i = 0; i < sa; ++i)
     for (size_t j = 0; j < sb; ++j) {
       const size_t x = a[i * a.size() / sa], y = b[j * b.size() / sb];
-      const float dist = distance(d[x], d[y]);
+      const float dist = descriptor_distance(d[x], d[y]);
       sum += dist;
       if (dist < best) best = dist, *best_a = x, *best_b = y;
     }
   return float(sum / double(sa * sb));
 }
 
-std::string utf8_safe(const std::string& s) {
-  std::string out;
-  size_t i = 0;
-  while (i < s.size()) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    bool ok = len > 0 && i + len <= s.size();
-    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) >> 6) == 2;
-    if (ok) {
-      out.append(s, i, len);
-      i += len;
-    } else {
-      out += "\xEF\xBF\xBD";
-      ++i;
-    }
-  }
-  return out;
-}
 
 std::string file_url(const std::string& path) {
   static const char* kHex = "0123456789ABCDEF";

@@ -217,7 +217,7 @@ TEST_F(IndexRunTest, RotatedCopiesWithExifTagGiveTheSameFacesAsTheOriginal) {
       EXPECT_NEAR(rotated[i].box.left, original[i].box.left, 12) << degrees;
       EXPECT_NEAR(rotated[i].box.top, original[i].box.top, 12) << degrees;
       // ...and the faces are the same.
-      EXPECT_LT(testing::distance(rotated[i].descriptor, original[i].descriptor), 0.1f) << degrees;
+      EXPECT_LT(descriptor_distance(rotated[i].descriptor, original[i].descriptor), 0.1f) << degrees;
     }
   }
 }

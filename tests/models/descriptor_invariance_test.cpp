@@ -48,7 +48,7 @@ class DescriptorInvarianceTest : public ::testing::Test {
         if (d < best_d) best_d = d, best = &f;
       }
       ASSERT_LT(best_d, 0.25 * original[i].face.box.width()) << what << ": face " << i << " not found in the copy";
-      const float dist = testing::distance(original[i].descriptor, best->descriptor);
+      const float dist = descriptor_distance(original[i].descriptor, best->descriptor);
       std::printf("%-28s face %zu: distance %.3f\n", what.c_str(), i, dist);
       EXPECT_LT(dist, models::kSamePersonDistance) << what << ": face " << i;
     }
@@ -107,7 +107,7 @@ TEST_F(DescriptorInvarianceTest, DifferentPeopleInOneDemoPhotoAreFurtherApartTha
     }
     for (size_t i = 0; i < faces.size(); ++i)
       for (size_t j = i + 1; j < faces.size(); ++j) {
-        const float d = testing::distance(faces[i].descriptor, faces[j].descriptor);
+        const float d = descriptor_distance(faces[i].descriptor, faces[j].descriptor);
         closest = std::min(closest, d);
         ++pairs;
         above += d > models::kSamePersonDistance;

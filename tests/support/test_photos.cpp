@@ -83,12 +83,6 @@ std::string rotated_jpeg_with_exif(const cv::Mat& upright_rgb, int clockwise_deg
   return with_exif_orientation(encode_jpeg(stored, quality), tag);
 }
 
-float distance(const models::Descriptor& a, const models::Descriptor& b) {
-  double s = 0;
-  for (size_t i = 0; i < a.size(); ++i) s += double(a[i] - b[i]) * (a[i] - b[i]);
-  return float(std::sqrt(s));
-}
-
 std::vector<nlohmann::json> parse_lines(const std::string& text) {
   std::vector<nlohmann::json> out;
   std::istringstream in(text);

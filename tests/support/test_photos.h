@@ -45,8 +45,6 @@ std::string with_exif_orientation(const std::string& jpeg, int orientation);
 // viewer how to undo it: clockwise_degrees 90 -> tag 8, 180 -> 3, 270 -> 6.
 std::string rotated_jpeg_with_exif(const cv::Mat& upright_rgb, int clockwise_degrees, int quality = 95);
 
-float distance(const models::Descriptor& a, const models::Descriptor& b);
-
 // Runs a shell command; returns its exit status and fills stdout/stderr.
 int run_command(const std::string& command, std::string* out = nullptr, std::string* err = nullptr);
 // One JSON value per non-empty line (the --json output of most commands).
