@@ -18,7 +18,7 @@ for d in "$data"/groups/*/; do
   mkdir -p "$work/photos/groups/$(basename "$d")"
   cp "$d"*.jpg "$work/photos/groups/$(basename "$d")/" 2>/dev/null || true
 done
-find "$data/lfw-dev/images" -name '*.jpg' | sort | head -1000 | while read -r f; do cp "$f" "$work/photos/lfw/"; done
+find "$data/lfw-dev/images" -name '*.jpg' | sort | sed -n '1,1000p' | while read -r f; do cp "$f" "$work/photos/lfw/"; done
 find "$work/photos" -name '*.jpg' | sort >"$work/list.txt"
 echo "photos: $(wc -l <"$work/list.txt") ($(ls "$work/photos/demo" | wc -l) demo, $(find "$work/photos/groups" -name '*.jpg' | wc -l) groups, $(ls "$work/photos/lfw" | wc -l) lfw-dev)"
 
