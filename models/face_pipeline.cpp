@@ -2,6 +2,8 @@
 
 #include <dlfcn.h>
 
+#include <dlib/image_transforms.h>
+
 namespace facedex::models {
 
 Expected<std::shared_ptr<const FaceModels>> FaceModels::load(const ModelSet& set) {
@@ -27,12 +29,29 @@ std::vector<AnalyzedFace> FacePipeline::analyze(const cv::Mat& rgb, const Detect
   std::vector<FaceChip> chips;
   chips.reserve(faces.size());
   for (const auto& f : faces) chips.push_back(f.chip);
-  const std::vector<Descriptor> descriptors = embedder_->embed(chips);
+  const std::vector<Descriptor> descriptors = describe(chips);
   std::vector<AnalyzedFace> out(faces.size());
   for (size_t i = 0; i < faces.size(); ++i) {
     out[i].face = std::move(faces[i]);
     out[i].descriptor = descriptors[i];
   }
+  return out;
+}
+
+std::vector<Descriptor> FacePipeline::describe(const std::vector<FaceChip>& chips) {
+  if (!kFlipAveragedDescriptors) return embedder_->embed(chips);
+  std::vector<FaceChip> both;
+  both.reserve(2 * chips.size());
+  for (const auto& chip : chips) {
+    both.push_back(chip);
+    FaceChip mirrored;
+    dlib::flip_image_left_right(chip, mirrored);
+    both.push_back(std::move(mirrored));
+  }
+  const std::vector<Descriptor> d = embedder_->embed(both);
+  std::vector<Descriptor> out(chips.size());
+  for (size_t i = 0; i < chips.size(); ++i)
+    for (size_t k = 0; k < size_t(kDescriptorDims); ++k) out[i][k] = 0.5f * (d[2 * i][k] + d[2 * i + 1][k]);
   return out;
 }
 

@@ -15,6 +15,11 @@ using facedex::kDescriptorDims;
 // (Euclidean) and faces of different people further apart. This is a 1:1
 // verification threshold; searching a gallery needs a stricter rule (search/).
 inline constexpr float kSamePersonDistance = 0.6f;
+// A face's descriptor is the mean of the descriptors of its chip and of the
+// mirrored chip. Measured on LFW-dev (benchmarks/RESULTS.md): verification at
+// 0.6 98.4% -> 98.8%; identification with one enrolment photo 81.3% -> 85.6%
+// named right at >= 95% strangers rejected. It doubles the network's work.
+inline constexpr bool kFlipAveragedDescriptors = true;
 // HOG finds faces of roughly this many pixels and up (dlib's 80x80 sliding window).
 inline constexpr int kMinHogFacePx = 80;
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <sstream>
 
+#include "models/model_constants.h"
 #include "util/sha256.h"
 
 #ifndef FACEDEX_BUNDLED_MODELS_DIR
@@ -145,7 +146,11 @@ Expected<ModelSet> locate_models(const std::string& user_dir_arg) {
     if (!f) return f.status();
     set.cnn_detector = *f;
   }
-  set.fingerprint = sha256_hex(set.descriptor.sha256 + ":" + set.landmarks.sha256).substr(0, 16);
+  // The descriptor recipe is part of the fingerprint: flip-averaged and plain
+  // descriptors of the same network are not comparable either.
+  set.fingerprint = sha256_hex(set.descriptor.sha256 + ":" + set.landmarks.sha256 +
+                               (kFlipAveragedDescriptors ? ":flip-average" : ""))
+                        .substr(0, 16);
   return set;
 }
 

@@ -20,7 +20,7 @@ struct IdentityRule {
   // Named gallery faces consulted per probe face.
   int k = 10;
   // The best person's nearest face must be at most this far...
-  float max_distance = 0.52f;
+  float max_distance = 0.51f;
   // ...and the runner-up person at least this much further.
   float min_margin = 0.05f;
   // Set by --threshold: a plain distance threshold, no margin (the 1:1 style rule).

@@ -26,7 +26,7 @@ std::vector<ProbePhoto> analyze_probes(const std::vector<std::string>& paths, mo
   std::vector<models::FaceChip> chips;
   std::vector<std::pair<size_t, size_t>> owners;  // (photo, face) of each chip
   auto embed_pending = [&]() {
-    const auto descriptors = pipeline.embedder().embed(chips);
+    const auto descriptors = pipeline.describe(chips);
     for (size_t i = 0; i < descriptors.size(); ++i)
       out[owners[i].first].faces[owners[i].second].descriptor = descriptors[i];
     chips.clear();

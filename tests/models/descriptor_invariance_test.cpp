@@ -116,10 +116,12 @@ TEST_F(DescriptorInvarianceTest, DifferentPeopleInOneDemoPhotoAreFurtherApartTha
   std::printf("%d of %d pairs of different people in one photo are above 0.6 (closest pair %.3f)\n", above, pairs,
               closest);
   EXPECT_EQ(pairs, 3 + 0 + 3 + 3 + 10 + 6);
-  // Measured here: 24 of 25 pairs above 0.6; the closest pair of two different
-  // women is at 0.587. The 1:1 threshold is not a safe rule for searching a
-  // gallery, which is why search/ decides identity with a stricter rule.
-  EXPECT_EQ(above, 24);
+  // Measured here with flip-averaged descriptors: 22 of 25 pairs above 0.6;
+  // the closest pair of two different women is at 0.542 (24 of 25, closest
+  // 0.587, without averaging, which also leaves faces of one person further
+  // apart). The 1:1 threshold is not a safe rule for searching a gallery,
+  // which is why search/ decides identity with a stricter rule.
+  EXPECT_EQ(above, 22);
   EXPECT_GT(closest, 0.5f);
 }
 
