@@ -55,7 +55,9 @@ bool cpu_has(const std::string& flag) {
 
 }  // namespace
 
-int main() {
+// Usage: descriptor_efficiency [dlib|onednn]  (default: both)
+int main(int argc, char** argv) {
+  const std::string only = argc > 1 ? argv[1] : "";
   auto set = facedex::models::locate_models("");
   if (!set) {
     std::fprintf(stderr, "%s\n", set.status().message().c_str());
@@ -82,27 +84,45 @@ int main() {
   std::printf("measured sgemm (OpenBLAS, 1024^3): %.0f GFLOP/s on 1 thread, %.0f on %u\n", sgemm1, sgemm_all, cores);
 
   facedex::models::set_blas_threads(1);
-  std::printf("\n%-8s %6s %8s %12s %10s %12s %12s\n", "backend", "batch", "threads", "ms/face", "GFLOP/s", "% of sgemm",
-              "% of FMA pk");
-  for (int threads : {1, int(cores)}) {
-    for (size_t batch : {size_t(1), size_t(16), size_t(64)}) {
-      std::vector<std::unique_ptr<facedex::models::FacePipeline>> workers;
-      for (int t = 0; t < threads; ++t) workers.push_back(std::move(*facedex::models::FacePipeline::create(*models)));
-      const std::vector<facedex::models::FaceChip> input(batch64.begin(), batch64.begin() + long(batch));
-      const size_t rounds = std::max<size_t>(2, 64 / batch);
-      for (auto& w : workers) w->embedder().embed(input);  // warm up
-      const auto t0 = Clock::now();
-      std::vector<std::thread> pool;
-      for (auto& w : workers)
-        pool.emplace_back([&, wp = w.get()] {
-          for (size_t r = 0; r < rounds; ++r) wp->embedder().embed(input);
-        });
-      for (auto& p : pool) p.join();
-      const double s = seconds_since(t0);
-      const double faces = double(rounds * batch * size_t(threads));
-      const double ms = s * 1000 / faces, gflops = faces * gflop_per_face / s;
-      std::printf("%-8s %6zu %8d %12.2f %10.1f %11.1f%% %11.1f%%\n", "dlib", batch, threads, ms, gflops,
-                  100 * gflops / (threads == 1 ? sgemm1 : sgemm_all), 100 * gflops / (fma_peak * threads));
+  std::printf("\n%-8s %6s %16s %10s %10s %12s %12s\n", "backend", "batch", "networks x thr", "ms/face", "GFLOP/s",
+              "% of sgemm", "% of FMA pk");
+  using facedex::models::EmbedderBackend;
+  for (EmbedderBackend backend : {EmbedderBackend::kDlib, EmbedderBackend::kOneDnn}) {
+    if (!only.empty() && only != facedex::models::embedder_backend_name(backend)) continue;
+    auto backend_models = facedex::models::FaceModels::load(*set, backend);
+    if (!backend_models) {
+      std::fprintf(stderr, "%s\n", backend_models.status().message().c_str());
+      return 1;
+    }
+    // (networks, threads each): one network on one thread; one single-threaded
+    // network per core (how the indexer runs them); one network on every core
+    // (a single query). dlib's extra threads only reach its sgemm calls.
+    const std::vector<std::pair<int, int>> layouts = {{1, 1}, {int(cores), 1}, {1, int(cores)}};
+    for (const auto& [networks, threads] : layouts) {
+      for (size_t batch : {size_t(1), size_t(16), size_t(64)}) {
+        std::vector<std::unique_ptr<facedex::models::Embedder>> workers;
+        for (int t = 0; t < networks; ++t) workers.push_back(std::move(*(*backend_models)->make_embedder(threads)));
+        const std::vector<facedex::models::FaceChip> input(batch64.begin(), batch64.begin() + long(batch));
+        const bool slow = backend == EmbedderBackend::kDlib;
+        const size_t rounds = std::max<size_t>(slow ? 2 : 8, (slow ? 64 : 256) / batch);
+        for (auto& w : workers) w->embed(input);  // warm up (oneDNN builds its primitives here)
+        const auto t0 = Clock::now();
+        std::vector<std::thread> pool;
+        for (auto& w : workers)
+          pool.emplace_back([&, wp = w.get()] {
+            for (size_t r = 0; r < rounds; ++r) wp->embed(input);
+          });
+        for (auto& p : pool) p.join();
+        const double s = seconds_since(t0);
+        const double faces = double(rounds * batch * size_t(networks));
+        const double ms = s * 1000 / faces, gflops = faces * gflop_per_face / s;
+        const int used = networks * threads;
+        char layout[32];
+        std::snprintf(layout, sizeof layout, "%d x %d", networks, threads);
+        std::printf("%-8s %6zu %16s %10.2f %10.1f %11.1f%% %11.1f%%\n", workers[0]->backend_name().c_str(), batch,
+                    layout, ms, gflops, 100 * gflops / (used == 1 ? sgemm1 : sgemm_all),
+                    100 * gflops / (fma_peak * used));
+      }
     }
   }
   return 0;

@@ -51,7 +51,12 @@ std::shared_ptr<const models::FaceModels> load_models_or_report(const GlobalOpti
     report_error(set.status().message());
     return nullptr;
   }
-  auto loaded = models::FaceModels::load(*set);
+  auto backend = models::parse_embedder_backend(g.embedder);
+  if (!backend) {
+    report_error(backend.status().message());
+    return nullptr;
+  }
+  auto loaded = models::FaceModels::load(*set, *backend);
   if (!loaded) {
     report_error(loaded.status().message());
     return nullptr;

@@ -28,6 +28,7 @@ enum ExitCode : int {
 struct GlobalOptions {
   std::string db_dir;      // --db or FACEDEX_DB
   std::string models_dir;  // --models or FACEDEX_MODELS
+  std::string embedder = "auto";  // --embedder or FACEDEX_EMBEDDER
   bool quiet = false;      // --quiet: errors only
 };
 

@@ -7,6 +7,12 @@
 namespace facedex::cli {
 namespace {
 
+// The backend --embedder resolves to, as the commands that embed will use it.
+std::string embedder_name(const GlobalOptions& g) {
+  auto backend = models::parse_embedder_backend(g.embedder);
+  return backend ? models::embedder_backend_name(models::resolve_embedder_backend(*backend)) : g.embedder;
+}
+
 nlohmann::json file_json(const models::ModelFile& f) {
   return {{"path", f.path}, {"origin", f.origin}, {"sha256", f.sha256}};
 }
@@ -23,6 +29,7 @@ int run_models(const GlobalOptions& g, bool json) {
                      {"landmarks", file_json(set->landmarks)},
                      {"landmark_points", set->landmark_points}};
     j["cnn_detector"] = set->cnn_detector ? file_json(*set->cnn_detector) : nlohmann::json();
+    j["embedder"] = embedder_name(g);
     std::printf("%s\n", j.dump(2).c_str());
     return kExitOk;
   }
@@ -35,6 +42,8 @@ int run_models(const GlobalOptions& g, bool json) {
   if (set->cnn_detector) print("cnn detector", *set->cnn_detector);
   std::printf("fingerprint  %s (stored with every descriptor; galleries never mix fingerprints)\n",
               set->fingerprint.c_str());
+  std::printf("embedder     %s (--embedder: onednn or dlib; they agree within 1e-4 and share the fingerprint)\n",
+              embedder_name(g).c_str());
   return kExitOk;
 }
 

@@ -1,6 +1,7 @@
 // Queries with probe photos: who, search, compare.
 #include <cmath>
 #include <cstdio>
+#include <thread>
 
 #include "cli/cli_common.h"
 #include "search/probe.h"
@@ -37,7 +38,8 @@ std::vector<search::ProbePhoto> probe_faces(const GlobalOptions& g, const QueryO
     *exit_code = kExitModels;
     return {};
   }
-  auto pipeline = models::FacePipeline::create(models);
+  // A query is one process with a few probes: give its one network every core.
+  auto pipeline = models::FacePipeline::create(models, int(std::max(1u, std::thread::hardware_concurrency())));
   if (!pipeline) {
     report_error(pipeline.status().message());
     *exit_code = kExitModels;

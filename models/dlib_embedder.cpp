@@ -1,5 +1,6 @@
 // The only translation unit that instantiates dlib's ResNet type: each one costs
 // about a minute of compile time, so the converter lives here too.
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/embedder.h"
+#include "models/resnet_weights.h"
 
 namespace facedex::models {
 namespace {
@@ -66,6 +68,11 @@ class DlibEmbedder final : public Embedder {
  private:
   anet_type net_;
 };
+
+template <typename T>
+struct IsConv : std::false_type {};
+template <long nf, long nr, long nc, int sy, int sx, int py, int px>
+struct IsConv<dlib::con_<nf, nr, nc, sy, sx, py, px>> : std::true_type {};
 
 // One tfjs tensor, dequantized.
 struct Tensor {
@@ -238,6 +245,64 @@ Expected<std::unique_ptr<Embedder>> load_dlib_embedder(const std::string& model_
     return Status::invalid_input(model_path + ": not a dlib face recognition network (" + e.what() + ")");
   }
   return std::unique_ptr<Embedder>(new DlibEmbedder(std::move(net)));
+}
+
+Expected<ResNetWeights> read_resnet_weights(const std::string& model_path) {
+  anet_type net;
+  try {
+    dlib::deserialize(model_path) >> net;
+  } catch (const std::exception& e) {
+    return Status::invalid_input(model_path + ": not a dlib face recognition network (" + e.what() + ")");
+  }
+  ResNetWeights w;
+  const auto& in = net.input_layer();
+  w.mean_rgb[0] = in.get_avg_red();
+  w.mean_rgb[1] = in.get_avg_green();
+  w.mean_rgb[2] = in.get_avg_blue();
+
+  // visit_computational_layers walks output to input: collect, then reverse.
+  std::vector<ResNetConv> convs;
+  std::vector<std::pair<std::vector<float>, std::vector<float>>> affines;
+  std::string error;
+  dlib::visit_computational_layers(net, [&](auto& layer) {
+    using Layer = std::decay_t<decltype(layer)>;
+    if constexpr (std::is_same_v<Layer, dlib::affine_>) {
+      if (layer.get_mode() != dlib::CONV_MODE) error = "an affine layer is not per channel";
+      const auto gamma = layer.get_gamma();
+      const auto beta = layer.get_beta();
+      affines.emplace_back(std::vector<float>(gamma.host(), gamma.host() + gamma.size()),
+                           std::vector<float>(beta.host(), beta.host() + beta.size()));
+    } else if constexpr (std::is_same_v<Layer, dlib::fc_<128, dlib::FC_NO_BIAS>>) {
+      const dlib::tensor& p = layer.get_layer_params();
+      w.fc.assign(p.host(), p.host() + p.size());
+      w.fc_outputs = int(layer.get_num_outputs());
+      w.fc_inputs = int(p.size()) / w.fc_outputs;
+    } else if constexpr (IsConv<Layer>::value) {
+      const dlib::tensor& p = layer.get_layer_params();
+      ResNetConv c;
+      c.out_channels = int(layer.num_filters());
+      c.kernel = int(layer.nr());
+      const size_t per_filter = size_t(c.kernel) * size_t(c.kernel);
+      c.in_channels = int((p.size() - size_t(c.out_channels)) / (size_t(c.out_channels) * per_filter));
+      const size_t nfilters = size_t(c.out_channels) * size_t(c.in_channels) * per_filter;
+      c.filters.assign(p.host(), p.host() + nfilters);
+      c.bias.assign(p.host() + nfilters, p.host() + p.size());
+      convs.push_back(std::move(c));
+    }
+  });
+  if (!error.empty()) return Status::unsupported(model_path + ": " + error);
+  if (convs.size() != affines.size() || w.fc.empty())
+    return Status::invalid_input(model_path + ": unexpected layer sequence");
+  std::reverse(convs.begin(), convs.end());
+  std::reverse(affines.begin(), affines.end());
+  for (size_t i = 0; i < convs.size(); ++i) {
+    if (affines[i].first.size() != size_t(convs[i].out_channels))
+      return Status::invalid_input(model_path + ": affine layer size does not match its conv");
+    convs[i].gamma = std::move(affines[i].first);
+    convs[i].beta = std::move(affines[i].second);
+  }
+  w.convs = std::move(convs);
+  return w;
 }
 
 Status convert_faceapi_weights(const std::string& manifest_path, const std::string& weights_path,

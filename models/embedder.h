@@ -1,6 +1,7 @@
 // Face descriptor backends: one interface, several implementations (STYLE.md
-// section 4). Today: dlib's own DNN. A faster backend must agree with it to
-// 1e-4 per dimension on real chips.
+// section 4): dlib's own DNN, and the same network run by oneDNN. A faster
+// backend must agree with dlib to 1e-4 per dimension on real chips (a test
+// holds it to that), which is why both share one model fingerprint.
 #pragma once
 
 #include <memory>
@@ -29,6 +30,17 @@ class Embedder {
 
 // Loads a dlib .dat holding the ResNet metric network (official or converted).
 Expected<std::unique_ptr<Embedder>> load_dlib_embedder(const std::string& model_path);
+
+enum class EmbedderBackend {
+  kAuto,    // the fastest built in: oneDNN
+  kDlib,    // dlib's own layers (im2col + BLAS sgemm)
+  kOneDnn,  // oneDNN's JIT convolutions
+};
+// "auto", "dlib" or "onednn".
+Expected<EmbedderBackend> parse_embedder_backend(const std::string& name);
+const char* embedder_backend_name(EmbedderBackend backend);
+// kAuto resolved to the backend it stands for.
+EmbedderBackend resolve_embedder_backend(EmbedderBackend backend);
 
 // Converts face-api's TensorFlow.js copy of dlib's ResNet weights
 // (face_recognition_model-weights_manifest.json + .bin) into a dlib .dat that

@@ -4,22 +4,37 @@
 
 #include <dlib/image_transforms.h>
 
+#include "models/onednn_embedder.h"
+
 namespace facedex::models {
 
-Expected<std::shared_ptr<const FaceModels>> FaceModels::load(const ModelSet& set) {
+Expected<std::shared_ptr<const FaceModels>> FaceModels::load(const ModelSet& set, EmbedderBackend backend) {
   auto landmarks = LandmarkModel::load(set.landmarks.path);
   if (!landmarks) return landmarks.status();
   auto models = std::make_shared<FaceModels>();
   models->set_ = set;
   models->landmarks_ = *landmarks;
+  models->backend_ = resolve_embedder_backend(backend);
+  if (models->backend_ == EmbedderBackend::kOneDnn) {
+    auto weights = read_resnet_weights(set.descriptor.path);
+    if (!weights) return weights.status();
+    models->resnet_weights_ = std::make_shared<const ResNetWeights>(std::move(*weights));
+  }
   return std::shared_ptr<const FaceModels>(std::move(models));
+}
+
+Expected<std::unique_ptr<Embedder>> FaceModels::make_embedder(int threads) const {
+  if (backend_ == EmbedderBackend::kOneDnn) return make_onednn_embedder(*resnet_weights_, threads);
+  set_blas_threads(threads);
+  return load_dlib_embedder(set_.descriptor.path);
 }
 
 FacePipeline::FacePipeline(std::shared_ptr<const FaceModels> models, std::unique_ptr<Embedder> embedder)
     : models_(std::move(models)), detector_(models_->landmarks()), embedder_(std::move(embedder)) {}
 
-Expected<std::unique_ptr<FacePipeline>> FacePipeline::create(std::shared_ptr<const FaceModels> models) {
-  auto embedder = load_dlib_embedder(models->model_set().descriptor.path);
+Expected<std::unique_ptr<FacePipeline>> FacePipeline::create(std::shared_ptr<const FaceModels> models,
+                                                             int embedder_threads) {
+  auto embedder = models->make_embedder(embedder_threads);
   if (!embedder) return embedder.status();
   return std::unique_ptr<FacePipeline>(new FacePipeline(std::move(models), std::move(*embedder)));
 }

@@ -8,6 +8,7 @@
 #include "models/embedder.h"
 #include "models/face_detector.h"
 #include "models/model_files.h"
+#include "models/resnet_weights.h"
 
 namespace facedex::models {
 
@@ -19,19 +20,30 @@ struct AnalyzedFace {
 // Loaded once per process and shared by every thread's pipeline.
 class FaceModels {
  public:
-  static Expected<std::shared_ptr<const FaceModels>> load(const ModelSet& set);
+  static Expected<std::shared_ptr<const FaceModels>> load(const ModelSet& set,
+                                                          EmbedderBackend backend = EmbedderBackend::kAuto);
   const ModelSet& model_set() const { return set_; }
   const std::shared_ptr<const LandmarkModel>& landmarks() const { return landmarks_; }
+  EmbedderBackend backend() const { return backend_; }
+
+  // A new embedder of the chosen backend; `threads` per forward pass.
+  Expected<std::unique_ptr<Embedder>> make_embedder(int threads) const;
 
  private:
   ModelSet set_;
   std::shared_ptr<const LandmarkModel> landmarks_;
+  EmbedderBackend backend_ = EmbedderBackend::kDlib;
+  // Read once for every thread's oneDNN embedder.
+  std::shared_ptr<const ResNetWeights> resnet_weights_;
 };
 
 // Not thread-safe: one per thread (each holds its own HOG scanner and network).
 class FacePipeline {
  public:
-  static Expected<std::unique_ptr<FacePipeline>> create(std::shared_ptr<const FaceModels> models);
+  // `embedder_threads`: threads per forward pass (the indexer runs one
+  // single-threaded pipeline per core).
+  static Expected<std::unique_ptr<FacePipeline>> create(std::shared_ptr<const FaceModels> models,
+                                                        int embedder_threads = 1);
 
   // Detects every face and embeds them all in one batch. Largest face first.
   std::vector<AnalyzedFace> analyze(const cv::Mat& rgb, const DetectOptions& options);

@@ -1,0 +1,27 @@
+#include "models/embedder.h"
+
+namespace facedex::models {
+
+Expected<EmbedderBackend> parse_embedder_backend(const std::string& name) {
+  if (name == "auto" || name.empty()) return EmbedderBackend::kAuto;
+  if (name == "dlib") return EmbedderBackend::kDlib;
+  if (name == "onednn") return EmbedderBackend::kOneDnn;
+  return Status::invalid_input("unknown embedder '" + name + "' (expected auto, dlib or onednn)");
+}
+
+const char* embedder_backend_name(EmbedderBackend backend) {
+  switch (backend) {
+    case EmbedderBackend::kAuto: return "auto";
+    case EmbedderBackend::kDlib: return "dlib";
+    case EmbedderBackend::kOneDnn: return "onednn";
+  }
+  return "?";
+}
+
+EmbedderBackend resolve_embedder_backend(EmbedderBackend backend) {
+  // oneDNN is 4-6x faster than dlib's layers (benchmarks/RESULTS.md) and equal
+  // to them within 1e-4 (tests/models/onednn_embedder_test.cpp).
+  return backend == EmbedderBackend::kAuto ? EmbedderBackend::kOneDnn : backend;
+}
+
+}  // namespace facedex::models

@@ -1,0 +1,34 @@
+// The parameters of dlib's face ResNet as plain arrays, so that a backend other
+// than dlib can run the same network without instantiating dlib's network type
+// (which costs a minute of compile time per translation unit).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "util/status.h"
+
+namespace facedex::models {
+
+struct ResNetConv {
+  int out_channels = 0, in_channels = 0, kernel = 0;
+  std::vector<float> filters;  // [out][in][kernel][kernel], dlib's layout
+  std::vector<float> bias;     // [out]
+  // The affine layer that follows every conv in this network (per channel).
+  std::vector<float> gamma, beta;
+};
+
+struct ResNetWeights {
+  // dlib's input_rgb_image: (value - mean) / 256 per channel, R G B.
+  float mean_rgb[3] = {0, 0, 0};
+  // In network order, input to output: the 7x7 stem, then two per residual block.
+  std::vector<ResNetConv> convs;
+  std::vector<float> fc;  // [256][128]: descriptor = pooled * fc
+  int fc_inputs = 0, fc_outputs = 0;
+};
+
+// Reads a dlib .dat holding the face ResNet (official or converted) into plain
+// arrays. Implemented in dlib_embedder.cpp, the one TU that knows dlib's type.
+Expected<ResNetWeights> read_resnet_weights(const std::string& model_path);
+
+}  // namespace facedex::models

@@ -1,0 +1,125 @@
+// The oneDNN backend must compute dlib's descriptors: within 1e-4 per dimension
+// on real chips, at every batch size and thread count. This equality is what
+// lets both backends share one model fingerprint (embedder.h).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+
+#include <dlib/image_transforms.h>
+
+#include "models/embedder.h"
+#include "models/model_files.h"
+#include "models/onednn_embedder.h"
+#include "models/photo_decoder.h"
+#include "tests/support/test_photos.h"
+
+namespace facedex {
+namespace {
+
+// Every face HOG finds in the six demo photos, and each one mirrored.
+std::vector<models::FaceChip> demo_chips() {
+  auto pipeline = testing::make_pipeline();
+  std::vector<models::FaceChip> chips;
+  if (!pipeline) return chips;
+  for (int n = 1; n <= 6; ++n) {
+    auto photo = models::load_photo(testing::demo_photo(n), models::DecodeOptions{});
+    EXPECT_TRUE(photo) << photo.status().message();
+    if (!photo) continue;
+    for (const auto& face : pipeline->detector().detect(photo->rgb, models::DetectOptions{})) {
+      chips.push_back(face.chip);
+      models::FaceChip mirrored;
+      dlib::flip_image_left_right(face.chip, mirrored);
+      chips.push_back(std::move(mirrored));
+    }
+  }
+  return chips;
+}
+
+double worst_difference(const std::vector<Descriptor>& a, const std::vector<Descriptor>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double worst = 0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i)
+    for (size_t d = 0; d < size_t(kDescriptorDims); ++d)
+      worst = std::max(worst, std::abs(double(a[i][d]) - double(b[i][d])));
+  return worst;
+}
+
+TEST(OneDnnEmbedderTest, MatchesDlibOnDemoFacesAtEveryBatchSizeAndThreadCount) {
+  const std::vector<models::FaceChip> chips = demo_chips();
+  ASSERT_GE(chips.size(), 38u);  // 19 faces, each also mirrored
+
+  auto set = models::locate_models("");
+  ASSERT_TRUE(set) << set.status().message();
+  auto dlib_net = models::load_dlib_embedder(set->descriptor.path);
+  ASSERT_TRUE(dlib_net) << dlib_net.status().message();
+  const std::vector<Descriptor> expected = (*dlib_net)->embed(chips);
+
+  auto weights = models::read_resnet_weights(set->descriptor.path);
+  ASSERT_TRUE(weights) << weights.status().message();
+  for (int threads : {1, 2}) {
+    auto onednn = models::make_onednn_embedder(*weights, threads);
+    ASSERT_TRUE(onednn) << onednn.status().message();
+    EXPECT_EQ((*onednn)->backend_name(), "onednn");
+
+    // All at once: 38+ chips run as batches of 32, 4, 2 ...
+    const double all_at_once = worst_difference((*onednn)->embed(chips), expected);
+    // One at a time, and in uneven groups of 5 (4 + 1).
+    std::vector<Descriptor> singly, in_fives;
+    for (const auto& chip : chips) singly.push_back((*onednn)->embed({chip})[0]);
+    for (size_t i = 0; i < chips.size(); i += 5) {
+      const std::vector<models::FaceChip> group(chips.begin() + long(i),
+                                                chips.begin() + long(std::min(chips.size(), i + 5)));
+      for (const auto& d : (*onednn)->embed(group)) in_fives.push_back(d);
+    }
+    const double one_by_one = worst_difference(singly, expected);
+    const double fives = worst_difference(in_fives, expected);
+    std::printf("%d thread(s), %zu chips: worst per-dimension difference to dlib: %.3g (one batch), %.3g (singly), "
+                "%.3g (groups of 5)\n",
+                threads, chips.size(), all_at_once, one_by_one, fives);
+    EXPECT_LT(all_at_once, 1e-4);
+    EXPECT_LT(one_by_one, 1e-4);
+    EXPECT_LT(fives, 1e-4);
+  }
+  // The descriptors are not all alike: a broken network that outputs a
+  // constant would also "match" itself, not dlib.
+  EXPECT_GT(worst_difference({expected[0]}, {expected[2]}), 0.05);
+}
+
+TEST(OneDnnEmbedderTest, EmptyInputGivesNoDescriptors) {
+  auto set = models::locate_models("");
+  ASSERT_TRUE(set) << set.status().message();
+  auto weights = models::read_resnet_weights(set->descriptor.path);
+  ASSERT_TRUE(weights) << weights.status().message();
+  auto onednn = models::make_onednn_embedder(*weights, 1);
+  ASSERT_TRUE(onednn) << onednn.status().message();
+  EXPECT_TRUE((*onednn)->embed({}).empty());
+}
+
+TEST(OneDnnEmbedderTest, RefusesFilesThatAreNotTheFaceNetwork) {
+  const auto not_a_model = models::read_resnet_weights(testing::demo_photo(1));
+  ASSERT_FALSE(not_a_model);
+  EXPECT_NE(not_a_model.status().message().find("sample1.jpg"), std::string::npos) << not_a_model.status().message();
+
+  auto set = models::locate_models("");
+  ASSERT_TRUE(set);
+  auto weights = models::read_resnet_weights(set->descriptor.path);
+  ASSERT_TRUE(weights);
+  weights->convs.pop_back();
+  const auto broken = models::make_onednn_embedder(*weights, 1);
+  ASSERT_FALSE(broken);
+  EXPECT_NE(broken.status().message().find("convolutions"), std::string::npos) << broken.status().message();
+}
+
+TEST(OneDnnEmbedderTest, BackendNamesParse) {
+  EXPECT_EQ(*models::parse_embedder_backend("dlib"), models::EmbedderBackend::kDlib);
+  EXPECT_EQ(*models::parse_embedder_backend("onednn"), models::EmbedderBackend::kOneDnn);
+  EXPECT_EQ(models::resolve_embedder_backend(*models::parse_embedder_backend("auto")),
+            models::EmbedderBackend::kOneDnn);
+  const auto bad = models::parse_embedder_backend("cuda");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.status().message().find("cuda"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace facedex
