@@ -36,29 +36,34 @@ struct Groups {
   }
 };
 
+// The distance the passes compare: plain, or stretched where faces are crowded.
+struct PairDistance {
+  const std::vector<Descriptor>& d;
+  // Per face 1/sqrt(crowding); empty = plain distances.
+  const std::vector<float>& inv_sqrt_crowding;
+  float crowd_distance;
+
+  float operator()(size_t a, size_t b) const { return stretch(a, b) * descriptor_distance(d[a], d[b]); }
+  float stretch(size_t a, size_t b) const {
+    if (inv_sqrt_crowding.empty()) return 1.0f;
+    return std::max(1.0f, crowd_distance * inv_sqrt_crowding[a] * inv_sqrt_crowding[b]);
+  }
+};
+
 // Mean distance between two clusters' faces, on at most 32 faces of each side
 // (evenly spread) so that merging into a very large cluster stays cheap.
-float average_linkage(const std::vector<Descriptor>& d, const std::vector<size_t>& a, const std::vector<size_t>& b) {
+float average_linkage(const PairDistance& dist, const std::vector<size_t>& a, const std::vector<size_t>& b) {
   const size_t sa = std::min<size_t>(a.size(), 32), sb = std::min<size_t>(b.size(), 32);
   double sum = 0;
   for (size_t i = 0; i < sa; ++i)
-    for (size_t j = 0; j < sb; ++j) sum += descriptor_distance(d[a[i * a.size() / sa]], d[b[j * b.size() / sb]]);
+    for (size_t j = 0; j < sb; ++j) sum += dist(a[i * a.size() / sa], b[j * b.size() / sb]);
   return float(sum / double(sa * sb));
 }
 
-}  // namespace
-
-std::vector<unsigned long> cluster_faces(const ClusterInput& in, const ClusterParams& params) {
+// One agglomerative pass over the neighbour graph.
+Groups agglomerate(const ClusterInput& in, const std::vector<std::vector<storage::Neighbor>>& knn,
+                   const PairDistance& dist, float threshold) {
   const size_t n = in.descriptors.size();
-  std::vector<unsigned long> labels(n);
-  if (n == 0) return labels;
-
-  auto index = storage::make_faiss_index("Flat");
-  std::vector<uint64_t> ids(n);
-  std::iota(ids.begin(), ids.end(), 0);
-  (*index)->add(ids, in.descriptors);
-  const auto knn = (*index)->search_many(in.descriptors, params.k + 1);
-
   Groups g;
   g.parent.resize(n);
   std::iota(g.parent.begin(), g.parent.end(), 0);
@@ -90,8 +95,11 @@ std::vector<unsigned long> cluster_faces(const ClusterInput& in, const ClusterPa
   };
   std::vector<Edge> edges;
   for (size_t i = 0; i < n; ++i)
-    for (const auto& nb : knn[i])
-      if (nb.id > i && nb.distance < params.threshold) edges.push_back({nb.distance, uint32_t(i), uint32_t(nb.id)});
+    for (const auto& nb : knn[i]) {
+      if (nb.id <= i) continue;
+      const float d = nb.distance * dist.stretch(i, size_t(nb.id));
+      if (d < threshold) edges.push_back({d, uint32_t(i), uint32_t(nb.id)});
+    }
   std::sort(edges.begin(), edges.end(), [](const Edge& x, const Edge& y) { return x.d < y.d; });
   for (const Edge& e : edges) {
     const size_t a = g.find(e.a), b = g.find(e.b);
@@ -101,8 +109,60 @@ std::vector<unsigned long> cluster_faces(const ClusterInput& in, const ClusterPa
     const auto& large = g.photos[a].size() < g.photos[b].size() ? g.photos[b] : g.photos[a];
     if (std::any_of(small.begin(), small.end(), [&](uint64_t p) { return large.count(p) > 0; }))
       continue;  // two faces of one photo are two people
-    if (average_linkage(in.descriptors, g.members[a], g.members[b]) >= params.threshold) continue;
+    if (average_linkage(dist, g.members[a], g.members[b]) >= threshold) continue;
     g.merge(a, b);
+  }
+  return g;
+}
+
+// 1/sqrt(crowding) per face: crowding = distance to the params.crowd_neighbours-th
+// nearest face outside the face's first-pass group. Where the neighbour list
+// holds fewer outsiders (a face of a large group), the outsiders are further
+// than its last neighbour: that distance, at least crowd_distance, stands in.
+std::vector<float> inverse_sqrt_crowding(const std::vector<std::vector<storage::Neighbor>>& knn, Groups& first,
+                                         const ClusterParams& params) {
+  std::vector<float> out(knn.size());
+  for (size_t i = 0; i < knn.size(); ++i) {
+    const size_t group = first.find(i);
+    int outside = 0;
+    float crowding = 0, furthest = 0;
+    for (const auto& nb : knn[i]) {
+      if (nb.id == i) continue;
+      furthest = std::max(furthest, nb.distance);
+      if (first.find(size_t(nb.id)) == group) continue;
+      if (++outside == params.crowd_neighbours) {
+        crowding = nb.distance;
+        break;
+      }
+    }
+    if (outside < params.crowd_neighbours) crowding = std::max(furthest, params.crowd_distance);
+    out[i] = 1.0f / std::sqrt(std::max(crowding, 1e-6f));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<unsigned long> cluster_faces(const ClusterInput& in, const ClusterParams& params) {
+  const size_t n = in.descriptors.size();
+  std::vector<unsigned long> labels(n);
+  if (n == 0) return labels;
+
+  auto index = storage::make_faiss_index("Flat");
+  std::vector<uint64_t> ids(n);
+  std::iota(ids.begin(), ids.end(), 0);
+  (*index)->add(ids, in.descriptors);
+  const int neighbours = std::max(params.k, params.crowd_neighbours);
+  const auto knn = (*index)->search_many(in.descriptors, neighbours + 1);
+
+  const std::vector<float> plain;
+  Groups g;
+  if (params.crowd_distance > 0) {
+    Groups first = agglomerate(in, knn, PairDistance{in.descriptors, plain, 0}, params.first_pass_threshold);
+    const std::vector<float> stretch = inverse_sqrt_crowding(knn, first, params);
+    g = agglomerate(in, knn, PairDistance{in.descriptors, stretch, params.crowd_distance}, params.threshold);
+  } else {
+    g = agglomerate(in, knn, PairDistance{in.descriptors, plain, 0}, params.threshold);
   }
   std::unordered_map<size_t, unsigned long> label_of_root;
   for (size_t i = 0; i < n; ++i) {

@@ -2,8 +2,16 @@
 // k-nearest-neighbour graph built with FAISS (never all pairs); they are tried
 // nearest first, and two clusters merge only when their faces are close on
 // average (average linkage), when they share no photo (two faces of one photo
-// are two people) and are not two differently named persons. Measured on LFW
-// against chinese whispers: benchmarks/RESULTS.md.
+// are two people) and are not two differently named persons.
+//
+// Distances are not equally telling everywhere: the model packs some
+// populations (on LFW, East Asian faces) closer together than others, so one
+// threshold merges look-alikes there and splits people elsewhere. A first,
+// strict pass groups the obvious matches; then each face's crowding is measured
+// as its distance to the 10th nearest face *outside* its first-pass group (so a
+// person with thousands of photos does not count as their own crowd), and in
+// crowded places distances are stretched by crowd_distance / crowding before
+// the final pass. Measured on LFW against chinese whispers: benchmarks/RESULTS.md.
 #pragma once
 
 #include <cstdint>
@@ -14,10 +22,19 @@
 namespace facedex::search {
 
 struct ClusterParams {
-  // Clusters merge while the mean distance between their faces is below this.
-  float threshold = 0.5f;
+  // Clusters merge while the mean (crowd-stretched) distance between their
+  // faces is below this.
+  float threshold = 0.54f;
   // Neighbours per face in the graph: bounds the work to n·k edges.
   int k = 20;
+  // The strict first pass (plain distances) that crowding is measured around.
+  float first_pass_threshold = 0.45f;
+  // Crowding of a face: distance to its n-th nearest face outside its first-pass group...
+  int crowd_neighbours = 10;
+  // ...and below this typical value the face's distances are stretched by
+  // crowd_distance / crowding (pairs: the geometric mean of both faces').
+  // 0 turns stretching off (one plain pass at `threshold`).
+  float crowd_distance = 0.60f;
 };
 
 struct ClusterInput {
