@@ -14,4 +14,6 @@ scripts/setup.sh >/dev/null
   build/benchmarks/search_at_scale --db "${TMPDIR:-/tmp}/facedex-lfw-dev-db"
   echo "### LFW clustering"; cmake --build build --target lfw_clustering >/dev/null
   build/benchmarks/lfw_clustering --db "${TMPDIR:-/tmp}/facedex-lfw-dev-db"
+  echo "### clustering at scale"; cmake --build build --target clustering_at_scale >/dev/null
+  for n in 100000 1000000; do build/benchmarks/clustering_at_scale --db "${TMPDIR:-/tmp}/facedex-lfw-dev-db" --size "$n"; done
 } 2>&1 | tee benchmarks/results-latest.txt

@@ -4,11 +4,8 @@
 //
 //   search_at_scale --db DB [--sizes 100000,1000000]
 //
-// How the galleries are made: the real faces of DB (e.g. LFW dev, 5,226 faces)
-// are identity centres; more centres are made by mixing two real faces
-// (0.5/0.5, so they stay on the face manifold); each synthetic face is a centre
-// plus Gaussian noise whose size matches the within-person spread measured on
-// DB's people with several photos. Queries are fresh noisy faces of centres.
+// How the galleries are made: benchmarks/synthetic_gallery.h. Queries are
+// fresh noisy faces of the identity centres.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -28,7 +25,7 @@
 #include <faiss/IndexIVFFlat.h>
 #include <omp.h>
 
-#include "storage/gallery.h"
+#include "benchmarks/synthetic_gallery.h"
 
 using namespace facedex;
 using Clock = std::chrono::steady_clock;
@@ -59,70 +56,27 @@ int main(int argc, char** argv) {
       }
     }
   }
-  auto gallery = storage::Gallery::open(db, storage::OpenMode::kReadOnly, nullptr);
-  if (!gallery) {
-    std::fprintf(stderr, "usage: %s --db DB [--sizes N,N]: %s\n", argv[0], gallery.status().message().c_str());
+  auto source = benchmarks::load_synthetic_source(db);
+  if (!source) {
+    std::fprintf(stderr, "usage: %s --db DB [--sizes N,N]: %s\n", argv[0], source.status().message().c_str());
     return 2;
   }
-  // Real faces, and the within-person spread from photos in the same folder.
-  std::vector<Descriptor> real;
-  std::map<std::string, std::vector<size_t>> by_folder;
-  std::map<uint64_t, std::string> folder_of_photo;
-  (*gallery)->store().for_each_photo([&](const storage::Photo& p) {
-    folder_of_photo[p.id] = p.path.substr(0, p.path.find_last_of('/'));
-    return true;
-  });
-  (*gallery)->store().for_each_face([&](const storage::Face& f) {
-    by_folder[folder_of_photo[f.photo_id]].push_back(real.size());
-    real.push_back(f.descriptor);
-    return true;
-  });
-  double spread2 = 0;
-  size_t spread_n = 0;
-  for (const auto& [folder, members] : by_folder) {
-    if (members.size() < 2) continue;
-    Descriptor mean{};
-    for (size_t i : members)
-      for (int d = 0; d < kDescriptorDims; ++d) mean[size_t(d)] += real[i][size_t(d)] / float(members.size());
-    for (size_t i : members) {
-      double s = 0;
-      for (int d = 0; d < kDescriptorDims; ++d) s += std::pow(real[i][size_t(d)] - mean[size_t(d)], 2);
-      spread2 += s;
-      ++spread_n;
-    }
-  }
-  const double within = std::sqrt(spread2 / double(spread_n));  // RMS distance of a face to its person's mean
-  const float sigma = float(within / std::sqrt(double(kDescriptorDims)));
   std::printf("%zu real faces as identity seeds; within-person RMS distance to the mean %.3f -> noise sigma %.4f per dimension\n",
-              real.size(), within, sigma);
+              source->real.size(), source->within_rms, source->sigma);
 
   std::mt19937 rng(42);
-  std::normal_distribution<float> noise(0.f, sigma);
-  std::uniform_int_distribution<size_t> pick(0, real.size() - 1);
-  auto make_centre = [&](size_t i) {
-    if (i < real.size()) return real[i];
-    const Descriptor& a = real[pick(rng)];
-    const Descriptor& b = real[pick(rng)];
-    Descriptor c;
-    for (int d = 0; d < kDescriptorDims; ++d) c[size_t(d)] = 0.5f * (a[size_t(d)] + b[size_t(d)]);
-    return c;
-  };
-
   for (const size_t n : sizes) {
-    const size_t identities = n / 5;  // five faces per person on average
-    std::vector<Descriptor> centres(identities);
-    for (size_t i = 0; i < identities; ++i) centres[i] = make_centre(i);
+    const benchmarks::SyntheticGallery synthetic = benchmarks::make_synthetic_gallery(*source, n, 5, rng);
+    const size_t identities = synthetic.centres.size();
     std::vector<float> data(n * kDescriptorDims);
+    for (size_t i = 0; i < n; ++i)
+      std::copy(synthetic.faces[i].begin(), synthetic.faces[i].end(), data.begin() + long(i * kDescriptorDims));
     std::uniform_int_distribution<size_t> who(0, identities - 1);
-    for (size_t i = 0; i < n; ++i) {
-      const Descriptor& c = centres[who(rng)];
-      for (int d = 0; d < kDescriptorDims; ++d) data[i * kDescriptorDims + size_t(d)] = c[size_t(d)] + noise(rng);
-    }
     const size_t nq = n >= 1000000 ? 200 : 1000;
     std::vector<float> queries(nq * kDescriptorDims);
     for (size_t q = 0; q < nq; ++q) {
-      const Descriptor& c = centres[who(rng)];
-      for (int d = 0; d < kDescriptorDims; ++d) queries[q * kDescriptorDims + size_t(d)] = c[size_t(d)] + noise(rng);
+      const Descriptor f = benchmarks::noisy_face(synthetic.centres[who(rng)], source->sigma, rng);
+      std::copy(f.begin(), f.end(), queries.begin() + long(q * kDescriptorDims));
     }
     std::printf("\n%zu faces (%zu identities), %zu single queries each\n", n, identities, nq);
     std::printf("%-28s %10s %10s %10s %10s %10s\n", "index", "build s", "memory MB", "p50 ms", "p99 ms", "recall@10");

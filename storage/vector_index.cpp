@@ -4,6 +4,7 @@
 #include <cmath>
 #include <unordered_map>
 
+#include <faiss/AutoTune.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
@@ -144,6 +145,22 @@ Expected<std::unique_ptr<VectorIndex>> make_faiss_index(const std::string& facto
     return std::unique_ptr<VectorIndex>(new FaissVectorIndex(std::move(index), factory));
   } catch (const faiss::FaissException& e) {
     return Status::invalid_input("index type '" + factory + "' is not a FAISS factory string (" + e.what() + ")");
+  }
+}
+
+Expected<std::unique_ptr<VectorIndex>> make_trained_faiss_index(const std::string& factory,
+                                                                const std::vector<Descriptor>& training,
+                                                                const std::string& search_parameters) {
+  try {
+    std::unique_ptr<faiss::Index> index(faiss::index_factory(kDescriptorDims, ("IDMap," + factory).c_str()));
+    if (!index->is_trained) {
+      if (training.empty()) return Status::invalid_input("index type " + factory + " needs training vectors");
+      index->train(faiss::Index::idx_t(training.size()), training[0].data());
+    }
+    if (!search_parameters.empty()) faiss::ParameterSpace().set_index_parameters(index.get(), search_parameters.c_str());
+    return std::unique_ptr<VectorIndex>(new FaissVectorIndex(std::move(index), factory));
+  } catch (const faiss::FaissException& e) {
+    return Status::invalid_input("index type '" + factory + "' could not be made (" + e.what() + ")");
   }
 }
 

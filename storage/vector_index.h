@@ -45,6 +45,11 @@ inline constexpr const char* kDefaultIndexType = "Flat";
 // FAISS index from a factory string, wrapped in an id map. Only types that need
 // no training are accepted for now (kUnsupported otherwise).
 Expected<std::unique_ptr<VectorIndex>> make_faiss_index(const std::string& factory);
+// The same for index types that learn from data first (IVF...): trained on
+// `training`, then tuned with FAISS ParameterSpace settings such as "nprobe=16".
+Expected<std::unique_ptr<VectorIndex>> make_trained_faiss_index(const std::string& factory,
+                                                                const std::vector<Descriptor>& training,
+                                                                const std::string& search_parameters);
 
 // Exact search in plain C++: the oracle that tests hold FAISS against.
 std::unique_ptr<VectorIndex> make_brute_force_index();
