@@ -148,7 +148,7 @@ void register_index_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
   cmd->add_option("--exclude", o->index.excludes, "Skip paths or names matching this glob (repeatable)");
   cmd->add_flag("--follow-symlinks", o->index.follow_symlinks, "Follow symbolic links (loops are detected)");
   cmd->add_flag("--keep-missing", o->index.keep_missing, "Keep photos whose files are gone (e.g. unplugged drive)");
-  cmd->add_option("--index-type", o->index_type, "FAISS factory string for the vector index (default Flat)");
+  cmd->add_option("--index-type", o->index_type, "Vector index: auto (default: exact Flat search below 200,000 faces, IVF beyond) or a FAISS factory string such as Flat, IVF4096,Flat or HNSW32 (HNSW cannot forget faces)");
   cmd->add_flag("--json", o->json, "Print the summary as JSON");
   on_run(cmd, [&g, o]() { return run_index_command(g, *o); }, exit_code);
 }

@@ -6,12 +6,12 @@
 #include <set>
 #include <unordered_map>
 
+#include "search/neighbour_graph.h"
 #include "storage/vector_index.h"
 
 namespace facedex::search {
 namespace {
 
-constexpr size_t kExactNeighbourFaces = 50000;
 
 
 // Clusters under construction: members, the photos they come from, the person
@@ -141,31 +141,6 @@ std::vector<float> inverse_sqrt_crowding(const std::vector<std::vector<storage::
     out[i] = 1.0f / std::sqrt(std::max(crowding, 1e-6f));
   }
   return out;
-}
-
-// Each face's k nearest faces (itself among them). Exact up to
-// kExactNeighbourFaces faces; beyond, an inverted-file index (IVF, ~4·sqrt(n)
-// lists, 16 probed) keeps the graph near-linear: exact search over a million
-// faces would be 10^12 distance computations.
-std::vector<std::vector<storage::Neighbor>> neighbour_graph(const std::vector<Descriptor>& descriptors, int k) {
-  const size_t n = descriptors.size();
-  std::vector<uint64_t> ids(n);
-  std::iota(ids.begin(), ids.end(), 0);
-  Expected<std::unique_ptr<storage::VectorIndex>> index = Status::ok();
-  if (n <= kExactNeighbourFaces) {
-    index = storage::make_faiss_index("Flat");
-  } else {
-    const size_t lists = size_t(4 * std::sqrt(double(n)));
-    // FAISS wants ~40-256 training points per list; an even sample of them.
-    const size_t train_n = std::min(n, lists * 64);
-    std::vector<Descriptor> training;
-    training.reserve(train_n);
-    for (size_t i = 0; i < train_n; ++i) training.push_back(descriptors[i * n / train_n]);
-    index = storage::make_trained_faiss_index("IVF" + std::to_string(lists) + ",Flat", training, "nprobe=16");
-  }
-  if (!index) index = storage::make_faiss_index("Flat");  // IVF could not be trained: exact, slower
-  (*index)->add(ids, descriptors);
-  return (*index)->search_many(descriptors, k);
 }
 
 }  // namespace

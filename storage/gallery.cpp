@@ -38,7 +38,7 @@ bool read_header(FILE* f, FileHeader* h) {
 std::string Gallery::vectors_path() const { return store_->dir() + "/" + kVectorsFile; }
 
 Expected<std::unique_ptr<Gallery>> Gallery::open(const std::string& dir, OpenMode mode, const NoticeFn& notice,
-                                                 const std::string& index_type) {
+                                                 const std::string& index_type, size_t approximate_from) {
   auto store = GalleryStore::open(dir, mode);
   if (!store) return store.status();
   std::unique_ptr<Gallery> g(new Gallery());
@@ -46,6 +46,8 @@ Expected<std::unique_ptr<Gallery>> Gallery::open(const std::string& dir, OpenMod
   g->index_type_ = !index_type.empty()               ? index_type
                    : !g->store_->index_type().empty() ? g->store_->index_type()
                                                       : kDefaultIndexType;
+  g->approximate_from_ = approximate_from;
+  g->notice_ = notice;
   if (!index_type.empty() && index_type != g->store_->index_type() && mode == OpenMode::kReadWrite) {
     if (Status s = g->store_->set_index_type(index_type); !s) return s;
   }
@@ -60,14 +62,14 @@ Status Gallery::load_or_rebuild(const NoticeFn& notice) {
     FileHeader h;
     if (!read_header(f, &h)) {
       why = "unreadable";
-    } else if (h.index_type != index_type_) {
+    } else if (index_type_ == kAutoIndexType ? !is_auto_index_choice(h.index_type) : h.index_type != index_type_) {
       why = "of type " + h.index_type + ", not " + index_type_;
     } else if (h.model != store_->model_fingerprint()) {
       why = "from another model";
     } else if (h.applied_seq < store_->vector_log_trimmed_upto() || h.applied_seq > store_->last_log_seq()) {
       why = "out of step with the database";
     } else {
-      auto index = read_faiss_index(f, index_type_);
+      auto index = read_faiss_index(f, h.index_type, auto_search_parameters(h.index_type));
       if (!index) {
         why = index.status().message();
       } else if ((*index)->size() != h.count) {
@@ -81,7 +83,13 @@ Status Gallery::load_or_rebuild(const NoticeFn& notice) {
   } else if (store_->last_log_seq() > 0) {
     why = "missing";
   }
-  if (vectors_) return catch_up();
+  if (vectors_) {
+    if (Status s = catch_up(); !s) return s;
+    if (index_type_ != kAutoIndexType || !auto_index_should_switch(vectors_->type(), vectors_->size(), approximate_from_))
+      return Status::ok();
+    why = "sized for another number of faces";
+    vectors_.reset();
+  }
   if (Status s = rebuild_vectors(); !s) return s;
   if (!why.empty() && notice)
     notice("vector index " + path + " was " + why + ": rebuilt from the " + std::to_string(vectors_->size()) +
@@ -90,25 +98,34 @@ Status Gallery::load_or_rebuild(const NoticeFn& notice) {
 }
 
 Status Gallery::rebuild_vectors() {
-  auto index = make_faiss_index(index_type_);
-  if (!index) return index.status();
-  vectors_ = std::move(*index);
   const uint64_t seq = store_->last_log_seq();
   std::vector<uint64_t> ids;
   std::vector<Descriptor> vecs;
-  auto flush = [&]() {
-    vectors_->add(ids, vecs);
-    ids.clear();
-    vecs.clear();
-  };
   Status s = store_->for_each_face([&](const Face& f) {
     ids.push_back(f.id);
     vecs.push_back(f.descriptor);
-    if (ids.size() >= 16384) flush();
     return true;
   });
   if (!s) return s;
-  flush();
+  const std::string type =
+      index_type_ == kAutoIndexType ? auto_index_type(ids.size(), approximate_from_) : index_type_;
+  Expected<std::unique_ptr<VectorIndex>> index = make_faiss_index(type);
+  if (!index && index.status().code() == Status::Code::kUnsupported) {
+    // A type that learns from the data (IVF): trained on an even sample of the
+    // faces, 64 per list (FAISS wants 39-256).
+    const size_t lists = type.rfind("IVF", 0) == 0 ? std::stoul(type.substr(3)) : 1024;
+    const size_t sample = std::min(vecs.size(), lists * 64);
+    std::vector<Descriptor> training;
+    training.reserve(sample);
+    for (size_t i = 0; i < sample; ++i) training.push_back(vecs[i * vecs.size() / sample]);
+    if (training.size() < lists)
+      return Status::invalid_input("index type " + type + " needs at least " + std::to_string(lists) +
+                                   " faces to learn from; the database has " + std::to_string(vecs.size()));
+    index = make_trained_faiss_index(type, training, auto_search_parameters(type));
+  }
+  if (!index) return index.status();
+  vectors_ = std::move(*index);
+  vectors_->add(ids, vecs);
   applied_seq_ = seq;
   saved_seq_ = 0;
   return Status::ok();
@@ -178,13 +195,26 @@ Status Gallery::commit(GalleryBatch& batch, bool sync) {
 
 Status Gallery::save_vectors() {
   if (store_->read_only()) return Status::io_error("database is open read-only");
+  if (index_type_ == kAutoIndexType && auto_index_should_switch(vectors_->type(), vectors_->size(), approximate_from_)) {
+    const std::string was = vectors_->type();
+    if (Status s = rebuild_vectors(); !s) return s;
+    if (notice_)
+      notice_("vector index switched from " + was + " to " + vectors_->type() + " for " +
+              std::to_string(vectors_->size()) + " faces (exact search is slow beyond " +
+              std::to_string(approximate_from_) + "; --index-type Flat forces it)");
+  }
+  if (vectors_->has_hidden_removals()) {
+    if (Status s = rebuild_vectors(); !s) return s;
+    if (notice_) notice_("vector index " + vectors_->type() + " cannot delete vectors: rebuilt without the removed faces");
+  }
   if (saved_seq_ == applied_seq_ && saved_seq_ != 0) return Status::ok();
   const std::string path = vectors_path(), tmp = path + ".tmp";
   FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) return Status::io_error(tmp + ": cannot create (" + std::strerror(errno) + ")");
   const std::string model = store_->model_fingerprint().empty() ? "-" : store_->model_fingerprint();
   std::fprintf(f, "%s %d %llu %s %s %zu\n", kVectorsMagic, kVectorsFormat,
-               static_cast<unsigned long long>(applied_seq_), index_type_.c_str(), model.c_str(), vectors_->size());
+               static_cast<unsigned long long>(applied_seq_), vectors_->type().c_str(), model.c_str(),
+               vectors_->size());
   Status s = write_faiss_index(*vectors_, f);
   const bool flushed = std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
   std::fclose(f);

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "storage/gallery_store.h"
+#include "storage/index_choice.h"
 #include "storage/vector_index.h"
 
 namespace facedex::storage {
@@ -23,10 +24,13 @@ using NoticeFn = std::function<void(const std::string&)>;
 
 class Gallery {
  public:
-  // index_type: FAISS factory string to use; empty keeps the database's (Flat
-  // for a new one). A different type than the saved one rebuilds the index.
+  // index_type: "auto" or a FAISS factory string; empty keeps the database's
+  // ("auto" for a new one). A different type than the saved one rebuilds the
+  // index. Under "auto" the index becomes IVF from `approximate_from` faces on
+  // (storage/index_choice.h), switched when the vectors are saved, with a notice.
   static Expected<std::unique_ptr<Gallery>> open(const std::string& dir, OpenMode mode, const NoticeFn& notice,
-                                                 const std::string& index_type = "");
+                                                 const std::string& index_type = "",
+                                                 size_t approximate_from = kApproximateIndexFaces);
 
   GalleryStore& store() { return *store_; }
   const GalleryStore& store() const { return *store_; }
@@ -50,7 +54,9 @@ class Gallery {
 
   std::unique_ptr<GalleryStore> store_;
   std::unique_ptr<VectorIndex> vectors_;
-  std::string index_type_;
+  std::string index_type_;  // as asked: "auto" or a factory string; vectors_->type() is what it is
+  size_t approximate_from_ = kApproximateIndexFaces;
+  NoticeFn notice_;
   uint64_t applied_seq_ = 0;  // vector log entries reflected in memory
   uint64_t saved_seq_ = 0;    // ... and in the file
 };

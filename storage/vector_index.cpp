@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <faiss/AutoTune.h>
 #include <faiss/IndexIDMap.h>
+#include <faiss/IndexIVF.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
 #include <faiss/index_factory.h>
@@ -29,52 +31,67 @@ class FaissVectorIndex final : public VectorIndex {
     if (ids.empty()) return 0;
     std::vector<faiss::Index::idx_t> labels(ids.begin(), ids.end());
     faiss::IDSelectorBatch selector(labels.size(), labels.data());
-    return index_->remove_ids(selector);
+    try {
+      return index_->remove_ids(selector);
+    } catch (const faiss::FaissException&) {
+      // HNSW cannot remove vectors: hide them from every answer until the
+      // gallery rebuilds the index from the store (at its next save).
+      size_t hidden = 0;
+      for (uint64_t id : ids) hidden += tombstones_.insert(id).second;
+      return hidden;
+    }
   }
 
   std::vector<Neighbor> search(const Descriptor& query, int k) const override {
-    std::vector<Neighbor> out;
-    if (k <= 0 || index_->ntotal == 0) return out;
-    k = int(std::min<faiss::Index::idx_t>(k, index_->ntotal));
-    std::vector<float> d2(static_cast<size_t>(k));
-    std::vector<faiss::Index::idx_t> labels(static_cast<size_t>(k));
-    index_->search(1, query.data(), k, d2.data(), labels.data());
-    for (int i = 0; i < k; ++i)
-      if (labels[size_t(i)] >= 0) out.push_back({uint64_t(labels[size_t(i)]), std::sqrt(std::max(0.f, d2[size_t(i)]))});
-    return out;
+    return search_many({query}, k).at(0);
   }
 
   std::vector<std::vector<Neighbor>> search_many(const std::vector<Descriptor>& queries, int k) const override {
     std::vector<std::vector<Neighbor>> out(queries.size());
     if (k <= 0 || index_->ntotal == 0 || queries.empty()) return out;
-    k = int(std::min<faiss::Index::idx_t>(k, index_->ntotal));
+    // Ask for more when removed-but-present vectors may take places.
+    const int ask = int(std::min<faiss::Index::idx_t>(k + faiss::Index::idx_t(tombstones_.size()), index_->ntotal));
     const size_t chunk = 4096;  // bounds the result buffers for million-face galleries
-    std::vector<float> d2(chunk * size_t(k));
-    std::vector<faiss::Index::idx_t> labels(chunk * size_t(k));
+    std::vector<float> d2(chunk * size_t(ask));
+    std::vector<faiss::Index::idx_t> labels(chunk * size_t(ask));
     for (size_t start = 0; start < queries.size(); start += chunk) {
       const size_t n = std::min(chunk, queries.size() - start);
-      index_->search(faiss::Index::idx_t(n), queries[start].data(), k, d2.data(), labels.data());
+      index_->search(faiss::Index::idx_t(n), queries[start].data(), ask, d2.data(), labels.data());
       for (size_t q = 0; q < n; ++q)
-        for (int i = 0; i < k; ++i) {
-          const size_t at = q * size_t(k) + size_t(i);
-          if (labels[at] >= 0) out[start + q].push_back({uint64_t(labels[at]), std::sqrt(std::max(0.f, d2[at]))});
+        for (int i = 0; i < ask && out[start + q].size() < size_t(k); ++i) {
+          const size_t at = q * size_t(ask) + size_t(i);
+          if (labels[at] < 0 || tombstones_.count(uint64_t(labels[at]))) continue;
+          out[start + q].push_back({uint64_t(labels[at]), std::sqrt(std::max(0.f, d2[at]))});
         }
     }
     return out;
   }
 
-  size_t size() const override { return size_t(index_->ntotal); }
+  size_t size() const override { return size_t(index_->ntotal) - tombstones_.size(); }
   std::vector<uint64_t> ids() const override {
-    const auto* map = dynamic_cast<const faiss::IndexIDMap*>(index_.get());
-    if (!map) return {};
-    return std::vector<uint64_t>(map->id_map.begin(), map->id_map.end());
+    std::vector<uint64_t> out;
+    auto keep = [&](faiss::Index::idx_t id) {
+      if (!tombstones_.count(uint64_t(id))) out.push_back(uint64_t(id));
+    };
+    if (const auto* map = dynamic_cast<const faiss::IndexIDMap*>(index_.get())) {
+      for (auto id : map->id_map) keep(id);
+    } else if (const auto* ivf = dynamic_cast<const faiss::IndexIVF*>(index_.get())) {
+      for (size_t list = 0; list < ivf->nlist; ++list) {
+        const faiss::Index::idx_t* ids = ivf->invlists->get_ids(list);
+        for (size_t i = 0; i < ivf->invlists->list_size(list); ++i) keep(ids[i]);
+        ivf->invlists->release_ids(list, ids);
+      }
+    }
+    return out;
   }
+  bool has_hidden_removals() const override { return !tombstones_.empty(); }
   std::string type() const override { return factory_; }
   const faiss::Index& faiss_index() const { return *index_; }
 
  private:
   std::unique_ptr<faiss::Index> index_;
   std::string factory_;
+  std::unordered_set<uint64_t> tombstones_;  // removed, still inside an index that cannot remove
 };
 
 class BruteForceVectorIndex final : public VectorIndex {
@@ -152,7 +169,12 @@ Expected<std::unique_ptr<VectorIndex>> make_trained_faiss_index(const std::strin
                                                                 const std::vector<Descriptor>& training,
                                                                 const std::string& search_parameters) {
   try {
-    std::unique_ptr<faiss::Index> index(faiss::index_factory(kDescriptorDims, ("IDMap," + factory).c_str()));
+    // IVF indexes keep the caller's ids themselves; wrapped in an IDMap their
+    // removals would break the map (IDMap assumes the inner index renumbers
+    // its vectors on removal, as Flat does and IVF does not).
+    const bool keeps_ids = factory.rfind("IVF", 0) == 0;
+    std::unique_ptr<faiss::Index> index(
+        faiss::index_factory(kDescriptorDims, ((keeps_ids ? "" : "IDMap,") + factory).c_str()));
     if (!index->is_trained) {
       if (training.empty()) return Status::invalid_input("index type " + factory + " needs training vectors");
       index->train(faiss::Index::idx_t(training.size()), training[0].data());
@@ -177,10 +199,12 @@ Status write_faiss_index(const VectorIndex& index, FILE* out) {
   return Status::ok();
 }
 
-Expected<std::unique_ptr<VectorIndex>> read_faiss_index(FILE* in, const std::string& factory) {
+Expected<std::unique_ptr<VectorIndex>> read_faiss_index(FILE* in, const std::string& factory,
+                                                        const std::string& search_parameters) {
   try {
     std::unique_ptr<faiss::Index> index(faiss::read_index(in));
     if (index->d != kDescriptorDims) return Status::corruption("vector index has the wrong dimension");
+    if (!search_parameters.empty()) faiss::ParameterSpace().set_index_parameters(index.get(), search_parameters.c_str());
     return std::unique_ptr<VectorIndex>(new FaissVectorIndex(std::move(index), factory));
   } catch (const faiss::FaissException& e) {
     return Status::corruption(std::string("unreadable vector index (") + e.what() + ")");

@@ -37,10 +37,14 @@ class VectorIndex {
   virtual std::vector<uint64_t> ids() const = 0;
   // The FAISS factory string ("Flat", "HNSW32", ...) or "BruteForce".
   virtual std::string type() const = 0;
+  // True when removed vectors are only hidden (HNSW cannot remove): the
+  // gallery then rebuilds the index before saving it.
+  virtual bool has_hidden_removals() const { return false; }
 };
 
-// The default index type: exact search, fine up to a few hundred thousand faces.
-inline constexpr const char* kDefaultIndexType = "Flat";
+// The default index type: "auto" (storage/index_choice.h) picks exact search
+// while it is fast enough and an IVF index beyond.
+inline constexpr const char* kDefaultIndexType = "auto";
 
 // FAISS index from a factory string, wrapped in an id map. Only types that need
 // no training are accepted for now (kUnsupported otherwise).
@@ -56,6 +60,8 @@ std::unique_ptr<VectorIndex> make_brute_force_index();
 
 // Binary (de)serialisation of a FAISS index made by make_faiss_index.
 Status write_faiss_index(const VectorIndex& index, FILE* out);
-Expected<std::unique_ptr<VectorIndex>> read_faiss_index(FILE* in, const std::string& factory);
+// search_parameters: FAISS ParameterSpace settings to apply ("nprobe=64"), or "".
+Expected<std::unique_ptr<VectorIndex>> read_faiss_index(FILE* in, const std::string& factory,
+                                                        const std::string& search_parameters = "");
 
 }  // namespace facedex::storage

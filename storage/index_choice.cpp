@@ -1,0 +1,39 @@
+#include "storage/index_choice.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace facedex::storage {
+namespace {
+
+bool is_ivf(const std::string& type) { return type.rfind("IVF", 0) == 0; }
+
+}  // namespace
+
+std::string auto_index_type(size_t faces, size_t approximate_from) {
+  if (faces < approximate_from) return "Flat";
+  // ~4·sqrt(n) lists (FAISS's guidance), the nearest power of two: 1M faces -> 4096.
+  const double ideal = 4 * std::sqrt(double(faces));
+  size_t lists = 1;
+  while (double(lists) * std::sqrt(2.0) < ideal) lists *= 2;
+  return "IVF" + std::to_string(lists) + ",Flat";
+}
+
+bool auto_index_should_switch(const std::string& current, size_t faces, size_t approximate_from) {
+  if (!is_ivf(current)) return faces >= approximate_from;
+  if (faces < approximate_from / 2) return true;
+  // Lists cut for a gallery 4x smaller or larger than now (2x off in count)
+  // are re-cut; closer than that the index is left alone.
+  const size_t lists = std::stoul(current.substr(3));
+  const std::string ideal = auto_index_type(std::max(faces, approximate_from), approximate_from);
+  const size_t ideal_lists = std::stoul(ideal.substr(3));
+  return ideal_lists >= 2 * lists || 2 * ideal_lists <= lists;
+}
+
+bool is_auto_index_choice(const std::string& concrete) {
+  return concrete == "Flat" || (is_ivf(concrete) && concrete.size() > 5 && concrete.substr(concrete.size() - 5) == ",Flat");
+}
+
+std::string auto_search_parameters(const std::string& concrete) { return is_ivf(concrete) ? "nprobe=64" : ""; }
+
+}  // namespace facedex::storage

@@ -1,0 +1,29 @@
+// Which vector index a gallery uses when left to choose ("auto", the default):
+// exact search while it is fast enough, an inverted-file index (IVF) beyond.
+// IVF, unlike HNSW, removes vectors, so forgetting and re-indexing keep working.
+// The figures behind the numbers: benchmarks/RESULTS.md, "Search at scale".
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace facedex::storage {
+
+inline constexpr const char* kAutoIndexType = "auto";
+// Exact (Flat) search costs ~13 ms per query at 100,000 faces and ~130 ms at
+// 1,000,000 on this machine; from here on an IVF index answers in about a millisecond.
+inline constexpr size_t kApproximateIndexFaces = 200000;
+
+// The concrete FAISS factory string for `faces` faces under "auto".
+std::string auto_index_type(size_t faces, size_t approximate_from = kApproximateIndexFaces);
+// Whether an "auto" gallery whose index is `current` should be rebuilt as another
+// type now that it holds `faces` faces (back to Flat only below half the
+// threshold, so a gallery near it does not flip back and forth).
+bool auto_index_should_switch(const std::string& current, size_t faces,
+                              size_t approximate_from = kApproximateIndexFaces);
+// Whether `concrete` is a type "auto" may have chosen (a saved file of it is reusable).
+bool is_auto_index_choice(const std::string& concrete);
+// FAISS ParameterSpace settings for the types auto_index_type returns.
+std::string auto_search_parameters(const std::string& concrete);
+
+}  // namespace facedex::storage
