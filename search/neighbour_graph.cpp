@@ -54,7 +54,7 @@ std::vector<std::vector<storage::Neighbor>> inverted_file_graph(const std::vecto
   faiss::kmeans_clustering(d, sample, lists, training.data(), centroids.data());
 
   // Every face's kProbes nearest lists; it belongs to the first.
-  faiss::IndexFlatL2 quantizer(faiss::Index::idx_t(d));
+  faiss::IndexFlatL2 quantizer{faiss::Index::idx_t(d)};
   quantizer.add(faiss::Index::idx_t(lists), centroids.data());
   std::vector<float> centroid_d2(n * kProbes);
   std::vector<faiss::Index::idx_t> probe(n * kProbes);
