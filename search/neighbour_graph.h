@@ -1,7 +1,7 @@
 // Each face's k nearest faces, for clustering. Exact (FAISS Flat, BLAS) up to
 // kExactNeighbourFaces faces. Beyond, an inverted-file search done as matrix
 // products: k-means cuts the faces into ~4·sqrt(n) lists, each face is looked
-// up in the 16 lists nearest to it, and each list's queries are compared with
+// up in the 12 lists nearest to it, and each list's queries are compared with
 // its members in one BLAS call. Debian's FAISS is a generic build whose own IVF
 // scan computes distances one pair at a time (scalar code): this is ~10x faster.
 #pragma once
