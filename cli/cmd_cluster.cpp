@@ -96,7 +96,8 @@ int run_report(const GlobalOptions& g, const std::string& out, const std::vector
 void register_cluster_commands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   auto o = std::make_shared<ClusterCommandOptions>();
   CLI::App* cmd = app.add_subcommand("cluster", "Group every face of the gallery into clusters of one person each");
-  cmd->add_option("--threshold", o->cluster.params.threshold, "Faces closer than this may be linked")
+  cmd->add_option("--threshold", o->cluster.params.threshold,
+                  "Groups merge while their faces' mean distance (stretched where faces are crowded) is below this")
       ->capture_default_str();
   cmd->add_option("--k", o->cluster.params.k, "Neighbours per face in the graph")->capture_default_str();
   cmd->add_option("--min-size", o->cluster.min_size, "Smaller groups stay unclustered")->capture_default_str();
