@@ -15,16 +15,21 @@ Expected<std::shared_ptr<const FaceModels>> FaceModels::load(const ModelSet& set
   models->set_ = set;
   models->landmarks_ = *landmarks;
   models->backend_ = resolve_embedder_backend(backend);
-  if (models->backend_ == EmbedderBackend::kOneDnn) {
-    auto weights = read_resnet_weights(set.descriptor.path);
-    if (!weights) return weights.status();
-    models->resnet_weights_ = std::make_shared<const ResNetWeights>(std::move(*weights));
-  }
   return std::shared_ptr<const FaceModels>(std::move(models));
 }
 
 Expected<std::unique_ptr<Embedder>> FaceModels::make_embedder(int threads) const {
-  if (backend_ == EmbedderBackend::kOneDnn) return make_onednn_embedder(*resnet_weights_, threads);
+  if (backend_ == EmbedderBackend::kOneDnn) {
+    // Read on first use, once for every thread: a re-run with nothing to
+    // analyse never pays for it.
+    std::call_once(resnet_weights_once_, [this] {
+      auto weights = read_resnet_weights(set_.descriptor.path);
+      if (weights) resnet_weights_ = std::make_shared<const ResNetWeights>(std::move(*weights));
+      else resnet_weights_error_ = weights.status();
+    });
+    if (!resnet_weights_) return resnet_weights_error_;
+    return make_onednn_embedder(*resnet_weights_, threads);
+  }
   set_blas_threads(threads);
   return load_dlib_embedder(set_.descriptor.path);
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "models/embedder.h"
@@ -33,8 +34,10 @@ class FaceModels {
   ModelSet set_;
   std::shared_ptr<const LandmarkModel> landmarks_;
   EmbedderBackend backend_ = EmbedderBackend::kDlib;
-  // Read once for every thread's oneDNN embedder.
-  std::shared_ptr<const ResNetWeights> resnet_weights_;
+  // Read on the first oneDNN embedder, shared by every thread's.
+  mutable std::once_flag resnet_weights_once_;
+  mutable std::shared_ptr<const ResNetWeights> resnet_weights_;
+  mutable Status resnet_weights_error_;
 };
 
 // Not thread-safe: one per thread (each holds its own HOG scanner and network).

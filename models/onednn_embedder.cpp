@@ -50,6 +50,12 @@ struct FoldedConv {
   std::vector<float> filters, bias;
 };
 
+// What runs outside oneDNN: the input scaling and the final fully connected layer.
+struct InputAndOutput {
+  float mean_rgb[3] = {0, 0, 0};
+  std::vector<float> fc;  // [channels][kDescriptorDims]
+};
+
 Status check_shapes(const ResNetWeights& w) {
   if (int(w.convs.size()) != 1 + 2 * kNumBlocks)
     return Status::invalid_input("expected " + std::to_string(1 + 2 * kNumBlocks) + " convolutions, found " +
@@ -97,9 +103,9 @@ inline long blocked_offset(const memory::dims& d, long n, long c, long h, long w
 // run them in.
 class BatchNetwork {
  public:
-  BatchNetwork(int batch, const std::vector<FoldedConv>& convs, const ResNetWeights& weights,
+  BatchNetwork(int batch, const std::vector<FoldedConv>& convs, const InputAndOutput& ends,
                std::vector<std::vector<std::pair<memory::desc, memory>>>& weight_cache, const dnnl::engine& engine)
-      : batch_(batch), engine_(engine), weights_(weights), weight_cache_(weight_cache) {
+      : batch_(batch), engine_(engine), ends_(ends), weight_cache_(weight_cache) {
     // Planar RGB: the layout oneDNN's AVX2 first-layer convolution reads
     // (with an interleaved input it falls back to its reference code, 20x slower).
     input_ = memory({{batch, 3, kChipSize, kChipSize}, Dt::f32, Tag::nchw}, engine_);
@@ -121,8 +127,6 @@ class BatchNetwork {
     last_ = x;
   }
 
-  int batch() const { return batch_; }
-
   void run(const FaceChip* chips, Descriptor* out, dnnl::stream& stream) {
     float* in = data(input_);
     for (int n = 0; n < batch_; ++n) {
@@ -135,9 +139,9 @@ class BatchNetwork {
         for (long c = 0; c < kChipSize; ++c) {
           const dlib::rgb_pixel p = chip(r, c);
           // dlib's input_rgb_image: (value - mean) / 256.
-          *red++ = (float(p.red) - weights_.mean_rgb[0]) / 256.0f;
-          *green++ = (float(p.green) - weights_.mean_rgb[1]) / 256.0f;
-          *blue++ = (float(p.blue) - weights_.mean_rgb[2]) / 256.0f;
+          *red++ = (float(p.red) - ends_.mean_rgb[0]) / 256.0f;
+          *green++ = (float(p.green) - ends_.mean_rgb[1]) / 256.0f;
+          *blue++ = (float(p.blue) - ends_.mean_rgb[2]) / 256.0f;
         }
     }
     for (auto& step : steps_) step(stream);
@@ -157,7 +161,7 @@ class BatchNetwork {
       Descriptor& desc = out[n];
       desc.fill(0.0f);
       for (int c = 0; c < channels; ++c) {
-        const float* row = weights_.fc.data() + size_t(c) * kDescriptorDims;
+        const float* row = ends_.fc.data() + size_t(c) * kDescriptorDims;
         for (int j = 0; j < kDescriptorDims; ++j) desc[size_t(j)] += pooled[size_t(c)] * row[j];
       }
     }
@@ -185,7 +189,6 @@ class BatchNetwork {
 
   memory add_conv(const memory& src, const FoldedConv& c, size_t index, int stride, int pad, Post post,
                   memory dst) {
-    const memory::dims sd = src.get_desc().dims();
     const memory::desc weights_md({c.out, c.in, c.kernel, c.kernel}, Dt::f32, Tag::any);
     const memory::desc bias_md({c.out}, Dt::f32, Tag::x);
     dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
@@ -203,7 +206,6 @@ class BatchNetwork {
     steps_.push_back([prim, src, w, bias, dst](dnnl::stream& s) {
       prim.execute(s, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}});
     });
-    (void)sd;
     return dst;
   }
 
@@ -255,7 +257,7 @@ class BatchNetwork {
 
   int batch_;
   dnnl::engine engine_;
-  const ResNetWeights& weights_;
+  const InputAndOutput& ends_;
   std::vector<std::vector<std::pair<memory::desc, memory>>>& weight_cache_;
   memory input_, last_;
   std::vector<std::function<void(dnnl::stream&)>> steps_;
@@ -264,8 +266,10 @@ class BatchNetwork {
 class OneDnnEmbedder final : public Embedder {
  public:
   OneDnnEmbedder(const ResNetWeights& weights, int threads)
-      : weights_(weights), threads_(threads), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
-    for (const ResNetConv& c : weights_.convs) convs_.push_back(fold(c));
+      : threads_(threads), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
+    std::copy(weights.mean_rgb, weights.mean_rgb + 3, ends_.mean_rgb);
+    ends_.fc = weights.fc;
+    for (const ResNetConv& c : weights.convs) convs_.push_back(fold(c));
     weight_cache_.resize(convs_.size());
   }
 
@@ -292,12 +296,12 @@ class OneDnnEmbedder final : public Embedder {
   BatchNetwork& network(int batch) {
     auto it = networks_.find(batch);
     if (it == networks_.end())
-      it = networks_.emplace(batch, std::make_unique<BatchNetwork>(batch, convs_, weights_, weight_cache_, engine_))
+      it = networks_.emplace(batch, std::make_unique<BatchNetwork>(batch, convs_, ends_, weight_cache_, engine_))
                .first;
     return *it->second;
   }
 
-  ResNetWeights weights_;
+  InputAndOutput ends_;
   int threads_;
   std::vector<FoldedConv> convs_;
   std::vector<std::vector<std::pair<memory::desc, memory>>> weight_cache_;

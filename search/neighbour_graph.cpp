@@ -12,6 +12,7 @@
 #include <faiss/utils/distances.h>
 
 #include "models/face_pipeline.h"  // set_blas_threads
+#include "storage/index_choice.h"
 
 namespace facedex::search {
 namespace {
@@ -50,8 +51,7 @@ struct TopK {
 std::vector<std::vector<storage::Neighbor>> inverted_file_graph(const std::vector<Descriptor>& faces, int k) {
   const size_t n = faces.size(), d = size_t(kDescriptorDims);
   const float* x = faces[0].data();
-  size_t lists = 1;
-  while (double(lists) * std::sqrt(2.0) < 4 * std::sqrt(double(n))) lists *= 2;
+  const size_t lists = storage::inverted_file_lists(n);
 
   // Centroids from an even sample of the faces.
   const size_t sample = std::min(n, lists * kTrainingPerList);

@@ -109,20 +109,7 @@ Status Gallery::rebuild_vectors() {
   if (!s) return s;
   const std::string type =
       index_type_ == kAutoIndexType ? auto_index_type(ids.size(), approximate_from_) : index_type_;
-  Expected<std::unique_ptr<VectorIndex>> index = make_faiss_index(type);
-  if (!index && index.status().code() == Status::Code::kUnsupported) {
-    // A type that learns from the data (IVF): trained on an even sample of the
-    // faces, 64 per list (FAISS wants 39-256).
-    const size_t lists = type.rfind("IVF", 0) == 0 ? std::stoul(type.substr(3)) : 1024;
-    const size_t sample = std::min(vecs.size(), lists * 64);
-    std::vector<Descriptor> training;
-    training.reserve(sample);
-    for (size_t i = 0; i < sample; ++i) training.push_back(vecs[i * vecs.size() / sample]);
-    if (training.size() < lists)
-      return Status::invalid_input("index type " + type + " needs at least " + std::to_string(lists) +
-                                   " faces to learn from; the database has " + std::to_string(vecs.size()));
-    index = make_trained_faiss_index(type, training, auto_search_parameters(type));
-  }
+  auto index = make_trained_faiss_index(type, vecs, auto_search_parameters(type));
   if (!index) return index.status();
   vectors_ = std::move(*index);
   vectors_->add(ids, vecs);

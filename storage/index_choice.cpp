@@ -10,13 +10,16 @@ bool is_ivf(const std::string& type) { return type.rfind("IVF", 0) == 0; }
 
 }  // namespace
 
-std::string auto_index_type(size_t faces, size_t approximate_from) {
-  if (faces < approximate_from) return "Flat";
-  // ~4·sqrt(n) lists (FAISS's guidance), the nearest power of two: 1M faces -> 4096.
+size_t inverted_file_lists(size_t faces) {
   const double ideal = 4 * std::sqrt(double(faces));
   size_t lists = 1;
   while (double(lists) * std::sqrt(2.0) < ideal) lists *= 2;
-  return "IVF" + std::to_string(lists) + ",Flat";
+  return lists;
+}
+
+std::string auto_index_type(size_t faces, size_t approximate_from) {
+  if (faces < approximate_from) return "Flat";
+  return "IVF" + std::to_string(inverted_file_lists(faces)) + ",Flat";
 }
 
 bool auto_index_should_switch(const std::string& current, size_t faces, size_t approximate_from) {

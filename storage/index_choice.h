@@ -14,6 +14,9 @@ inline constexpr const char* kAutoIndexType = "auto";
 // 1,000,000 on this machine; from here on an IVF index answers in about a millisecond.
 inline constexpr size_t kApproximateIndexFaces = 200000;
 
+// Inverted lists for an IVF index of `faces` faces: ~4·sqrt(n) (FAISS's
+// guidance), the nearest power of two (1M faces -> 4096).
+size_t inverted_file_lists(size_t faces);
 // The concrete FAISS factory string for `faces` faces under "auto".
 std::string auto_index_type(size_t faces, size_t approximate_from = kApproximateIndexFaces);
 // Whether an "auto" gallery whose index is `current` should be rebuilt as another

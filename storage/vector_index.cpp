@@ -158,7 +158,7 @@ Expected<std::unique_ptr<VectorIndex>> make_faiss_index(const std::string& facto
   try {
     std::unique_ptr<faiss::Index> index(faiss::index_factory(kDescriptorDims, ("IDMap," + factory).c_str()));
     if (!index->is_trained)
-      return Status::unsupported("index type " + factory + " needs training, which facedex does not do yet");
+      return Status::unsupported("index type " + factory + " learns from data: use make_trained_faiss_index");
     return std::unique_ptr<VectorIndex>(new FaissVectorIndex(std::move(index), factory));
   } catch (const faiss::FaissException& e) {
     return Status::invalid_input("index type '" + factory + "' is not a FAISS factory string (" + e.what() + ")");
@@ -166,7 +166,7 @@ Expected<std::unique_ptr<VectorIndex>> make_faiss_index(const std::string& facto
 }
 
 Expected<std::unique_ptr<VectorIndex>> make_trained_faiss_index(const std::string& factory,
-                                                                const std::vector<Descriptor>& training,
+                                                                const std::vector<Descriptor>& data,
                                                                 const std::string& search_parameters) {
   try {
     // IVF indexes keep the caller's ids themselves; wrapped in an IDMap their
@@ -176,8 +176,18 @@ Expected<std::unique_ptr<VectorIndex>> make_trained_faiss_index(const std::strin
     std::unique_ptr<faiss::Index> index(
         faiss::index_factory(kDescriptorDims, ((keeps_ids ? "" : "IDMap,") + factory).c_str()));
     if (!index->is_trained) {
-      if (training.empty()) return Status::invalid_input("index type " + factory + " needs training vectors");
-      index->train(faiss::Index::idx_t(training.size()), training[0].data());
+      // An even sample of the data, 64 points per inverted list (FAISS wants 39-256).
+      const auto* ivf = dynamic_cast<const faiss::IndexIVF*>(index.get());
+      const size_t lists = ivf ? ivf->nlist : 1;
+      if (data.size() < lists)
+        return Status::invalid_input("index type " + factory + " needs at least " + std::to_string(lists) +
+                                     " faces to learn from; there are " + std::to_string(data.size()));
+      const size_t sample = std::min(data.size(), ivf ? lists * 64 : data.size());
+      std::vector<float> training(sample * size_t(kDescriptorDims));
+      for (size_t i = 0; i < sample; ++i)
+        std::copy(data[i * data.size() / sample].begin(), data[i * data.size() / sample].end(),
+                  training.begin() + long(i * size_t(kDescriptorDims)));
+      index->train(faiss::Index::idx_t(sample), training.data());
     }
     if (!search_parameters.empty()) faiss::ParameterSpace().set_index_parameters(index.get(), search_parameters.c_str());
     return std::unique_ptr<VectorIndex>(new FaissVectorIndex(std::move(index), factory));

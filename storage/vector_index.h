@@ -47,12 +47,13 @@ class VectorIndex {
 inline constexpr const char* kDefaultIndexType = "auto";
 
 // FAISS index from a factory string, wrapped in an id map. Only types that need
-// no training are accepted for now (kUnsupported otherwise).
+// no training (kUnsupported otherwise: see make_trained_faiss_index).
 Expected<std::unique_ptr<VectorIndex>> make_faiss_index(const std::string& factory);
-// The same for index types that learn from data first (IVF...): trained on
-// `training`, then tuned with FAISS ParameterSpace settings such as "nprobe=16".
+// Any index type, including those that learn from data first (IVF...): those
+// are trained on an even sample of `data` (nothing is added), then every type
+// is tuned with FAISS ParameterSpace settings such as "nprobe=64" ("" for none).
 Expected<std::unique_ptr<VectorIndex>> make_trained_faiss_index(const std::string& factory,
-                                                                const std::vector<Descriptor>& training,
+                                                                const std::vector<Descriptor>& data,
                                                                 const std::string& search_parameters);
 
 // Exact search in plain C++: the oracle that tests hold FAISS against.

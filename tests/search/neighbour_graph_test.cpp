@@ -3,31 +3,16 @@
 // shape of a real gallery and the hard case for inverted files.
 #include <gtest/gtest.h>
 
-#include <random>
 #include <set>
 
 #include "search/neighbour_graph.h"
+#include "tests/support/clumped_descriptors.h"
 
 namespace facedex::search {
 namespace {
 
-std::vector<Descriptor> clumped_faces(size_t n) {
-  std::mt19937 rng(11);
-  std::normal_distribution<float> centre(0.f, 0.09f), noise(0.f, 0.024f);
-  std::vector<Descriptor> out;
-  Descriptor c{};
-  for (size_t i = 0; i < n; ++i) {
-    if (i % 5 == 0)
-      for (auto& v : c) v = centre(rng);
-    Descriptor d;
-    for (size_t j = 0; j < d.size(); ++j) d[j] = c[j] + noise(rng);
-    out.push_back(d);
-  }
-  return out;
-}
-
 TEST(NeighbourGraphTest, InvertedFileGraphFindsNearlyEveryExactNeighbour) {
-  const std::vector<Descriptor> faces = clumped_faces(6000);
+  const std::vector<Descriptor> faces = testing::clumped_descriptors(6000, 11);
   const auto exact = neighbour_graph(faces, 11, /*exact_up_to=*/faces.size());
   const auto approx = neighbour_graph(faces, 11, /*exact_up_to=*/1000);
   ASSERT_EQ(approx.size(), faces.size());

@@ -4,32 +4,15 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <random>
 #include <set>
 
 #include "storage/gallery.h"
 #include "storage/index_choice.h"
+#include "tests/support/clumped_descriptors.h"
 #include "tests/support/test_photos.h"
 
 namespace facedex::storage {
 namespace {
-
-// Faces that look like descriptors: unit-scale random directions, several per
-// "person" close together (the clumping that makes IVF's job hard).
-std::vector<Descriptor> descriptors(size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> centre(0.f, 0.09f), noise(0.f, 0.024f);
-  std::vector<Descriptor> out;
-  Descriptor c{};
-  for (size_t i = 0; i < n; ++i) {
-    if (i % 5 == 0)
-      for (auto& v : c) v = centre(rng);
-    Descriptor d;
-    for (size_t k = 0; k < d.size(); ++k) d[k] = c[k] + noise(rng);
-    out.push_back(d);
-  }
-  return out;
-}
 
 // One photo per 10 faces; returns the photos' paths.
 std::vector<std::string> add_faces(Gallery& g, const std::vector<Descriptor>& faces) {
@@ -93,7 +76,7 @@ TEST(IndexChoiceTest, AutoGallerySwitchesToIvfKeepsAnswersAndForgetsRemovedFaces
   testing::TempDir dir;
   std::vector<std::string> notices;
   auto note = [&notices](const std::string& n) { notices.push_back(n); };
-  const std::vector<Descriptor> faces = descriptors(2400, 1);
+  const std::vector<Descriptor> faces = testing::clumped_descriptors(2400, 1);
   std::vector<std::string> photos;
   {
     auto g = Gallery::open(dir.file("db"), OpenMode::kReadWrite, note, "", /*approximate_from=*/2000);
@@ -106,7 +89,7 @@ TEST(IndexChoiceTest, AutoGallerySwitchesToIvfKeepsAnswersAndForgetsRemovedFaces
     EXPECT_NE(notices[0].find("switched from Flat to IVF256,Flat for 2400 faces"), std::string::npos) << notices[0];
     EXPECT_EQ((*g)->vectors().size(), 2400u);
 
-    const std::vector<Descriptor> queries = descriptors(100, 2);
+    const std::vector<Descriptor> queries = testing::clumped_descriptors(100, 2);
     const double recall = recall_at_10(**g, queries);
     std::printf("IVF256 nprobe 64 recall@10 on 2,400 clumped faces: %.3f\n", recall);
     EXPECT_GE(recall, 0.95);
@@ -128,14 +111,14 @@ TEST(IndexChoiceTest, AutoGallerySwitchesToIvfKeepsAnswersAndForgetsRemovedFaces
     EXPECT_TRUE(notices.empty()) << notices[0];
     EXPECT_EQ((*g)->vectors().type(), "IVF256,Flat");
     EXPECT_EQ((*g)->vectors().size(), 2390u);
-    const std::vector<Descriptor> again = descriptors(100, 3);
+    const std::vector<Descriptor> again = testing::clumped_descriptors(100, 3);
     EXPECT_GE(recall_at_10(**g, again), 0.95);
     // Shrinking below half the threshold goes back to exact search.
     for (size_t p = 1; p < 150; ++p) remove_photo(**g, photos[p]);
     ASSERT_TRUE((*g)->save_vectors());
     EXPECT_EQ((*g)->vectors().type(), "Flat");
     EXPECT_EQ((*g)->vectors().size(), 900u);
-    EXPECT_DOUBLE_EQ(recall_at_10(**g, descriptors(20, 4)), 1.0);
+    EXPECT_DOUBLE_EQ(recall_at_10(**g, testing::clumped_descriptors(20, 4)), 1.0);
   }
 }
 
@@ -143,7 +126,7 @@ TEST(IndexChoiceTest, ForcedHnswHidesRemovedFacesAndRebuildsBeforeSaving) {
   testing::TempDir dir;
   std::vector<std::string> notices;
   auto note = [&notices](const std::string& n) { notices.push_back(n); };
-  const std::vector<Descriptor> faces = descriptors(300, 5);
+  const std::vector<Descriptor> faces = testing::clumped_descriptors(300, 5);
   std::vector<uint64_t> gone;
   {
     auto g = Gallery::open(dir.file("db"), OpenMode::kReadWrite, note, "HNSW16");
