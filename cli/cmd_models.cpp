@@ -30,6 +30,7 @@ int run_models(const GlobalOptions& g, bool json) {
                      {"landmark_points", set->landmark_points}};
     j["cnn_detector"] = set->cnn_detector ? file_json(*set->cnn_detector) : nlohmann::json();
     j["embedder"] = embedder_name(g);
+    j["detector_kernel"] = models::FaceDetector::default_kernel_name();
     std::printf("%s\n", j.dump(2).c_str());
     return kExitOk;
   }
@@ -44,6 +45,8 @@ int run_models(const GlobalOptions& g, bool json) {
               set->fingerprint.c_str());
   std::printf("embedder     %s (--embedder: onednn or dlib; they agree within 1e-4 and share the fingerprint)\n",
               embedder_name(g).c_str());
+  std::printf("detector     dlib HOG, %s build (the AVX2 build is used when the CPU has it; same boxes)\n",
+              models::FaceDetector::default_kernel_name());
   return kExitOk;
 }
 

@@ -1,14 +1,17 @@
 #include "models/face_detector.h"
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 
 #include <dlib/image_processing.h>
-#include <dlib/image_processing/frontal_face_detector.h>
-#include <dlib/image_transforms.h>
-#include <dlib/opencv/cv_image.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+
+#include "models/face_detection_kernel.h"
 
 namespace facedex::models {
 
@@ -28,15 +31,68 @@ Expected<std::shared_ptr<const LandmarkModel>> LandmarkModel::load(const std::st
   return std::shared_ptr<const LandmarkModel>(std::move(model));
 }
 
+namespace {
+
+// The AVX2 build of the detection kernel, or null when the CPU lacks AVX2/FMA
+// or the module cannot be loaded (then the generic build runs: same results,
+// slower). FACEDEX_DETECTOR_MODULE names the module file; by default it is
+// looked for next to the program and where the build put it.
+const DetectionKernelOps* load_avx2_kernel() {
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return nullptr;
+  std::vector<std::string> candidates;
+  if (const char* env = std::getenv("FACEDEX_DETECTOR_MODULE"); env && *env) candidates.push_back(env);
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) candidates.push_back((exe.parent_path() / kDetectorModuleFile).string());
+  candidates.push_back(FACEDEX_DETECTOR_MODULE_PATH);
+  for (const auto& path : candidates) {
+    // RTLD_LOCAL: the module's dlib instantiations stay its own.
+    void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle) continue;
+    using Entry = const DetectionKernelOps* (*)();
+    if (auto entry = reinterpret_cast<Entry>(dlsym(handle, "facedex_detection_kernel_avx2"))) return entry();
+    dlclose(handle);
+  }
+  return nullptr;
+}
+
+const DetectionKernelOps& chosen_kernel() {
+  static const DetectionKernelOps* const kernel = [] {
+    const char* env = std::getenv("FACEDEX_DETECTOR_KERNEL");
+    if (env && std::string(env) == "generic") return &generic_detection_kernel();
+    const DetectionKernelOps* avx2 = avx2_detection_kernel();
+    return avx2 ? avx2 : &generic_detection_kernel();
+  }();
+  return *kernel;
+}
+
+}  // namespace
+
+const DetectionKernelOps* avx2_detection_kernel() {
+  static const DetectionKernelOps* const kernel = load_avx2_kernel();
+  return kernel;
+}
+
 struct FaceDetector::Impl {
-  dlib::frontal_face_detector hog = dlib::get_frontal_face_detector();
+  const DetectionKernelOps* kernel = nullptr;
+  void* hog = nullptr;
   std::shared_ptr<const LandmarkModel> landmarks;
+  ~Impl() {
+    if (hog) kernel->destroy_hog(hog);
+  }
 };
 
-FaceDetector::FaceDetector(std::shared_ptr<const LandmarkModel> landmarks) : impl_(std::make_unique<Impl>()) {
+FaceDetector::FaceDetector(std::shared_ptr<const LandmarkModel> landmarks, const DetectionKernelOps* kernel)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->kernel = kernel ? kernel : &chosen_kernel();
+  impl_->hog = impl_->kernel->create_hog();
   impl_->landmarks = std::move(landmarks);
 }
 FaceDetector::~FaceDetector() = default;
+
+const char* FaceDetector::kernel_name() const { return impl_->kernel->name; }
+const char* FaceDetector::default_kernel_name() { return chosen_kernel().name; }
 
 namespace {
 
@@ -59,39 +115,7 @@ std::vector<DetectedFace> FaceDetector::detect(const cv::Mat& rgb, const DetectO
   if (rgb.empty()) return faces;
   const double scale = detection_scale(rgb.cols, rgb.rows, options);
   const int upsample = effective_upsample(rgb.cols, rgb.rows, options);
-
-  cv::Mat small = rgb;
-  if (scale < 1.0)
-    cv::resize(rgb, small, cv::Size(), scale, scale, cv::INTER_AREA);
-  dlib::matrix<dlib::rgb_pixel> det_image;
-  dlib::assign_image(det_image, dlib::cv_image<dlib::rgb_pixel>(small));
-  dlib::pyramid_down<2> pyramid;
-  for (int i = 0; i < upsample; ++i) dlib::pyramid_up(det_image, pyramid);
-
-  std::vector<dlib::rect_detection> detections;
-  impl_->hog(det_image, detections, options.adjust_threshold);
-
-  const dlib::cv_image<dlib::rgb_pixel> full(rgb);
-  for (const auto& d : detections) {
-    dlib::drectangle r = d.rect;
-    for (int i = 0; i < upsample; ++i) r = pyramid.rect_down(r);
-    const dlib::rectangle in_photo(std::lround(r.left() / scale), std::lround(r.top() / scale),
-                                   std::lround(r.right() / scale), std::lround(r.bottom() / scale));
-    const dlib::full_object_detection shape = impl_->landmarks->predictor()(full, in_photo);
-
-    DetectedFace face;
-    face.score = d.detection_confidence;
-    face.box.left = std::clamp<int>(int(in_photo.left()), 0, rgb.cols);
-    face.box.top = std::clamp<int>(int(in_photo.top()), 0, rgb.rows);
-    face.box.right = std::clamp<int>(int(in_photo.right()) + 1, 0, rgb.cols);
-    face.box.bottom = std::clamp<int>(int(in_photo.bottom()) + 1, 0, rgb.rows);
-    if (face.box.width() <= 0 || face.box.height() <= 0) continue;
-    face.landmarks.reserve(shape.num_parts());
-    for (unsigned long p = 0; p < shape.num_parts(); ++p)
-      face.landmarks.push_back({float(shape.part(p).x()), float(shape.part(p).y())});
-    dlib::extract_image_chip(full, dlib::get_face_chip_details(shape, kChipSize, kChipPadding), face.chip);
-    faces.push_back(std::move(face));
-  }
+  impl_->kernel->detect(impl_->hog, *impl_->landmarks, rgb, scale, upsample, options.adjust_threshold, &faces);
   // Largest first: the "main" face of a photo is faces[0].
   std::stable_sort(faces.begin(), faces.end(), [](const DetectedFace& a, const DetectedFace& b) {
     return int64_t(a.box.width()) * a.box.height() > int64_t(b.box.width()) * b.box.height();

@@ -67,9 +67,18 @@ class LandmarkModel {
   std::unique_ptr<dlib::shape_predictor> predictor_;
 };
 
+struct DetectionKernelOps;
+
+// The AVX2 build of the detection kernel if this CPU and install have it, else null.
+const DetectionKernelOps* avx2_detection_kernel();
+
+inline constexpr const char* kDetectorModuleFile = "libfacedex_detect_avx2.so";
+
 class FaceDetector {
  public:
-  explicit FaceDetector(std::shared_ptr<const LandmarkModel> landmarks);
+  // kernel: null = the fastest this CPU runs (FACEDEX_DETECTOR_KERNEL=generic
+  // forces the portable one); see face_detection_kernel.h.
+  explicit FaceDetector(std::shared_ptr<const LandmarkModel> landmarks, const DetectionKernelOps* kernel = nullptr);
   ~FaceDetector();
   FaceDetector(const FaceDetector&) = delete;
   FaceDetector& operator=(const FaceDetector&) = delete;
@@ -79,6 +88,10 @@ class FaceDetector {
 
   // The upsample count and detection scale detect() would use for this size.
   static int effective_upsample(int width, int height, const DetectOptions& options);
+
+  // "avx2" or "generic": which build of the pixel code runs.
+  const char* kernel_name() const;
+  static const char* default_kernel_name();
 
  private:
   struct Impl;

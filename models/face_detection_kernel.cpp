@@ -1,0 +1,80 @@
+#include "models/face_detection_kernel.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <dlib/image_processing.h>
+#include <dlib/image_processing/frontal_face_detector.h>
+#include <dlib/image_transforms.h>
+#include <dlib/opencv/cv_image.h>
+#include <opencv2/imgproc.hpp>
+
+namespace facedex::models {
+namespace {
+
+void* create_hog() {
+  // get_frontal_face_detector() decodes a compressed model (~0.3 s): once per process.
+  static const dlib::frontal_face_detector prototype = dlib::get_frontal_face_detector();
+  return new dlib::frontal_face_detector(prototype);
+}
+
+void destroy_hog(void* hog) { delete static_cast<dlib::frontal_face_detector*>(hog); }
+
+void detect(void* hog_ptr, const LandmarkModel& landmarks, const cv::Mat& rgb, double scale, int upsample,
+            double adjust_threshold, std::vector<DetectedFace>* out) {
+  auto& hog = *static_cast<dlib::frontal_face_detector*>(hog_ptr);
+  cv::Mat small = rgb;
+  if (scale < 1.0) cv::resize(rgb, small, cv::Size(), scale, scale, cv::INTER_AREA);
+  dlib::matrix<dlib::rgb_pixel> det_image;
+  dlib::assign_image(det_image, dlib::cv_image<dlib::rgb_pixel>(small));
+  dlib::pyramid_down<2> pyramid;
+  for (int i = 0; i < upsample; ++i) dlib::pyramid_up(det_image, pyramid);
+
+  std::vector<dlib::rect_detection> detections;
+  hog(det_image, detections, adjust_threshold);
+
+  const dlib::cv_image<dlib::rgb_pixel> full(rgb);
+  for (const auto& d : detections) {
+    dlib::drectangle r = d.rect;
+    for (int i = 0; i < upsample; ++i) r = pyramid.rect_down(r);
+    const dlib::rectangle in_photo(std::lround(r.left() / scale), std::lround(r.top() / scale),
+                                   std::lround(r.right() / scale), std::lround(r.bottom() / scale));
+    const dlib::full_object_detection shape = landmarks.predictor()(full, in_photo);
+
+    DetectedFace face;
+    face.score = d.detection_confidence;
+    face.box.left = std::clamp<int>(int(in_photo.left()), 0, rgb.cols);
+    face.box.top = std::clamp<int>(int(in_photo.top()), 0, rgb.rows);
+    face.box.right = std::clamp<int>(int(in_photo.right()) + 1, 0, rgb.cols);
+    face.box.bottom = std::clamp<int>(int(in_photo.bottom()) + 1, 0, rgb.rows);
+    if (face.box.width() <= 0 || face.box.height() <= 0) continue;
+    face.landmarks.reserve(shape.num_parts());
+    for (unsigned long p = 0; p < shape.num_parts(); ++p)
+      face.landmarks.push_back({float(shape.part(p).x()), float(shape.part(p).y())});
+    dlib::extract_image_chip(full, dlib::get_face_chip_details(shape, kChipSize, kChipPadding), face.chip);
+    out->push_back(std::move(face));
+  }
+}
+
+#ifdef FACEDEX_DETECTION_KERNEL_AVX2
+constexpr const char* kKernelName = "avx2";
+#else
+constexpr const char* kKernelName = "generic";
+#endif
+
+const DetectionKernelOps kOps{kKernelName, &create_hog, &destroy_hog, &detect};
+
+}  // namespace
+
+#ifndef FACEDEX_DETECTION_KERNEL_AVX2
+const DetectionKernelOps& generic_detection_kernel() { return kOps; }
+#endif
+
+}  // namespace facedex::models
+
+#ifdef FACEDEX_DETECTION_KERNEL_AVX2
+extern "C" __attribute__((visibility("default"))) const facedex::models::DetectionKernelOps*
+facedex_detection_kernel_avx2() {
+  return &facedex::models::kOps;
+}
+#endif

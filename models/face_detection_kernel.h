@@ -1,0 +1,38 @@
+// The pixel work of face detection (HOG, landmarks, chips), built twice: into
+// facedex_models for any x86-64 CPU, and into a small module compiled for
+// AVX2 + FMA that FaceDetector loads when the CPU has them.
+//
+// Why two builds: dlib's HOG and shape predictor are header templates, so they
+// run at the instruction set facedex is compiled for, and Debian's baseline is
+// SSE2. Compiled for AVX2 the same code is ~1.25-1.5x faster with the same
+// boxes (tests/models/face_detection_kernel_test.cpp compares the two). The
+// module hides every symbol but its entry point, so its AVX2 copies of dlib's
+// templates never replace the generic ones (which the linker would otherwise
+// be free to do, crashing CPUs without AVX2).
+#pragma once
+
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "models/face_detector.h"
+
+namespace facedex::models {
+
+struct DetectionKernelOps {
+  const char* name;                // "generic" or "avx2"
+  void* (*create_hog)();           // one HOG scanner (stateful: one per thread)
+  void (*destroy_hog)(void* hog);
+  // Runs HOG on `rgb` scaled by `scale` and upsampled `upsample` times, maps the
+  // boxes back and places landmarks and chips on the full-resolution pixels.
+  void (*detect)(void* hog, const LandmarkModel& landmarks, const cv::Mat& rgb, double scale, int upsample,
+                 double adjust_threshold, std::vector<DetectedFace>* out);
+};
+
+// The build in this binary, for any x86-64 CPU.
+const DetectionKernelOps& generic_detection_kernel();
+
+}  // namespace facedex::models
+
+// Entry point of the AVX2 module (the only symbol it exports).
+extern "C" const facedex::models::DetectionKernelOps* facedex_detection_kernel_avx2();

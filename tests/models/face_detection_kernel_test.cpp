@@ -1,0 +1,73 @@
+// The AVX2 build of the detection kernel must find what the generic build
+// finds: same boxes, same landmarks, same chips, scores equal to rounding.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include <opencv2/imgproc.hpp>
+
+#include "models/face_detection_kernel.h"
+#include "models/face_pipeline.h"
+#include "models/model_files.h"
+#include "models/photo_decoder.h"
+#include "tests/support/test_photos.h"
+
+namespace facedex {
+namespace {
+
+TEST(FaceDetectionKernelTest, Avx2BuildFindsWhatTheGenericBuildFinds) {
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
+    GTEST_SKIP() << "this CPU has no AVX2/FMA: only the generic kernel runs here";
+  const models::DetectionKernelOps* avx2 = models::avx2_detection_kernel();
+  ASSERT_NE(avx2, nullptr) << "the CPU has AVX2 but " << models::kDetectorModuleFile << " did not load";
+  EXPECT_STREQ(avx2->name, "avx2");
+
+  auto set = models::locate_models("");
+  ASSERT_TRUE(set) << set.status().message();
+  auto loaded = models::FaceModels::load(*set);
+  ASSERT_TRUE(loaded) << loaded.status().message();
+  models::FaceDetector generic((*loaded)->landmarks(), &models::generic_detection_kernel());
+  models::FaceDetector fast((*loaded)->landmarks(), avx2);
+  EXPECT_STREQ(generic.kernel_name(), "generic");
+  EXPECT_STREQ(fast.kernel_name(), "avx2");
+
+  size_t compared = 0;
+  for (int n = 1; n <= 6; ++n) {
+    auto photo = models::load_photo(testing::demo_photo(n), {});
+    ASSERT_TRUE(photo) << photo.status().message();
+    // Full size (no upsampling) and a 500 px copy (upsampled once): both paths of detect().
+    cv::Mat small;
+    cv::resize(photo->rgb, small, cv::Size(), 500.0 / photo->rgb.cols, 500.0 / photo->rgb.cols, cv::INTER_AREA);
+    for (const cv::Mat* image : {&photo->rgb, &small}) {
+      SCOPED_TRACE("sample" + std::to_string(n) + " at " + std::to_string(image->cols) + " px");
+      const auto a = generic.detect(*image, {});
+      const auto b = fast.detect(*image, {});
+      ASSERT_EQ(a.size(), b.size());
+      for (size_t i = 0; i < a.size(); ++i) {
+        EXPECT_EQ(a[i].box.left, b[i].box.left);
+        EXPECT_EQ(a[i].box.top, b[i].box.top);
+        EXPECT_EQ(a[i].box.right, b[i].box.right);
+        EXPECT_EQ(a[i].box.bottom, b[i].box.bottom);
+        EXPECT_NEAR(a[i].score, b[i].score, 1e-5);
+        ASSERT_EQ(a[i].landmarks.size(), b[i].landmarks.size());
+        for (size_t p = 0; p < a[i].landmarks.size(); ++p) {
+          EXPECT_NEAR(a[i].landmarks[p][0], b[i].landmarks[p][0], 1e-3);
+          EXPECT_NEAR(a[i].landmarks[p][1], b[i].landmarks[p][1], 1e-3);
+        }
+        int worst = 0;
+        for (long r = 0; r < a[i].chip.nr(); ++r)
+          for (long c = 0; c < a[i].chip.nc(); ++c)
+            worst = std::max({worst, std::abs(int(a[i].chip(r, c).red) - int(b[i].chip(r, c).red)),
+                              std::abs(int(a[i].chip(r, c).green) - int(b[i].chip(r, c).green)),
+                              std::abs(int(a[i].chip(r, c).blue) - int(b[i].chip(r, c).blue))});
+        EXPECT_LE(worst, 1) << "chip pixels differ";
+        ++compared;
+      }
+    }
+  }
+  EXPECT_GE(compared, 30u);  // 20 detections at full size, more at 500 px
+}
+
+}  // namespace
+}  // namespace facedex
