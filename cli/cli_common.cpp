@@ -56,6 +56,14 @@ std::shared_ptr<const models::FaceModels> load_models_or_report(const GlobalOpti
     report_error(backend.status().message());
     return nullptr;
   }
+  if (*backend == models::EmbedderBackend::kOnnx) {
+    auto spec = models::load_onnx_model_spec(models::onnx_model_path(g.embedder));
+    Status s = spec ? models::use_onnx_model(*spec, &*set) : spec.status();
+    if (!s) {
+      report_error(s.message());
+      return nullptr;
+    }
+  }
   auto loaded = models::FaceModels::load(*set, *backend);
   if (!loaded) {
     report_error(loaded.status().message());

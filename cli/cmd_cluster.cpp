@@ -12,6 +12,7 @@ namespace {
 
 struct ClusterCommandOptions {
   search::ClusterOptions cluster;
+  bool threshold_given = false;  // else the default, scaled to the gallery's model
   bool json = false;
 };
 
@@ -19,7 +20,11 @@ int run_cluster(const GlobalOptions& g, const ClusterCommandOptions& o) {
   int exit_code = kExitOk;
   auto gallery = open_gallery_or_report(g, storage::OpenMode::kReadWrite, &exit_code);
   if (!gallery) return exit_code;
-  auto summary = search::cluster_gallery(*gallery, o.cluster);
+  search::ClusterOptions options = o.cluster;
+  const float user_threshold = options.params.threshold;
+  options.params = search::cluster_params_for_model((*gallery).store().same_person_distance(), options.params);
+  if (o.threshold_given) options.params.threshold = user_threshold;
+  auto summary = search::cluster_gallery(*gallery, options);
   if (!summary) {
     report_error(summary.status().message());
     return database_exit_code(summary.status());
@@ -69,7 +74,7 @@ int run_report(const GlobalOptions& g, const std::string& out, const std::vector
   int exit_code = kExitOk;
   auto gallery = open_gallery_or_report(g, storage::OpenMode::kReadOnly, &exit_code);
   if (!gallery) return exit_code;
-  const search::ReportOptions options;
+  const search::ReportOptions options = search::report_options_for_model((*gallery).store().same_person_distance());
   auto report = search::build_report(*gallery, options);
   if (!report) {
     report_error(report.status().message());
@@ -97,8 +102,10 @@ void register_cluster_commands(CLI::App& app, GlobalOptions& g, int* exit_code) 
   auto o = std::make_shared<ClusterCommandOptions>();
   CLI::App* cmd = app.add_subcommand("cluster", "Group every face of the gallery into clusters of one person each");
   cmd->add_option("--threshold", o->cluster.params.threshold,
-                  "Groups merge while their faces' mean distance (stretched where faces are crowded) is below this")
-      ->capture_default_str();
+                  "Groups merge while their faces' mean distance (stretched where faces are crowded) is below this "
+                  "(default for dlib's ResNet; an external model's scales with its same-person distance)")
+      ->capture_default_str()
+      ->each([o](const std::string&) { o->threshold_given = true; });
   cmd->add_option("--k", o->cluster.params.k, "Neighbours per face in the graph")->capture_default_str();
   cmd->add_option("--min-size", o->cluster.min_size, "Smaller groups stay unclustered")->capture_default_str();
   cmd->add_flag("--json", o->json, "JSON summary");

@@ -3,6 +3,8 @@
 #include <cstdio>
 
 #include "cli/cli_common.h"
+#include "models/onnx_export.h"
+#include "models/resnet_weights.h"
 
 namespace facedex::cli {
 namespace {
@@ -17,11 +19,35 @@ nlohmann::json file_json(const models::ModelFile& f) {
   return {{"path", f.path}, {"origin", f.origin}, {"sha256", f.sha256}};
 }
 
-int run_models(const GlobalOptions& g, bool json) {
+// Writes the descriptor network in use as ONNX + spec (onnx_export.h).
+int export_onnx(const models::ModelSet& set, const std::string& out_path, bool quiet) {
+  auto weights = models::read_resnet_weights(set.descriptor.path);
+  Status s = weights ? models::write_resnet_onnx(*weights, out_path) : weights.status();
+  if (!s) {
+    report_error(s.message());
+    return kExitModels;
+  }
+  if (!quiet)
+    std::printf("wrote %s and %s.json (use it with --embedder onnx:%s)\n", out_path.c_str(), out_path.c_str(),
+                out_path.c_str());
+  return kExitOk;
+}
+
+int run_models(const GlobalOptions& g, bool json, const std::string& export_path) {
   auto set = models::locate_models(g.models_dir);
   if (!set) {
     report_error(set.status().message());
     return kExitModels;
+  }
+  if (!export_path.empty()) return export_onnx(*set, export_path, g.quiet);
+  if (auto backend = models::parse_embedder_backend(g.embedder);
+      backend && *backend == models::EmbedderBackend::kOnnx) {
+    auto spec = models::load_onnx_model_spec(models::onnx_model_path(g.embedder));
+    Status s = spec ? models::use_onnx_model(*spec, &*set) : spec.status();
+    if (!s) {
+      report_error(s.message());
+      return kExitModels;
+    }
   }
   if (json) {
     nlohmann::json j{{"fingerprint", set->fingerprint},
@@ -30,6 +56,7 @@ int run_models(const GlobalOptions& g, bool json) {
                      {"landmark_points", set->landmark_points}};
     j["cnn_detector"] = set->cnn_detector ? file_json(*set->cnn_detector) : nlohmann::json();
     j["embedder"] = embedder_name(g);
+    j["same_person_distance"] = set->same_person_distance;
     j["detector_kernel"] = models::FaceDetector::default_kernel_name();
     std::printf("%s\n", j.dump(2).c_str());
     return kExitOk;
@@ -43,8 +70,13 @@ int run_models(const GlobalOptions& g, bool json) {
   if (set->cnn_detector) print("cnn detector", *set->cnn_detector);
   std::printf("fingerprint  %s (stored with every descriptor; galleries never mix fingerprints)\n",
               set->fingerprint.c_str());
-  std::printf("embedder     %s (--embedder: onednn or dlib; they agree within 1e-4 and share the fingerprint)\n",
-              embedder_name(g).c_str());
+  if (set->onnx)
+    std::printf("embedder     onnx (external model: own fingerprint; distance rules scaled to its same-person "
+                "distance %.3f)\n",
+                set->same_person_distance);
+  else
+    std::printf("embedder     %s (--embedder: onednn or dlib; they agree within 1e-4 and share the fingerprint)\n",
+                embedder_name(g).c_str());
   std::printf("detector     dlib HOG, %s build (the AVX2 build is used when the CPU has it; same boxes)\n",
               models::FaceDetector::default_kernel_name());
   return kExitOk;
@@ -54,9 +86,14 @@ int run_models(const GlobalOptions& g, bool json) {
 
 void register_models_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
   auto json = std::make_shared<bool>(false);
+  auto export_path = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("models", "Show the model files in use, their origin and checksums");
   cmd->add_flag("--json", *json, "JSON output");
-  on_run(cmd, [&g, json]() { return run_models(g, *json); }, exit_code);
+  cmd->add_option("--export-onnx", *export_path,
+                  "Write the descriptor network as an ONNX model FILE plus FILE.json, the spec --embedder onnx:FILE "
+                  "reads (input_size, channel_order rgb|bgr, layout nchw|nhwc, mean, scale, output_dims 128, "
+                  "normalise_output none|l2, same_person_distance)");
+  on_run(cmd, [&g, json, export_path]() { return run_models(g, *json, *export_path); }, exit_code);
 }
 
 }  // namespace facedex::cli

@@ -31,13 +31,16 @@ nlohmann::json matches_json(const std::vector<search::GalleryMatch>& matches) {
   return out;
 }
 
-// Loads models and analyses the probes; nullptr pipeline on failure.
-std::vector<search::ProbePhoto> probe_faces(const GlobalOptions& g, const QueryOptions& o, int* exit_code) {
+// Loads models and analyses the probes; sets *exit_code on failure. `model`
+// (optional) receives the model set the probes were described with.
+std::vector<search::ProbePhoto> probe_faces(const GlobalOptions& g, const QueryOptions& o, int* exit_code,
+                                            models::ModelSet* model = nullptr) {
   auto models = load_models_or_report(g);
   if (!models) {
     *exit_code = kExitModels;
     return {};
   }
+  if (model) *model = models->model_set();
   // A query is one process with a few probes: give its one network every core.
   auto pipeline = models::FacePipeline::create(models, int(std::max(1u, std::thread::hardware_concurrency())));
   if (!pipeline) {
@@ -57,10 +60,16 @@ int run_who(const GlobalOptions& g, const QueryOptions& o, bool raw_search) {
     report_error(identifier.status().message());
     return database_exit_code(identifier.status());
   }
-  const auto probes = probe_faces(g, o, &exit_code);
+  models::ModelSet model;
+  const auto probes = probe_faces(g, o, &exit_code, &model);
   if (exit_code != kExitOk) return exit_code;
+  // Descriptors of two models are not comparable: refuse rather than answer nonsense.
+  if (Status s = gallery->store().bind_model(model.fingerprint, model.same_person_distance); !s) {
+    report_error(s.message());
+    return database_exit_code(s);
+  }
 
-  search::IdentityRule rule;
+  search::IdentityRule rule = search::identity_rule_for_model(model.same_person_distance);
   rule.k = o.k;
   if (o.threshold >= 0) {
     rule.plain_threshold = true;
@@ -125,8 +134,10 @@ int run_compare(const GlobalOptions& g, const std::string& a, const std::string&
   int exit_code = kExitOk;
   QueryOptions o;
   o.probes = {a, b};
-  const auto probes = probe_faces(g, o, &exit_code);
+  models::ModelSet model;
+  const auto probes = probe_faces(g, o, &exit_code, &model);
   if (exit_code != kExitOk) return exit_code;
+  if (threshold < 0) threshold = model.same_person_distance;
   for (const auto& p : probes) {
     if (!p.error) {
       report_error(p.error.message());
@@ -185,12 +196,13 @@ void register_query_commands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   on_run(s, [&g, search_opts]() { return run_who(g, *search_opts, true); }, exit_code);
 
   auto a = std::make_shared<std::string>(), b = std::make_shared<std::string>();
-  auto threshold = std::make_shared<double>(models::kSamePersonDistance);
+  auto threshold = std::make_shared<double>(-1);
   auto json = std::make_shared<bool>(false);
   CLI::App* c = app.add_subcommand("compare", "Same person? Distance between the main faces of two photos");
   c->add_option("a", *a, "Photo")->required();
   c->add_option("b", *b, "Photo")->required();
-  c->add_option("--threshold", *threshold, "Same person below this distance (dlib's 1:1 threshold)")->capture_default_str();
+  c->add_option("--threshold", *threshold,
+                "Same person below this distance (default: the model's 1:1 threshold, 0.6 for dlib's ResNet)");
   c->add_flag("--json", *json, "JSON output");
   on_run(c, [&g, a, b, threshold, json]() { return run_compare(g, *a, *b, *threshold, *json); }, exit_code);
 }

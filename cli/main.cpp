@@ -22,9 +22,16 @@ int main(int argc, char** argv) {
   app.add_option("--models", g.models_dir, "Directory with dlib model files to use instead of the bundled ones")
       ->envname("FACEDEX_MODELS");
   app.add_option("--embedder", g.embedder,
-                 "Descriptor backend: auto (the fastest: onednn), onednn or dlib; they agree within 1e-4")
+                 "Descriptor backend: auto (the fastest: onednn), onednn or dlib (they agree within 1e-4), or "
+                 "onnx:PATH, an external model with a PATH.json spec (own fingerprint and thresholds; see models "
+                 "--export-onnx)")
       ->envname("FACEDEX_EMBEDDER")
-      ->check(CLI::IsMember({"auto", "onednn", "dlib"}));
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            auto parsed = facedex::models::parse_embedder_backend(v);
+            return parsed ? std::string() : parsed.status().message();
+          },
+          "auto|onednn|dlib|onnx:PATH"));
   app.add_flag("-q,--quiet", g.quiet, "Print errors only");
 
   int exit_code = kExitOk;

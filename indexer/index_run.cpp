@@ -357,7 +357,7 @@ Expected<IndexSummary> run_index(storage::Gallery& gallery, std::shared_ptr<cons
                                  const std::vector<std::string>& roots_arg, const IndexOptions& options,
                                  const ProgressFn& progress, const ProblemFn& problem) {
   const auto start = Clock::now();
-  if (Status s = gallery.store().bind_model(face_models->model_set().fingerprint); !s) return s;
+  if (Status s = gallery.store().bind_model(face_models->model_set().fingerprint, face_models->model_set().same_person_distance); !s) return s;
 
   std::vector<std::string> roots;
   for (const auto& r : roots_arg) roots.push_back(absolute_path(r));

@@ -6,7 +6,13 @@ Expected<EmbedderBackend> parse_embedder_backend(const std::string& name) {
   if (name == "auto" || name.empty()) return EmbedderBackend::kAuto;
   if (name == "dlib") return EmbedderBackend::kDlib;
   if (name == "onednn") return EmbedderBackend::kOneDnn;
-  return Status::invalid_input("unknown embedder '" + name + "' (expected auto, dlib or onednn)");
+  if (!onnx_model_path(name).empty()) return EmbedderBackend::kOnnx;
+  return Status::invalid_input("unknown embedder '" + name + "' (expected auto, dlib, onednn or onnx:PATH)");
+}
+
+std::string onnx_model_path(const std::string& name) {
+  const std::string prefix = "onnx:";
+  return name.compare(0, prefix.size(), prefix) == 0 ? name.substr(prefix.size()) : std::string();
 }
 
 const char* embedder_backend_name(EmbedderBackend backend) {
@@ -14,6 +20,7 @@ const char* embedder_backend_name(EmbedderBackend backend) {
     case EmbedderBackend::kAuto: return "auto";
     case EmbedderBackend::kDlib: return "dlib";
     case EmbedderBackend::kOneDnn: return "onednn";
+    case EmbedderBackend::kOnnx: return "onnx";
   }
   return "?";
 }

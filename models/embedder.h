@@ -35,9 +35,12 @@ enum class EmbedderBackend {
   kAuto,    // the fastest built in: oneDNN
   kDlib,    // dlib's own layers (im2col + BLAS sgemm)
   kOneDnn,  // oneDNN's JIT convolutions
+  kOnnx,    // an external ONNX model (onnx_embedder.h), not the bundled network
 };
-// "auto", "dlib" or "onednn".
+// "auto", "dlib", "onednn" or "onnx:PATH".
 Expected<EmbedderBackend> parse_embedder_backend(const std::string& name);
+// PATH of "onnx:PATH", else "".
+std::string onnx_model_path(const std::string& name);
 const char* embedder_backend_name(EmbedderBackend backend);
 // kAuto resolved to the backend it stands for.
 EmbedderBackend resolve_embedder_backend(EmbedderBackend backend);

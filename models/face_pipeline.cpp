@@ -5,6 +5,7 @@
 #include <dlib/image_transforms.h>
 
 #include "models/onednn_embedder.h"
+#include "models/onnx_embedder.h"
 
 namespace facedex::models {
 
@@ -15,10 +16,13 @@ Expected<std::shared_ptr<const FaceModels>> FaceModels::load(const ModelSet& set
   models->set_ = set;
   models->landmarks_ = *landmarks;
   models->backend_ = resolve_embedder_backend(backend);
+  if ((models->backend_ == EmbedderBackend::kOnnx) != set.onnx.has_value())
+    return Status::invalid_input("the onnx embedder needs an ONNX model set (use_onnx_model), and only it");
   return std::shared_ptr<const FaceModels>(std::move(models));
 }
 
 Expected<std::unique_ptr<Embedder>> FaceModels::make_embedder(int threads) const {
+  if (backend_ == EmbedderBackend::kOnnx) return make_onnx_embedder(*set_.onnx, threads);
   if (backend_ == EmbedderBackend::kOneDnn) {
     // Read on first use, once for every thread: a re-run with nothing to
     // analyse never pays for it.

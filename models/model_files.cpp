@@ -154,4 +154,16 @@ Expected<ModelSet> locate_models(const std::string& user_dir_arg) {
   return set;
 }
 
+Status use_onnx_model(const OnnxModelSpec& spec, ModelSet* set) {
+  auto f = describe(spec.model_path, "external ONNX descriptor model (--embedder onnx:...), spec " + spec.canonical);
+  if (!f) return f.status();
+  set->descriptor = *f;
+  set->onnx = spec;
+  set->same_person_distance = spec.same_person_distance;
+  set->fingerprint = sha256_hex("onnx:" + f->sha256 + ":" + spec.canonical + ":" + set->landmarks.sha256 +
+                                (kFlipAveragedDescriptors ? ":flip-average" : ""))
+                         .substr(0, 16);
+  return Status::ok();
+}
+
 }  // namespace facedex::models

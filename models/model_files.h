@@ -10,6 +10,8 @@
 #include <optional>
 #include <string>
 
+#include "models/model_constants.h"
+#include "models/onnx_model_spec.h"
 #include "util/status.h"
 
 namespace facedex::models {
@@ -28,6 +30,9 @@ struct ModelSet {
   // Short hash of descriptor + landmark model: two descriptors are comparable
   // only when their fingerprints are equal (alignment depends on the landmarks).
   std::string fingerprint;
+  // The model's 1:1 verification distance; facedex's distance rules scale with it.
+  float same_person_distance = kSamePersonDistance;
+  std::optional<OnnxModelSpec> onnx;  // set when descriptors come from an external ONNX model
 };
 
 // File names facedex knows.
@@ -40,6 +45,11 @@ inline constexpr const char* kCnnDetectorFile = "mmod_human_face_detector.dat";
 // user_dir: --models, else FACEDEX_MODELS, else empty (bundled files only).
 // Fails with kNotFound and a message saying how to provision the models.
 Expected<ModelSet> locate_models(const std::string& user_dir);
+
+// Makes `set` describe an external ONNX descriptor model instead of the
+// bundled network: its file, its own fingerprint (model bytes + spec +
+// landmarks) and its same-person distance.
+Status use_onnx_model(const OnnxModelSpec& spec, ModelSet* set);
 
 // The directory facedex's own setup writes the converted model to.
 std::string bundled_models_dir();

@@ -6,10 +6,19 @@
 #include <set>
 #include <unordered_map>
 
+#include "models/model_constants.h"
 #include "search/neighbour_graph.h"
 #include "storage/vector_index.h"
 
 namespace facedex::search {
+
+ClusterParams cluster_params_for_model(float same_person_distance, ClusterParams defaults) {
+  const float scale = same_person_distance / models::kSamePersonDistance;
+  defaults.threshold *= scale;
+  defaults.first_pass_threshold *= scale;
+  defaults.crowd_distance *= scale;
+  return defaults;
+}
 namespace {
 
 

@@ -37,6 +37,10 @@ struct ClusterParams {
   float crowd_distance = 0.60f;
 };
 
+// The distances above were chosen for dlib's ResNet (same-person distance
+// 0.6); another model's scale with its same-person distance.
+ClusterParams cluster_params_for_model(float same_person_distance, ClusterParams defaults = {});
+
 struct ClusterInput {
   std::vector<Descriptor> descriptors;
   std::vector<uint64_t> photo_ids;   // faces of one photo never share a cluster

@@ -5,7 +5,17 @@
 #include <map>
 #include <set>
 
+#include "models/model_constants.h"
+
 namespace facedex::search {
+
+IdentityRule identity_rule_for_model(float same_person_distance) {
+  IdentityRule rule;
+  const float scale = same_person_distance / models::kSamePersonDistance;
+  rule.max_distance *= scale;
+  rule.min_margin *= scale;
+  return rule;
+}
 
 std::vector<Candidate> rank_candidates(const std::vector<NamedNeighbor>& neighbors) {
   std::map<uint64_t, Candidate> by_person;

@@ -27,6 +27,11 @@ struct IdentityRule {
   bool plain_threshold = false;
 };
 
+// The rule for a model whose 1:1 same-person distance is `same_person_distance`
+// (dlib's: 0.6, for which the defaults above were calibrated): the distances
+// scale with it. An external model's rule is a starting point, not calibrated.
+IdentityRule identity_rule_for_model(float same_person_distance);
+
 // One named face among the k nearest.
 struct NamedNeighbor {
   uint64_t face_id = 0;

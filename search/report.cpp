@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "models/model_constants.h"
 #include "search/face_clustering.h"
 #include "storage/vector_index.h"
 #include "util/utf8.h"
@@ -100,6 +101,15 @@ std::string html_escape(const std::string& raw) {
     }
   }
   return out;
+}
+
+ReportOptions report_options_for_model(float same_person_distance) {
+  ReportOptions options;
+  const float scale = same_person_distance / models::kSamePersonDistance;
+  options.same_person_distance *= scale;
+  options.split_distance *= scale;
+  options.match_distance *= scale;
+  return options;
 }
 
 Expected<Report> build_report(const storage::Gallery& gallery, const ReportOptions& options) {

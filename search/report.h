@@ -49,6 +49,10 @@ struct ReportOptions {
   size_t faces_per_page = 200;
 };
 
+// The distances above are for dlib's ResNet; another model's scale with its
+// same-person distance (storage::GalleryStore::same_person_distance()).
+ReportOptions report_options_for_model(float same_person_distance);
+
 Expected<Report> build_report(const storage::Gallery& gallery, const ReportOptions& options);
 
 // Writes DIR/index.html (+ index-N.html pages), one page per group (paginated),

@@ -31,6 +31,7 @@ constexpr const char* kPersonFacesCf = "person_faces";
 
 constexpr const char* kMetaSchema = "schema_version";
 constexpr const char* kMetaModel = "model_fingerprint";
+constexpr const char* kMetaSamePersonDistance = "same_person_distance";
 constexpr const char* kMetaIndexType = "index_type";
 constexpr const char* kMetaNextPhoto = "next_photo_id";
 constexpr const char* kMetaNextFace = "next_face_id";
@@ -248,6 +249,7 @@ Status GalleryStore::load_meta() {
       return s;
   }
   if (get(kMetaModel, &value)) model_fingerprint_ = value;
+  if (get(kMetaSamePersonDistance, &value)) same_person_distance_ = std::stof(value);
   index_type_ = get(kMetaIndexType, &value) ? value : "";
   auto counter = [&](const char* key, uint64_t* out) {
     if (get(key, &value)) *out = std::stoull(value);
@@ -261,17 +263,20 @@ Status GalleryStore::load_meta() {
   return Status::ok();
 }
 
-Status GalleryStore::bind_model(const std::string& fingerprint) {
+Status GalleryStore::bind_model(const std::string& fingerprint, float same_person_distance) {
   if (model_fingerprint_ == fingerprint) return Status::ok();
   if (!model_fingerprint_.empty())
     return Status::model_mismatch("database " + dir_ + " holds descriptors of model " + model_fingerprint_ +
                                   ", but the models in use have fingerprint " + fingerprint +
                                   ". Descriptors of two models cannot be compared: index into a new database "
-                                  "(--db NEW_DIR), or point --models at the files this database was made with.");
+                                  "(--db NEW_DIR), or use the --models and --embedder this database was made with.");
   if (read_only_) return Status::ok();
-  if (Status s = from_rocks(db_->Put(rocksdb::WriteOptions(), meta_, kMetaModel, fingerprint), "writing metadata"); !s)
-    return s;
+  rocksdb::WriteBatch b;
+  b.Put(meta_, kMetaModel, fingerprint);
+  b.Put(meta_, kMetaSamePersonDistance, std::to_string(same_person_distance));
+  if (Status s = from_rocks(db_->Write(rocksdb::WriteOptions(), &b), "writing metadata"); !s) return s;
   model_fingerprint_ = fingerprint;
+  same_person_distance_ = same_person_distance;
   return Status::ok();
 }
 

@@ -93,8 +93,13 @@ class GalleryStore {
 
   // Metadata. The model fingerprint is empty until the first face is stored.
   const std::string& model_fingerprint() const { return model_fingerprint_; }
-  // kModelMismatch when the database holds faces of another model.
-  Status bind_model(const std::string& fingerprint);
+  // kModelMismatch when the database holds faces of another model. The
+  // model's same-person distance is kept with it: commands that need no model
+  // (cluster, report) scale their distance rules by it.
+  Status bind_model(const std::string& fingerprint, float same_person_distance = kDefaultSamePersonDistance);
+  float same_person_distance() const { return same_person_distance_; }
+  // dlib's ResNet (models::kSamePersonDistance); storage does not depend on models/.
+  static constexpr float kDefaultSamePersonDistance = 0.6f;
   const std::string& index_type() const { return index_type_; }
   Status set_index_type(const std::string& type);
   uint64_t last_log_seq() const { return next_log_seq_ - 1; }
@@ -161,6 +166,7 @@ class GalleryStore {
   rocksdb::ColumnFamilyHandle* person_faces_ = nullptr;
 
   std::string model_fingerprint_;
+  float same_person_distance_ = kDefaultSamePersonDistance;
   std::string index_type_;
   // Next ids to hand out; written to meta in every batch that uses them.
   uint64_t log_trimmed_upto_ = 0;

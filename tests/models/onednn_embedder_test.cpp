@@ -12,41 +12,14 @@
 #include "models/model_files.h"
 #include "models/onednn_embedder.h"
 #include "models/photo_decoder.h"
+#include "tests/support/demo_chips.h"
 #include "tests/support/test_photos.h"
 
 namespace facedex {
 namespace {
 
-// Every face HOG finds in the six demo photos, and each one mirrored.
-std::vector<models::FaceChip> demo_chips() {
-  auto pipeline = testing::make_pipeline();
-  std::vector<models::FaceChip> chips;
-  if (!pipeline) return chips;
-  for (int n = 1; n <= 6; ++n) {
-    auto photo = models::load_photo(testing::demo_photo(n), models::DecodeOptions{});
-    EXPECT_TRUE(photo) << photo.status().message();
-    if (!photo) continue;
-    for (const auto& face : pipeline->detector().detect(photo->rgb, models::DetectOptions{})) {
-      chips.push_back(face.chip);
-      models::FaceChip mirrored;
-      dlib::flip_image_left_right(face.chip, mirrored);
-      chips.push_back(std::move(mirrored));
-    }
-  }
-  return chips;
-}
-
-double worst_difference(const std::vector<Descriptor>& a, const std::vector<Descriptor>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double worst = 0;
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i)
-    for (size_t d = 0; d < size_t(kDescriptorDims); ++d)
-      worst = std::max(worst, std::abs(double(a[i][d]) - double(b[i][d])));
-  return worst;
-}
-
 TEST(OneDnnEmbedderTest, MatchesDlibOnDemoFacesAtEveryBatchSizeAndThreadCount) {
-  const std::vector<models::FaceChip> chips = demo_chips();
+  const std::vector<models::FaceChip> chips = testing::demo_chips();
   ASSERT_GE(chips.size(), 38u);  // 19 faces, each also mirrored
 
   auto set = models::locate_models("");
@@ -63,7 +36,7 @@ TEST(OneDnnEmbedderTest, MatchesDlibOnDemoFacesAtEveryBatchSizeAndThreadCount) {
     EXPECT_EQ((*onednn)->backend_name(), "onednn");
 
     // All at once: 38+ chips run as batches of 32, 4, 2 ...
-    const double all_at_once = worst_difference((*onednn)->embed(chips), expected);
+    const double all_at_once = testing::worst_difference((*onednn)->embed(chips), expected);
     // One at a time, and in uneven groups of 5 (4 + 1).
     std::vector<Descriptor> singly, in_fives;
     for (const auto& chip : chips) singly.push_back((*onednn)->embed({chip})[0]);
@@ -72,8 +45,8 @@ TEST(OneDnnEmbedderTest, MatchesDlibOnDemoFacesAtEveryBatchSizeAndThreadCount) {
                                                 chips.begin() + long(std::min(chips.size(), i + 5)));
       for (const auto& d : (*onednn)->embed(group)) in_fives.push_back(d);
     }
-    const double one_by_one = worst_difference(singly, expected);
-    const double fives = worst_difference(in_fives, expected);
+    const double one_by_one = testing::worst_difference(singly, expected);
+    const double fives = testing::worst_difference(in_fives, expected);
     std::printf("%d thread(s), %zu chips: worst per-dimension difference to dlib: %.3g (one batch), %.3g (singly), "
                 "%.3g (groups of 5)\n",
                 threads, chips.size(), all_at_once, one_by_one, fives);
@@ -83,7 +56,7 @@ TEST(OneDnnEmbedderTest, MatchesDlibOnDemoFacesAtEveryBatchSizeAndThreadCount) {
   }
   // The descriptors are not all alike: a broken network that outputs a
   // constant would also "match" itself, not dlib.
-  EXPECT_GT(worst_difference({expected[0]}, {expected[2]}), 0.05);
+  EXPECT_GT(testing::worst_difference({expected[0]}, {expected[2]}), 0.05);
 }
 
 TEST(OneDnnEmbedderTest, EmptyInputGivesNoDescriptors) {
