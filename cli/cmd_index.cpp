@@ -141,7 +141,7 @@ void register_index_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
                   "Times to double the detection image (-1 = auto: once when its long side is at most 1024 px)")
       ->capture_default_str();
   cmd->add_option("--max-detect-side", o->index.detect.max_detect_side,
-                  "Detect on a copy downscaled to this long side (0 = full size)")
+                  "Detect on a copy downscaled to this long side, but to no less than 60% of the photo (0 = full size)")
       ->capture_default_str();
   cmd->add_option("--max-pixels", o->index.decode.max_pixels, "Refuse photos larger than this many pixels")
       ->capture_default_str();

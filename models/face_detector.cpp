@@ -99,7 +99,7 @@ namespace {
 double detection_scale(int width, int height, const DetectOptions& options) {
   const int long_side = std::max(width, height);
   if (options.max_detect_side <= 0 || long_side <= options.max_detect_side) return 1.0;
-  return double(options.max_detect_side) / long_side;
+  return std::max(double(options.max_detect_side) / long_side, kMinDetectScale);
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include <opencv2/imgproc.hpp>
+
 #include "models/face_pipeline.h"
 #include "models/photo_decoder.h"
 #include "tests/support/test_photos.h"
@@ -96,6 +98,38 @@ TEST_F(DemoPhotoDetectionTest, FindsExactlyTheKnownFacesInEachDemoPhoto) {
               seen);
   EXPECT_EQ(seen, 22);
   EXPECT_EQ(found_real, 19);
+}
+
+// A crowd in a very large photo: ten copies of sample6 shrunk so its four faces
+// are ~120 px, on a 5480 px canvas. Downscaled to 2048 px for detection those
+// faces would be ~45 px, below HOG's 80 px window; the detection scale never
+// goes under kMinDetectScale, so every one of the 40 must be found.
+TEST_F(DemoPhotoDetectionTest, SmallFacesInAVeryLargePhotoAreFound) {
+  ASSERT_TRUE(pipeline_);
+  auto photo = models::load_photo(testing::demo_photo(6), {});
+  ASSERT_TRUE(photo) << photo.status().message();
+  const auto originals = pipeline_->detector().detect(photo->rgb, {});
+  ASSERT_EQ(originals.size(), 4u);
+  const double shrink = 0.56;  // sample6's 216 px faces -> ~121 px
+  cv::Mat copy;
+  cv::resize(photo->rgb, copy, cv::Size(), shrink, shrink, cv::INTER_AREA);
+  cv::Mat canvas(2 * copy.rows, 5 * copy.cols + 80, CV_8UC3, cv::Scalar(128, 128, 128));
+  for (int row = 0; row < 2; ++row)
+    for (int col = 0; col < 5; ++col) copy.copyTo(canvas(cv::Rect(col * (copy.cols + 20), row * copy.rows, copy.cols, copy.rows)));
+  ASSERT_GT(canvas.cols, 5000);
+
+  const auto found = pipeline_->detector().detect(canvas, {});
+  EXPECT_EQ(found.size(), 40u);
+  for (const auto& f : found) {
+    EXPECT_GT(f.box.width(), 100);
+    EXPECT_LT(f.box.width(), 160);
+  }
+  models::DetectOptions at_2048;  // what a plain downscale to 2048 px would see
+  at_2048.max_detect_side = 0;
+  cv::Mat small;
+  cv::resize(canvas, small, cv::Size(), 2048.0 / canvas.cols, 2048.0 / canvas.cols, cv::INTER_AREA);
+  at_2048.upsample = 0;
+  EXPECT_LT(pipeline_->detector().detect(small, at_2048).size(), 4u) << "the test photo's faces are not small enough";
 }
 
 }  // namespace
