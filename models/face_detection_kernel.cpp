@@ -12,9 +12,22 @@
 namespace facedex::models {
 namespace {
 
-void* create_hog() {
-  // get_frontal_face_detector() decodes a compressed model (~0.3 s): once per process.
-  static const dlib::frontal_face_detector prototype = dlib::get_frontal_face_detector();
+dlib::frontal_face_detector load_frontal_detector(const char* decoded_path) {
+  if (decoded_path && *decoded_path) {
+    try {
+      dlib::frontal_face_detector hog;
+      dlib::deserialize(decoded_path) >> hog;
+      return hog;
+    } catch (const std::exception&) {
+      // Missing or unreadable: decode dlib's own copy (the same detector, slower).
+    }
+  }
+  return dlib::get_frontal_face_detector();
+}
+
+void* create_hog(const char* decoded_path) {
+  // Loaded once per process; each scanner is a copy.
+  static const dlib::frontal_face_detector prototype = load_frontal_detector(decoded_path);
   return new dlib::frontal_face_detector(prototype);
 }
 

@@ -21,7 +21,10 @@ namespace facedex::models {
 
 struct DetectionKernelOps {
   const char* name;                // "generic" or "avx2"
-  void* (*create_hog)();           // one HOG scanner (stateful: one per thread)
+  // One HOG scanner (stateful: one per thread). `decoded_path`: dlib's frontal
+  // detector as written by facedex_write_hog_detector, read instead of decoding
+  // the compressed copy in dlib's headers (~0.8 s) when it exists.
+  void* (*create_hog)(const char* decoded_path);
   void (*destroy_hog)(void* hog);
   // Runs HOG on `rgb` scaled by `scale` and upsampled `upsample` times, maps the
   // boxes back and places landmarks and chips on the full-resolution pixels.

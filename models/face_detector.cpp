@@ -12,6 +12,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "models/face_detection_kernel.h"
+#include "models/model_files.h"
 
 namespace facedex::models {
 
@@ -74,6 +75,15 @@ const DetectionKernelOps* avx2_detection_kernel() {
   return kernel;
 }
 
+namespace {
+
+const std::string& decoded_hog_detector_path() {
+  static const std::string path = bundled_models_dir() + "/" + kDecodedHogDetectorFile;
+  return path;
+}
+
+}  // namespace
+
 struct FaceDetector::Impl {
   const DetectionKernelOps* kernel = nullptr;
   void* hog = nullptr;
@@ -86,7 +96,7 @@ struct FaceDetector::Impl {
 FaceDetector::FaceDetector(std::shared_ptr<const LandmarkModel> landmarks, const DetectionKernelOps* kernel)
     : impl_(std::make_unique<Impl>()) {
   impl_->kernel = kernel ? kernel : &chosen_kernel();
-  impl_->hog = impl_->kernel->create_hog();
+  impl_->hog = impl_->kernel->create_hog(decoded_hog_detector_path().c_str());
   impl_->landmarks = std::move(landmarks);
 }
 FaceDetector::~FaceDetector() = default;

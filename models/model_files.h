@@ -41,6 +41,8 @@ inline constexpr const char* kConvertedDescriptorFile = "facedex_resnet_faceapi_
 inline constexpr const char* kLandmarks68File = "shape_predictor_68_face_landmarks.dat";
 inline constexpr const char* kLandmarks5File = "shape_predictor_5_face_landmarks.dat";
 inline constexpr const char* kCnnDetectorFile = "mmod_human_face_detector.dat";
+// dlib's built-in HOG detector, decoded at build time (tools/write_hog_detector_main.cpp).
+inline constexpr const char* kDecodedHogDetectorFile = "frontal_face_detector.dat";
 
 // user_dir: --models, else FACEDEX_MODELS, else empty (bundled files only).
 // Fails with kNotFound and a message saying how to provision the models.
