@@ -1,9 +1,14 @@
 // Descriptor cost: ms per face of each embedder backend at batch 1, 16 and 64,
 // on one thread and on every core (one single-threaded network per core, as
 // the indexer runs them), next to this machine's single-precision peak: a
-// measured sgemm rate (OpenBLAS, same process) and the FMA peak from the
-// clock and vector width. The network costs ~0.54 GFLOP per face.
+// measured sgemm rate (OpenBLAS, same process), the FMA peak from the nominal
+// clock and vector width, and a measured FMA peak (a loop of independent AVX2
+// FMAs: the clock the cores really run at). The network costs ~0.54 GFLOP per
+// face. Backends: dlib, onednn, and onnx (the bundled network exported to
+// ONNX and run by OpenCV's dnn module, the external-model path).
 #include <dlfcn.h>
+#include <immintrin.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -16,6 +21,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "models/face_pipeline.h"
+#include "models/onnx_export.h"
 #include "models/photo_decoder.h"
 
 using Clock = std::chrono::steady_clock;
@@ -46,6 +52,37 @@ double cpu_mhz() {
   return 0;
 }
 
+// 12 independent chains of 8-wide FMAs: enough to fill both FMA pipes
+// through their latency. GFLOP/s of one thread.
+__attribute__((target("avx2,fma"))) double fma_loop_gflops() {
+  __m256 acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_ps(1.0f + 0.01f * float(i));
+  const __m256 mul = _mm256_set1_ps(0.999999f), add = _mm256_set1_ps(1e-7f);
+  const long iterations = 100000000;
+  const auto t = Clock::now();
+  for (long k = 0; k < iterations; ++k)
+    for (auto& a : acc) a = _mm256_fmadd_ps(a, mul, add);
+  const double s = seconds_since(t);
+  float sink = 0, lane[8];
+  for (auto& a : acc) {
+    _mm256_storeu_ps(lane, a);
+    sink += lane[0];
+  }
+  if (sink == 12345.f) std::printf(" ");  // keeps the chains alive
+  return double(iterations) * 12 * 8 * 2 / s / 1e9;
+}
+
+// The loop above on `threads` threads at once: GFLOP/s in all.
+double fma_loop_gflops_all(unsigned threads) {
+  std::vector<double> each(threads);
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < threads; ++t) pool.emplace_back([&each, t] { each[t] = fma_loop_gflops(); });
+  for (auto& p : pool) p.join();
+  double sum = 0;
+  for (double v : each) sum += v;
+  return sum;
+}
+
 bool cpu_has(const std::string& flag) {
   std::ifstream in("/proc/cpuinfo");
   for (std::string line; std::getline(in, line);)
@@ -55,7 +92,7 @@ bool cpu_has(const std::string& flag) {
 
 }  // namespace
 
-// Usage: descriptor_efficiency [dlib|onednn]  (default: both)
+// Usage: descriptor_efficiency [dlib|onednn|onnx]  (default: all)
 int main(int argc, char** argv) {
   const std::string only = argc > 1 ? argv[1] : "";
   auto set = facedex::models::locate_models("");
@@ -77,19 +114,43 @@ int main(int argc, char** argv) {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
   const double gflop_per_face = 0.54;
   const int lanes = cpu_has("avx512f") ? 16 : cpu_has("avx2") ? 8 : 4;
-  const double fma_peak = cpu_mhz() / 1000 * lanes * 2 /*flops per FMA*/ * 2 /*FMA units*/;
+  const double nominal_peak = cpu_mhz() / 1000 * lanes * 2 /*flops per FMA*/ * 2 /*FMA units*/;
   const double sgemm1 = sgemm_gflops(1), sgemm_all = sgemm_gflops(int(cores));
-  std::printf("machine: %u cores, %.0f MHz, %d-float vectors: FMA peak %.0f GFLOP/s per core, %.0f in all\n", cores,
-              cpu_mhz(), lanes, fma_peak, fma_peak * cores);
+  const bool avx2 = cpu_has("avx2") && cpu_has("fma");
+  const double fma1 = avx2 ? fma_loop_gflops() : 0, fma_all = avx2 ? fma_loop_gflops_all(cores) : 0;
+  std::printf("machine: %u cores, %.0f MHz nominal, %d-float vectors: FMA peak %.0f GFLOP/s per core, %.0f in all\n",
+              cores, cpu_mhz(), lanes, nominal_peak, nominal_peak * cores);
+  std::printf("measured FMA loop (AVX2): %.0f GFLOP/s on 1 thread, %.0f on %u (the clock runs %.0f%% above nominal)\n",
+              fma1, fma_all, cores, avx2 ? 100 * (fma1 / nominal_peak - 1) : 0.0);
   std::printf("measured sgemm (OpenBLAS, 1024^3): %.0f GFLOP/s on 1 thread, %.0f on %u\n", sgemm1, sgemm_all, cores);
+  const double fma_peak = avx2 ? fma1 : nominal_peak;  // the per-core peak the %% column divides by
+  std::printf("the network's floor at that peak: %.2f ms/face on 1 core, %.2f on %u\n", gflop_per_face / fma_peak * 1000,
+              gflop_per_face / (avx2 ? fma_all : fma_peak * cores) * 1000, cores);
+
+  // The onnx backend runs the bundled network exported to ONNX (a temp file).
+  char onnx_dir[] = "/tmp/facedex-bench-XXXXXX";
+  std::string onnx_model;
+  if (mkdtemp(onnx_dir)) {
+    auto weights = facedex::models::read_resnet_weights(set->descriptor.path);
+    onnx_model = std::string(onnx_dir) + "/resnet.onnx";
+    if (!weights || !facedex::models::write_resnet_onnx(*weights, onnx_model)) onnx_model.clear();
+  }
 
   facedex::models::set_blas_threads(1);
   std::printf("\n%-8s %6s %16s %10s %10s %12s %12s\n", "backend", "batch", "networks x thr", "ms/face", "GFLOP/s",
               "% of sgemm", "% of FMA pk");
   using facedex::models::EmbedderBackend;
-  for (EmbedderBackend backend : {EmbedderBackend::kDlib, EmbedderBackend::kOneDnn}) {
+  for (EmbedderBackend backend : {EmbedderBackend::kDlib, EmbedderBackend::kOneDnn, EmbedderBackend::kOnnx}) {
     if (!only.empty() && only != facedex::models::embedder_backend_name(backend)) continue;
-    auto backend_models = facedex::models::FaceModels::load(*set, backend);
+    facedex::models::ModelSet backend_set = *set;
+    if (backend == EmbedderBackend::kOnnx) {
+      auto spec = facedex::models::load_onnx_model_spec(onnx_model);
+      if (!spec || !facedex::models::use_onnx_model(*spec, &backend_set)) {
+        std::fprintf(stderr, "onnx: could not export the model\n");
+        continue;
+      }
+    }
+    auto backend_models = facedex::models::FaceModels::load(backend_set, backend);
     if (!backend_models) {
       std::fprintf(stderr, "%s\n", backend_models.status().message().c_str());
       return 1;
@@ -103,7 +164,7 @@ int main(int argc, char** argv) {
         std::vector<std::unique_ptr<facedex::models::Embedder>> workers;
         for (int t = 0; t < networks; ++t) workers.push_back(std::move(*(*backend_models)->make_embedder(threads)));
         const std::vector<facedex::models::FaceChip> input(batch64.begin(), batch64.begin() + long(batch));
-        const bool slow = backend == EmbedderBackend::kDlib;
+        const bool slow = backend != EmbedderBackend::kOneDnn;
         const size_t rounds = std::max<size_t>(slow ? 2 : 8, (slow ? 64 : 256) / batch);
         for (auto& w : workers) w->embed(input);  // warm up (oneDNN builds its primitives here)
         const auto t0 = Clock::now();
@@ -124,6 +185,16 @@ int main(int argc, char** argv) {
                     100 * gflops / (fma_peak * used));
       }
     }
+  }
+  if (!onnx_model.empty()) {
+    std::remove(onnx_model.c_str());
+    std::remove((onnx_model + ".json").c_str());
+    rmdir(onnx_dir);
+  }
+  if (!onnx_model.empty()) {
+    std::remove(onnx_model.c_str());
+    std::remove((onnx_model + ".json").c_str());
+    rmdir(onnx_dir);
   }
   return 0;
 }
