@@ -30,25 +30,8 @@ using dnnl::memory;
 using Tag = memory::format_tag;
 using Dt = memory::data_type;
 
-// The network after the stem: (output channels, down-samples) per residual block.
-struct BlockShape {
-  int channels;
-  bool down;
-};
-constexpr BlockShape kBlocks[] = {
-    {32, false},  {32, false},  {32, false},                              // level 4
-    {64, true},   {64, false},  {64, false},  {64, false},                // level 3
-    {128, true},  {128, false}, {128, false},                             // level 2
-    {256, true},  {256, false}, {256, false},                             // level 1
-    {256, true},                                                          // level 0
-};
-constexpr int kNumBlocks = int(sizeof(kBlocks) / sizeof(kBlocks[0]));
-
-// Folded conv weights in dlib's [out][in][h][w] layout, shared by every batch size.
-struct FoldedConv {
-  int out = 0, in = 0, kernel = 0;
-  std::vector<float> filters, bias;
-};
+constexpr const ResNetBlock* kBlocks = kResNetBlocks;
+constexpr int kNumBlocks = kResNetBlockCount;
 
 // What runs outside oneDNN: the input scaling and the final fully connected layer.
 struct InputAndOutput {
@@ -78,15 +61,6 @@ Status check_shapes(const ResNetWeights& w) {
   return Status::ok();
 }
 
-FoldedConv fold(const ResNetConv& c) {
-  FoldedConv f{c.out_channels, c.in_channels, c.kernel, c.filters, c.bias};
-  const size_t per_out = size_t(c.in_channels) * size_t(c.kernel) * size_t(c.kernel);
-  for (int o = 0; o < c.out_channels; ++o) {
-    for (size_t k = 0; k < per_out; ++k) f.filters[size_t(o) * per_out + k] *= c.gamma[size_t(o)];
-    f.bias[size_t(o)] = c.gamma[size_t(o)] * c.bias[size_t(o)] + c.beta[size_t(o)];
-  }
-  return f;
-}
 
 float* data(const memory& m) { return static_cast<float*>(m.get_data_handle()); }
 
@@ -269,7 +243,7 @@ class OneDnnEmbedder final : public Embedder {
       : threads_(threads), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
     std::copy(weights.mean_rgb, weights.mean_rgb + 3, ends_.mean_rgb);
     ends_.fc = weights.fc;
-    for (const ResNetConv& c : weights.convs) convs_.push_back(fold(c));
+    for (const ResNetConv& c : weights.convs) convs_.push_back(fold_affine(c));
     weight_cache_.resize(convs_.size());
   }
 

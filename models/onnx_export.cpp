@@ -132,16 +132,11 @@ class GraphWriter {
   int next_ = 0;
 };
 
-// A conv with dlib's affine layer folded in (w' = gamma*w, b' = gamma*b + beta).
+// A conv with dlib's affine layer folded in.
 std::string conv(GraphWriter& g, const std::string& x, Shape* shape, const ResNetConv& c, int stride, int pad) {
-  std::vector<float> w = c.filters, b(size_t(c.out_channels));
-  const size_t per_out = size_t(c.in_channels) * size_t(c.kernel) * size_t(c.kernel);
-  for (int o = 0; o < c.out_channels; ++o) {
-    for (size_t k = 0; k < per_out; ++k) w[size_t(o) * per_out + k] *= c.gamma[size_t(o)];
-    b[size_t(o)] = c.gamma[size_t(o)] * c.bias[size_t(o)] + c.beta[size_t(o)];
-  }
-  const std::string wn = g.initializer({c.out_channels, c.in_channels, c.kernel, c.kernel}, w);
-  const std::string bn = g.initializer({c.out_channels}, b);
+  const FoldedConv f = fold_affine(c);
+  const std::string wn = g.initializer({c.out_channels, c.in_channels, c.kernel, c.kernel}, f.filters);
+  const std::string bn = g.initializer({c.out_channels}, f.bias);
   (*shape)[0] = c.out_channels;
   for (int i = 1; i < 3; ++i) (*shape)[size_t(i)] = ((*shape)[size_t(i)] + 2 * pad - c.kernel) / stride + 1;
   return g.node("Conv", {x, wn, bn},
@@ -164,24 +159,19 @@ std::string pad_to(GraphWriter& g, const std::string& x, const Shape& from, cons
 }  // namespace
 
 Status write_resnet_onnx(const ResNetWeights& weights, const std::string& onnx_path) {
-  // The network's fixed shape (dnn_face_recognition_ex.cpp): a 7x7 stem, then
-  // residual blocks; a block down-samples where its first conv has more
-  // output channels than inputs, or every level's first block after the first.
-  if (weights.convs.size() < 3 || weights.convs[0].kernel != 7 || weights.fc_outputs != kDescriptorDims)
+  // The network's fixed shape: a 7x7 stem, then kResNetBlocks.
+  if (weights.convs.size() != size_t(1 + 2 * kResNetBlockCount) || weights.convs[0].kernel != 7 ||
+      weights.fc_outputs != kDescriptorDims)
     return Status::invalid_input("not dlib's face ResNet: cannot export it to ONNX");
   GraphWriter g;
   Shape shape{3, kChipSize, kChipSize};
   std::string x = g.input("chips", shape);
   x = g.node("Relu", {conv(g, x, &shape, weights.convs[0], 2, 0)});
   x = pool(g, "MaxPool", x, &shape, 3, 2);
-  // Down-sampling blocks, as in onednn_embedder.cpp's kBlocks: the first block
-  // of levels 3, 2, 1 and 0 (blocks 3, 7, 10 and 13).
-  constexpr int kDownBlocks[] = {3, 7, 10, 13};
-  const int blocks = int(weights.convs.size() - 1) / 2;
-  for (int b = 0; b < blocks; ++b) {
+  for (int b = 0; b < kResNetBlockCount; ++b) {
     const ResNetConv& first = weights.convs[size_t(1 + 2 * b)];
     const ResNetConv& second = weights.convs[size_t(2 + 2 * b)];
-    const bool down = std::find(std::begin(kDownBlocks), std::end(kDownBlocks), b) != std::end(kDownBlocks);
+    const bool down = kResNetBlocks[b].down;
     Shape branch_shape = shape;
     std::string t = g.node("Relu", {conv(g, x, &branch_shape, first, down ? 2 : 1, down ? 0 : 1)});
     std::string u = conv(g, t, &branch_shape, second, 1, 1);

@@ -13,6 +13,8 @@
 #include <faiss/index_factory.h>
 #include <faiss/index_io.h>
 
+#include "storage/fast_search.h"
+
 namespace facedex::storage {
 namespace {
 
@@ -159,7 +161,7 @@ Expected<std::unique_ptr<VectorIndex>> make_faiss_index(const std::string& facto
     std::unique_ptr<faiss::Index> index(faiss::index_factory(kDescriptorDims, ("IDMap," + factory).c_str()));
     if (!index->is_trained)
       return Status::unsupported("index type " + factory + " learns from data: use make_trained_faiss_index");
-    return std::unique_ptr<VectorIndex>(new FaissVectorIndex(std::move(index), factory));
+    return std::unique_ptr<VectorIndex>(new FaissVectorIndex(with_fast_search(std::move(index)), factory));
   } catch (const faiss::FaissException& e) {
     return Status::invalid_input("index type '" + factory + "' is not a FAISS factory string (" + e.what() + ")");
   }
@@ -189,6 +191,7 @@ Expected<std::unique_ptr<VectorIndex>> make_trained_faiss_index(const std::strin
                   training.begin() + long(i * size_t(kDescriptorDims)));
       index->train(faiss::Index::idx_t(sample), training.data());
     }
+    index = with_fast_search(std::move(index));
     if (!search_parameters.empty()) faiss::ParameterSpace().set_index_parameters(index.get(), search_parameters.c_str());
     return std::unique_ptr<VectorIndex>(new FaissVectorIndex(std::move(index), factory));
   } catch (const faiss::FaissException& e) {
@@ -214,6 +217,7 @@ Expected<std::unique_ptr<VectorIndex>> read_faiss_index(FILE* in, const std::str
   try {
     std::unique_ptr<faiss::Index> index(faiss::read_index(in));
     if (index->d != kDescriptorDims) return Status::corruption("vector index has the wrong dimension");
+    index = with_fast_search(std::move(index));
     if (!search_parameters.empty()) faiss::ParameterSpace().set_index_parameters(index.get(), search_parameters.c_str());
     return std::unique_ptr<VectorIndex>(new FaissVectorIndex(std::move(index), factory));
   } catch (const faiss::FaissException& e) {
