@@ -22,6 +22,7 @@
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
+#include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVFFlat.h>
 #include <omp.h>
 
@@ -95,7 +96,7 @@ int main(int argc, char** argv) {
       std::function<faiss::Index*()> make;
       // (label, setting) pairs measured on one build of the index.
       std::vector<std::pair<std::string, std::function<void(faiss::Index*)>>> tunings;
-      bool fast_scan = false;  // facedex's AVX2 IVF scan (storage/fast_search.h), as facedex runs IVF
+      bool fast_scan = false;  // facedex's AVX2 loops (storage/fast_search.h), as facedex runs Flat and IVF
     };
     const size_t nlist = n >= 1000000 ? 4096 : 1024;
     auto nprobe = [](size_t p) {
@@ -105,6 +106,14 @@ int main(int argc, char** argv) {
     };
     std::vector<Spec> specs = {
         {"Flat (exact)", [] { return new faiss::IndexFlatL2(kDescriptorDims); }, {{"", [](faiss::Index*) {}}}},
+        {"Flat (exact) avx2",
+         [] {
+           auto* map = new faiss::IndexIDMap(new faiss::IndexFlatL2(kDescriptorDims));
+           map->own_fields = true;  // as index_factory("IDMap,Flat") makes it
+           return map;
+         },
+         {{"", [](faiss::Index*) {}}},
+         true},
         {"IVF" + std::to_string(nlist) + ",Flat",
          [&] {
            auto* ivf = new faiss::IndexIVFFlat(new faiss::IndexFlatL2(kDescriptorDims), kDescriptorDims, nlist);
@@ -137,7 +146,12 @@ int main(int argc, char** argv) {
         index = facedex::storage::with_fast_search(std::move(index));
         if (!facedex::storage::has_fast_search(*index)) std::fprintf(stderr, "fast IVF scan not applied\n");
       }
-      index->add(faiss::Index::idx_t(n), data.data());
+      std::vector<faiss::Index::idx_t> positions(n);
+      for (size_t i = 0; i < n; ++i) positions[i] = faiss::Index::idx_t(i);
+      if (dynamic_cast<faiss::IndexIDMap*>(index.get()))
+        index->add_with_ids(faiss::Index::idx_t(n), data.data(), positions.data());
+      else
+        index->add(faiss::Index::idx_t(n), data.data());
       const double build = std::chrono::duration<double>(Clock::now() - t0).count();
       const double memory = rss_mb() - before;
       for (const auto& [label, tune] : spec.tunings) {
