@@ -142,15 +142,14 @@ int main(int argc, char** argv) {
   using facedex::models::EmbedderBackend;
   for (EmbedderBackend backend : {EmbedderBackend::kDlib, EmbedderBackend::kOneDnn, EmbedderBackend::kOnnx}) {
     if (!only.empty() && only != facedex::models::embedder_backend_name(backend)) continue;
-    facedex::models::ModelSet backend_set = *set;
-    if (backend == EmbedderBackend::kOnnx) {
-      auto spec = facedex::models::load_onnx_model_spec(onnx_model);
-      if (!spec || !facedex::models::use_onnx_model(*spec, &backend_set)) {
-        std::fprintf(stderr, "onnx: could not export the model\n");
-        continue;
-      }
+    auto backend_set =
+        facedex::models::locate_models("", backend == EmbedderBackend::kOnnx ? "onnx:" + onnx_model : "");
+    if (!backend_set) {
+      std::fprintf(stderr, "%s: %s\n", facedex::models::embedder_backend_name(backend),
+                   backend_set.status().message().c_str());
+      continue;
     }
-    auto backend_models = facedex::models::FaceModels::load(backend_set, backend);
+    auto backend_models = facedex::models::FaceModels::load(*backend_set, backend);
     if (!backend_models) {
       std::fprintf(stderr, "%s\n", backend_models.status().message().c_str());
       return 1;

@@ -46,7 +46,7 @@ std::unique_ptr<storage::Gallery> open_gallery_or_report(const GlobalOptions& g,
 void report_error(const std::string& message) { std::fprintf(stderr, "facedex: %s\n", message.c_str()); }
 
 std::shared_ptr<const models::FaceModels> load_models_or_report(const GlobalOptions& g) {
-  auto set = models::locate_models(g.models_dir);
+  auto set = models::locate_models(g.models_dir, g.embedder);
   if (!set) {
     report_error(set.status().message());
     return nullptr;
@@ -55,14 +55,6 @@ std::shared_ptr<const models::FaceModels> load_models_or_report(const GlobalOpti
   if (!backend) {
     report_error(backend.status().message());
     return nullptr;
-  }
-  if (*backend == models::EmbedderBackend::kOnnx) {
-    auto spec = models::load_onnx_model_spec(models::onnx_model_path(g.embedder));
-    Status s = spec ? models::use_onnx_model(*spec, &*set) : spec.status();
-    if (!s) {
-      report_error(s.message());
-      return nullptr;
-    }
   }
   auto loaded = models::FaceModels::load(*set, *backend);
   if (!loaded) {

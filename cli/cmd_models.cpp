@@ -34,21 +34,13 @@ int export_onnx(const models::ModelSet& set, const std::string& out_path, bool q
 }
 
 int run_models(const GlobalOptions& g, bool json, const std::string& export_path) {
-  auto set = models::locate_models(g.models_dir);
+  // --export-onnx writes the bundled network, whatever --embedder says.
+  auto set = models::locate_models(g.models_dir, export_path.empty() ? g.embedder : "");
   if (!set) {
     report_error(set.status().message());
     return kExitModels;
   }
   if (!export_path.empty()) return export_onnx(*set, export_path, g.quiet);
-  if (auto backend = models::parse_embedder_backend(g.embedder);
-      backend && *backend == models::EmbedderBackend::kOnnx) {
-    auto spec = models::load_onnx_model_spec(models::onnx_model_path(g.embedder));
-    Status s = spec ? models::use_onnx_model(*spec, &*set) : spec.status();
-    if (!s) {
-      report_error(s.message());
-      return kExitModels;
-    }
-  }
   if (json) {
     nlohmann::json j{{"fingerprint", set->fingerprint},
                      {"descriptor", file_json(set->descriptor)},

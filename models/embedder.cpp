@@ -1,5 +1,7 @@
 #include "models/embedder.h"
 
+#include "models/onnx_model_spec.h"
+
 namespace facedex::models {
 
 Expected<EmbedderBackend> parse_embedder_backend(const std::string& name) {
@@ -10,10 +12,6 @@ Expected<EmbedderBackend> parse_embedder_backend(const std::string& name) {
   return Status::invalid_input("unknown embedder '" + name + "' (expected auto, dlib, onednn or onnx:PATH)");
 }
 
-std::string onnx_model_path(const std::string& name) {
-  const std::string prefix = "onnx:";
-  return name.compare(0, prefix.size(), prefix) == 0 ? name.substr(prefix.size()) : std::string();
-}
 
 const char* embedder_backend_name(EmbedderBackend backend) {
   switch (backend) {

@@ -39,8 +39,7 @@ enum class EmbedderBackend {
 };
 // "auto", "dlib", "onednn" or "onnx:PATH".
 Expected<EmbedderBackend> parse_embedder_backend(const std::string& name);
-// PATH of "onnx:PATH", else "".
-std::string onnx_model_path(const std::string& name);
+// onnx_model_path() (onnx_model_spec.h) gives PATH.
 const char* embedder_backend_name(EmbedderBackend backend);
 // kAuto resolved to the backend it stands for.
 EmbedderBackend resolve_embedder_backend(EmbedderBackend backend);

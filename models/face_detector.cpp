@@ -58,6 +58,11 @@ const DetectionKernelOps* load_avx2_kernel() {
   return nullptr;
 }
 
+const std::string& decoded_hog_detector_path() {
+  static const std::string path = bundled_models_dir() + "/" + kDecodedHogDetectorFile;
+  return path;
+}
+
 const DetectionKernelOps& chosen_kernel() {
   static const DetectionKernelOps* const kernel = [] {
     const char* env = std::getenv("FACEDEX_DETECTOR_KERNEL");
@@ -74,15 +79,6 @@ const DetectionKernelOps* avx2_detection_kernel() {
   static const DetectionKernelOps* const kernel = load_avx2_kernel();
   return kernel;
 }
-
-namespace {
-
-const std::string& decoded_hog_detector_path() {
-  static const std::string path = bundled_models_dir() + "/" + kDecodedHogDetectorFile;
-  return path;
-}
-
-}  // namespace
 
 struct FaceDetector::Impl {
   const DetectionKernelOps* kernel = nullptr;

@@ -79,7 +79,7 @@ Expected<ModelFile> describe(const std::string& path, const std::string& origin)
 
 std::string bundled_models_dir() { return FACEDEX_BUNDLED_MODELS_DIR; }
 
-Expected<ModelSet> locate_models(const std::string& user_dir_arg) {
+Expected<ModelSet> locate_models(const std::string& user_dir_arg, const std::string& embedder) {
   std::string user_dir = user_dir_arg;
   if (user_dir.empty()) {
     if (const char* env = std::getenv("FACEDEX_MODELS"); env && *env) user_dir = env;
@@ -151,6 +151,11 @@ Expected<ModelSet> locate_models(const std::string& user_dir_arg) {
   set.fingerprint = sha256_hex(set.descriptor.sha256 + ":" + set.landmarks.sha256 +
                                (kFlipAveragedDescriptors ? ":flip-average" : ""))
                         .substr(0, 16);
+  if (const std::string onnx = onnx_model_path(embedder); !onnx.empty()) {
+    auto spec = load_onnx_model_spec(onnx);
+    if (!spec) return spec.status();
+    if (Status s = use_onnx_model(*spec, &set); !s) return s;
+  }
   return set;
 }
 

@@ -45,8 +45,10 @@ inline constexpr const char* kCnnDetectorFile = "mmod_human_face_detector.dat";
 inline constexpr const char* kDecodedHogDetectorFile = "frontal_face_detector.dat";
 
 // user_dir: --models, else FACEDEX_MODELS, else empty (bundled files only).
+// embedder: --embedder; "onnx:PATH" makes the set describe that external
+// model (use_onnx_model), anything else keeps the bundled network.
 // Fails with kNotFound and a message saying how to provision the models.
-Expected<ModelSet> locate_models(const std::string& user_dir);
+Expected<ModelSet> locate_models(const std::string& user_dir, const std::string& embedder = "");
 
 // Makes `set` describe an external ONNX descriptor model instead of the
 // bundled network: its file, its own fingerprint (model bytes + spec +

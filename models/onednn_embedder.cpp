@@ -30,8 +30,6 @@ using dnnl::memory;
 using Tag = memory::format_tag;
 using Dt = memory::data_type;
 
-constexpr const ResNetBlock* kBlocks = kResNetBlocks;
-constexpr int kNumBlocks = kResNetBlockCount;
 
 // What runs outside oneDNN: the input scaling and the final fully connected layer.
 struct InputAndOutput {
@@ -40,8 +38,8 @@ struct InputAndOutput {
 };
 
 Status check_shapes(const ResNetWeights& w) {
-  if (int(w.convs.size()) != 1 + 2 * kNumBlocks)
-    return Status::invalid_input("expected " + std::to_string(1 + 2 * kNumBlocks) + " convolutions, found " +
+  if (int(w.convs.size()) != 1 + 2 * kResNetBlockCount)
+    return Status::invalid_input("expected " + std::to_string(1 + 2 * kResNetBlockCount) + " convolutions, found " +
                                  std::to_string(w.convs.size()));
   auto expect = [&](size_t i, int out, int in, int k) -> Status {
     const ResNetConv& c = w.convs[i];
@@ -51,10 +49,10 @@ Status check_shapes(const ResNetWeights& w) {
   };
   if (Status s = expect(0, 32, 3, 7); !s) return s;
   int channels = 32;
-  for (int b = 0; b < kNumBlocks; ++b) {
-    if (Status s = expect(size_t(1 + 2 * b), kBlocks[b].channels, channels, 3); !s) return s;
-    if (Status s = expect(size_t(2 + 2 * b), kBlocks[b].channels, kBlocks[b].channels, 3); !s) return s;
-    channels = kBlocks[b].channels;
+  for (int b = 0; b < kResNetBlockCount; ++b) {
+    if (Status s = expect(size_t(1 + 2 * b), kResNetBlocks[b].channels, channels, 3); !s) return s;
+    if (Status s = expect(size_t(2 + 2 * b), kResNetBlocks[b].channels, kResNetBlocks[b].channels, 3); !s) return s;
+    channels = kResNetBlocks[b].channels;
   }
   if (w.fc_inputs != channels || w.fc_outputs != kDescriptorDims || w.fc.size() != size_t(channels) * kDescriptorDims)
     return Status::invalid_input("the fully connected layer has an unexpected shape");
@@ -85,10 +83,10 @@ class BatchNetwork {
     input_ = memory({{batch, 3, kChipSize, kChipSize}, Dt::f32, Tag::nchw}, engine_);
     memory x = conv(input_, convs[0], 0, 2, 0, Post::kRelu);
     x = pool(x, dnnl::algorithm::pooling_max, 3, 2);
-    for (int b = 0; b < kNumBlocks; ++b) {
+    for (int b = 0; b < kResNetBlockCount; ++b) {
       const FoldedConv& a = convs[size_t(1 + 2 * b)];
       const FoldedConv& c = convs[size_t(2 + 2 * b)];
-      if (!kBlocks[b].down) {
+      if (!kResNetBlocks[b].down) {
         memory t = conv(x, a, size_t(1 + 2 * b), 1, 1, Post::kRelu);
         conv_into(t, c, size_t(2 + 2 * b), x);  // x = relu(x + conv(t))
       } else {

@@ -23,6 +23,11 @@ bool read_per_channel(const nlohmann::json& v, std::array<float, 3>* out) {
 
 }  // namespace
 
+std::string onnx_model_path(const std::string& embedder) {
+  const std::string prefix = "onnx:";
+  return embedder.compare(0, prefix.size(), prefix) == 0 ? embedder.substr(prefix.size()) : std::string();
+}
+
 Expected<OnnxModelSpec> load_onnx_model_spec(const std::string& model_path) {
   const std::string spec_path = model_path + ".json";
   OnnxModelSpec spec;

@@ -39,6 +39,9 @@ struct OnnxModelSpec {
   std::string canonical;  // the spec as normalised JSON (part of the fingerprint)
 };
 
+// PATH of --embedder "onnx:PATH", else "".
+std::string onnx_model_path(const std::string& embedder);
+
 // Reads model_path + ".json"; the message names the file and the bad key.
 Expected<OnnxModelSpec> load_onnx_model_spec(const std::string& model_path);
 
