@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::mt19937 rng(7);
-  const benchmarks::SyntheticGallery g = benchmarks::make_synthetic_gallery(*source, size, 5, rng);
+  const benchmarks::SyntheticGallery g = benchmarks::make_synthetic_gallery(*source, benchmarks::SyntheticModel::kMixedCentres, size, 5, rng);
   search::ClusterInput in;
   in.descriptors = g.faces;
   in.photo_ids.resize(size);

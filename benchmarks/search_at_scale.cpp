@@ -2,10 +2,11 @@
 // like real ones, for each index type: build time, memory, single-query
 // p50/p99 latency, recall@10 against exact search.
 //
-//   search_at_scale --db DB [--sizes 100000,1000000]
+//   search_at_scale --db DB [--sizes 100000,1000000] [--model two-covariance|mixed|both]
 //
-// How the galleries are made: benchmarks/synthetic_gallery.h. Queries are
-// fresh noisy faces of the identity centres.
+// How the galleries are made: benchmarks/synthetic_gallery.h; first it prints
+// how each model's gallery compares with the real one it was fitted to. Queries
+// are fresh faces of the identity centres.
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -46,6 +47,8 @@ double rss_mb() {
 int main(int argc, char** argv) {
   std::string db;
   std::vector<size_t> sizes = {100000, 1000000};
+  std::vector<benchmarks::SyntheticModel> models = {benchmarks::SyntheticModel::kTwoCovariance,
+                                                    benchmarks::SyntheticModel::kMixedCentres};
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::string(argv[i]) == "--db") db = argv[i + 1];
     if (std::string(argv[i]) == "--sizes") {
@@ -57,6 +60,9 @@ int main(int argc, char** argv) {
         p = q == std::string::npos ? s.size() : q + 1;
       }
     }
+    if (std::string(argv[i]) == "--model" && std::string(argv[i + 1]) != "both")
+      models = {std::string(argv[i + 1]) == "mixed" ? benchmarks::SyntheticModel::kMixedCentres
+                                                    : benchmarks::SyntheticModel::kTwoCovariance};
   }
   auto source = benchmarks::load_synthetic_source(db);
   if (!source) {
@@ -67,8 +73,21 @@ int main(int argc, char** argv) {
               source->real.size(), source->within_rms, source->sigma);
 
   std::mt19937 rng(42);
-  for (const size_t n : sizes) {
-    const benchmarks::SyntheticGallery synthetic = benchmarks::make_synthetic_gallery(*source, n, 5, rng);
+  std::printf("\nthe real gallery and synthetic ones of its size and people (distances: Euclidean, same person < 0.6)\n");
+  std::printf("%-34s %9s %9s %11s %11s %13s %13s\n", "gallery", "same p50", "same p90", "same < 0.6", "diff < 0.6",
+              "stranger p10", "stranger p50");
+  auto print_shape = [](const char* name, const benchmarks::GalleryShape& s) {
+    std::printf("%-34s %9.3f %9.3f %11.3f %11.4f %13.3f %13.3f\n", name, s.same_p50, s.same_p90, s.same_within_06,
+                s.different_within_06, s.nearest_stranger_p10, s.nearest_stranger_p50);
+  };
+  print_shape("real", benchmarks::measure_shape(source->real, source->real_person, rng));
+  for (const auto model : {benchmarks::SyntheticModel::kTwoCovariance, benchmarks::SyntheticModel::kMixedCentres}) {
+    const auto like = benchmarks::make_gallery_like_real(*source, model, rng);
+    print_shape(benchmarks::synthetic_model_name(model), benchmarks::measure_shape(like.faces, like.identity, rng));
+  }
+  for (const size_t n : sizes)
+    for (const auto model : models) {
+    const benchmarks::SyntheticGallery synthetic = benchmarks::make_synthetic_gallery(*source, model, n, 5, rng);
     const size_t identities = synthetic.centres.size();
     std::vector<float> data(n * kDescriptorDims);
     for (size_t i = 0; i < n; ++i)
@@ -79,10 +98,11 @@ int main(int argc, char** argv) {
     std::vector<size_t> query_identity(nq);
     for (size_t q = 0; q < nq; ++q) {
       query_identity[q] = who(rng);
-      const Descriptor f = benchmarks::noisy_face(synthetic.centres[query_identity[q]], source->sigma, rng);
+      const Descriptor f = benchmarks::synthetic_face(*source, model, synthetic.centres[query_identity[q]], rng);
       std::copy(f.begin(), f.end(), queries.begin() + long(q * kDescriptorDims));
     }
-    std::printf("\n%zu faces (%zu identities), %zu single queries each\n", n, identities, nq);
+    std::printf("\n%zu faces (%zu identities, %s), %zu single queries each\n", n, identities,
+                benchmarks::synthetic_model_name(model), nq);
     // recall@10: of the exact 10 nearest, the share the index returns. same-person
     // recall: of those 10 that are the query's own identity (what `who` needs to
     // find), the share the index returns; the others are strangers at near-tied
@@ -127,7 +147,7 @@ int main(int argc, char** argv) {
            ivf->own_fields = true;  // owns its quantizer, as index_factory makes it
            return ivf;
          },
-         {nprobe(8), nprobe(16), nprobe(32), nprobe(64), nprobe(128), nprobe(256)},
+         {nprobe(1), nprobe(2), nprobe(4), nprobe(8), nprobe(16), nprobe(32), nprobe(64), nprobe(128), nprobe(256)},
          true},
     };
     if (n <= 200000)

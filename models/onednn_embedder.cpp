@@ -17,11 +17,16 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <map>
+#include <memory>
+#include <string>
 
 #include <oneapi/dnnl/dnnl.hpp>
+
+#include "models/winograd_conv.h"
 
 namespace facedex::models {
 namespace {
@@ -75,9 +80,12 @@ inline long blocked_offset(const memory::dims& d, long n, long c, long h, long w
 // run them in.
 class BatchNetwork {
  public:
+  // winograd: the 3x3 stride-1 convolutions (84% of the arithmetic) by
+  // WinogradConv3x3 instead of oneDNN's direct convolution.
   BatchNetwork(int batch, const std::vector<FoldedConv>& convs, const InputAndOutput& ends,
-               std::vector<std::vector<std::pair<memory::desc, memory>>>& weight_cache, const dnnl::engine& engine)
-      : batch_(batch), engine_(engine), ends_(ends), weight_cache_(weight_cache) {
+               std::vector<std::vector<std::pair<memory::desc, memory>>>& weight_cache, bool winograd,
+               const dnnl::engine& engine)
+      : batch_(batch), winograd_(winograd), engine_(engine), ends_(ends), weight_cache_(weight_cache) {
     // Planar RGB: the layout oneDNN's AVX2 first-layer convolution reads
     // (with an interleaved input it falls back to its reference code, 20x slower).
     input_ = memory({{batch, 3, kChipSize, kChipSize}, Dt::f32, Tag::nchw}, engine_);
@@ -87,11 +95,11 @@ class BatchNetwork {
       const FoldedConv& a = convs[size_t(1 + 2 * b)];
       const FoldedConv& c = convs[size_t(2 + 2 * b)];
       if (!kResNetBlocks[b].down) {
-        memory t = conv(x, a, size_t(1 + 2 * b), 1, 1, Post::kRelu);
+        memory t = same_size_conv(x, a, size_t(1 + 2 * b), Post::kRelu);
         conv_into(t, c, size_t(2 + 2 * b), x);  // x = relu(x + conv(t))
       } else {
         memory t = conv(x, a, size_t(1 + 2 * b), 2, 0, Post::kRelu);
-        memory u = conv(t, c, size_t(2 + 2 * b), 1, 1, Post::kNone);
+        memory u = same_size_conv(t, c, size_t(2 + 2 * b), Post::kNone);
         memory shortcut = pool(x, dnnl::algorithm::pooling_avg_exclude_padding, 2, 2);
         x = add_padded_and_relu(shortcut, u);
       }
@@ -187,8 +195,40 @@ class BatchNetwork {
     return add_conv(src, c, index, stride, pad, post, make({sd[0], c.out, out_h, out_w}));
   }
 
+  // Winograd pays where its matrix products have enough rows (2x2 output
+  // tiles) to reuse the transformed filters, which are 16/9 the size of the
+  // direct ones: at batch 1 the 256-channel layers have 4 tiles and ran 3x
+  // slower than oneDNN's direct convolution.
+  static constexpr long kMinWinogradTiles = 64;
+  bool winograd_pays(const memory& src) const {
+    const memory::dims d = src.get_desc().dims();
+    return winograd_ && d[0] * ((d[2] + 1) / 2) * ((d[3] + 1) / 2) >= kMinWinogradTiles;
+  }
+
+  // A 3x3 convolution, stride 1, pad 1.
+  memory same_size_conv(const memory& src, const FoldedConv& c, size_t index, Post post) {
+    if (!winograd_pays(src)) return conv(src, c, index, 1, 1, post);
+    const memory::dims sd = src.get_desc().dims();
+    memory dst = make({sd[0], c.out, sd[2], sd[3]});
+    add_winograd(src, c, post, dst);
+    return dst;
+  }
+
   void conv_into(const memory& src, const FoldedConv& c, size_t index, memory& accumulator) {
-    add_conv(src, c, index, 1, 1, Post::kSumRelu, accumulator);
+    if (winograd_pays(src))
+      add_winograd(src, c, Post::kSumRelu, accumulator);
+    else
+      add_conv(src, c, index, 1, 1, Post::kSumRelu, accumulator);
+  }
+
+  void add_winograd(const memory& src, const FoldedConv& c, Post post, const memory& dst) {
+    const auto wpost = post == Post::kNone   ? WinogradConv3x3::Post::kNone
+                       : post == Post::kRelu ? WinogradConv3x3::Post::kRelu
+                                             : WinogradConv3x3::Post::kSumRelu;
+    winograd_convs_.push_back(
+        std::make_unique<WinogradConv3x3>(c.filters, c.bias, c.in, c.out, src, dst, wpost, engine_));
+    WinogradConv3x3* conv = winograd_convs_.back().get();
+    steps_.push_back([conv](dnnl::stream& s) { conv->run(s); });
   }
 
   memory pool(const memory& src, dnnl::algorithm algorithm, int window, int stride) {
@@ -228,6 +268,8 @@ class BatchNetwork {
   }
 
   int batch_;
+  bool winograd_;
+  std::vector<std::unique_ptr<WinogradConv3x3>> winograd_convs_;
   dnnl::engine engine_;
   const InputAndOutput& ends_;
   std::vector<std::vector<std::pair<memory::desc, memory>>>& weight_cache_;
@@ -238,7 +280,7 @@ class BatchNetwork {
 class OneDnnEmbedder final : public Embedder {
  public:
   OneDnnEmbedder(const ResNetWeights& weights, int threads)
-      : threads_(threads), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
+      : threads_(threads), winograd_(use_winograd()), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
     std::copy(weights.mean_rgb, weights.mean_rgb + 3, ends_.mean_rgb);
     ends_.fc = weights.fc;
     for (const ResNetConv& c : weights.convs) convs_.push_back(fold_affine(c));
@@ -260,21 +302,29 @@ class OneDnnEmbedder final : public Embedder {
     return out;
   }
 
-  std::string backend_name() const override { return "onednn"; }
+  std::string backend_name() const override { return winograd_ ? "onednn" : "onednn-direct"; }
 
  private:
   static constexpr int kMaxBatch = 32;
 
+  // Winograd where the CPU has AVX2; FACEDEX_ONEDNN_CONV=direct forces oneDNN's
+  // direct convolutions (for comparison: benchmarks/descriptor_efficiency).
+  static bool use_winograd() {
+    const char* conv = std::getenv("FACEDEX_ONEDNN_CONV");
+    return winograd_available() && !(conv && std::string(conv) == "direct");
+  }
+
   BatchNetwork& network(int batch) {
     auto it = networks_.find(batch);
     if (it == networks_.end())
-      it = networks_.emplace(batch, std::make_unique<BatchNetwork>(batch, convs_, ends_, weight_cache_, engine_))
+      it = networks_.emplace(batch, std::make_unique<BatchNetwork>(batch, convs_, ends_, weight_cache_, winograd_, engine_))
                .first;
     return *it->second;
   }
 
   InputAndOutput ends_;
   int threads_;
+  bool winograd_;
   std::vector<FoldedConv> convs_;
   std::vector<std::vector<std::pair<memory::desc, memory>>> weight_cache_;
   dnnl::engine engine_;
