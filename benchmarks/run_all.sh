@@ -2,7 +2,7 @@
 # Runs every benchmark, keeps the printed figures in benchmarks/results-latest.txt
 # and puts them into benchmarks/RESULTS.md between its "run_all" markers (the
 # tables above those markers are the curated, explained figures).
-#   benchmarks/run_all.sh [SHARED_DATA_DIR]      (~45 minutes on 2 cores)
+#   benchmarks/run_all.sh [SHARED_DATA_DIR]      (~55 minutes on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:-../shared/data}

@@ -195,14 +195,13 @@ class BatchNetwork {
     return add_conv(src, c, index, stride, pad, post, make({sd[0], c.out, out_h, out_w}));
   }
 
-  // Winograd pays where its matrix products have enough rows (2x2 output
-  // tiles) to reuse the transformed filters, which are 16/9 the size of the
-  // direct ones: at batch 1 the 256-channel layers have 4 tiles and ran 3x
-  // slower than oneDNN's direct convolution.
-  static constexpr long kMinWinogradTiles = 64;
+  // Winograd pays from batch 8 on (benchmarks/descriptor_efficiency, Winograd
+  // and direct in turns): at batch 16 and 64 it ran 5-20% faster, at batch 1
+  // 10% slower (too few tiles to reuse the transformed filters, 16/9 the size
+  // of the direct ones).
+  static constexpr long kMinWinogradBatch = 8;
   bool winograd_pays(const memory& src) const {
-    const memory::dims d = src.get_desc().dims();
-    return winograd_ && d[0] * ((d[2] + 1) / 2) * ((d[3] + 1) / 2) >= kMinWinogradTiles;
+    return winograd_ && src.get_desc().dims()[0] >= kMinWinogradBatch;
   }
 
   // A 3x3 convolution, stride 1, pad 1.
@@ -226,7 +225,8 @@ class BatchNetwork {
                        : post == Post::kRelu ? WinogradConv3x3::Post::kRelu
                                              : WinogradConv3x3::Post::kSumRelu;
     winograd_convs_.push_back(
-        std::make_unique<WinogradConv3x3>(c.filters, c.bias, c.in, c.out, src, dst, wpost, engine_));
+        std::make_unique<WinogradConv3x3>(c.filters, c.bias, c.in, c.out, src, dst, wpost,
+                                          winograd_tile_for(src.get_desc().dims()[2], c.out)));
     WinogradConv3x3* conv = winograd_convs_.back().get();
     steps_.push_back([conv](dnnl::stream& s) { conv->run(s); });
   }
@@ -254,14 +254,23 @@ class BatchNetwork {
       const float* sp = data(shortcut);
       const float* bp = data(branch);
       float* op = data(out);
+      // Channel counts are multiples of 8, so a block of 8 channels is in a
+      // tensor or not as a whole.
       for (long n = 0; n < o[0]; ++n)
-        for (long c = 0; c < o[1]; ++c)
+        for (long c = 0; c < o[1]; c += kChannelBlock)
           for (long h = 0; h < o[2]; ++h)
             for (long w = 0; w < o[3]; ++w) {
-              float v = 0.0f;
-              if (c < s[1] && h < s[2] && w < s[3]) v += sp[blocked_offset(s, n, c, h, w)];
-              if (c < b[1] && h < b[2] && w < b[3]) v += bp[blocked_offset(b, n, c, h, w)];
-              op[blocked_offset(o, n, c, h, w)] = std::max(v, 0.0f);
+              float v[kChannelBlock] = {};
+              if (c < s[1] && h < s[2] && w < s[3]) {
+                const float* from = sp + blocked_offset(s, n, c, h, w);
+                for (long k = 0; k < kChannelBlock; ++k) v[k] += from[k];
+              }
+              if (c < b[1] && h < b[2] && w < b[3]) {
+                const float* from = bp + blocked_offset(b, n, c, h, w);
+                for (long k = 0; k < kChannelBlock; ++k) v[k] += from[k];
+              }
+              float* to = op + blocked_offset(o, n, c, h, w);
+              for (long k = 0; k < kChannelBlock; ++k) to[k] = std::max(v[k], 0.0f);
             }
     });
     return out;

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#define FACEDEX_AVX2 __attribute__((target("avx2,fma")))
+
 namespace facedex::models {
 namespace {
 
@@ -13,20 +15,76 @@ constexpr long kBlock = 8;  // channels per nChw8c block, one __m256
 
 float* floats(const memory& m) { return static_cast<float*>(m.get_data_handle()); }
 
-// U[xi][in][out] = (G g G^T)[xi] for every channel pair, G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1].
+// The one-dimensional transforms of F(m, 3) (Lavin & Gray's matrices); the
+// two-dimensional ones apply them to the columns, then to the rows of a tile.
+template <int M>
+struct Winograd;
+
+template <>
+struct Winograd<2> {
+  static constexpr int kAlpha = 4;  // input tile side
+  static constexpr double kG[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+  // B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+  FACEDEX_AVX2 static void input(const __m256* d, __m256* t) {
+    t[0] = _mm256_sub_ps(d[0], d[2]);
+    t[1] = _mm256_add_ps(d[1], d[2]);
+    t[2] = _mm256_sub_ps(d[2], d[1]);
+    t[3] = _mm256_sub_ps(d[1], d[3]);
+  }
+  // A^T = [1 1 1 0; 0 1 -1 -1]
+  FACEDEX_AVX2 static void output(const __m256* m, __m256* y) {
+    y[0] = _mm256_add_ps(_mm256_add_ps(m[0], m[1]), m[2]);
+    y[1] = _mm256_sub_ps(_mm256_sub_ps(m[1], m[2]), m[3]);
+  }
+};
+
+template <>
+struct Winograd<4> {
+  static constexpr int kAlpha = 6;
+  static constexpr double kG[6][3] = {{1.0 / 4, 0, 0},
+                                      {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                      {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                      {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                      {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                      {0, 0, 1}};
+  // B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1]
+  FACEDEX_AVX2 static void input(const __m256* d, __m256* t) {
+    const __m256 four = _mm256_set1_ps(4.f), five = _mm256_set1_ps(5.f), two = _mm256_set1_ps(2.f);
+    t[0] = _mm256_add_ps(_mm256_fnmadd_ps(five, d[2], _mm256_mul_ps(four, d[0])), d[4]);
+    t[1] = _mm256_fnmadd_ps(four, _mm256_add_ps(d[1], d[2]), _mm256_add_ps(d[3], d[4]));
+    t[2] = _mm256_fmadd_ps(four, _mm256_sub_ps(d[1], d[2]), _mm256_sub_ps(d[4], d[3]));
+    const __m256 even = _mm256_sub_ps(d[4], d[2]), odd = _mm256_mul_ps(two, _mm256_sub_ps(d[3], d[1]));
+    t[3] = _mm256_add_ps(even, odd);
+    t[4] = _mm256_sub_ps(even, odd);
+    t[5] = _mm256_add_ps(_mm256_fnmadd_ps(five, d[3], _mm256_mul_ps(four, d[1])), d[5]);
+  }
+  // A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]
+  FACEDEX_AVX2 static void output(const __m256* m, __m256* y) {
+    const __m256 sum12 = _mm256_add_ps(m[1], m[2]), diff12 = _mm256_sub_ps(m[1], m[2]);
+    const __m256 sum34 = _mm256_add_ps(m[3], m[4]), diff34 = _mm256_sub_ps(m[3], m[4]);
+    y[0] = _mm256_add_ps(_mm256_add_ps(m[0], sum12), sum34);
+    y[1] = _mm256_fmadd_ps(_mm256_set1_ps(2.f), diff34, diff12);
+    y[2] = _mm256_fmadd_ps(_mm256_set1_ps(4.f), sum34, sum12);
+    y[3] = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(8.f), diff34, diff12), m[5]);
+  }
+};
+
+// U[xi][in][out] = (G g G^T)[xi] for every channel pair, in double precision.
+template <int M>
 std::vector<float> transform_filters(const std::vector<float>& filters, int in, int out) {
-  static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
-  std::vector<float> u(size_t(16) * size_t(in) * size_t(out));
+  constexpr int a = Winograd<M>::kAlpha;
+  const auto& G = Winograd<M>::kG;
+  std::vector<float> u(size_t(a * a) * size_t(in) * size_t(out));
   for (int o = 0; o < out; ++o)
     for (int i = 0; i < in; ++i) {
       const float* g = &filters[(size_t(o) * size_t(in) + size_t(i)) * 9];
-      double gg[4][3];  // G g
-      for (int r = 0; r < 4; ++r)
+      double gg[a][3];  // G g
+      for (int r = 0; r < a; ++r)
         for (int c = 0; c < 3; ++c) gg[r][c] = G[r][0] * g[c] + G[r][1] * g[3 + c] + G[r][2] * g[6 + c];
-      for (int r = 0; r < 4; ++r)
-        for (int c = 0; c < 4; ++c) {
+      for (int r = 0; r < a; ++r)
+        for (int c = 0; c < a; ++c) {
           const double v = gg[r][0] * G[c][0] + gg[r][1] * G[c][1] + gg[r][2] * G[c][2];  // (G g) G^T
-          u[(size_t(r * 4 + c) * size_t(in) + size_t(i)) * size_t(out) + size_t(o)] = float(v);
+          u[(size_t(r * a + c) * size_t(in) + size_t(i)) * size_t(out) + size_t(o)] = float(v);
         }
     }
   return u;
@@ -36,8 +94,7 @@ std::vector<float> transform_filters(const std::vector<float>& filters, int in, 
 // R rows x 16 columns of c live in 2R registers while k runs (R <= 6 keeps 12
 // accumulators and the two b vectors within AVX2's 16 registers).
 template <int R>
-__attribute__((target("avx2,fma"))) inline void multiply_rows(const float* a, const float* b, float* c, long k_size,
-                                                               long n) {
+FACEDEX_AVX2 inline void multiply_rows(const float* a, const float* b, float* c, long k_size, long n) {
   for (long col = 0; col < n; col += 16) {
     __m256 acc[R][2];
     for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
@@ -56,8 +113,7 @@ __attribute__((target("avx2,fma"))) inline void multiply_rows(const float* a, co
   }
 }
 
-__attribute__((target("avx2,fma"))) void multiply(const float* a, const float* b, float* c, long rows, long k_size,
-                                                  long n) {
+FACEDEX_AVX2 void multiply(const float* a, const float* b, float* c, long rows, long k_size, long n) {
   long r = 0;
   for (; r + 6 <= rows; r += 6) multiply_rows<6>(a + r * k_size, b, c + r * n, k_size, n);
   switch (rows - r) {
@@ -74,19 +130,27 @@ __attribute__((target("avx2,fma"))) void multiply(const float* a, const float* b
 
 bool winograd_available() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 
+int winograd_tile_for(long height, int channels) {
+  // F(4x4) when its tiles cover the image about as tightly as F(2x2)'s (17
+  // rows: 20 vs 18) and its transformed filters (36/9 the direct ones' size)
+  // are small enough to be read once per chunk (not at 256 channels).
+  return height % 4 != 1 && channels <= 128 ? 4 : 2;
+}
+
 WinogradConv3x3::WinogradConv3x3(const std::vector<float>& filters, const std::vector<float>& bias, int in, int out,
-                                 const memory& src, const memory& dst, Post post, const dnnl::engine&)
-    : in_(in), out_(out), post_(post), src_(src), dst_(dst), u_(transform_filters(filters, in, out)), bias_(bias) {
+                                 const memory& src, const memory& dst, Post post, int tile)
+    : in_(in), out_(out), tile_(tile), alpha_(tile + 2), post_(post), src_(src), dst_(dst),
+      u_(tile == 4 ? transform_filters<4>(filters, in, out) : transform_filters<2>(filters, in, out)), bias_(bias) {
   const memory::dims d = src.get_desc().dims();
   batch_ = d[0];
   height_ = d[2];
   width_ = d[3];
-  tiles_h_ = (height_ + 1) / 2;
-  tiles_w_ = (width_ + 1) / 2;
+  tiles_h_ = (height_ + tile_ - 1) / tile_;
+  tiles_w_ = (width_ + tile_ - 1) / tile_;
   tiles_ = batch_ * tiles_h_ * tiles_w_;
   // 256 KB of transformed input per chunk, but at least 64 tiles, so that the
-  // matrix products still reuse the transformed filters (4 MB at 256 channels).
-  chunk_ = std::min(tiles_, std::max<long>(64, 4096 / in));
+  // matrix products still reuse the transformed filters.
+  chunk_ = std::min(tiles_, std::max<long>(64, 65536 / (alpha_ * alpha_ * in)));
 }
 
 void WinogradConv3x3::run(dnnl::stream& stream) {
@@ -95,7 +159,8 @@ void WinogradConv3x3::run(dnnl::stream& stream) {
   const long threads = omp_get_max_threads();
   const long chunk = std::min(chunk_, (tiles_ + threads - 1) / threads);
   const long chunks = (tiles_ + chunk - 1) / chunk;
-  const size_t v_size = size_t(16 * chunk * in_), m_size = size_t(16 * chunk * out_);
+  const long xis = alpha_ * alpha_;
+  const size_t v_size = size_t(xis * chunk * in_), m_size = size_t(xis * chunk * out_);
   if (scratch_.size() < size_t(threads)) scratch_.resize(size_t(threads));
 #pragma omp parallel for schedule(dynamic)
   for (long c = 0; c < chunks; ++c) {
@@ -104,56 +169,69 @@ void WinogradConv3x3::run(dnnl::stream& stream) {
     float* v = scratch.data();
     float* m = v + v_size;
     const long first = c * chunk;
-    transform_input(first, chunk, v);
-    for (long xi = 0; xi < 16; ++xi)
+    if (tile_ == 4)
+      transform_input<4>(first, chunk, v);
+    else
+      transform_input<2>(first, chunk, v);
+    for (long xi = 0; xi < xis; ++xi)
       multiply(v + xi * chunk * in_, u_.data() + xi * in_ * out_, m + xi * chunk * out_, chunk, in_, out_);
-    transform_output(first, chunk, m);
+    if (tile_ == 4)
+      transform_output<4>(first, chunk, m);
+    else
+      transform_output<2>(first, chunk, m);
   }
 }
 
-// V = B^T d B, B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], 8 channels at a time.
-// Tiles past the last (the last chunk is padded) are zeros.
-__attribute__((target("avx2,fma"))) void WinogradConv3x3::transform_input(long first_tile, long chunk, float* v) const {
+// V = B^T d B, 8 channels at a time; tiles past the last (the last chunk is
+// padded) are zeros.
+template <int M>
+FACEDEX_AVX2 void WinogradConv3x3::transform_input(long first_tile, long chunk, float* v) const {
+  constexpr int a = Winograd<M>::kAlpha;
   const float* src = floats(src_);
   const long blocks = in_ / kBlock, plane = height_ * width_ * kBlock;
   const long xi_stride = chunk * in_;
   const long per_image = tiles_h_ * tiles_w_;
   for (long tile = 0; tile < chunk; ++tile) {
-        const long global = first_tile + tile;
-        const long n = global / per_image, ty = global % per_image / tiles_w_, tx = global % tiles_w_;
-        for (long b = 0; b < blocks; ++b) {
-          const float* base = src + (n * blocks + b) * plane;
-          __m256 d[4][4];
-          for (int r = 0; r < 4; ++r) {
-            const long y = 2 * ty - 1 + r;
-            for (int c = 0; c < 4; ++c) {
-              const long x = 2 * tx - 1 + c;
-              d[r][c] = (global < tiles_ && y >= 0 && y < height_ && x >= 0 && x < width_)
+    const long global = first_tile + tile;
+    const long n = global / per_image, ty = global % per_image / tiles_w_, tx = global % tiles_w_;
+    // Most tiles lie wholly inside the image: no bounds to check.
+    const bool inside = global < tiles_ && ty > 0 && M * ty - 1 + a <= height_ && tx > 0 && M * tx - 1 + a <= width_;
+    for (long b = 0; b < blocks; ++b) {
+      const float* base = src + (n * blocks + b) * plane;
+      __m256 t[a][a];  // B^T d, column by column
+      for (int c = 0; c < a; ++c) {
+        const long x = M * tx - 1 + c;
+        __m256 column[a];
+        if (inside) {
+          const float* at = base + ((M * ty - 1) * width_ + x) * kBlock;
+          for (int r = 0; r < a; ++r) column[r] = _mm256_loadu_ps(at + r * width_ * kBlock);
+        } else {
+          for (int r = 0; r < a; ++r) {
+            const long y = M * ty - 1 + r;
+            column[r] = (global < tiles_ && y >= 0 && y < height_ && x >= 0 && x < width_)
                             ? _mm256_loadu_ps(base + (y * width_ + x) * kBlock)
                             : _mm256_setzero_ps();
-            }
-          }
-          __m256 t[4][4];  // B^T d
-          for (int c = 0; c < 4; ++c) {
-            t[0][c] = _mm256_sub_ps(d[0][c], d[2][c]);
-            t[1][c] = _mm256_add_ps(d[1][c], d[2][c]);
-            t[2][c] = _mm256_sub_ps(d[2][c], d[1][c]);
-            t[3][c] = _mm256_sub_ps(d[1][c], d[3][c]);
-          }
-          float* out = v + tile * in_ + b * kBlock;
-          for (int r = 0; r < 4; ++r) {
-            _mm256_storeu_ps(out + (r * 4 + 0) * xi_stride, _mm256_sub_ps(t[r][0], t[r][2]));
-            _mm256_storeu_ps(out + (r * 4 + 1) * xi_stride, _mm256_add_ps(t[r][1], t[r][2]));
-            _mm256_storeu_ps(out + (r * 4 + 2) * xi_stride, _mm256_sub_ps(t[r][2], t[r][1]));
-            _mm256_storeu_ps(out + (r * 4 + 3) * xi_stride, _mm256_sub_ps(t[r][1], t[r][3]));
           }
         }
+        __m256 out[a];
+        Winograd<M>::input(column, out);
+        for (int r = 0; r < a; ++r) t[r][c] = out[r];
+      }
+      float* to = v + tile * in_ + b * kBlock;
+      for (int r = 0; r < a; ++r) {
+        __m256 row[a];
+        Winograd<M>::input(t[r], row);  // (B^T d) B
+        for (int c = 0; c < a; ++c) _mm256_storeu_ps(to + (r * a + c) * xi_stride, row[c]);
+      }
+    }
   }
 }
 
-// y = A^T M A, A^T = [1 1 1 0; 0 1 -1 -1]; then bias, the post-op, and only the
-// outputs inside the image (the last tile of an odd size hangs over).
-__attribute__((target("avx2,fma"))) void WinogradConv3x3::transform_output(long first_tile, long chunk, const float* m) const {
+// y = A^T M A; then bias, the post-op, and only the outputs inside the image
+// (the last tile of a size that is not a multiple of M hangs over).
+template <int M>
+FACEDEX_AVX2 void WinogradConv3x3::transform_output(long first_tile, long chunk, const float* m) const {
+  constexpr int a = Winograd<M>::kAlpha;
   float* dst = floats(dst_);
   const long blocks = out_ / kBlock, plane = height_ * width_ * kBlock;
   const long xi_stride = chunk * out_;
@@ -161,37 +239,36 @@ __attribute__((target("avx2,fma"))) void WinogradConv3x3::transform_output(long 
   const long tiles = std::min(chunk, tiles_ - first_tile);
   const __m256 zero = _mm256_setzero_ps();
   for (long tile = 0; tile < tiles; ++tile) {
-        const long global = first_tile + tile;
-        const long n = global / per_image, ty = global % per_image / tiles_w_, tx = global % tiles_w_;
-        for (long b = 0; b < blocks; ++b) {
-          const float* in = m + tile * out_ + b * kBlock;
-          __m256 a[2][4];  // A^T M
-          for (int c = 0; c < 4; ++c) {
-            const __m256 m0 = _mm256_loadu_ps(in + (0 * 4 + c) * xi_stride);
-            const __m256 m1 = _mm256_loadu_ps(in + (1 * 4 + c) * xi_stride);
-            const __m256 m2 = _mm256_loadu_ps(in + (2 * 4 + c) * xi_stride);
-            const __m256 m3 = _mm256_loadu_ps(in + (3 * 4 + c) * xi_stride);
-            a[0][c] = _mm256_add_ps(_mm256_add_ps(m0, m1), m2);
-            a[1][c] = _mm256_sub_ps(_mm256_sub_ps(m1, m2), m3);
-          }
-          const __m256 bias = _mm256_loadu_ps(&bias_[size_t(b * kBlock)]);
-          float* base = dst + (n * blocks + b) * plane;
-          for (int r = 0; r < 2; ++r) {
-            const long y = 2 * ty + r;
-            if (y >= height_) break;
-            const __m256 y0 = _mm256_add_ps(_mm256_add_ps(a[r][0], a[r][1]), a[r][2]);
-            const __m256 y1 = _mm256_sub_ps(_mm256_sub_ps(a[r][1], a[r][2]), a[r][3]);
-            for (int c = 0; c < 2; ++c) {
-              const long x = 2 * tx + c;
-              if (x >= width_) break;
-              float* at = base + (y * width_ + x) * kBlock;
-              __m256 value = _mm256_add_ps(c == 0 ? y0 : y1, bias);
-              if (post_ == Post::kSumRelu) value = _mm256_add_ps(value, _mm256_loadu_ps(at));
-              if (post_ != Post::kNone) value = _mm256_max_ps(value, zero);
-              _mm256_storeu_ps(at, value);
-            }
-          }
+    const long global = first_tile + tile;
+    const long n = global / per_image, ty = global % per_image / tiles_w_, tx = global % tiles_w_;
+    for (long b = 0; b < blocks; ++b) {
+      const float* from = m + tile * out_ + b * kBlock;
+      __m256 t[M][a];  // A^T M, column by column
+      for (int c = 0; c < a; ++c) {
+        __m256 column[a];
+        for (int r = 0; r < a; ++r) column[r] = _mm256_loadu_ps(from + (r * a + c) * xi_stride);
+        __m256 out[M];
+        Winograd<M>::output(column, out);
+        for (int r = 0; r < M; ++r) t[r][c] = out[r];
+      }
+      const __m256 bias = _mm256_loadu_ps(&bias_[size_t(b * kBlock)]);
+      float* base = dst + (n * blocks + b) * plane;
+      for (int r = 0; r < M; ++r) {
+        const long y = M * ty + r;
+        if (y >= height_) break;
+        __m256 row[M];
+        Winograd<M>::output(t[r], row);  // (A^T M) A
+        for (int c = 0; c < M; ++c) {
+          const long x = M * tx + c;
+          if (x >= width_) break;
+          float* at = base + (y * width_ + x) * kBlock;
+          __m256 value = _mm256_add_ps(row[c], bias);
+          if (post_ == Post::kSumRelu) value = _mm256_add_ps(value, _mm256_loadu_ps(at));
+          if (post_ != Post::kNone) value = _mm256_max_ps(value, zero);
+          _mm256_storeu_ps(at, value);
         }
+      }
+    }
   }
 }
 

@@ -1,16 +1,17 @@
 // A 3x3, stride 1, pad 1 convolution by Winograd's minimal filtering F(2x2, 3x3)
-// (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016):
-// each 2x2 output tile costs 16 multiplies per input/output channel pair
-// instead of 36, 2.25x less arithmetic than the direct convolution. oneDNN 2.6
+// or F(4x4, 3x3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural
+// Networks", 2016): a 2x2 output tile costs 16 multiplies per input/output
+// channel pair instead of 36 (2.25x less arithmetic than the direct
+// convolution), a 4x4 tile 36 instead of 144 (4x less). oneDNN 2.6
 // offers Winograd only on AVX-512, and on this 2-core AVX2 machine the direct
 // convolution already runs near the FMA peak, so the arithmetic itself had to
 // shrink (benchmarks/RESULTS.md, descriptor efficiency).
 //
 // Three passes per chunk of tiles, over activations in oneDNN's nChw8c layout
 // (8 channels per 256-bit vector):
-//   input transform   V[xi][tile][cin]  = (B^T d B)[xi]   additions only
-//   16 matrix products M[xi] = V[xi] * U[xi], U = G g G^T  an AVX2 kernel
-//   output transform  y = A^T M A + bias (+ y) (relu)      additions only
+//   input transform   V[xi][tile][cin]  = (B^T d B)[xi]   few multiplies
+//   16 or 36 matrix products M[xi] = V[xi] * U[xi], U = G g G^T  AVX2 kernel
+//   output transform  y = A^T M A + bias (+ y) (relu)      few multiplies
 // A chunk's transformed tiles (4x the input's size) stay in the core's L2
 // between the passes: done layer-wide they went through memory, and the
 // transforms took a fifth of the time. The transforms use AVX2 intrinsics; winograd_available() says whether this
@@ -28,29 +29,36 @@ namespace facedex::models {
 
 bool winograd_available();
 
+// The output tile side (2 or 4) for a layer of this height and channel count.
+int winograd_tile_for(long height, int channels);
+
 class WinogradConv3x3 {
  public:
   enum class Post { kNone, kRelu, kSumRelu };
 
   // filters [out][in][3][3], bias [out]; src and dst are nChw8c tensors of one
-  // batch with the same height and width (dst may not be src).
+  // batch with the same height and width (dst may not be src); tile 2 or 4.
   WinogradConv3x3(const std::vector<float>& filters, const std::vector<float>& bias, int in, int out,
-                  const dnnl::memory& src, const dnnl::memory& dst, Post post, const dnnl::engine& engine);
+                  const dnnl::memory& src, const dnnl::memory& dst, Post post, int tile);
 
   void run(dnnl::stream& stream);
 
  private:
-  void transform_input(long first_tile, long chunk, float* v) const;
-  void transform_output(long first_tile, long chunk, const float* m) const;
+  // AVX2 code in a generic build: the attribute must be on the declaration.
+  template <int M>
+  __attribute__((target("avx2,fma"))) void transform_input(long first_tile, long chunk, float* v) const;
+  template <int M>
+  __attribute__((target("avx2,fma"))) void transform_output(long first_tile, long chunk, const float* m) const;
 
   int in_, out_;
+  int tile_, alpha_;  // output and input tile sides
   long batch_, height_, width_, tiles_h_, tiles_w_, tiles_;
   long chunk_;  // tiles per chunk, at most
   Post post_;
   dnnl::memory src_, dst_;
-  std::vector<float> u_;  // [16][in][out]
+  std::vector<float> u_;  // [alpha^2][in][out]
   std::vector<float> bias_;
-  // Per thread: V [16][chunk][in] and M [16][chunk][out] of the chunk it runs.
+  // Per thread: V [alpha^2][chunk][in] and M [alpha^2][chunk][out] of its chunk.
   std::vector<std::vector<float>> scratch_;
 };
 

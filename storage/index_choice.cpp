@@ -37,6 +37,11 @@ bool is_auto_index_choice(const std::string& concrete) {
   return concrete == "Flat" || (is_ivf(concrete) && concrete.size() > 5 && concrete.substr(concrete.size() - 5) == ",Flat");
 }
 
-std::string auto_search_parameters(const std::string& concrete) { return is_ivf(concrete) ? "nprobe=64" : ""; }
+size_t auto_nprobe(size_t lists) { return std::max<size_t>(64, lists / 16); }
+
+std::string auto_search_parameters(const std::string& concrete) {
+  if (!is_ivf(concrete)) return "";
+  return "nprobe=" + std::to_string(auto_nprobe(std::stoul(concrete.substr(3))));
+}
 
 }  // namespace facedex::storage

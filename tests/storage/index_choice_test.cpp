@@ -65,6 +65,9 @@ TEST(IndexChoiceTest, AutoPicksExactThenIvfBySize) {
   EXPECT_EQ(auto_index_type(199999), "Flat");
   EXPECT_EQ(auto_index_type(200000), "IVF2048,Flat");
   EXPECT_EQ(auto_index_type(1000000), "IVF4096,Flat");
+  EXPECT_EQ(auto_search_parameters("Flat"), "");
+  EXPECT_EQ(auto_search_parameters("IVF256,Flat"), "nprobe=64");
+  EXPECT_EQ(auto_search_parameters("IVF4096,Flat"), "nprobe=256");
   EXPECT_TRUE(auto_index_should_switch("Flat", 200000));
   EXPECT_FALSE(auto_index_should_switch("IVF2048,Flat", 250000));
   EXPECT_TRUE(auto_index_should_switch("IVF2048,Flat", 4000000));  // lists cut for a gallery 4x+ smaller
