@@ -82,10 +82,13 @@ class BatchNetwork {
  public:
   // winograd: the 3x3 stride-1 convolutions (84% of the arithmetic) by
   // WinogradConv3x3 instead of oneDNN's direct convolution.
+  // winograd_cache: each layer's transformed filters by (conv index, tile).
+  using WinogradCache = std::map<std::pair<size_t, int>, WinogradFilters>;
   BatchNetwork(int batch, const std::vector<FoldedConv>& convs, const InputAndOutput& ends,
                std::vector<std::vector<std::pair<memory::desc, memory>>>& weight_cache, bool winograd,
-               const dnnl::engine& engine)
-      : batch_(batch), winograd_(winograd), engine_(engine), ends_(ends), weight_cache_(weight_cache) {
+               WinogradCache& winograd_cache, const dnnl::engine& engine)
+      : batch_(batch), winograd_(winograd), winograd_cache_(winograd_cache), engine_(engine), ends_(ends),
+        weight_cache_(weight_cache) {
     // Planar RGB: the layout oneDNN's AVX2 first-layer convolution reads
     // (with an interleaved input it falls back to its reference code, 20x slower).
     input_ = memory({{batch, 3, kChipSize, kChipSize}, Dt::f32, Tag::nchw}, engine_);
@@ -209,24 +212,25 @@ class BatchNetwork {
     if (!winograd_pays(src)) return conv(src, c, index, 1, 1, post);
     const memory::dims sd = src.get_desc().dims();
     memory dst = make({sd[0], c.out, sd[2], sd[3]});
-    add_winograd(src, c, post, dst);
+    add_winograd(src, c, index, post, dst);
     return dst;
   }
 
   void conv_into(const memory& src, const FoldedConv& c, size_t index, memory& accumulator) {
     if (winograd_pays(src))
-      add_winograd(src, c, Post::kSumRelu, accumulator);
+      add_winograd(src, c, index, Post::kSumRelu, accumulator);
     else
       add_conv(src, c, index, 1, 1, Post::kSumRelu, accumulator);
   }
 
-  void add_winograd(const memory& src, const FoldedConv& c, Post post, const memory& dst) {
+  void add_winograd(const memory& src, const FoldedConv& c, size_t index, Post post, const memory& dst) {
     const auto wpost = post == Post::kNone   ? WinogradConv3x3::Post::kNone
                        : post == Post::kRelu ? WinogradConv3x3::Post::kRelu
                                              : WinogradConv3x3::Post::kSumRelu;
-    winograd_convs_.push_back(
-        std::make_unique<WinogradConv3x3>(c.filters, c.bias, c.in, c.out, src, dst, wpost,
-                                          winograd_tile_for(src.get_desc().dims()[2], c.out)));
+    const int tile = winograd_tile_for(src.get_desc().dims()[2], c.out);
+    WinogradFilters& u = winograd_cache_[{index, tile}];
+    if (!u) u = transform_winograd_filters(c.filters, c.in, c.out, tile);
+    winograd_convs_.push_back(std::make_unique<WinogradConv3x3>(u, c.bias, c.in, c.out, src, dst, wpost, tile));
     WinogradConv3x3* conv = winograd_convs_.back().get();
     steps_.push_back([conv](dnnl::stream& s) { conv->run(s); });
   }
@@ -278,6 +282,7 @@ class BatchNetwork {
 
   int batch_;
   bool winograd_;
+  WinogradCache& winograd_cache_;
   std::vector<std::unique_ptr<WinogradConv3x3>> winograd_convs_;
   dnnl::engine engine_;
   const InputAndOutput& ends_;
@@ -289,7 +294,8 @@ class BatchNetwork {
 class OneDnnEmbedder final : public Embedder {
  public:
   OneDnnEmbedder(const ResNetWeights& weights, int threads)
-      : threads_(threads), winograd_(use_winograd()), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
+      : threads_(threads), direct_forced_(forced_direct()), winograd_(winograd_available() && !direct_forced_),
+        engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
     std::copy(weights.mean_rgb, weights.mean_rgb + 3, ends_.mean_rgb);
     ends_.fc = weights.fc;
     for (const ResNetConv& c : weights.convs) convs_.push_back(fold_affine(c));
@@ -311,31 +317,34 @@ class OneDnnEmbedder final : public Embedder {
     return out;
   }
 
-  std::string backend_name() const override { return winograd_ ? "onednn" : "onednn-direct"; }
+  // "onednn-direct" only when forced (a CPU without AVX2 runs direct as "onednn").
+  std::string backend_name() const override { return direct_forced_ ? "onednn-direct" : "onednn"; }
 
  private:
   static constexpr int kMaxBatch = 32;
 
   // Winograd where the CPU has AVX2; FACEDEX_ONEDNN_CONV=direct forces oneDNN's
   // direct convolutions (for comparison: benchmarks/descriptor_efficiency).
-  static bool use_winograd() {
+  static bool forced_direct() {
     const char* conv = std::getenv("FACEDEX_ONEDNN_CONV");
-    return winograd_available() && !(conv && std::string(conv) == "direct");
+    return conv && std::string(conv) == "direct";
   }
 
   BatchNetwork& network(int batch) {
     auto it = networks_.find(batch);
     if (it == networks_.end())
-      it = networks_.emplace(batch, std::make_unique<BatchNetwork>(batch, convs_, ends_, weight_cache_, winograd_, engine_))
+      it = networks_.emplace(batch, std::make_unique<BatchNetwork>(batch, convs_, ends_, weight_cache_, winograd_, winograd_cache_, engine_))
                .first;
     return *it->second;
   }
 
   InputAndOutput ends_;
   int threads_;
+  bool direct_forced_;
   bool winograd_;
   std::vector<FoldedConv> convs_;
   std::vector<std::vector<std::pair<memory::desc, memory>>> weight_cache_;
+  BatchNetwork::WinogradCache winograd_cache_;
   dnnl::engine engine_;
   dnnl::stream stream_;
   std::map<int, std::unique_ptr<BatchNetwork>> networks_;

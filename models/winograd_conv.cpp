@@ -137,10 +137,15 @@ int winograd_tile_for(long height, int channels) {
   return height % 4 != 1 && channels <= 128 ? 4 : 2;
 }
 
-WinogradConv3x3::WinogradConv3x3(const std::vector<float>& filters, const std::vector<float>& bias, int in, int out,
+WinogradFilters transform_winograd_filters(const std::vector<float>& filters, int in, int out, int tile) {
+  return std::make_shared<const std::vector<float>>(tile == 4 ? transform_filters<4>(filters, in, out)
+                                                              : transform_filters<2>(filters, in, out));
+}
+
+WinogradConv3x3::WinogradConv3x3(WinogradFilters u, const std::vector<float>& bias, int in, int out,
                                  const memory& src, const memory& dst, Post post, int tile)
-    : in_(in), out_(out), tile_(tile), alpha_(tile + 2), post_(post), src_(src), dst_(dst),
-      u_(tile == 4 ? transform_filters<4>(filters, in, out) : transform_filters<2>(filters, in, out)), bias_(bias) {
+    : in_(in), out_(out), tile_(tile), alpha_(tile + 2), post_(post), src_(src), dst_(dst), u_(std::move(u)),
+      bias_(bias) {
   const memory::dims d = src.get_desc().dims();
   batch_ = d[0];
   height_ = d[2];
@@ -174,7 +179,7 @@ void WinogradConv3x3::run(dnnl::stream& stream) {
     else
       transform_input<2>(first, chunk, v);
     for (long xi = 0; xi < xis; ++xi)
-      multiply(v + xi * chunk * in_, u_.data() + xi * in_ * out_, m + xi * chunk * out_, chunk, in_, out_);
+      multiply(v + xi * chunk * in_, u_->data() + xi * in_ * out_, m + xi * chunk * out_, chunk, in_, out_);
     if (tile_ == 4)
       transform_output<4>(first, chunk, m);
     else

@@ -32,14 +32,20 @@ bool winograd_available();
 // The output tile side (2 or 4) for a layer of this height and channel count.
 int winograd_tile_for(long height, int channels);
 
+// A layer's filters [out][in][3][3] transformed for `tile` (U = G g G^T, laid
+// out [xi][in][out]): made once, shared by the networks of every batch size.
+using WinogradFilters = std::shared_ptr<const std::vector<float>>;
+WinogradFilters transform_winograd_filters(const std::vector<float>& filters, int in, int out, int tile);
+
 class WinogradConv3x3 {
  public:
   enum class Post { kNone, kRelu, kSumRelu };
 
-  // filters [out][in][3][3], bias [out]; src and dst are nChw8c tensors of one
-  // batch with the same height and width (dst may not be src); tile 2 or 4.
-  WinogradConv3x3(const std::vector<float>& filters, const std::vector<float>& bias, int in, int out,
-                  const dnnl::memory& src, const dnnl::memory& dst, Post post, int tile);
+  // u from transform_winograd_filters for `tile` (2 or 4), bias [out]; src and
+  // dst are nChw8c tensors of one batch with the same height and width (dst
+  // may not be src).
+  WinogradConv3x3(WinogradFilters u, const std::vector<float>& bias, int in, int out, const dnnl::memory& src,
+                  const dnnl::memory& dst, Post post, int tile);
 
   void run(dnnl::stream& stream);
 
@@ -56,7 +62,7 @@ class WinogradConv3x3 {
   long chunk_;  // tiles per chunk, at most
   Post post_;
   dnnl::memory src_, dst_;
-  std::vector<float> u_;  // [alpha^2][in][out]
+  WinogradFilters u_;  // [alpha^2][in][out]
   std::vector<float> bias_;
   // Per thread: V [alpha^2][chunk][in] and M [alpha^2][chunk][out] of its chunk.
   std::vector<std::vector<float>> scratch_;

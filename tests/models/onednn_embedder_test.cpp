@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 #include <dlib/image_transforms.h>
 
@@ -12,6 +13,7 @@
 #include "models/model_files.h"
 #include "models/onednn_embedder.h"
 #include "models/photo_decoder.h"
+#include "models/winograd_conv.h"
 #include "tests/support/demo_chips.h"
 #include "tests/support/test_photos.h"
 
@@ -57,6 +59,34 @@ TEST(OneDnnEmbedderTest, MatchesDlibOnDemoFacesAtEveryBatchSizeAndThreadCount) {
   // The descriptors are not all alike: a broken network that outputs a
   // constant would also "match" itself, not dlib.
   EXPECT_GT(testing::worst_difference({expected[0]}, {expected[2]}), 0.05);
+}
+
+// From batch 8 on the 3x3 convolutions run as Winograd (models/winograd_conv.h),
+// below it as oneDNN's direct ones: different arithmetic, so different last
+// bits, but the same descriptors well within the 1e-4 the backends promise.
+TEST(OneDnnEmbedderTest, WinogradRunsFromBatchEightAndAgreesWithDirect) {
+  if (!models::winograd_available()) GTEST_SKIP() << "this CPU has no AVX2/FMA: oneDNN runs direct only";
+  auto set = models::locate_models("");
+  ASSERT_TRUE(set) << set.status().message();
+  auto weights = models::read_resnet_weights(set->descriptor.path);
+  ASSERT_TRUE(weights) << weights.status().message();
+  auto winograd = models::make_onednn_embedder(*weights, 1);
+  setenv("FACEDEX_ONEDNN_CONV", "direct", 1);
+  auto direct = models::make_onednn_embedder(*weights, 1);
+  unsetenv("FACEDEX_ONEDNN_CONV");
+  ASSERT_TRUE(winograd && direct);
+  EXPECT_EQ((*winograd)->backend_name(), "onednn");
+  EXPECT_EQ((*direct)->backend_name(), "onednn-direct");
+
+  const std::vector<models::FaceChip> all = testing::demo_chips();
+  const std::vector<models::FaceChip> sixteen(all.begin(), all.begin() + 16);
+  const double batched = testing::worst_difference((*winograd)->embed(sixteen), (*direct)->embed(sixteen));
+  const std::vector<models::FaceChip> one(all.begin(), all.begin() + 1);
+  const double single = testing::worst_difference((*winograd)->embed(one), (*direct)->embed(one));
+  std::printf("batch 16, Winograd vs direct: %.3g per dimension; batch 1: %.3g\n", batched, single);
+  EXPECT_GT(batched, 0.0) << "batch 16 did not run the Winograd convolutions";
+  EXPECT_LT(batched, 1e-5);
+  EXPECT_EQ(single, 0.0) << "batch 1 should run oneDNN's direct convolutions";
 }
 
 TEST(OneDnnEmbedderTest, EmptyInputGivesNoDescriptors) {

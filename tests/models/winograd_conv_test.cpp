@@ -69,7 +69,8 @@ TEST(WinogradConvTest, EqualsTheDirectConvolutionOnRealWeights) {
     std::vector<float> before(size_t(batch * out * side * side));
     for (size_t i = 0; i < before.size(); ++i) before[i] = d[i] = float(int(i * 7919 % 201) - 100) / 400.f;
 
-    models::WinogradConv3x3 conv(c.filters, c.bias, int(in), int(out), src, dst, k.post, k.tile);
+    models::WinogradConv3x3 conv(models::transform_winograd_filters(c.filters, int(in), int(out), k.tile), c.bias,
+                                 int(in), int(out), src, dst, k.post, k.tile);
     dnnl::stream stream(engine);
     conv.run(stream);
 
