@@ -82,13 +82,14 @@ class BatchNetwork {
  public:
   // winograd: the 3x3 stride-1 convolutions (84% of the arithmetic) by
   // WinogradConv3x3 instead of oneDNN's direct convolution.
-  // winograd_cache: each layer's transformed filters by (conv index, tile).
+  // winograd_cache: each layer's transformed filters by (conv index, tile);
+  // winograd_scratch: the working memory all Winograd layers share.
   using WinogradCache = std::map<std::pair<size_t, int>, WinogradFilters>;
   BatchNetwork(int batch, const std::vector<FoldedConv>& convs, const InputAndOutput& ends,
                std::vector<std::vector<std::pair<memory::desc, memory>>>& weight_cache, bool winograd,
-               WinogradCache& winograd_cache, const dnnl::engine& engine)
-      : batch_(batch), winograd_(winograd), winograd_cache_(winograd_cache), engine_(engine), ends_(ends),
-        weight_cache_(weight_cache) {
+               WinogradCache& winograd_cache, WinogradConv3x3::Scratch& winograd_scratch, const dnnl::engine& engine)
+      : batch_(batch), winograd_(winograd), winograd_cache_(winograd_cache), winograd_scratch_(winograd_scratch),
+        engine_(engine), ends_(ends), weight_cache_(weight_cache) {
     // Planar RGB: the layout oneDNN's AVX2 first-layer convolution reads
     // (with an interleaved input it falls back to its reference code, 20x slower).
     input_ = memory({{batch, 3, kChipSize, kChipSize}, Dt::f32, Tag::nchw}, engine_);
@@ -232,7 +233,7 @@ class BatchNetwork {
     if (!u) u = transform_winograd_filters(c.filters, c.in, c.out, tile);
     winograd_convs_.push_back(std::make_unique<WinogradConv3x3>(u, c.bias, c.in, c.out, src, dst, wpost, tile));
     WinogradConv3x3* conv = winograd_convs_.back().get();
-    steps_.push_back([conv](dnnl::stream& s) { conv->run(s); });
+    steps_.push_back([conv, scratch = &winograd_scratch_](dnnl::stream& s) { conv->run(s, *scratch); });
   }
 
   memory pool(const memory& src, dnnl::algorithm algorithm, int window, int stride) {
@@ -283,6 +284,7 @@ class BatchNetwork {
   int batch_;
   bool winograd_;
   WinogradCache& winograd_cache_;
+  WinogradConv3x3::Scratch& winograd_scratch_;
   std::vector<std::unique_ptr<WinogradConv3x3>> winograd_convs_;
   dnnl::engine engine_;
   const InputAndOutput& ends_;
@@ -333,7 +335,8 @@ class OneDnnEmbedder final : public Embedder {
   BatchNetwork& network(int batch) {
     auto it = networks_.find(batch);
     if (it == networks_.end())
-      it = networks_.emplace(batch, std::make_unique<BatchNetwork>(batch, convs_, ends_, weight_cache_, winograd_, winograd_cache_, engine_))
+      it = networks_.emplace(batch, std::make_unique<BatchNetwork>(batch, convs_, ends_, weight_cache_, winograd_, winograd_cache_,
+                                                    winograd_scratch_, engine_))
                .first;
     return *it->second;
   }
@@ -345,6 +348,7 @@ class OneDnnEmbedder final : public Embedder {
   std::vector<FoldedConv> convs_;
   std::vector<std::vector<std::pair<memory::desc, memory>>> weight_cache_;
   BatchNetwork::WinogradCache winograd_cache_;
+  WinogradConv3x3::Scratch winograd_scratch_;
   dnnl::engine engine_;
   dnnl::stream stream_;
   std::map<int, std::unique_ptr<BatchNetwork>> networks_;

@@ -158,7 +158,7 @@ WinogradConv3x3::WinogradConv3x3(WinogradFilters u, const std::vector<float>& bi
   chunk_ = std::min(tiles_, std::max<long>(64, 65536 / (alpha_ * alpha_ * in)));
 }
 
-void WinogradConv3x3::run(dnnl::stream& stream) {
+void WinogradConv3x3::run(dnnl::stream& stream, Scratch& scratch) {
   stream.wait();  // the layer before has written src
   // Every thread gets a chunk even when the tiles are few (a single face).
   const long threads = omp_get_max_threads();
@@ -166,12 +166,13 @@ void WinogradConv3x3::run(dnnl::stream& stream) {
   const long chunks = (tiles_ + chunk - 1) / chunk;
   const long xis = alpha_ * alpha_;
   const size_t v_size = size_t(xis * chunk * in_), m_size = size_t(xis * chunk * out_);
-  if (scratch_.size() < size_t(threads)) scratch_.resize(size_t(threads));
+  if (scratch.size() < size_t(threads)) scratch.resize(size_t(threads));
 #pragma omp parallel for schedule(dynamic)
   for (long c = 0; c < chunks; ++c) {
-    std::vector<float>& scratch = scratch_[size_t(omp_get_thread_num())];
-    scratch.resize(v_size + m_size);
-    float* v = scratch.data();
+    // V [alpha^2][chunk][in], then M [alpha^2][chunk][out]
+    std::vector<float>& mine = scratch[size_t(omp_get_thread_num())];
+    if (mine.size() < v_size + m_size) mine.resize(v_size + m_size);
+    float* v = mine.data();
     float* m = v + v_size;
     const long first = c * chunk;
     if (tile_ == 4)

@@ -47,7 +47,11 @@ class WinogradConv3x3 {
   WinogradConv3x3(WinogradFilters u, const std::vector<float>& bias, int in, int out, const dnnl::memory& src,
                   const dnnl::memory& dst, Post post, int tile);
 
-  void run(dnnl::stream& stream);
+  // Per thread, the transformed tiles of the chunk it runs (V and M); one set
+  // serves every layer of a network, since they run one after another.
+  using Scratch = std::vector<std::vector<float>>;
+
+  void run(dnnl::stream& stream, Scratch& scratch);
 
  private:
   // AVX2 code in a generic build: the attribute must be on the declaration.
@@ -64,8 +68,6 @@ class WinogradConv3x3 {
   dnnl::memory src_, dst_;
   WinogradFilters u_;  // [alpha^2][in][out]
   std::vector<float> bias_;
-  // Per thread: V [alpha^2][chunk][in] and M [alpha^2][chunk][out] of its chunk.
-  std::vector<std::vector<float>> scratch_;
 };
 
 }  // namespace facedex::models

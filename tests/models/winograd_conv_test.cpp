@@ -72,7 +72,8 @@ TEST(WinogradConvTest, EqualsTheDirectConvolutionOnRealWeights) {
     models::WinogradConv3x3 conv(models::transform_winograd_filters(c.filters, int(in), int(out), k.tile), c.bias,
                                  int(in), int(out), src, dst, k.post, k.tile);
     dnnl::stream stream(engine);
-    conv.run(stream);
+    models::WinogradConv3x3::Scratch scratch;
+    conv.run(stream, scratch);
 
     double worst = 0;
     for (long n = 0; n < batch; ++n)
