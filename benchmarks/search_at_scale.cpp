@@ -69,11 +69,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s --db DB [--sizes N,N]: %s\n", argv[0], source.status().message().c_str());
     return 2;
   }
-  std::printf("%zu real faces as identity seeds; within-person RMS distance to the mean %.3f -> noise sigma %.4f per dimension\n",
-              source->real.size(), source->within_rms, source->sigma);
+  std::printf(
+      "%zu real faces as identity seeds; within-person RMS distance to the mean %.3f -> noise sigma %.4f per "
+      "dimension\n",
+      source->real.size(), source->within_rms, source->sigma);
 
   std::mt19937 rng(42);
-  std::printf("\nthe real gallery and synthetic ones of its size and people (distances: Euclidean, same person < 0.6)\n");
+  std::printf(
+      "\nthe real gallery and synthetic ones of its size and people (distances: Euclidean, same person < 0.6)\n");
   std::printf("%-34s %9s %9s %11s %11s %13s %13s\n", "gallery", "same p50", "same p90", "same < 0.6", "diff < 0.6",
               "stranger p10", "stranger p50");
   auto print_shape = [](const char* name, const benchmarks::GalleryShape& s) {
@@ -87,126 +90,128 @@ int main(int argc, char** argv) {
   }
   for (const size_t n : sizes)
     for (const auto model : models) {
-    const benchmarks::SyntheticGallery synthetic = benchmarks::make_synthetic_gallery(*source, model, n, 5, rng);
-    const size_t identities = synthetic.centres.size();
-    std::vector<float> data(n * kDescriptorDims);
-    for (size_t i = 0; i < n; ++i)
-      std::copy(synthetic.faces[i].begin(), synthetic.faces[i].end(), data.begin() + long(i * kDescriptorDims));
-    std::uniform_int_distribution<size_t> who(0, identities - 1);
-    const size_t nq = n >= 1000000 ? 200 : 1000;
-    std::vector<float> queries(nq * kDescriptorDims);
-    std::vector<size_t> query_identity(nq);
-    for (size_t q = 0; q < nq; ++q) {
-      query_identity[q] = who(rng);
-      const Descriptor f = benchmarks::synthetic_face(*source, model, synthetic.centres[query_identity[q]], rng);
-      std::copy(f.begin(), f.end(), queries.begin() + long(q * kDescriptorDims));
-    }
-    std::printf("\n%zu faces (%zu identities, %s), %zu single queries each\n", n, identities,
-                benchmarks::synthetic_model_name(model), nq);
-    // recall@10: of the exact 10 nearest, the share the index returns. same-person
-    // recall: of those 10 that are the query's own identity (what `who` needs to
-    // find), the share the index returns; the others are strangers at near-tied
-    // distances, which make plain recall@10 hard on these galleries.
-    std::printf("%-28s %10s %10s %10s %10s %10s %12s\n", "index", "build s", "memory MB", "p50 ms", "p99 ms",
-                "recall@10", "same-person");
+      const benchmarks::SyntheticGallery synthetic = benchmarks::make_synthetic_gallery(*source, model, n, 5, rng);
+      const size_t identities = synthetic.centres.size();
+      std::vector<float> data(n * kDescriptorDims);
+      for (size_t i = 0; i < n; ++i)
+        std::copy(synthetic.faces[i].begin(), synthetic.faces[i].end(), data.begin() + long(i * kDescriptorDims));
+      std::uniform_int_distribution<size_t> who(0, identities - 1);
+      const size_t nq = n >= 1000000 ? 200 : 1000;
+      std::vector<float> queries(nq * kDescriptorDims);
+      std::vector<size_t> query_identity(nq);
+      for (size_t q = 0; q < nq; ++q) {
+        query_identity[q] = who(rng);
+        const Descriptor f = benchmarks::synthetic_face(*source, model, synthetic.centres[query_identity[q]], rng);
+        std::copy(f.begin(), f.end(), queries.begin() + long(q * kDescriptorDims));
+      }
+      std::printf("\n%zu faces (%zu identities, %s), %zu single queries each\n", n, identities,
+                  benchmarks::synthetic_model_name(model), nq);
+      // recall@10: of the exact 10 nearest, the share the index returns. same-person
+      // recall: of those 10 that are the query's own identity (what `who` needs to
+      // find), the share the index returns; the others are strangers at near-tied
+      // distances, which make plain recall@10 hard on these galleries.
+      std::printf("%-28s %10s %10s %10s %10s %10s %12s\n", "index", "build s", "memory MB", "p50 ms", "p99 ms",
+                  "recall@10", "same-person");
 
-    std::vector<faiss::Index::idx_t> truth(nq * 10);
-    struct Spec {
-      std::string name;
-      std::function<faiss::Index*()> make;
-      // (label, setting) pairs measured on one build of the index.
-      std::vector<std::pair<std::string, std::function<void(faiss::Index*)>>> tunings;
-      bool fast_scan = false;  // facedex's AVX2 loops (storage/fast_search.h), as facedex runs Flat and IVF
-    };
-    const size_t nlist = n >= 1000000 ? 4096 : 1024;
-    auto nprobe = [](size_t p) {
-      return std::make_pair("nprobe " + std::to_string(p),
-                            std::function<void(faiss::Index*)>(
-                                [p](faiss::Index* i) { static_cast<faiss::IndexIVFFlat*>(i)->nprobe = p; }));
-    };
-    std::vector<Spec> specs = {
-        {"Flat (exact)", [] { return new faiss::IndexFlatL2(kDescriptorDims); }, {{"", [](faiss::Index*) {}}}},
-        {"Flat (exact) avx2",
-         [] {
-           auto* map = new faiss::IndexIDMap(new faiss::IndexFlatL2(kDescriptorDims));
-           map->own_fields = true;  // as index_factory("IDMap,Flat") makes it
-           return map;
-         },
-         {{"", [](faiss::Index*) {}}},
-         true},
-        {"IVF" + std::to_string(nlist) + ",Flat",
-         [&] {
-           auto* ivf = new faiss::IndexIVFFlat(new faiss::IndexFlatL2(kDescriptorDims), kDescriptorDims, nlist);
-           ivf->own_fields = true;  // owns its quantizer, as index_factory makes it
-           return ivf;
-         },
-         {nprobe(8), nprobe(16), nprobe(64), nprobe(128)}},
-        {"IVF" + std::to_string(nlist) + ",Flat avx2",
-         [&] {
-           auto* ivf = new faiss::IndexIVFFlat(new faiss::IndexFlatL2(kDescriptorDims), kDescriptorDims, nlist);
-           ivf->own_fields = true;  // owns its quantizer, as index_factory makes it
-           return ivf;
-         },
-         {nprobe(1), nprobe(2), nprobe(4), nprobe(8), nprobe(16), nprobe(32), nprobe(64), nprobe(128), nprobe(256)},
-         true},
-    };
-    if (n <= 200000)
-      specs.push_back({"HNSW32", [] { return new faiss::IndexHNSWFlat(kDescriptorDims, 32); },
-                       {{"efSearch 64", [](faiss::Index* i) { static_cast<faiss::IndexHNSWFlat*>(i)->hnsw.efSearch = 64; }}}});
-    for (const auto& spec : specs) {
-      omp_set_num_threads(omp_get_num_procs());
-      const double before = rss_mb();
-      const auto t0 = Clock::now();
-      std::unique_ptr<faiss::Index> index(spec.make());
-      if (!index->is_trained) {
-        const size_t train = std::min<size_t>(n, nlist * 40);
-        index->train(faiss::Index::idx_t(train), data.data());
-      }
-      if (spec.fast_scan) {
-        index = facedex::storage::with_fast_search(std::move(index));
-        if (!facedex::storage::has_fast_search(*index)) std::fprintf(stderr, "fast IVF scan not applied\n");
-      }
-      std::vector<faiss::Index::idx_t> positions(n);
-      for (size_t i = 0; i < n; ++i) positions[i] = faiss::Index::idx_t(i);
-      if (dynamic_cast<faiss::IndexIDMap*>(index.get()))
-        index->add_with_ids(faiss::Index::idx_t(n), data.data(), positions.data());
-      else
-        index->add(faiss::Index::idx_t(n), data.data());
-      const double build = std::chrono::duration<double>(Clock::now() - t0).count();
-      const double memory = rss_mb() - before;
-      for (const auto& [label, tune] : spec.tunings) {
-        tune(index.get());
-        omp_set_num_threads(1);  // a single query, as `who` asks them
-        std::vector<double> ms;
-        std::vector<faiss::Index::idx_t> labels(10);
-        std::vector<float> dist(10);
-        size_t hits = 0, same_wanted = 0, same_hits = 0;
-        const bool exact = spec.name == "Flat (exact)";
-        for (size_t q = 0; q < nq; ++q) {
-          const auto t = Clock::now();
-          index->search(1, &queries[q * kDescriptorDims], 10, dist.data(), labels.data());
-          ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t).count());
-          if (exact) {
-            std::copy(labels.begin(), labels.end(), truth.begin() + long(q * 10));
-          } else {
-            std::set<faiss::Index::idx_t> want(truth.begin() + long(q * 10), truth.begin() + long(q * 10 + 10));
-            for (auto l : labels) hits += want.count(l);
-            const std::set<faiss::Index::idx_t> got(labels.begin(), labels.end());
-            for (auto w : want)
-              if (w >= 0 && synthetic.identity[size_t(w)] == query_identity[q]) {
-                ++same_wanted;
-                same_hits += got.count(w);
-              }
-          }
+      std::vector<faiss::Index::idx_t> truth(nq * 10);
+      struct Spec {
+        std::string name;
+        std::function<faiss::Index*()> make;
+        // (label, setting) pairs measured on one build of the index.
+        std::vector<std::pair<std::string, std::function<void(faiss::Index*)>>> tunings;
+        bool fast_scan = false;  // facedex's AVX2 loops (storage/fast_search.h), as facedex runs Flat and IVF
+      };
+      const size_t nlist = n >= 1000000 ? 4096 : 1024;
+      auto nprobe = [](size_t p) {
+        return std::make_pair("nprobe " + std::to_string(p), std::function<void(faiss::Index*)>([p](faiss::Index* i) {
+                                static_cast<faiss::IndexIVFFlat*>(i)->nprobe = p;
+                              }));
+      };
+      std::vector<Spec> specs = {
+          {"Flat (exact)", [] { return new faiss::IndexFlatL2(kDescriptorDims); }, {{"", [](faiss::Index*) {}}}},
+          {"Flat (exact) avx2",
+           [] {
+             auto* map = new faiss::IndexIDMap(new faiss::IndexFlatL2(kDescriptorDims));
+             map->own_fields = true;  // as index_factory("IDMap,Flat") makes it
+             return map;
+           },
+           {{"", [](faiss::Index*) {}}},
+           true},
+          {"IVF" + std::to_string(nlist) + ",Flat",
+           [&] {
+             auto* ivf = new faiss::IndexIVFFlat(new faiss::IndexFlatL2(kDescriptorDims), kDescriptorDims, nlist);
+             ivf->own_fields = true;  // owns its quantizer, as index_factory makes it
+             return ivf;
+           },
+           {nprobe(8), nprobe(16), nprobe(64), nprobe(128)}},
+          {"IVF" + std::to_string(nlist) + ",Flat avx2",
+           [&] {
+             auto* ivf = new faiss::IndexIVFFlat(new faiss::IndexFlatL2(kDescriptorDims), kDescriptorDims, nlist);
+             ivf->own_fields = true;  // owns its quantizer, as index_factory makes it
+             return ivf;
+           },
+           {nprobe(1), nprobe(2), nprobe(4), nprobe(8), nprobe(16), nprobe(32), nprobe(64), nprobe(128), nprobe(256)},
+           true},
+      };
+      if (n <= 200000)
+        specs.push_back(
+            {"HNSW32",
+             [] { return new faiss::IndexHNSWFlat(kDescriptorDims, 32); },
+             {{"efSearch 64", [](faiss::Index* i) { static_cast<faiss::IndexHNSWFlat*>(i)->hnsw.efSearch = 64; }}}});
+      for (const auto& spec : specs) {
+        omp_set_num_threads(omp_get_num_procs());
+        const double before = rss_mb();
+        const auto t0 = Clock::now();
+        std::unique_ptr<faiss::Index> index(spec.make());
+        if (!index->is_trained) {
+          const size_t train = std::min<size_t>(n, nlist * 40);
+          index->train(faiss::Index::idx_t(train), data.data());
         }
-        std::sort(ms.begin(), ms.end());
-        const double recall = exact ? 1.0 : double(hits) / double(nq * 10);
-        const double same = exact || same_wanted == 0 ? 1.0 : double(same_hits) / double(same_wanted);
-        const std::string name = label.empty() ? spec.name : spec.name + " " + label;
-        std::printf("%-28s %10.1f %10.0f %10.3f %10.3f %10.3f %12.3f\n", name.c_str(), build, memory, ms[nq / 2],
-                    ms[nq * 99 / 100], recall, same);
+        if (spec.fast_scan) {
+          index = facedex::storage::with_fast_search(std::move(index));
+          if (!facedex::storage::has_fast_search(*index)) std::fprintf(stderr, "fast IVF scan not applied\n");
+        }
+        std::vector<faiss::Index::idx_t> positions(n);
+        for (size_t i = 0; i < n; ++i) positions[i] = faiss::Index::idx_t(i);
+        if (dynamic_cast<faiss::IndexIDMap*>(index.get()))
+          index->add_with_ids(faiss::Index::idx_t(n), data.data(), positions.data());
+        else
+          index->add(faiss::Index::idx_t(n), data.data());
+        const double build = std::chrono::duration<double>(Clock::now() - t0).count();
+        const double memory = rss_mb() - before;
+        for (const auto& [label, tune] : spec.tunings) {
+          tune(index.get());
+          omp_set_num_threads(1);  // a single query, as `who` asks them
+          std::vector<double> ms;
+          std::vector<faiss::Index::idx_t> labels(10);
+          std::vector<float> dist(10);
+          size_t hits = 0, same_wanted = 0, same_hits = 0;
+          const bool exact = spec.name == "Flat (exact)";
+          for (size_t q = 0; q < nq; ++q) {
+            const auto t = Clock::now();
+            index->search(1, &queries[q * kDescriptorDims], 10, dist.data(), labels.data());
+            ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t).count());
+            if (exact) {
+              std::copy(labels.begin(), labels.end(), truth.begin() + long(q * 10));
+            } else {
+              std::set<faiss::Index::idx_t> want(truth.begin() + long(q * 10), truth.begin() + long(q * 10 + 10));
+              for (auto l : labels) hits += want.count(l);
+              const std::set<faiss::Index::idx_t> got(labels.begin(), labels.end());
+              for (auto w : want)
+                if (w >= 0 && synthetic.identity[size_t(w)] == query_identity[q]) {
+                  ++same_wanted;
+                  same_hits += got.count(w);
+                }
+            }
+          }
+          std::sort(ms.begin(), ms.end());
+          const double recall = exact ? 1.0 : double(hits) / double(nq * 10);
+          const double same = exact || same_wanted == 0 ? 1.0 : double(same_hits) / double(same_wanted);
+          const std::string name = label.empty() ? spec.name : spec.name + " " + label;
+          std::printf("%-28s %10.1f %10.0f %10.3f %10.3f %10.3f %12.3f\n", name.c_str(), build, memory, ms[nq / 2],
+                      ms[nq * 99 / 100], recall, same);
+        }
       }
     }
-  }
   return 0;
 }

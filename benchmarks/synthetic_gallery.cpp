@@ -182,8 +182,9 @@ GalleryShape measure_shape(const std::vector<Descriptor>& faces, const std::vect
       for (size_t b = a + 1; b < m.size(); ++b) same.push_back(descriptor_distance(faces[m[a]], faces[m[b]]));
   s.same_p50 = quantile(same, 0.5);
   s.same_p90 = quantile(same, 0.9);
-  s.same_within_06 = same.empty() ? 0 : double(std::count_if(same.begin(), same.end(), [](double d) { return d < 0.6; })) /
-                                           double(same.size());
+  s.same_within_06 = same.empty() ? 0
+                                  : double(std::count_if(same.begin(), same.end(), [](double d) { return d < 0.6; })) /
+                                        double(same.size());
   std::uniform_int_distribution<size_t> pick(0, faces.size() - 1);
   size_t different = 0, close = 0;
   while (different < 200000) {

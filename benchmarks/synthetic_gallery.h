@@ -34,11 +34,11 @@ using CovarianceFactor = std::vector<float>;
 struct SyntheticSource {
   std::vector<Descriptor> real;
   std::vector<uint32_t> real_person;  // folder of each real face
-  double within_rms = 0;  // RMS distance of a real face to its person's mean
-  float sigma = 0;        // isotropic noise per dimension giving that spread
-  Descriptor mean{};      // mean of the real faces
-  CovarianceFactor within;   // within-person covariance (unbiased per person)
-  CovarianceFactor between;  // covariance of the person centres
+  double within_rms = 0;              // RMS distance of a real face to its person's mean
+  float sigma = 0;                    // isotropic noise per dimension giving that spread
+  Descriptor mean{};                  // mean of the real faces
+  CovarianceFactor within;            // within-person covariance (unbiased per person)
+  CovarianceFactor between;           // covariance of the person centres
 };
 
 Expected<SyntheticSource> load_synthetic_source(const std::string& db_dir);
@@ -46,7 +46,7 @@ Expected<SyntheticSource> load_synthetic_source(const std::string& db_dir);
 struct SyntheticGallery {
   std::vector<Descriptor> centres;  // one per identity
   std::vector<Descriptor> faces;
-  std::vector<uint32_t> identity;   // centre of each face
+  std::vector<uint32_t> identity;  // centre of each face
 };
 
 // n faces over n / faces_per_identity identities (each face picks one at random).

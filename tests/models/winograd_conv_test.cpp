@@ -86,7 +86,8 @@ TEST(WinogradConvTest, EqualsTheDirectConvolutionOnRealWeights) {
                 for (long kx = 0; kx < 3; ++kx) {
                   const long yy = y + ky - 1, xx = x + kx - 1;
                   if (yy < 0 || yy >= side || xx < 0 || xx >= side) continue;
-                  v += double(c.filters[size_t(((o * in + i) * 3 + ky) * 3 + kx)]) * s[at(n, i, yy, xx, in, side, side)];
+                  v +=
+                      double(c.filters[size_t(((o * in + i) * 3 + ky) * 3 + kx)]) * s[at(n, i, yy, xx, in, side, side)];
                 }
             const size_t where = at(n, o, y, x, out, side, side);
             if (k.post == Post::kSumRelu) v += before[where];
