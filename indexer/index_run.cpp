@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <iterator>
 #include <set>
 #include <thread>
 #include <variant>
@@ -118,7 +119,8 @@ class Worker {
   // The descriptors of every face of `batch` in one call.
   void describe(std::vector<Outcome>& batch) {
     std::vector<models::FaceChip> chips;
-    for (const Outcome& o : batch) chips.insert(chips.end(), o.chips.begin(), o.chips.end());
+    for (Outcome& o : batch)
+      chips.insert(chips.end(), std::make_move_iterator(o.chips.begin()), std::make_move_iterator(o.chips.end()));
     std::vector<Descriptor> descriptors;
     std::string error;
     try {
@@ -135,8 +137,7 @@ class Worker {
         o.error = Status::invalid_input(o.item.path + ": internal error while describing faces (" + error + ")");
         o.faces.clear();
       }
-      o.chips.clear();
-      o.chips.shrink_to_fit();
+      o.chips = {};  // moved into the batch above
     }
   }
 

@@ -66,9 +66,7 @@ TEST(OneDnnEmbedderTest, MatchesDlibOnDemoFacesAtEveryBatchSizeAndThreadCount) {
 // bits, but the same descriptors well within the 1e-4 the backends promise.
 TEST(OneDnnEmbedderTest, WinogradRunsFromBatchEightAndAgreesWithDirect) {
   if (!models::winograd_available()) GTEST_SKIP() << "this CPU has no AVX2/FMA: oneDNN runs direct only";
-  auto set = models::locate_models("");
-  ASSERT_TRUE(set) << set.status().message();
-  auto weights = models::read_resnet_weights(set->descriptor.path);
+  auto weights = testing::bundled_resnet_weights();
   ASSERT_TRUE(weights) << weights.status().message();
   auto winograd = models::make_onednn_embedder(*weights, 1);
   setenv("FACEDEX_ONEDNN_CONV", "direct", 1);
@@ -90,9 +88,7 @@ TEST(OneDnnEmbedderTest, WinogradRunsFromBatchEightAndAgreesWithDirect) {
 }
 
 TEST(OneDnnEmbedderTest, EmptyInputGivesNoDescriptors) {
-  auto set = models::locate_models("");
-  ASSERT_TRUE(set) << set.status().message();
-  auto weights = models::read_resnet_weights(set->descriptor.path);
+  auto weights = testing::bundled_resnet_weights();
   ASSERT_TRUE(weights) << weights.status().message();
   auto onednn = models::make_onednn_embedder(*weights, 1);
   ASSERT_TRUE(onednn) << onednn.status().message();
@@ -104,10 +100,8 @@ TEST(OneDnnEmbedderTest, RefusesFilesThatAreNotTheFaceNetwork) {
   ASSERT_FALSE(not_a_model);
   EXPECT_NE(not_a_model.status().message().find("sample1.jpg"), std::string::npos) << not_a_model.status().message();
 
-  auto set = models::locate_models("");
-  ASSERT_TRUE(set);
-  auto weights = models::read_resnet_weights(set->descriptor.path);
-  ASSERT_TRUE(weights);
+  auto weights = testing::bundled_resnet_weights();
+  ASSERT_TRUE(weights) << weights.status().message();
   weights->convs.pop_back();
   const auto broken = models::make_onednn_embedder(*weights, 1);
   ASSERT_FALSE(broken);

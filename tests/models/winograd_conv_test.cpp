@@ -12,7 +12,6 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
-#include "models/model_files.h"
 #include "models/resnet_weights.h"
 #include "models/winograd_conv.h"
 #include "tests/support/demo_chips.h"
@@ -36,9 +35,7 @@ struct Case {
 
 TEST(WinogradConvTest, EqualsTheDirectConvolutionOnRealWeights) {
   if (!models::winograd_available()) GTEST_SKIP() << "this CPU has no AVX2/FMA";
-  auto set = models::locate_models("");
-  ASSERT_TRUE(set) << set.status().message();
-  auto weights = models::read_resnet_weights(set->descriptor.path);
+  auto weights = testing::bundled_resnet_weights();
   ASSERT_TRUE(weights) << weights.status().message();
   const std::vector<models::FaceChip> chips = testing::demo_chips();
   const dnnl::engine engine(dnnl::engine::kind::cpu, 0);

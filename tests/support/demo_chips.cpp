@@ -7,10 +7,17 @@
 
 #include <dlib/image_transforms.h>
 
+#include "models/model_files.h"
 #include "models/photo_decoder.h"
 #include "tests/support/test_photos.h"
 
 namespace facedex::testing {
+
+Expected<models::ResNetWeights> bundled_resnet_weights() {
+  auto set = models::locate_models("");
+  if (!set) return set.status();
+  return models::read_resnet_weights(set->descriptor.path);
+}
 
 // Every face HOG finds in the six demo photos, and each one mirrored.
 std::vector<models::FaceChip> demo_chips() {
