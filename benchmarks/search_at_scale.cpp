@@ -3,6 +3,7 @@
 // p50/p99 latency, recall@10 against exact search.
 //
 //   search_at_scale --db DB [--sizes 100000,1000000] [--model two-covariance|mixed|both]
+//                  [--indexes all|facedex]
 //
 // How the galleries are made: benchmarks/synthetic_gallery.h; first it prints
 // how each model's gallery compares with the real one it was fitted to. Queries
@@ -47,6 +48,7 @@ double rss_mb() {
 int main(int argc, char** argv) {
   std::string db;
   std::vector<size_t> sizes = {100000, 1000000};
+  bool all_indexes = true;  // --indexes facedex: only exact search (the truth) and what facedex runs
   std::vector<benchmarks::SyntheticModel> models = {benchmarks::SyntheticModel::kTwoCovariance,
                                                     benchmarks::SyntheticModel::kMixedCentres};
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -60,6 +62,7 @@ int main(int argc, char** argv) {
         p = q == std::string::npos ? s.size() : q + 1;
       }
     }
+    if (std::string(argv[i]) == "--indexes") all_indexes = std::string(argv[i + 1]) != "facedex";
     if (std::string(argv[i]) == "--model" && std::string(argv[i + 1]) != "both")
       models = {std::string(argv[i + 1]) == "mixed" ? benchmarks::SyntheticModel::kMixedCentres
                                                     : benchmarks::SyntheticModel::kTwoCovariance};
@@ -110,7 +113,7 @@ int main(int argc, char** argv) {
       // recall: of those 10 that are the query's own identity (what `who` needs to
       // find), the share the index returns; the others are strangers at near-tied
       // distances, which make plain recall@10 hard on these galleries.
-      std::printf("%-28s %10s %10s %10s %10s %10s %12s\n", "index", "build s", "memory MB", "p50 ms", "p99 ms",
+      std::printf("%-48s %10s %10s %10s %10s %10s %12s\n", "index", "build s", "memory MB", "p50 ms", "p99 ms",
                   "recall@10", "same-person");
 
       std::vector<faiss::Index::idx_t> truth(nq * 10);
@@ -122,9 +125,20 @@ int main(int argc, char** argv) {
         bool fast_scan = false;  // facedex's AVX2 loops (storage/fast_search.h), as facedex runs Flat and IVF
       };
       const size_t nlist = n >= 1000000 ? 4096 : 1024;
+      // nprobe p: every vector of p lists compared exactly.
       auto nprobe = [](size_t p) {
         return std::make_pair("nprobe " + std::to_string(p), std::function<void(faiss::Index*)>([p](faiss::Index* i) {
                                 static_cast<faiss::IndexIVFFlat*>(i)->nprobe = p;
+                                facedex::storage::set_fast_scan_rerank(*i, 0);
+                              }));
+      };
+      // 4-bit codes of p lists scored, the best r re-ranked exactly (what facedex runs).
+      auto codes = [](size_t p, size_t r) {
+        return std::make_pair("codes nprobe " + std::to_string(p) + " rerank " + std::to_string(r),
+                              std::function<void(faiss::Index*)>([p, r](faiss::Index* i) {
+                                static_cast<faiss::IndexIVFFlat*>(i)->nprobe = p;
+                                if (!facedex::storage::set_fast_scan_rerank(*i, r))
+                                  std::fprintf(stderr, "4-bit codes not in use\n");
                               }));
       };
       std::vector<Spec> specs = {
@@ -150,10 +164,12 @@ int main(int argc, char** argv) {
              ivf->own_fields = true;  // owns its quantizer, as index_factory makes it
              return ivf;
            },
-           {nprobe(1), nprobe(2), nprobe(4), nprobe(8), nprobe(16), nprobe(32), nprobe(64), nprobe(128), nprobe(256)},
+           {nprobe(8), nprobe(16), nprobe(64), nprobe(256), codes(64, 256), codes(128, 256), codes(256, 256), codes(512, 128),
+            codes(512, 256), codes(512, 512), codes(768, 256), codes(1024, 256)},
            true},
       };
-      if (n <= 200000)
+      if (!all_indexes) specs = {specs[0], specs[3]};
+      if (n <= 200000 && all_indexes)
         specs.push_back(
             {"HNSW32",
              [] { return new faiss::IndexHNSWFlat(kDescriptorDims, 32); },
@@ -180,8 +196,8 @@ int main(int argc, char** argv) {
         const double build = std::chrono::duration<double>(Clock::now() - t0).count();
         const double memory = rss_mb() - before;
         for (const auto& [label, tune] : spec.tunings) {
-          tune(index.get());
           omp_set_num_threads(1);  // a single query, as `who` asks them
+          tune(index.get());
           std::vector<double> ms;
           std::vector<faiss::Index::idx_t> labels(10);
           std::vector<float> dist(10);
@@ -208,7 +224,7 @@ int main(int argc, char** argv) {
           const double recall = exact ? 1.0 : double(hits) / double(nq * 10);
           const double same = exact || same_wanted == 0 ? 1.0 : double(same_hits) / double(same_wanted);
           const std::string name = label.empty() ? spec.name : spec.name + " " + label;
-          std::printf("%-28s %10.1f %10.0f %10.3f %10.3f %10.3f %12.3f\n", name.c_str(), build, memory, ms[nq / 2],
+          std::printf("%-48s %10.1f %10.0f %10.3f %10.3f %10.3f %12.3f\n", name.c_str(), build, memory, ms[nq / 2],
                       ms[nq * 99 / 100], recall, same);
         }
       }

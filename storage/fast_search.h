@@ -11,6 +11,7 @@
 // queries at once FAISS uses BLAS, which is fast already).
 #pragma once
 
+#include <cstddef>
 #include <memory>
 
 #include <faiss/Index.h>
@@ -22,6 +23,14 @@ namespace facedex::storage {
 // equivalent holding the same vectors; any other index comes back as it is.
 // Without AVX2 the faster one runs FAISS's own loops.
 std::unique_ptr<faiss::Index> with_fast_search(std::unique_ptr<faiss::Index> index);
+
+// IVF indexes of 20,000 vectors and more also keep 4-bit codes of their
+// vectors (storage/pq_fast_scan.h): a single query scores the probed lists'
+// codes, keeps the best `rerank` candidates and ranks those exactly. 0 turns
+// that off (every probed vector compared exactly, as FAISS does). Returns
+// whether `index` uses codes now.
+inline constexpr size_t kDefaultFastScanRerank = 256;
+bool set_fast_scan_rerank(faiss::Index& index, size_t rerank);
 
 // Whether `index` is one with_fast_search made faster.
 bool has_fast_search(const faiss::Index& index);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "storage/pq_fast_scan.h"
+
 namespace facedex::storage {
 namespace {
 
@@ -37,7 +39,7 @@ bool is_auto_index_choice(const std::string& concrete) {
   return concrete == "Flat" || (is_ivf(concrete) && concrete.size() > 5 && concrete.substr(concrete.size() - 5) == ",Flat");
 }
 
-size_t auto_nprobe(size_t lists) { return std::max<size_t>(64, lists / 16); }
+size_t auto_nprobe(size_t lists) { return std::max<size_t>(64, lists / (PqFastScan::supported() ? 8 : 16)); }
 
 std::string auto_search_parameters(const std::string& concrete) {
   if (!is_ivf(concrete)) return "";

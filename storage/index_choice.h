@@ -26,11 +26,13 @@ bool auto_index_should_switch(const std::string& current, size_t faces,
                               size_t approximate_from = kApproximateIndexFaces);
 // Whether `concrete` is a type "auto" may have chosen (a saved file of it is reusable).
 bool is_auto_index_choice(const std::string& concrete);
-// Lists an IVF index of `lists` lists scans per query: a sixteenth of them, at
-// least 64. A fixed 64 (sessions 2-3) found only 79% of a query's same-person
-// neighbours among 1M faces drawn from the two-covariance model fitted to
-// LFW-dev (4096 lists); 256 find 95% in ~5 ms (benchmarks/RESULTS.md, "Search
-// at scale"): `who` needs those faces more than it needs the last milliseconds.
+// Lists an IVF index of `lists` lists scans per query: an eighth of them
+// where the index scores 4-bit codes first (storage/fast_search.h; AVX2 CPUs),
+// a sixteenth where it compares every probed vector exactly; at least 64.
+// Among 1M faces drawn from the two-covariance model fitted to LFW-dev (4096
+// lists) a fixed 64 (sessions 2-3) found 74% of the exact 10 nearest; 256
+// exact lists find 95% in ~5 ms, 512 lists of codes 98% in ~1.1 ms
+// (benchmarks/RESULTS.md, "Search at scale").
 size_t auto_nprobe(size_t lists);
 // FAISS ParameterSpace settings for the types auto_index_type returns.
 std::string auto_search_parameters(const std::string& concrete);

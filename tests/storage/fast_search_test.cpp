@@ -7,24 +7,15 @@
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVFFlat.h>
 #include <faiss/impl/IDSelector.h>
-#include <faiss/impl/io.h>
-#include <faiss/index_io.h>
 
 #include "storage/fast_search.h"
 #include "tests/support/clumped_descriptors.h"
+#include "tests/support/faiss_round_trip.h"
 
 namespace facedex {
 namespace {
 
 using idx_t = faiss::Index::idx_t;
-
-std::unique_ptr<faiss::Index> copy_of(const faiss::Index& index) {
-  faiss::VectorIOWriter writer;
-  faiss::write_index(&index, &writer);
-  faiss::VectorIOReader reader;
-  reader.data = writer.data;
-  return std::unique_ptr<faiss::Index>(faiss::read_index(&reader));
-}
 
 // Same answers, allowing two neighbours to trade places only when their
 // distances tie to rounding.
@@ -55,7 +46,7 @@ TEST(FastSearchTest, IvfAnswersAsFaissDoesWithFiltersAndRemovals) {
   plain->add_with_ids(idx_t(data.size()), data[0].data(), ids.data());
   plain->nprobe = 8;
 
-  std::unique_ptr<faiss::Index> fast = storage::with_fast_search(copy_of(*plain));
+  std::unique_ptr<faiss::Index> fast = storage::with_fast_search(testing::faiss_round_trip(*plain));
   ASSERT_TRUE(storage::has_fast_search(*fast));
   EXPECT_EQ(fast->ntotal, plain->ntotal);
   EXPECT_FALSE(storage::has_fast_search(*storage::with_fast_search(
@@ -89,7 +80,7 @@ TEST(FastSearchTest, IvfAnswersAsFaissDoesWithFiltersAndRemovals) {
   }
 
   // Written and read back by FAISS alone: a plain IVF-Flat with the same answers.
-  std::unique_ptr<faiss::Index> reread = copy_of(*fast);
+  std::unique_ptr<faiss::Index> reread = testing::faiss_round_trip(*fast);
   EXPECT_NE(dynamic_cast<faiss::IndexIVFFlat*>(reread.get()), nullptr);
   EXPECT_FALSE(storage::has_fast_search(*reread));
   static_cast<faiss::IndexIVFFlat*>(reread.get())->nprobe = 8;
@@ -103,7 +94,7 @@ TEST(FastSearchTest, ExactSearchAnswersAsFaissDoesAndKeepsRemovals) {
   std::vector<idx_t> ids(data.size());
   for (size_t i = 0; i < ids.size(); ++i) ids[i] = idx_t(7 * i + 1);
   plain->add_with_ids(idx_t(data.size()), data[0].data(), ids.data());
-  std::unique_ptr<faiss::Index> fast = storage::with_fast_search(copy_of(*plain));
+  std::unique_ptr<faiss::Index> fast = storage::with_fast_search(testing::faiss_round_trip(*plain));
   ASSERT_TRUE(storage::has_fast_search(*fast));
 
   const std::vector<Descriptor> queries = testing::clumped_descriptors(300, 10);
@@ -123,7 +114,7 @@ TEST(FastSearchTest, ExactSearchAnswersAsFaissDoesAndKeepsRemovals) {
   fast->search(1, data[0].data(), 1, d.data(), l.data());
   EXPECT_NE(l[0], ids[0]) << "a removed face was answered";
 
-  std::unique_ptr<faiss::Index> reread = copy_of(*fast);
+  std::unique_ptr<faiss::Index> reread = testing::faiss_round_trip(*fast);
   EXPECT_FALSE(storage::has_fast_search(*reread));
   expect_same_answers(*reread, *fast, queries, 10, nullptr);
 }

@@ -8,6 +8,7 @@
 
 #include "storage/gallery.h"
 #include "storage/index_choice.h"
+#include "storage/pq_fast_scan.h"
 #include "tests/support/clumped_descriptors.h"
 #include "tests/support/test_photos.h"
 
@@ -67,7 +68,7 @@ TEST(IndexChoiceTest, AutoPicksExactThenIvfBySize) {
   EXPECT_EQ(auto_index_type(1000000), "IVF4096,Flat");
   EXPECT_EQ(auto_search_parameters("Flat"), "");
   EXPECT_EQ(auto_search_parameters("IVF256,Flat"), "nprobe=64");
-  EXPECT_EQ(auto_search_parameters("IVF4096,Flat"), "nprobe=256");
+  EXPECT_EQ(auto_search_parameters("IVF4096,Flat"), PqFastScan::supported() ? "nprobe=512" : "nprobe=256");
   EXPECT_TRUE(auto_index_should_switch("Flat", 200000));
   EXPECT_FALSE(auto_index_should_switch("IVF2048,Flat", 250000));
   EXPECT_TRUE(auto_index_should_switch("IVF2048,Flat", 4000000));  // lists cut for a gallery 4x+ smaller

@@ -1,0 +1,211 @@
+#include "storage/pq_fast_scan.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <faiss/impl/ProductQuantizer.h>
+
+namespace facedex::storage {
+namespace {
+
+constexpr size_t kBlockBytes = PqFastScan::kSubquantizers * PqFastScan::kBlock / 2;
+
+bool cpu_has_avx2() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+const bool kAvx2 = cpu_has_avx2();
+
+// Sums the 16-bit lanes of the two 128-bit halves: 8 sums.
+__attribute__((target("avx2"))) inline __m128i fold(__m256i v) {
+  return _mm_add_epi16(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+}
+
+// Approximate distances of one block's 32 vectors: vectors 0-15 in `low`,
+// 16-31 in `high`, as 16-bit lanes in vector order.
+__attribute__((target("avx2"))) inline void score_block(const uint8_t* block, const uint8_t* lut, __m256i* low,
+                                                        __m256i* high) {
+  const __m256i nibble = _mm256_set1_epi8(0x0f);
+  const __m256i low_byte = _mm256_set1_epi16(0x00ff);
+  __m256i low_even = _mm256_setzero_si256(), low_odd = _mm256_setzero_si256();
+  __m256i high_even = _mm256_setzero_si256(), high_odd = _mm256_setzero_si256();
+  for (size_t pair = 0; pair < PqFastScan::kSubquantizers / 2; ++pair) {
+    const __m256i codes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + pair * 32));
+    const __m256i table = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + pair * 32));
+    // Per 128-bit half (one subquantizer each): byte i = table[code of vector i].
+    const __m256i d_low = _mm256_shuffle_epi8(table, _mm256_and_si256(codes, nibble));
+    const __m256i d_high = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(codes, 4), nibble));
+    // Widen to 16 bits: even bytes (vectors 0, 2, ...) and odd bytes apart.
+    low_even = _mm256_add_epi16(low_even, _mm256_and_si256(d_low, low_byte));
+    low_odd = _mm256_add_epi16(low_odd, _mm256_srli_epi16(d_low, 8));
+    high_even = _mm256_add_epi16(high_even, _mm256_and_si256(d_high, low_byte));
+    high_odd = _mm256_add_epi16(high_odd, _mm256_srli_epi16(d_high, 8));
+  }
+  // Add the two subquantizers of each pair (the halves), then interleave even
+  // and odd vectors back into order.
+  const __m128i le = fold(low_even), lo = fold(low_odd), he = fold(high_even), ho = fold(high_odd);
+  *low = _mm256_set_m128i(_mm_unpackhi_epi16(le, lo), _mm_unpacklo_epi16(le, lo));
+  *high = _mm256_set_m128i(_mm_unpackhi_epi16(he, ho), _mm_unpacklo_epi16(he, ho));
+}
+
+// Offers the vectors of `scores` (16 lanes, first at `first`) below the
+// reservoir's threshold; `valid` bounds the positions that hold vectors.
+__attribute__((target("avx2"))) inline void offer(__m256i scores, uint32_t list, uint32_t first, uint32_t valid,
+                                                  PqFastScan::Reservoir* reservoir) {
+  // Scores are at most 64 * 255, so signed 16-bit comparison is safe.
+  uint32_t mask =
+      uint32_t(_mm256_movemask_epi8(_mm256_cmpgt_epi16(_mm256_set1_epi16(int16_t(reservoir->threshold())), scores)));
+  if (!mask) return;
+  alignas(32) uint16_t values[16];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(values), scores);
+  while (mask) {
+    const uint32_t lane = uint32_t(__builtin_ctz(mask)) / 2;
+    mask &= ~(3u << (2 * lane));
+    const uint32_t position = first + lane;
+    if (position >= valid) break;
+    if (values[lane] < reservoir->threshold()) reservoir->add({values[lane], list, position});
+  }
+}
+
+bool closer(const PqFastScan::Candidate& a, const PqFastScan::Candidate& b) { return a.approx < b.approx; }
+
+}  // namespace
+
+bool PqFastScan::supported() { return kAvx2; }
+
+void PqFastScan::train(size_t d, const float* sample, size_t n) {
+  faiss::ProductQuantizer pq(d, kSubquantizers, 4);
+  pq.train(n, sample);
+  d_ = d;
+  dsub_ = d / kSubquantizers;
+  centroids_ = pq.centroids;
+  centroids_by_dim_.resize(centroids_.size());
+  for (size_t q = 0; q < kSubquantizers; ++q)
+    for (size_t c = 0; c < kCentroids; ++c)
+      for (size_t j = 0; j < dsub_; ++j)
+        centroids_by_dim_[(q * dsub_ + j) * kCentroids + c] = centroids_[(q * kCentroids + c) * dsub_ + j];
+  codes_.clear();
+  counts_.clear();
+}
+
+__attribute__((target("avx2,fma"))) void PqFastScan::encode(const float* vector, size_t list, size_t position) {
+  uint8_t* block = codes_[list].data() + (position / kBlock) * kBlockBytes;
+  const size_t lane = position % kBlock;
+  for (size_t q = 0; q < kSubquantizers; ++q) {
+    // Distances to the 16 centroids, 8 at a time (centroids_by_dim_ is [q][j][c]).
+    const float* by_dim = centroids_by_dim_.data() + q * dsub_ * kCentroids;
+    __m256 first = _mm256_setzero_ps(), second = _mm256_setzero_ps();
+    for (size_t j = 0; j < dsub_; ++j) {
+      const __m256 x = _mm256_set1_ps(vector[q * dsub_ + j]);
+      const __m256 t0 = _mm256_sub_ps(x, _mm256_loadu_ps(by_dim + j * kCentroids));
+      const __m256 t1 = _mm256_sub_ps(x, _mm256_loadu_ps(by_dim + j * kCentroids + 8));
+      first = _mm256_fmadd_ps(t0, t0, first);
+      second = _mm256_fmadd_ps(t1, t1, second);
+    }
+    // The nearest: the smallest value broadcast, then the first lane holding it
+    // (in registers: reading the lanes back from memory stalls store forwarding).
+    __m256 smallest = _mm256_min_ps(first, second);
+    smallest = _mm256_min_ps(smallest, _mm256_permute2f128_ps(smallest, smallest, 1));
+    smallest = _mm256_min_ps(smallest, _mm256_shuffle_ps(smallest, smallest, _MM_SHUFFLE(1, 0, 3, 2)));
+    smallest = _mm256_min_ps(smallest, _mm256_shuffle_ps(smallest, smallest, _MM_SHUFFLE(2, 3, 0, 1)));
+    const unsigned where = unsigned(_mm256_movemask_ps(_mm256_cmp_ps(first, smallest, _CMP_EQ_OQ))) |
+                           unsigned(_mm256_movemask_ps(_mm256_cmp_ps(second, smallest, _CMP_EQ_OQ))) << 8;
+    const size_t best = where ? size_t(__builtin_ctz(where)) : 0;  // 0: NaN input
+    uint8_t& byte = block[(q / 2) * 32 + (q % 2) * 16 + lane % 16];
+    byte = lane < 16 ? uint8_t((byte & 0xf0) | best) : uint8_t((byte & 0x0f) | (best << 4));
+  }
+}
+
+PqFastScan PqFastScan::codebooks_only() const {
+  PqFastScan copy;
+  copy.d_ = d_;
+  copy.dsub_ = dsub_;
+  copy.centroids_ = centroids_;
+  copy.centroids_by_dim_ = centroids_by_dim_;
+  return copy;
+}
+
+void PqFastScan::prefetch_list(size_t list) const {
+  if (list >= codes_.size()) return;
+  const char* codes = reinterpret_cast<const char*>(codes_[list].data());
+  const size_t bytes = std::min<size_t>(codes_[list].size(), 2048);
+  for (size_t at = 0; at < bytes; at += 64) _mm_prefetch(codes + at, _MM_HINT_T0);
+}
+
+void PqFastScan::sync_list(size_t list, const float* vectors, size_t n, bool from_scratch) {
+  if (list >= codes_.size()) {
+    codes_.resize(list + 1);
+    counts_.resize(list + 1, 0);
+  }
+  size_t start = from_scratch ? 0 : counts_[list];
+  if (start > n) start = 0;  // shrank without a from_scratch: treat as one
+  auto& codes = codes_[list];
+  codes.resize((n + kBlock - 1) / kBlock * kBlockBytes);
+  if (start == 0) std::fill(codes.begin(), codes.end(), 0);
+  for (size_t i = start; i < n; ++i) encode(vectors + i * d_, list, i);
+  counts_[list] = n;
+}
+
+void PqFastScan::make_tables(const float* query, QueryTables* tables) const {
+  float distances[kSubquantizers][kCentroids];
+  float largest_span = 0;
+  float lowest[kSubquantizers];
+  for (size_t q = 0; q < kSubquantizers; ++q) {
+    lowest[q] = std::numeric_limits<float>::max();
+    float highest = 0;
+    for (size_t c = 0; c < kCentroids; ++c) {
+      float distance = 0;
+      for (size_t j = 0; j < dsub_; ++j) {
+        const float t = query[q * dsub_ + j] - centroids_[(q * kCentroids + c) * dsub_ + j];
+        distance += t * t;
+      }
+      distances[q][c] = distance;
+      lowest[q] = std::min(lowest[q], distance);
+      highest = std::max(highest, distance);
+    }
+    largest_span = std::max(largest_span, highest - lowest[q]);
+  }
+  // One scale for every table, so that sums of bytes compare like sums of
+  // distances; each table's minimum is dropped (the same for every vector).
+  const float scale = largest_span > 0 ? 255.f / largest_span : 1.f;
+  tables->lut.resize(kSubquantizers * kCentroids);
+  for (size_t q = 0; q < kSubquantizers; ++q)
+    for (size_t c = 0; c < kCentroids; ++c)
+      tables->lut[(q / 2) * 32 + (q % 2) * 16 + c] =
+          uint8_t(std::min(255.f, std::nearbyint((distances[q][c] - lowest[q]) * scale)));
+}
+
+__attribute__((target("avx2"))) void PqFastScan::scan_list(const QueryTables& tables, size_t list,
+                                                           Reservoir* reservoir) const {
+  if (list >= codes_.size()) return;
+  const uint8_t* codes = codes_[list].data();
+  const uint32_t n = uint32_t(counts_[list]);
+  for (uint32_t first = 0; first < n; first += kBlock, codes += kBlockBytes) {
+    __m256i low, high;
+    score_block(codes, tables.lut.data(), &low, &high);
+    offer(low, uint32_t(list), first, n, reservoir);
+    if (first + 16 < n) offer(high, uint32_t(list), first + 16, n, reservoir);
+  }
+}
+
+void PqFastScan::Reservoir::cut() {
+  if (items_.size() <= want_) return;
+  std::nth_element(items_.begin(), items_.begin() + long(want_ - 1), items_.end(), closer);
+  items_.resize(want_);
+  threshold_ = items_[want_ - 1].approx;
+}
+
+void PqFastScan::Reservoir::merge(const Reservoir& other) {
+  for (const auto& c : other.items_)
+    if (c.approx < threshold_) add(c);
+}
+
+const std::vector<PqFastScan::Candidate>& PqFastScan::Reservoir::best() {
+  cut();
+  return items_;
+}
+
+}  // namespace facedex::storage

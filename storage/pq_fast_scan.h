@@ -1,0 +1,103 @@
+// 4-bit product-quantized copies of an IVF-Flat index's vectors, laid out for
+// AVX2 table lookups: a cheap first pass over many inverted lists that picks
+// candidates, which the caller then re-ranks with the exact vectors.
+//
+// Why: on galleries shaped like real ones a million-face IVF-Flat index needs
+// to scan about an eighth of its lists for recall@10 0.98 (benchmarks/RESULTS.md,
+// "Search at scale"), ~16 MB of floats per query at this machine's ~6 GB/s.
+// Here each vector takes 32 bytes instead of 512 and a block of 32 vectors is
+// scored with 64 byte-shuffles (the "fast scan" of André et al., also in
+// FAISS, whose Debian build has no AVX2 for it).
+//
+// Codes: 64 subquantizers of 2 dimensions, 16 centroids each. Per list, blocks
+// of 32 vectors; a block holds, for each pair of subquantizers (2p, 2p+1), 16
+// bytes of subquantizer 2p then 16 of 2p+1, byte i carrying vector i in its low
+// nibble and vector i + 16 in its high one. The codes are derived data: they
+// are made from the index's own vectors when it is loaded or grows, and never
+// written to disk.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace facedex::storage {
+
+class PqFastScan {
+ public:
+  // 64 subquantizers of 2 dimensions: with 32 of 4, re-ranking the best 512
+  // of all 100,000 codes still missed 2.7% of the exact 10 nearest (two-
+  // covariance gallery, benchmarks/search_at_scale); with 64, the best 256 of
+  // half the lists missed 0.1%.
+  static constexpr size_t kSubquantizers = 64;
+  static constexpr size_t kCentroids = 16;
+  static constexpr size_t kBlock = 32;  // vectors scored together
+
+  // Learns the codebooks from n vectors of d dimensions (d a multiple of 64).
+  void train(size_t d, const float* sample, size_t n);
+  bool trained() const { return !centroids_.empty(); }
+  // A copy with the same codebooks and no codes, to encode other vectors alike.
+  PqFastScan codebooks_only() const;
+
+  // Makes list `list`'s codes those of its `n` vectors: encodes the vectors
+  // past those already held (lists grow at the end), or all of them when
+  // `from_scratch` (after removals, which move vectors within a list).
+  void sync_list(size_t list, const float* vectors, size_t n, bool from_scratch);
+  // How many vectors of `list` have codes.
+  size_t encoded(size_t list) const { return list < counts_.size() ? counts_[list] : 0; }
+
+  // A query's lookup tables: distances from its subvectors to every centroid,
+  // as bytes on one scale (bias and scale say how to read them back).
+  struct QueryTables {
+    std::vector<uint8_t> lut;  // kSubquantizers * kCentroids, in the pair layout above
+  };
+  void make_tables(const float* query, QueryTables* tables) const;
+
+  // A candidate: approximate distance in table units, list and position.
+  struct Candidate {
+    uint16_t approx;
+    uint32_t list;
+    uint32_t offset;
+  };
+  // The best `want` candidates seen: a buffer of up to twice that, cut back to
+  // the best `want` when full (cheaper than a heap when many get in).
+  class Reservoir {
+   public:
+    explicit Reservoir(size_t want) : want_(want > 0 ? want : 1) { items_.reserve(2 * want_); }
+    // Scores at or above this cannot be among the best `want`.
+    uint16_t threshold() const { return threshold_; }
+    void add(const Candidate& c) {
+      items_.push_back(c);
+      if (items_.size() == 2 * want_) cut();
+    }
+    // Moves in another reservoir's candidates.
+    void merge(const Reservoir& other);
+    // The best `want` (at most), in no particular order.
+    const std::vector<Candidate>& best();
+
+   private:
+    void cut();
+    size_t want_;
+    uint16_t threshold_ = 0x7fff;
+    std::vector<Candidate> items_;
+  };
+  // Offers every vector of `list` to `reservoir`.
+  void scan_list(const QueryTables& tables, size_t list, Reservoir* reservoir) const;
+
+  // Starts fetching the first codes of `list` into the cache.
+  void prefetch_list(size_t list) const;
+
+  // Whether this CPU runs the scan (AVX2); without it the caller scans floats.
+  static bool supported();
+
+ private:
+  void encode(const float* vector, size_t list, size_t position);
+
+  size_t d_ = 0, dsub_ = 0;
+  std::vector<float> centroids_;             // kSubquantizers x kCentroids x dsub_
+  std::vector<float> centroids_by_dim_;      // kSubquantizers x dsub_ x kCentroids, for encoding
+  std::vector<std::vector<uint8_t>> codes_;  // per list: blocks of kBlock vectors
+  std::vector<size_t> counts_;
+};
+
+}  // namespace facedex::storage

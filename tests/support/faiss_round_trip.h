@@ -1,0 +1,13 @@
+// A FAISS index written to memory and read back by FAISS alone: what a saved
+// index becomes when a gallery is opened again.
+#pragma once
+
+#include <memory>
+
+#include <faiss/Index.h>
+
+namespace facedex::testing {
+
+std::unique_ptr<faiss::Index> faiss_round_trip(const faiss::Index& index);
+
+}  // namespace facedex::testing
