@@ -164,8 +164,8 @@ int main(int argc, char** argv) {
              ivf->own_fields = true;  // owns its quantizer, as index_factory makes it
              return ivf;
            },
-           {nprobe(8), nprobe(16), nprobe(64), nprobe(256), codes(64, 256), codes(128, 256), codes(256, 256), codes(512, 128),
-            codes(512, 256), codes(512, 512), codes(768, 256), codes(1024, 256)},
+           {nprobe(8), nprobe(16), nprobe(64), nprobe(256), codes(16, 256), codes(32, 256), codes(64, 256), codes(128, 256),
+            codes(256, 256), codes(512, 128), codes(512, 256), codes(512, 512), codes(768, 256), codes(1024, 256)},
            true},
       };
       if (!all_indexes) specs = {specs[0], specs[3]};

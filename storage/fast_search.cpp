@@ -124,6 +124,8 @@ struct Avx2FlatScanner final : faiss::InvertedListScanner {
 // keeps 4-bit codes of them too (PqFastScan), ~0.3 s to learn and 16 bytes a vector.
 constexpr faiss::Index::idx_t kFastScanMinVectors = 20000;
 constexpr size_t kFastScanTrainingSample = 65536;
+// Vectors whose exact distances come next are fetched this many ahead.
+constexpr size_t kPrefetchAhead = 6;
 // From this many lists the coarse centroids get codes too (nearest_lists).
 constexpr size_t kCentroidCodesMinLists = 1024;
 
@@ -214,14 +216,15 @@ struct FastIVFFlat final : faiss::IndexIVFFlat {
     }
     // Exact distances of the candidates, their vectors fetched a few ahead.
     const auto& candidates = found.best();
+
     faiss::maxheap_heapify(k, distances, labels);
     auto vector_of = [&](const PqFastScan::Candidate& c) {
       return reinterpret_cast<const float*>(invlists->get_codes(c.list)) + size_t(c.offset) * size_t(d);
     };
-    constexpr size_t kAhead = 6;
-    for (size_t i = 0; i < std::min(kAhead, candidates.size()); ++i) prefetch_vector(vector_of(candidates[i]), size_t(d));
+    for (size_t i = 0; i < std::min(kPrefetchAhead, candidates.size()); ++i)
+      prefetch_vector(vector_of(candidates[i]), size_t(d));
     for (size_t i = 0; i < candidates.size(); ++i) {
-      if (i + kAhead < candidates.size()) prefetch_vector(vector_of(candidates[i + kAhead]), size_t(d));
+      if (i + kPrefetchAhead < candidates.size()) prefetch_vector(vector_of(candidates[i + kPrefetchAhead]), size_t(d));
       const auto& c = candidates[i];
       if (c.offset >= invlists->list_size(c.list)) continue;  // lists changed behind this class's back
       const float dis = l2_squared_avx2(query, vector_of(c), size_t(d));
@@ -249,9 +252,15 @@ struct FastIVFFlat final : faiss::IndexIVFFlat {
     PqFastScan::Reservoir shortlist(2 * probes);
     centroid_codes.scan_list(tables, 0, &shortlist);
     const float* centroids = static_cast<const faiss::IndexFlatL2*>(quantizer)->get_xb();
+    const auto& candidates = shortlist.best();
     std::vector<std::pair<float, uint32_t>> scored;
-    for (const auto& c : shortlist.best())
-      scored.emplace_back(l2_squared_avx2(query, centroids + size_t(c.offset) * size_t(d), size_t(d)), c.offset);
+    scored.reserve(candidates.size());
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      if (i + kPrefetchAhead < candidates.size())
+        prefetch_vector(centroids + size_t(candidates[i + kPrefetchAhead].offset) * size_t(d), size_t(d));
+      scored.emplace_back(l2_squared_avx2(query, centroids + size_t(candidates[i].offset) * size_t(d), size_t(d)),
+                          candidates[i].offset);
+    }
     const size_t keep = std::min(probes, scored.size());
     std::nth_element(scored.begin(), scored.begin() + long(keep), scored.end());
     for (size_t i = 0; i < keep; ++i) lists.push_back(scored[i].second);

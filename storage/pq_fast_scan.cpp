@@ -32,12 +32,19 @@ __attribute__((target("avx2"))) inline void score_block(const uint8_t* block, co
   const __m256i low_byte = _mm256_set1_epi16(0x00ff);
   __m256i low_even = _mm256_setzero_si256(), low_odd = _mm256_setzero_si256();
   __m256i high_even = _mm256_setzero_si256(), high_odd = _mm256_setzero_si256();
-  for (size_t pair = 0; pair < PqFastScan::kSubquantizers / 2; ++pair) {
-    const __m256i codes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + pair * 32));
-    const __m256i table = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + pair * 32));
+  // Two pairs of subquantizers per step: table entries are at most 127, so
+  // two of them add up in a byte before widening to 16 bits.
+  for (size_t pair = 0; pair < PqFastScan::kSubquantizers / 2; pair += 2) {
+    const __m256i codes0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + pair * 32));
+    const __m256i codes1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + pair * 32 + 32));
+    const __m256i table0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + pair * 32));
+    const __m256i table1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + pair * 32 + 32));
     // Per 128-bit half (one subquantizer each): byte i = table[code of vector i].
-    const __m256i d_low = _mm256_shuffle_epi8(table, _mm256_and_si256(codes, nibble));
-    const __m256i d_high = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16(codes, 4), nibble));
+    const __m256i d_low = _mm256_add_epi8(_mm256_shuffle_epi8(table0, _mm256_and_si256(codes0, nibble)),
+                                          _mm256_shuffle_epi8(table1, _mm256_and_si256(codes1, nibble)));
+    const __m256i d_high =
+        _mm256_add_epi8(_mm256_shuffle_epi8(table0, _mm256_and_si256(_mm256_srli_epi16(codes0, 4), nibble)),
+                        _mm256_shuffle_epi8(table1, _mm256_and_si256(_mm256_srli_epi16(codes1, 4), nibble)));
     // Widen to 16 bits: even bytes (vectors 0, 2, ...) and odd bytes apart.
     low_even = _mm256_add_epi16(low_even, _mm256_and_si256(d_low, low_byte));
     low_odd = _mm256_add_epi16(low_odd, _mm256_srli_epi16(d_low, 8));
@@ -55,7 +62,7 @@ __attribute__((target("avx2"))) inline void score_block(const uint8_t* block, co
 // reservoir's threshold; `valid` bounds the positions that hold vectors.
 __attribute__((target("avx2"))) inline void offer(__m256i scores, uint32_t list, uint32_t first, uint32_t valid,
                                                   PqFastScan::Reservoir* reservoir) {
-  // Scores are at most 64 * 255, so signed 16-bit comparison is safe.
+  // Scores are at most 64 * 127, so signed 16-bit comparison is safe.
   uint32_t mask =
       uint32_t(_mm256_movemask_epi8(_mm256_cmpgt_epi16(_mm256_set1_epi16(int16_t(reservoir->threshold())), scores)));
   if (!mask) return;
@@ -170,12 +177,13 @@ void PqFastScan::make_tables(const float* query, QueryTables* tables) const {
   }
   // One scale for every table, so that sums of bytes compare like sums of
   // distances; each table's minimum is dropped (the same for every vector).
-  const float scale = largest_span > 0 ? 255.f / largest_span : 1.f;
+  // At most 127, so that score_block can add two entries in a byte.
+  const float scale = largest_span > 0 ? 127.f / largest_span : 1.f;
   tables->lut.resize(kSubquantizers * kCentroids);
   for (size_t q = 0; q < kSubquantizers; ++q)
     for (size_t c = 0; c < kCentroids; ++c)
       tables->lut[(q / 2) * 32 + (q % 2) * 16 + c] =
-          uint8_t(std::min(255.f, std::nearbyint((distances[q][c] - lowest[q]) * scale)));
+          uint8_t(std::min(127.f, std::nearbyint((distances[q][c] - lowest[q]) * scale)));
 }
 
 __attribute__((target("avx2"))) void PqFastScan::scan_list(const QueryTables& tables, size_t list,
@@ -183,7 +191,12 @@ __attribute__((target("avx2"))) void PqFastScan::scan_list(const QueryTables& ta
   if (list >= codes_.size()) return;
   const uint8_t* codes = codes_[list].data();
   const uint32_t n = uint32_t(counts_[list]);
+  const uint8_t* end = codes + codes_[list].size();
   for (uint32_t first = 0; first < n; first += kBlock, codes += kBlockBytes) {
+    // Two blocks ahead: the lists are read from memory, not from the cache.
+    if (codes + 2 * kBlockBytes < end)
+      for (size_t at = 0; at < kBlockBytes; at += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(codes + 2 * kBlockBytes + at), _MM_HINT_T0);
     __m256i low, high;
     score_block(codes, tables.lut.data(), &low, &high);
     offer(low, uint32_t(list), first, n, reservoir);
