@@ -196,6 +196,9 @@ struct FastIVFFlat final : faiss::IndexIVFFlat {
         centroid_codes.sync_list(0, static_cast<const faiss::IndexFlatL2*>(quantizer)->get_xb(), nlist, true);
       }
     }
+    // Lists apart on both cores: a million faces take ~0.5 s on one.
+    codes4.set_lists(nlist);
+#pragma omp parallel for schedule(dynamic, 64)
     for (size_t list = 0; list < nlist; ++list) {
       const size_t size = invlists->list_size(list);
       if (size == codes4.encoded(list)) continue;

