@@ -51,6 +51,7 @@ int run_stats(const GlobalOptions& g, bool json) {
                      {"persons", persons},
                      {"model", store.model_fingerprint()},
                      {"index_type", gallery->vectors().type()},
+                     {"search", gallery->vectors().search_method()},
                      {"vectors", gallery->vectors().size()},
                      {"bytes_on_disk", total_bytes},
                      {"vector_index_bytes", vector_bytes}};
@@ -65,6 +66,7 @@ int run_stats(const GlobalOptions& g, bool json) {
   std::printf("persons      %llu\n", (unsigned long long)persons);
   std::printf("model        %s\n", store.model_fingerprint().empty() ? "(none yet)" : store.model_fingerprint().c_str());
   std::printf("index        %s, %zu vectors\n", gallery->vectors().type().c_str(), gallery->vectors().size());
+  std::printf("search       %s\n", gallery->vectors().search_method().c_str());
   std::printf("on disk      %.1f MiB (vector index %.1f MiB)\n", total_bytes / 1048576.0, vector_bytes / 1048576.0);
   return kExitOk;
 }

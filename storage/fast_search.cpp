@@ -8,6 +8,7 @@
 #include <vector>
 
 #include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVFFlat.h>
 #include <faiss/impl/IDSelector.h>
@@ -298,6 +299,22 @@ bool set_fast_scan_rerank(faiss::Index& index, size_t rerank) {
   if (!ivf) return false;
   ivf->rerank = rerank;
   return ivf->codes4.trained();
+}
+
+std::string describe_search(const faiss::Index& index) {
+  if (const auto* ivf = dynamic_cast<const faiss::IndexIVF*>(&index)) {
+    std::string out = "approximate: " + std::to_string(std::min(ivf->nprobe, ivf->nlist)) + " of " +
+                      std::to_string(ivf->nlist) + " lists probed";
+    const auto* fast = dynamic_cast<const FastIVFFlat*>(&index);
+    if (fast && fast->codes4.trained() && fast->rerank > 0)
+      return out + ", their 4-bit codes scored, the best " + std::to_string(fast->rerank) + " compared exactly";
+    return out + ", every face in them compared exactly";
+  }
+  if (const auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(&index))
+    return "approximate: graph search (efSearch " + std::to_string(hnsw->hnsw.efSearch) + ")";
+  if (const auto* map = dynamic_cast<const faiss::IndexIDMap*>(&index)) return describe_search(*map->index);
+  if (dynamic_cast<const faiss::IndexFlat*>(&index)) return "exact";
+  return "";
 }
 
 bool has_fast_search(const faiss::Index& index) {

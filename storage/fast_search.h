@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 
 #include <faiss/Index.h>
 
@@ -31,6 +32,10 @@ std::unique_ptr<faiss::Index> with_fast_search(std::unique_ptr<faiss::Index> ind
 // whether `index` uses codes now.
 inline constexpr size_t kDefaultFastScanRerank = 256;
 bool set_fast_scan_rerank(faiss::Index& index, size_t rerank);
+
+// How `index` answers a single query, for people: "exact", or how it is
+// approximate ("512 of 4096 lists probed, ...").
+std::string describe_search(const faiss::Index& index);
 
 // Whether `index` is one with_fast_search made faster.
 bool has_fast_search(const faiss::Index& index);

@@ -88,6 +88,10 @@ class FaissVectorIndex final : public VectorIndex {
   }
   bool has_hidden_removals() const override { return !tombstones_.empty(); }
   std::string type() const override { return factory_; }
+  std::string search_method() const override {
+    const std::string described = describe_search(*index_);
+    return described.empty() ? "approximate" : described;
+  }
   const faiss::Index& faiss_index() const { return *index_; }
 
  private:

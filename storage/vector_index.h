@@ -37,6 +37,8 @@ class VectorIndex {
   virtual std::vector<uint64_t> ids() const = 0;
   // The FAISS factory string ("Flat", "HNSW32", ...) or "BruteForce".
   virtual std::string type() const = 0;
+  // How a query is answered: "exact", or in what way it is approximate.
+  virtual std::string search_method() const { return "exact"; }
   // True when removed vectors are only hidden (HNSW cannot remove): the
   // gallery then rebuilds the index before saving it.
   virtual bool has_hidden_removals() const { return false; }

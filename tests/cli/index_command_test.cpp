@@ -86,6 +86,7 @@ TEST(IndexCommandTest, JsonSummaryExportAndStatsAgree) {
   EXPECT_EQ(stats["faces"], 20);
   EXPECT_EQ(stats["vectors"], 20);
   EXPECT_EQ(stats["index_type"], "Flat");
+  EXPECT_EQ(stats["search"], "exact");
   EXPECT_EQ(testing::run_command(facedex(tmp.file("db")) + "check", &out, &err), 0) << out << err;
 }
 

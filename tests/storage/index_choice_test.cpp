@@ -89,6 +89,8 @@ TEST(IndexChoiceTest, AutoGallerySwitchesToIvfKeepsAnswersAndForgetsRemovedFaces
     EXPECT_EQ((*g)->vectors().type(), "Flat");  // switched when saved, not in the middle of a batch
     ASSERT_TRUE((*g)->save_vectors());
     EXPECT_EQ((*g)->vectors().type(), "IVF256,Flat");
+    // Too few faces for 4-bit codes: the probed lists' floats are compared.
+    EXPECT_EQ((*g)->vectors().search_method(), "approximate: 64 of 256 lists probed, every face in them compared exactly");
     ASSERT_EQ(notices.size(), 1u);
     EXPECT_NE(notices[0].find("switched from Flat to IVF256,Flat for 2400 faces"), std::string::npos) << notices[0];
     EXPECT_EQ((*g)->vectors().size(), 2400u);

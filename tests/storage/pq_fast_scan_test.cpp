@@ -77,6 +77,8 @@ TEST(PqFastScanTest, CodesThenExactRankingFindWhatExactSearchFinds) {
 
   // Every list probed: only the codes' first pass can lose a neighbour.
   ivf_of(*f.fast).nprobe = 128;
+  EXPECT_EQ(storage::describe_search(*f.fast),
+            "approximate: 128 of 128 lists probed, their 4-bit codes scored, the best 256 compared exactly");
   const double all_lists = recall_at_10(f.exact, *f.fast, queries, f.vector_of_id);
   std::printf("codes over all lists, best 256 re-ranked: recall@10 %.3f\n", all_lists);
   EXPECT_GE(all_lists, 0.98);
