@@ -2,9 +2,8 @@
 
 #include <immintrin.h>
 
-#include <typeinfo>
-
 #include <algorithm>
+#include <typeinfo>
 #include <vector>
 
 #include <faiss/IndexFlat.h>
@@ -122,7 +121,7 @@ struct Avx2FlatScanner final : faiss::InvertedListScanner {
 };
 
 // Below this many vectors an IVF index scans its lists' floats; from here on it
-// keeps 4-bit codes of them too (PqFastScan), ~0.3 s to learn and 16 bytes a vector.
+// keeps 4-bit codes of them too (PqFastScan): 32 bytes a vector, made in ~0.5 s per million.
 constexpr faiss::Index::idx_t kFastScanMinVectors = 20000;
 constexpr size_t kFastScanTrainingSample = 65536;
 // Vectors whose exact distances come next are fetched this many ahead.

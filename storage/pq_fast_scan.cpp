@@ -261,11 +261,6 @@ void PqFastScan::Reservoir::cut() {
   threshold_ = items_[want_ - 1].approx;
 }
 
-void PqFastScan::Reservoir::merge(const Reservoir& other) {
-  for (const auto& c : other.items_)
-    if (c.approx < threshold_) add(c);
-}
-
 const std::vector<PqFastScan::Candidate>& PqFastScan::Reservoir::best() {
   cut();
   return items_;

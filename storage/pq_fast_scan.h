@@ -4,7 +4,7 @@
 //
 // Why: on galleries shaped like real ones a million-face IVF-Flat index needs
 // to scan about an eighth of its lists for recall@10 0.98 (benchmarks/RESULTS.md,
-// "Search at scale"), ~16 MB of floats per query at this machine's ~6 GB/s.
+// "Search at scale"): 64 MB of floats per query at this machine's ~5-9 GB/s.
 // Here each vector takes 32 bytes instead of 512 and a block of 32 vectors is
 // scored with 64 byte-shuffles (the "fast scan" of André et al., also in
 // FAISS, whose Debian build has no AVX2 for it).
@@ -50,7 +50,8 @@ class PqFastScan {
   size_t encoded(size_t list) const { return list < counts_.size() ? counts_[list] : 0; }
 
   // A query's lookup tables: distances from its subvectors to every centroid,
-  // as bytes on one scale (bias and scale say how to read them back).
+  // as bytes on one scale (only their order matters: exact distances come
+  // from the floats).
   struct QueryTables {
     std::vector<uint8_t> lut;  // kSubquantizers * kCentroids, in the pair layout above
   };
@@ -73,8 +74,6 @@ class PqFastScan {
       items_.push_back(c);
       if (items_.size() == 2 * want_) cut();
     }
-    // Moves in another reservoir's candidates.
-    void merge(const Reservoir& other);
     // The best `want` (at most), in no particular order.
     const std::vector<Candidate>& best();
 

@@ -179,16 +179,13 @@ TEST(PqFastScanTest, ReservoirKeepsTheBestCandidates) {
   std::mt19937 rng(3);
   std::uniform_int_distribution<int> score(0, 5000);
   for (size_t want : {1, 7, 100}) {
-    storage::PqFastScan::Reservoir reservoir(want), other(want);
+    storage::PqFastScan::Reservoir reservoir(want);
     std::vector<uint16_t> all;
     for (uint32_t i = 0; i < 3000; ++i) {
       const auto s = uint16_t(score(rng));
       all.push_back(s);
-      // Offered as a scan does: only below the threshold, half through a second reservoir.
-      auto& into = i % 2 ? reservoir : other;
-      if (s < into.threshold()) into.add({s, 0, i});
+      if (s < reservoir.threshold()) reservoir.add({s, 0, i});  // offered as a scan does: only below the threshold
     }
-    reservoir.merge(other);
     std::vector<uint16_t> kept;
     for (const auto& c : reservoir.best()) kept.push_back(c.approx);
     std::sort(kept.begin(), kept.end());
