@@ -12,19 +12,24 @@
 #include <opencv2/imgproc.hpp>
 
 #include "models/face_detection_kernel.h"
+#include "models/shape_predictor_cache.h"
 #include "models/model_files.h"
 
 namespace facedex::models {
 
 LandmarkModel::~LandmarkModel() = default;
 
-Expected<std::shared_ptr<const LandmarkModel>> LandmarkModel::load(const std::string& path) {
+Expected<std::shared_ptr<const LandmarkModel>> LandmarkModel::load(const std::string& path, const std::string& sha256) {
   std::shared_ptr<LandmarkModel> model(new LandmarkModel());
   model->predictor_ = std::make_unique<dlib::shape_predictor>();
-  try {
-    dlib::deserialize(path) >> *model->predictor_;
-  } catch (const std::exception& e) {
-    return Status::invalid_input(path + ": not a dlib shape predictor (" + e.what() + ")");
+  const std::string copy = shape_predictor_cache_path(sha256);
+  if (copy.empty() || !read_shape_predictor_cache(copy, model->predictor_.get())) {
+    try {
+      dlib::deserialize(path) >> *model->predictor_;
+    } catch (const std::exception& e) {
+      return Status::invalid_input(path + ": not a dlib shape predictor (" + e.what() + ")");
+    }
+    if (!copy.empty()) write_shape_predictor_cache(*model->predictor_, copy);
   }
   const auto parts = model->predictor_->num_parts();
   if (parts != 68 && parts != 5)

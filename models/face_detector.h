@@ -63,7 +63,9 @@ struct DetectedFace {
 // The landmark model, loaded once and shared by every detector.
 class LandmarkModel {
  public:
-  static Expected<std::shared_ptr<const LandmarkModel>> load(const std::string& path);
+  // `sha256`: the file's digest, naming its fast copy in the user's cache
+  // (models/shape_predictor_cache.h); "" reads dlib's file only.
+  static Expected<std::shared_ptr<const LandmarkModel>> load(const std::string& path, const std::string& sha256 = "");
   ~LandmarkModel();
   const dlib::shape_predictor& predictor() const { return *predictor_; }
 

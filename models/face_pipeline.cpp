@@ -10,7 +10,7 @@
 namespace facedex::models {
 
 Expected<std::shared_ptr<const FaceModels>> FaceModels::load(const ModelSet& set, EmbedderBackend backend) {
-  auto landmarks = LandmarkModel::load(set.landmarks.path);
+  auto landmarks = LandmarkModel::load(set.landmarks.path, set.landmarks.sha256);
   if (!landmarks) return landmarks.status();
   auto models = std::make_shared<FaceModels>();
   models->set_ = set;

@@ -1,0 +1,235 @@
+#include "models/shape_predictor_cache.h"
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+namespace facedex::models {
+namespace {
+
+// dlib::shape_predictor keeps its arrays private and offers no way to build
+// it from them but deserialize(). An explicit instantiation may name private
+// members (access checks do not apply there, [temp.spec.general]/6), which
+// lets the template below hand out pointers to the four of them.
+template <typename Tag, typename Tag::type member>
+struct MemberAccess {
+  friend typename Tag::type pointer_to(Tag) { return member; }
+};
+struct InitialShape {
+  using type = dlib::matrix<float, 0, 1> dlib::shape_predictor::*;
+  friend type pointer_to(InitialShape);
+};
+struct Forests {
+  using type = std::vector<std::vector<dlib::impl::regression_tree>> dlib::shape_predictor::*;
+  friend type pointer_to(Forests);
+};
+struct AnchorIdx {
+  using type = std::vector<std::vector<unsigned long>> dlib::shape_predictor::*;
+  friend type pointer_to(AnchorIdx);
+};
+struct Deltas {
+  using type = std::vector<std::vector<dlib::vector<float, 2>>> dlib::shape_predictor::*;
+  friend type pointer_to(Deltas);
+};
+template struct MemberAccess<InitialShape, &dlib::shape_predictor::initial_shape>;
+template struct MemberAccess<Forests, &dlib::shape_predictor::forests>;
+template struct MemberAccess<AnchorIdx, &dlib::shape_predictor::anchor_idx>;
+template struct MemberAccess<Deltas, &dlib::shape_predictor::deltas>;
+
+constexpr char kMagic[] = "facedex shape predictor copy 1\n";
+
+class Writer {
+ public:
+  void u64(uint64_t v) { bytes(&v, sizeof v); }
+  void floats(const float* v, size_t n) { bytes(v, n * sizeof(float)); }
+  void bytes(const void* p, size_t n) { out_.append(static_cast<const char*>(p), n); }
+  const std::string& data() const { return out_; }
+
+ private:
+  std::string out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(const std::vector<char>& data) : data_(data) {}
+  bool u64(uint64_t* v) { return bytes(v, sizeof *v); }
+  bool floats(float* v, size_t n) { return bytes(v, n * sizeof(float)); }
+  bool bytes(void* p, size_t n) {
+    if (n > data_.size() - at_) return false;
+    std::memcpy(p, data_.data() + at_, n);
+    at_ += n;
+    return true;
+  }
+  // A count that the rest of the file could hold at `each` bytes an item.
+  bool count(uint64_t* n, size_t each) { return u64(n) && *n <= (data_.size() - at_) / each; }
+  bool at_end() const { return at_ == data_.size(); }
+
+ private:
+  const std::vector<char>& data_;
+  size_t at_ = 0;
+};
+
+bool read_column(Reader& in, dlib::matrix<float, 0, 1>* m) {
+  uint64_t n;
+  if (!in.count(&n, sizeof(float))) return false;
+  m->set_size(long(n));
+  return n == 0 || in.floats(&(*m)(0), n);
+}
+
+void write_column(Writer& out, const dlib::matrix<float, 0, 1>& m) {
+  out.u64(uint64_t(m.size()));
+  if (m.size() > 0) out.floats(&m(0), size_t(m.size()));
+}
+
+}  // namespace
+
+std::string shape_predictor_cache_path(const std::string& model_sha256) {
+  if (std::getenv("FACEDEX_NO_MODEL_CACHE") || model_sha256.size() < 16) return "";
+  const std::string name = "facedex-landmarks-" + model_sha256.substr(0, 16) + ".raw";
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/" + name;
+  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/" + name;
+  return "";
+}
+
+bool write_shape_predictor_cache(const dlib::shape_predictor& predictor, const std::string& path) {
+  Writer out;
+  out.bytes(kMagic, sizeof kMagic - 1);
+  write_column(out, predictor.*pointer_to(InitialShape{}));
+  const auto& forests = predictor.*pointer_to(Forests{});
+  out.u64(forests.size());
+  for (const auto& forest : forests) {
+    out.u64(forest.size());
+    for (const auto& tree : forest) {
+      out.u64(tree.splits.size());
+      for (const auto& split : tree.splits) {
+        out.u64(split.idx1);
+        out.u64(split.idx2);
+        out.floats(&split.thresh, 1);
+      }
+      out.u64(tree.leaf_values.size());
+      for (const auto& leaf : tree.leaf_values) write_column(out, leaf);
+    }
+  }
+  const auto& anchors = predictor.*pointer_to(AnchorIdx{});
+  out.u64(anchors.size());
+  for (const auto& level : anchors) {
+    out.u64(level.size());
+    for (unsigned long a : level) out.u64(a);
+  }
+  const auto& deltas = predictor.*pointer_to(Deltas{});
+  out.u64(deltas.size());
+  for (const auto& level : deltas) {
+    out.u64(level.size());
+    for (const auto& d : level) {
+      const float xy[2] = {d.x(), d.y()};
+      out.floats(xy, 2);
+    }
+  }
+  std::error_code ignored;  // a directory that cannot be made fails the write below
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ignored);
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream file(tmp, std::ios::binary | std::ios::trunc);
+    file.write(out.data().data(), std::streamsize(out.data().size()));
+    if (!file) {
+      std::remove(tmp.c_str());
+      return false;
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return false;
+  }
+  return true;
+}
+
+bool read_shape_predictor_cache(const std::string& path, dlib::shape_predictor* predictor) {
+  std::ifstream file(path, std::ios::binary | std::ios::ate);
+  if (!file) return false;
+  const std::streamoff size = file.tellg();
+  if (size < std::streamoff(sizeof kMagic)) return false;
+  std::vector<char> data(static_cast<size_t>(size));
+  file.seekg(0);
+  if (!file.read(data.data(), size)) return false;
+  Reader in(data);
+  char magic[sizeof kMagic - 1];
+  if (!in.bytes(magic, sizeof magic) || std::memcmp(magic, kMagic, sizeof magic) != 0) return false;
+
+  dlib::shape_predictor loaded;
+  if (!read_column(in, &(loaded.*pointer_to(InitialShape{})))) return false;
+  auto& forests = loaded.*pointer_to(Forests{});
+  uint64_t n;
+  if (!in.count(&n, 8)) return false;
+  forests.resize(n);
+  for (auto& forest : forests) {
+    if (!in.count(&n, 8)) return false;
+    forest.resize(n);
+    for (auto& tree : forest) {
+      if (!in.count(&n, 20)) return false;
+      tree.splits.resize(n);
+      for (auto& split : tree.splits) {
+        uint64_t idx1, idx2;
+        if (!in.u64(&idx1) || !in.u64(&idx2) || !in.floats(&split.thresh, 1)) return false;
+        split.idx1 = idx1;
+        split.idx2 = idx2;
+      }
+      if (!in.count(&n, 8)) return false;
+      tree.leaf_values.resize(n);
+      for (auto& leaf : tree.leaf_values)
+        if (!read_column(in, &leaf)) return false;
+    }
+  }
+  auto& anchors = loaded.*pointer_to(AnchorIdx{});
+  if (!in.count(&n, 8)) return false;
+  anchors.resize(n);
+  for (auto& level : anchors) {
+    if (!in.count(&n, 8)) return false;
+    level.resize(n);
+    for (auto& a : level) {
+      uint64_t v;
+      if (!in.u64(&v)) return false;
+      a = v;
+    }
+  }
+  auto& deltas = loaded.*pointer_to(Deltas{});
+  if (!in.count(&n, 8)) return false;
+  deltas.resize(n);
+  for (auto& level : deltas) {
+    if (!in.count(&n, 8)) return false;
+    level.resize(n);
+    for (auto& d : level) {
+      float xy[2];
+      if (!in.floats(xy, 2)) return false;
+      d = dlib::vector<float, 2>(xy[0], xy[1]);
+    }
+  }
+  if (!in.at_end()) return false;
+  // The same invariants dlib's own reader relies on: one anchor and delta per
+  // feature pixel of each cascade level, as many levels as forests.
+  if (anchors.size() != forests.size() || deltas.size() != forests.size()) return false;
+  // Every index in range, every leaf a whole shape: a damaged copy must not
+  // read outside the model when faces are measured.
+  const auto& initial = loaded.*pointer_to(InitialShape{});
+  for (size_t i = 0; i < forests.size(); ++i) {
+    if (anchors[i].size() != deltas[i].size()) return false;
+    for (unsigned long a : anchors[i])
+      if (a >= static_cast<unsigned long>(initial.size() / 2)) return false;
+    for (const auto& tree : forests[i]) {
+      for (const auto& split : tree.splits)
+        if (split.idx1 >= anchors[i].size() || split.idx2 >= anchors[i].size()) return false;
+      if (tree.leaf_values.size() != tree.splits.size() + 1) return false;
+      for (const auto& leaf : tree.leaf_values)
+        if (leaf.size() != initial.size()) return false;
+    }
+  }
+  *predictor = std::move(loaded);
+  return true;
+}
+
+}  // namespace facedex::models
