@@ -87,6 +87,32 @@ void write_column(Writer& out, const dlib::matrix<float, 0, 1>& m) {
   if (m.size() > 0) out.floats(&m(0), size_t(m.size()));
 }
 
+// The predictor's three arrays of arrays (trees, anchors, deltas per cascade
+// level), each length-prefixed, items written and read by `one`.
+template <typename T, typename WriteOne>
+void write_levels(Writer& out, const std::vector<std::vector<T>>& levels, WriteOne one) {
+  out.u64(levels.size());
+  for (const auto& level : levels) {
+    out.u64(level.size());
+    for (const auto& item : level) one(item);
+  }
+}
+
+// `item_bytes`: the fewest bytes an item takes, bounding the counts read.
+template <typename T, typename ReadOne>
+bool read_levels(Reader& in, size_t item_bytes, std::vector<std::vector<T>>* levels, ReadOne one) {
+  uint64_t n;
+  if (!in.count(&n, 8)) return false;
+  levels->resize(n);
+  for (auto& level : *levels) {
+    if (!in.count(&n, item_bytes)) return false;
+    level.resize(n);
+    for (auto& item : level)
+      if (!one(&item)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string shape_predictor_cache_path(const std::string& model_sha256) {
@@ -101,36 +127,21 @@ bool write_shape_predictor_cache(const dlib::shape_predictor& predictor, const s
   Writer out;
   out.bytes(kMagic, sizeof kMagic - 1);
   write_column(out, predictor.*pointer_to(InitialShape{}));
-  const auto& forests = predictor.*pointer_to(Forests{});
-  out.u64(forests.size());
-  for (const auto& forest : forests) {
-    out.u64(forest.size());
-    for (const auto& tree : forest) {
-      out.u64(tree.splits.size());
-      for (const auto& split : tree.splits) {
-        out.u64(split.idx1);
-        out.u64(split.idx2);
-        out.floats(&split.thresh, 1);
-      }
-      out.u64(tree.leaf_values.size());
-      for (const auto& leaf : tree.leaf_values) write_column(out, leaf);
+  write_levels(out, predictor.*pointer_to(Forests{}), [&](const dlib::impl::regression_tree& tree) {
+    out.u64(tree.splits.size());
+    for (const auto& split : tree.splits) {
+      out.u64(split.idx1);
+      out.u64(split.idx2);
+      out.floats(&split.thresh, 1);
     }
-  }
-  const auto& anchors = predictor.*pointer_to(AnchorIdx{});
-  out.u64(anchors.size());
-  for (const auto& level : anchors) {
-    out.u64(level.size());
-    for (unsigned long a : level) out.u64(a);
-  }
-  const auto& deltas = predictor.*pointer_to(Deltas{});
-  out.u64(deltas.size());
-  for (const auto& level : deltas) {
-    out.u64(level.size());
-    for (const auto& d : level) {
-      const float xy[2] = {d.x(), d.y()};
-      out.floats(xy, 2);
-    }
-  }
+    out.u64(tree.leaf_values.size());
+    for (const auto& leaf : tree.leaf_values) write_column(out, leaf);
+  });
+  write_levels(out, predictor.*pointer_to(AnchorIdx{}), [&](unsigned long anchor) { out.u64(anchor); });
+  write_levels(out, predictor.*pointer_to(Deltas{}), [&](const dlib::vector<float, 2>& d) {
+    const float xy[2] = {d.x(), d.y()};
+    out.floats(xy, 2);
+  });
   std::error_code ignored;  // a directory that cannot be made fails the write below
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ignored);
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
@@ -164,51 +175,40 @@ bool read_shape_predictor_cache(const std::string& path, dlib::shape_predictor* 
   dlib::shape_predictor loaded;
   if (!read_column(in, &(loaded.*pointer_to(InitialShape{})))) return false;
   auto& forests = loaded.*pointer_to(Forests{});
-  uint64_t n;
-  if (!in.count(&n, 8)) return false;
-  forests.resize(n);
-  for (auto& forest : forests) {
-    if (!in.count(&n, 8)) return false;
-    forest.resize(n);
-    for (auto& tree : forest) {
-      if (!in.count(&n, 20)) return false;
-      tree.splits.resize(n);
-      for (auto& split : tree.splits) {
-        uint64_t idx1, idx2;
-        if (!in.u64(&idx1) || !in.u64(&idx2) || !in.floats(&split.thresh, 1)) return false;
-        split.idx1 = idx1;
-        split.idx2 = idx2;
-      }
-      if (!in.count(&n, 8)) return false;
-      tree.leaf_values.resize(n);
-      for (auto& leaf : tree.leaf_values)
-        if (!read_column(in, &leaf)) return false;
-    }
-  }
   auto& anchors = loaded.*pointer_to(AnchorIdx{});
-  if (!in.count(&n, 8)) return false;
-  anchors.resize(n);
-  for (auto& level : anchors) {
-    if (!in.count(&n, 8)) return false;
-    level.resize(n);
-    for (auto& a : level) {
-      uint64_t v;
-      if (!in.u64(&v)) return false;
-      a = v;
-    }
-  }
   auto& deltas = loaded.*pointer_to(Deltas{});
-  if (!in.count(&n, 8)) return false;
-  deltas.resize(n);
-  for (auto& level : deltas) {
-    if (!in.count(&n, 8)) return false;
-    level.resize(n);
-    for (auto& d : level) {
-      float xy[2];
-      if (!in.floats(xy, 2)) return false;
-      d = dlib::vector<float, 2>(xy[0], xy[1]);
-    }
-  }
+  const bool complete = read_levels(in, 16, &forests,
+                                    [&](dlib::impl::regression_tree* tree) {
+                                      uint64_t n;
+                                      if (!in.count(&n, 20)) return false;
+                                      tree->splits.resize(n);
+                                      for (auto& split : tree->splits) {
+                                        uint64_t idx1, idx2;
+                                        if (!in.u64(&idx1) || !in.u64(&idx2) || !in.floats(&split.thresh, 1))
+                                          return false;
+                                        split.idx1 = idx1;
+                                        split.idx2 = idx2;
+                                      }
+                                      if (!in.count(&n, 8)) return false;
+                                      tree->leaf_values.resize(n);
+                                      for (auto& leaf : tree->leaf_values)
+                                        if (!read_column(in, &leaf)) return false;
+                                      return true;
+                                    }) &&
+                        read_levels(in, 8, &anchors,
+                                    [&](unsigned long* anchor) {
+                                      uint64_t v;
+                                      if (!in.u64(&v)) return false;
+                                      *anchor = v;
+                                      return true;
+                                    }) &&
+                        read_levels(in, 8, &deltas, [&](dlib::vector<float, 2>* d) {
+                          float xy[2];
+                          if (!in.floats(xy, 2)) return false;
+                          *d = dlib::vector<float, 2>(xy[0], xy[1]);
+                          return true;
+                        });
+  if (!complete) return false;
   if (!in.at_end()) return false;
   // The same invariants dlib's own reader relies on: one anchor and delta per
   // feature pixel of each cascade level, as many levels as forests.

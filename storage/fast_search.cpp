@@ -39,11 +39,7 @@ __attribute__((target("avx2,fma"))) float l2_squared_avx2(const float* a, const 
   return sum;
 }
 
-bool cpu_has_avx2() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
-const bool kAvx2 = cpu_has_avx2();
+const bool kAvx2 = PqFastScan::supported();
 
 // Pushes the n vectors at `base` (d floats each) into a max-heap of the k
 // nearest; `label(j)` names vector j, `keep(j)` filters it.

@@ -12,12 +12,6 @@ namespace {
 
 constexpr size_t kBlockBytes = PqFastScan::kSubquantizers * PqFastScan::kBlock / 2;
 
-bool cpu_has_avx2() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
-const bool kAvx2 = cpu_has_avx2();
-
 // Sums the 16-bit lanes of the two 128-bit halves: 8 sums.
 __attribute__((target("avx2"))) inline __m128i fold(__m256i v) {
   return _mm_add_epi16(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
@@ -135,7 +129,14 @@ bool closer(const PqFastScan::Candidate& a, const PqFastScan::Candidate& b) { re
 
 }  // namespace
 
-bool PqFastScan::supported() { return kAvx2; }
+bool PqFastScan::supported() {
+  // Asked during static initialisation too (fast_search.cpp): a local static.
+  static const bool avx2 = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }();
+  return avx2;
+}
 
 void PqFastScan::train(size_t d, const float* sample, size_t n) {
   d_ = d;

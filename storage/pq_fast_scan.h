@@ -89,7 +89,8 @@ class PqFastScan {
   // Starts fetching the first codes of `list` into the cache.
   void prefetch_list(size_t list) const;
 
-  // Whether this CPU runs the scan (AVX2); without it the caller scans floats.
+  // Whether this CPU has AVX2 and FMA, which the scan and storage's other
+  // fast loops need; without them the caller scans floats.
   static bool supported();
 
  private:
