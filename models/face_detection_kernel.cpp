@@ -9,6 +9,10 @@
 #include <dlib/opencv/cv_image.h>
 #include <opencv2/imgproc.hpp>
 
+#ifdef FACEDEX_DETECTION_KERNEL_AVX2
+#include "models/hog_scan_avx2.h"
+#endif
+
 namespace facedex::models {
 namespace {
 
@@ -33,6 +37,8 @@ void* create_hog(const char* decoded_path) {
 
 void destroy_hog(void* hog) { delete static_cast<dlib::frontal_face_detector*>(hog); }
 
+// kFusedScan: window scores by hog_scan_avx2 (AVX2 build only) instead of dlib's scanner.
+template <bool kFusedScan>
 void detect(void* hog_ptr, const LandmarkModel& landmarks, const cv::Mat& rgb, double scale, int upsample,
             double adjust_threshold, std::vector<DetectedFace>* out) {
   auto& hog = *static_cast<dlib::frontal_face_detector*>(hog_ptr);
@@ -44,7 +50,12 @@ void detect(void* hog_ptr, const LandmarkModel& landmarks, const cv::Mat& rgb, d
   for (int i = 0; i < upsample; ++i) dlib::pyramid_up(det_image, pyramid);
 
   std::vector<dlib::rect_detection> detections;
-  hog(det_image, detections, adjust_threshold);
+#ifdef FACEDEX_DETECTION_KERNEL_AVX2
+  if constexpr (kFusedScan)
+    run_frontal_detector_avx2(hog, det_image, adjust_threshold, &detections);
+  else
+#endif
+    hog(det_image, detections, adjust_threshold);
 
   const dlib::cv_image<dlib::rgb_pixel> full(rgb);
   for (const auto& d : detections) {
@@ -70,12 +81,12 @@ void detect(void* hog_ptr, const LandmarkModel& landmarks, const cv::Mat& rgb, d
 }
 
 #ifdef FACEDEX_DETECTION_KERNEL_AVX2
-constexpr const char* kKernelName = "avx2";
+const DetectionKernelOps kOps{"avx2", &create_hog, &destroy_hog, &detect<true>};
+// dlib's own scanner at AVX2: what the fused scan is compared with.
+const DetectionKernelOps kDlibScanOps{"avx2-dlib-scan", &create_hog, &destroy_hog, &detect<false>};
 #else
-constexpr const char* kKernelName = "generic";
+const DetectionKernelOps kOps{"generic", &create_hog, &destroy_hog, &detect<false>};
 #endif
-
-const DetectionKernelOps kOps{kKernelName, &create_hog, &destroy_hog, &detect};
 
 }  // namespace
 
@@ -89,5 +100,9 @@ const DetectionKernelOps& generic_detection_kernel() { return kOps; }
 extern "C" __attribute__((visibility("default"))) const facedex::models::DetectionKernelOps*
 facedex_detection_kernel_avx2() {
   return &facedex::models::kOps;
+}
+extern "C" __attribute__((visibility("default"))) const facedex::models::DetectionKernelOps*
+facedex_detection_kernel_avx2_dlib_scan() {
+  return &facedex::models::kDlibScanOps;
 }
 #endif

@@ -43,9 +43,14 @@ namespace {
 // or the module cannot be loaded (then the generic build runs: same results,
 // slower). FACEDEX_DETECTOR_MODULE names the module file; by default it is
 // looked for next to the program and where the build put it.
-const DetectionKernelOps* load_avx2_kernel() {
+struct Avx2Kernels {
+  const DetectionKernelOps* fused_scan = nullptr;
+  const DetectionKernelOps* dlib_scan = nullptr;
+};
+
+Avx2Kernels load_avx2_kernels() {
   __builtin_cpu_init();
-  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return nullptr;
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return {};
   std::vector<std::string> candidates;
   if (const char* env = std::getenv("FACEDEX_DETECTOR_MODULE"); env && *env) candidates.push_back(env);
   std::error_code ec;
@@ -57,10 +62,17 @@ const DetectionKernelOps* load_avx2_kernel() {
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle) continue;
     using Entry = const DetectionKernelOps* (*)();
-    if (auto entry = reinterpret_cast<Entry>(dlsym(handle, "facedex_detection_kernel_avx2"))) return entry();
+    auto fused = reinterpret_cast<Entry>(dlsym(handle, "facedex_detection_kernel_avx2"));
+    auto dlib_scan = reinterpret_cast<Entry>(dlsym(handle, "facedex_detection_kernel_avx2_dlib_scan"));
+    if (fused && dlib_scan) return {fused(), dlib_scan()};
     dlclose(handle);
   }
-  return nullptr;
+  return {};
+}
+
+const Avx2Kernels& avx2_kernels() {
+  static const Avx2Kernels kernels = load_avx2_kernels();
+  return kernels;
 }
 
 const std::string& decoded_hog_detector_path() {
@@ -72,6 +84,8 @@ const DetectionKernelOps& chosen_kernel() {
   static const DetectionKernelOps* const kernel = [] {
     const char* env = std::getenv("FACEDEX_DETECTOR_KERNEL");
     if (env && std::string(env) == "generic") return &generic_detection_kernel();
+    if (env && std::string(env) == "avx2-dlib-scan" && avx2_dlib_scan_detection_kernel())
+      return avx2_dlib_scan_detection_kernel();
     const DetectionKernelOps* avx2 = avx2_detection_kernel();
     return avx2 ? avx2 : &generic_detection_kernel();
   }();
@@ -80,10 +94,8 @@ const DetectionKernelOps& chosen_kernel() {
 
 }  // namespace
 
-const DetectionKernelOps* avx2_detection_kernel() {
-  static const DetectionKernelOps* const kernel = load_avx2_kernel();
-  return kernel;
-}
+const DetectionKernelOps* avx2_detection_kernel() { return avx2_kernels().fused_scan; }
+const DetectionKernelOps* avx2_dlib_scan_detection_kernel() { return avx2_kernels().dlib_scan; }
 
 struct FaceDetector::Impl {
   const DetectionKernelOps* kernel = nullptr;

@@ -78,13 +78,17 @@ struct DetectionKernelOps;
 
 // The AVX2 build of the detection kernel if this CPU and install have it, else null.
 const DetectionKernelOps* avx2_detection_kernel();
+// The same build running dlib's own HOG scanner instead of hog_scan_avx2 (for
+// comparisons: tests and benchmarks), or null.
+const DetectionKernelOps* avx2_dlib_scan_detection_kernel();
 
 inline constexpr const char* kDetectorModuleFile = "libfacedex_detect_avx2.so";
 
 class FaceDetector {
  public:
   // kernel: null = the fastest this CPU runs (FACEDEX_DETECTOR_KERNEL=generic
-  // forces the portable one); see face_detection_kernel.h.
+  // forces the portable one, =avx2-dlib-scan the AVX2 build with dlib's own
+  // HOG scanner); see face_detection_kernel.h.
   explicit FaceDetector(std::shared_ptr<const LandmarkModel> landmarks, const DetectionKernelOps* kernel = nullptr);
   ~FaceDetector();
   FaceDetector(const FaceDetector&) = delete;
@@ -96,7 +100,7 @@ class FaceDetector {
   // The upsample count and detection scale detect() would use for this size.
   static int effective_upsample(int width, int height, const DetectOptions& options);
 
-  // "avx2" or "generic": which build of the pixel code runs.
+  // "avx2", "avx2-dlib-scan" or "generic": which build of the pixel code runs.
   const char* kernel_name() const;
   static const char* default_kernel_name();
 

@@ -16,6 +16,7 @@ APT_PACKAGES=(
   libopenblas0-pthread libopenblas-pthread-dev  # so dlib and FAISS do not use the reference BLAS
   libfaiss-dev librocksdb-dev
   libdnnl-dev                       # oneDNN: the fast embedder backend (models/onednn_embedder.cpp)
+  ocl-icd-opencl-dev                # dnnl-config.cmake requires OpenCL (a Recommends, skipped by --no-install-recommends)
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-dnn-dev libopencv-dev
   libcli11-dev nlohmann-json3-dev libgtest-dev libexif-dev libssl-dev
   npm                               # only to fetch the face-api package (weights + demo photos)

@@ -69,5 +69,53 @@ TEST(FaceDetectionKernelTest, Avx2BuildFindsWhatTheGenericBuildFinds) {
   EXPECT_GE(compared, 30u);  // 20 detections at full size, more at 500 px
 }
 
+// The fused window scores (models/hog_scan_avx2.h) against dlib's own scanner
+// in the same build, with the threshold lowered so that hundreds of windows,
+// most of them weak, are compared: same boxes in the same order, scores equal
+// to float rounding. A wrong tap, row or level offset moves boxes or changes
+// scores by far more than 1e-4.
+TEST(FaceDetectionKernelTest, FusedHogScanScoresWindowsLikeDlibsScanner) {
+  const models::DetectionKernelOps* fused = models::avx2_detection_kernel();
+  const models::DetectionKernelOps* dlib_scan = models::avx2_dlib_scan_detection_kernel();
+  if (!fused || !dlib_scan) GTEST_SKIP() << "this CPU has no AVX2/FMA: only the generic kernel runs here";
+  EXPECT_STREQ(dlib_scan->name, "avx2-dlib-scan");
+
+  auto set = models::locate_models("");
+  ASSERT_TRUE(set) << set.status().message();
+  auto loaded = models::FaceModels::load(*set);
+  ASSERT_TRUE(loaded) << loaded.status().message();
+  models::FaceDetector a((*loaded)->landmarks(), dlib_scan);
+  models::FaceDetector b((*loaded)->landmarks(), fused);
+
+  size_t compared = 0;
+  double worst = 0;
+  for (int n : {1, 3, 6}) {
+    auto photo = models::load_photo(testing::demo_photo(n), {});
+    ASSERT_TRUE(photo) << photo.status().message();
+    cv::Mat flipped, small;
+    cv::flip(photo->rgb, flipped, 1);
+    cv::resize(photo->rgb, small, cv::Size(), 0.3, 0.3, cv::INTER_AREA);
+    for (const cv::Mat* image : {&photo->rgb, &flipped, &small}) {
+      SCOPED_TRACE("sample" + std::to_string(n) + " " + std::to_string(image->cols) + " px");
+      models::DetectOptions options;
+      options.adjust_threshold = -1.5;  // many weak windows, not only faces
+      const auto x = a.detect(*image, options);
+      const auto y = b.detect(*image, options);
+      ASSERT_EQ(x.size(), y.size());
+      for (size_t i = 0; i < x.size(); ++i) {
+        EXPECT_EQ(x[i].box.left, y[i].box.left);
+        EXPECT_EQ(x[i].box.top, y[i].box.top);
+        EXPECT_EQ(x[i].box.right, y[i].box.right);
+        EXPECT_EQ(x[i].box.bottom, y[i].box.bottom);
+        worst = std::max(worst, std::abs(x[i].score - y[i].score));
+        ++compared;
+      }
+    }
+  }
+  std::printf("compared %zu windows, worst score difference %.2e\n", compared, worst);
+  EXPECT_LT(worst, 1e-4);
+  EXPECT_GE(compared, 100u);
+}
+
 }  // namespace
 }  // namespace facedex

@@ -1,0 +1,116 @@
+// Face detection alone (HOG, landmarks, chips; no descriptors), each build of
+// the detection kernel in turns on the same decoded photos in one process:
+// generic (Debian's SSE2 baseline), avx2-dlib-scan (dlib's HOG scanner at
+// AVX2) and avx2 (window scores by models/hog_scan_avx2). Prints ms per photo,
+// the best of the rounds, ratios against the generic build, and whether every
+// kernel found the same boxes as the generic build.
+//
+//   detection_speed [--rounds N] [--kernel NAME] PHOTO_OR_LIST...
+// --kernel runs only that build (for a profile of it).
+// A path ending in .txt is a list of photo paths, one per line.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "models/face_detection_kernel.h"
+#include "models/face_pipeline.h"
+#include "models/model_files.h"
+#include "models/photo_decoder.h"
+
+namespace {
+
+std::vector<std::string> expand(const std::vector<std::string>& args) {
+  std::vector<std::string> paths;
+  for (const auto& a : args) {
+    if (a.size() > 4 && a.compare(a.size() - 4, 4, ".txt") == 0) {
+      std::ifstream list(a);
+      for (std::string line; std::getline(list, line);)
+        if (!line.empty()) paths.push_back(line);
+    } else {
+      paths.push_back(a);
+    }
+  }
+  return paths;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace facedex;
+  int rounds = 3;
+  std::string only;
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
+      rounds = std::atoi(argv[++i]);
+    else if (std::strcmp(argv[i], "--kernel") == 0 && i + 1 < argc)
+      only = argv[++i];
+    else
+      args.push_back(argv[i]);
+  }
+  const auto paths = expand(args);
+  if (paths.empty()) {
+    std::fprintf(stderr, "usage: %s [--rounds N] [--kernel NAME] PHOTO_OR_LIST...\n", argv[0]);
+    return 2;
+  }
+  auto set = models::locate_models("");
+  if (!set) return std::fprintf(stderr, "%s\n", set.status().message().c_str()), 1;
+  auto loaded = models::FaceModels::load(*set);
+  if (!loaded) return std::fprintf(stderr, "%s\n", loaded.status().message().c_str()), 1;
+
+  std::vector<cv::Mat> photos;
+  for (const auto& p : paths) {
+    auto photo = models::load_photo(p, {});
+    if (photo) photos.push_back(photo->rgb);
+    else std::fprintf(stderr, "skipped %s: %s\n", p.c_str(), photo.status().message().c_str());
+  }
+  std::printf("photos: %zu, rounds: %d, one thread\n", photos.size(), rounds);
+
+  std::vector<const models::DetectionKernelOps*> kernels{&models::generic_detection_kernel()};
+  if (models::avx2_dlib_scan_detection_kernel()) kernels.push_back(models::avx2_dlib_scan_detection_kernel());
+  if (models::avx2_detection_kernel()) kernels.push_back(models::avx2_detection_kernel());
+  if (!only.empty()) {
+    kernels.erase(std::remove_if(kernels.begin(), kernels.end(),
+                                 [&](const models::DetectionKernelOps* k) { return only != k->name; }),
+                  kernels.end());
+    if (kernels.empty()) return std::fprintf(stderr, "no kernel named %s here\n", only.c_str()), 2;
+  }
+
+  std::vector<std::unique_ptr<models::FaceDetector>> detectors;
+  for (const auto* k : kernels) detectors.push_back(std::make_unique<models::FaceDetector>((*loaded)->landmarks(), k));
+  std::vector<double> best(kernels.size(), 1e30);
+  std::vector<std::vector<std::vector<models::FaceBox>>> boxes(kernels.size());
+  for (int r = 0; r < rounds; ++r) {
+    for (size_t k = 0; k < kernels.size(); ++k) {
+      std::vector<std::vector<models::FaceBox>> found;
+      const auto start = std::chrono::steady_clock::now();
+      for (const auto& rgb : photos) {
+        std::vector<models::FaceBox> b;
+        for (const auto& f : detectors[k]->detect(rgb, {})) b.push_back(f.box);
+        found.push_back(std::move(b));
+      }
+      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      best[k] = std::min(best[k], s);
+      boxes[k] = std::move(found);
+    }
+  }
+  for (size_t k = 0; k < kernels.size(); ++k) {
+    size_t faces = 0, differing = 0;
+    for (size_t i = 0; i < photos.size(); ++i) {
+      faces += boxes[k][i].size();
+      bool same = boxes[k][i].size() == boxes[0][i].size();
+      for (size_t j = 0; same && j < boxes[k][i].size(); ++j) {
+        const auto &a = boxes[k][i][j], &b = boxes[0][i][j];
+        same = a.left == b.left && a.top == b.top && a.right == b.right && a.bottom == b.bottom;
+      }
+      differing += !same;
+    }
+    std::printf("%-16s %8.2f ms/photo  %.2fx generic  %zu faces  photos with boxes unlike generic: %zu\n",
+                kernels[k]->name, 1000 * best[k] / photos.size(), best[0] / best[k], faces, differing);
+  }
+  return 0;
+}
