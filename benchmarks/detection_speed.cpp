@@ -109,8 +109,8 @@ int main(int argc, char** argv) {
       }
       differing += !same;
     }
-    std::printf("%-16s %8.2f ms/photo  %.2fx generic  %zu faces  photos with boxes unlike generic: %zu\n",
-                kernels[k]->name, 1000 * best[k] / photos.size(), best[0] / best[k], faces, differing);
+    std::printf("%-16s %8.2f ms/photo  %.2fx %s  %zu faces  photos with boxes unlike %s: %zu\n", kernels[k]->name,
+                1000 * best[k] / photos.size(), best[0] / best[k], kernels[0]->name, faces, kernels[0]->name, differing);
   }
   return 0;
 }

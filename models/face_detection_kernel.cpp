@@ -10,6 +10,7 @@
 #include <opencv2/imgproc.hpp>
 
 #ifdef FACEDEX_DETECTION_KERNEL_AVX2
+#include "models/fhog_avx2.h"
 #include "models/hog_scan_avx2.h"
 #endif
 
@@ -37,6 +38,18 @@ void* create_hog(const char* decoded_path) {
 
 void destroy_hog(void* hog) { delete static_cast<dlib::frontal_face_detector*>(hog); }
 
+#ifdef FACEDEX_DETECTION_KERNEL_AVX2
+// `rgb` as colour planes, upsampled `upsample` times as dlib's pyramid_up
+// does; the result is one of `scratch`.
+const PlanarImage& upsampled_planar(const cv::Mat& rgb, int upsample, PlanarImage scratch[2]) {
+  const cv::Mat continuous = rgb.isContinuous() ? rgb : rgb.clone();
+  to_planar(continuous.ptr<dlib::rgb_pixel>(0), continuous.rows, continuous.cols, continuous.cols, &scratch[0]);
+  int current = 0;
+  for (int i = 0; i < upsample; ++i, current ^= 1) pyramid_up2_avx2(scratch[current], &scratch[current ^ 1]);
+  return scratch[current];
+}
+#endif
+
 // kFusedScan: window scores by hog_scan_avx2 (AVX2 build only) instead of dlib's scanner.
 template <bool kFusedScan>
 void detect(void* hog_ptr, const LandmarkModel& landmarks, const cv::Mat& rgb, double scale, int upsample,
@@ -44,18 +57,21 @@ void detect(void* hog_ptr, const LandmarkModel& landmarks, const cv::Mat& rgb, d
   auto& hog = *static_cast<dlib::frontal_face_detector*>(hog_ptr);
   cv::Mat small = rgb;
   if (scale < 1.0) cv::resize(rgb, small, cv::Size(), scale, scale, cv::INTER_AREA);
-  dlib::matrix<dlib::rgb_pixel> det_image;
-  dlib::assign_image(det_image, dlib::cv_image<dlib::rgb_pixel>(small));
   dlib::pyramid_down<2> pyramid;
-  for (int i = 0; i < upsample; ++i) dlib::pyramid_up(det_image, pyramid);
-
   std::vector<dlib::rect_detection> detections;
 #ifdef FACEDEX_DETECTION_KERNEL_AVX2
-  if constexpr (kFusedScan)
+  if constexpr (kFusedScan) {
+    thread_local PlanarImage planar[2];
+    const PlanarImage& det_image = upsampled_planar(small, upsample, planar);
     run_frontal_detector_avx2(hog, det_image, adjust_threshold, &detections);
-  else
+  } else
 #endif
+  {
+    dlib::matrix<dlib::rgb_pixel> det_image;
+    dlib::assign_image(det_image, dlib::cv_image<dlib::rgb_pixel>(small));
+    for (int i = 0; i < upsample; ++i) dlib::pyramid_up(det_image, pyramid);
     hog(det_image, detections, adjust_threshold);
+  }
 
   const dlib::cv_image<dlib::rgb_pixel> full(rgb);
   for (const auto& d : detections) {
@@ -80,12 +96,56 @@ void detect(void* hog_ptr, const LandmarkModel& landmarks, const cv::Mat& rgb, d
   }
 }
 
+// The fHOG planes the detector scores at one pyramid level: dlib's
+// pyramid_up, pyramid_down<6> and extract_fhog_features, or their AVX2
+// versions where the fused scan runs.
+template <bool kFusedScan>
+void fhog(const cv::Mat& rgb, int upsample, int level, std::vector<std::vector<float>>* planes, long* rows,
+          long* cols) {
+  constexpr int kCell = 8, kFilter = 10;  // dlib's frontal detector
+  planes->clear();
+  *rows = *cols = 0;
 #ifdef FACEDEX_DETECTION_KERNEL_AVX2
-const DetectionKernelOps kOps{"avx2", &create_hog, &destroy_hog, &detect<true>};
+  if constexpr (kFusedScan) {
+    PlanarImage up[2], down[2];
+    const PlanarImage& image = pyramid_level_avx2(upsampled_planar(rgb, upsample, up), level, down);
+    std::vector<PaddedPlane> padded;
+    extract_fhog_avx2(image, kFilter, kFilter, &padded);
+    *rows = padded[0].rows;
+    *cols = padded[0].cols;
+    for (const auto& p : padded) {
+      planes->emplace_back();
+      for (long r = 0; r < p.rows; ++r) planes->back().insert(planes->back().end(), p.row(r), p.row(r) + p.cols);
+    }
+    return;
+  }
+#endif
+  dlib::matrix<dlib::rgb_pixel> image;
+  dlib::assign_image(image, dlib::cv_image<dlib::rgb_pixel>(rgb));
+  for (int i = 0; i < upsample; ++i) dlib::pyramid_up(image, dlib::pyramid_down<2>());
+  dlib::array2d<dlib::rgb_pixel> level_image, next;
+  dlib::assign_image(level_image, image);
+  for (int l = 0; l < level; ++l) {
+    dlib::pyramid_down<6>()(level_image, next);
+    dlib::swap(level_image, next);
+  }
+  dlib::array<dlib::array2d<float>> hog;
+  dlib::extract_fhog_features(level_image, hog, kCell, kFilter, kFilter);
+  if (hog.size() == 0) return;
+  *rows = hog[0].nr();
+  *cols = hog[0].nc();
+  for (size_t i = 0; i < hog.size(); ++i) {
+    planes->emplace_back();
+    for (long r = 0; r < hog[i].nr(); ++r) planes->back().insert(planes->back().end(), &hog[i][r][0], &hog[i][r][0] + hog[i].nc());
+  }
+}
+
+#ifdef FACEDEX_DETECTION_KERNEL_AVX2
+const DetectionKernelOps kOps{"avx2", &create_hog, &destroy_hog, &detect<true>, &fhog<true>};
 // dlib's own scanner at AVX2: what the fused scan is compared with.
-const DetectionKernelOps kDlibScanOps{"avx2-dlib-scan", &create_hog, &destroy_hog, &detect<false>};
+const DetectionKernelOps kDlibScanOps{"avx2-dlib-scan", &create_hog, &destroy_hog, &detect<false>, &fhog<false>};
 #else
-const DetectionKernelOps kOps{"generic", &create_hog, &destroy_hog, &detect<false>};
+const DetectionKernelOps kOps{"generic", &create_hog, &destroy_hog, &detect<false>, &fhog<false>};
 #endif
 
 }  // namespace

@@ -30,6 +30,11 @@ struct DetectionKernelOps {
   // boxes back and places landmarks and chips on the full-resolution pixels.
   void (*detect)(void* hog, const LandmarkModel& landmarks, const cv::Mat& rgb, double scale, int upsample,
                  double adjust_threshold, std::vector<DetectedFace>* out);
+  // The 31 fHOG planes (8 px cells, padded for 10x10 filters) of pyramid level
+  // `level` of `rgb` upsampled `upsample` times, as this kernel's detector
+  // computes them, each `rows` x `cols`, row-major: for tests that compare kernels.
+  void (*fhog)(const cv::Mat& rgb, int upsample, int level, std::vector<std::vector<float>>* planes, long* rows,
+               long* cols);
 };
 
 // The build in this binary, for any x86-64 CPU.

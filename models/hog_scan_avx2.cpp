@@ -1,5 +1,7 @@
 #include "models/hog_scan_avx2.h"
 
+#include "models/fhog_avx2.h"
+
 #include <immintrin.h>
 
 #include <algorithm>
@@ -16,20 +18,7 @@ constexpr int kTaps = 10;
 constexpr int kBefore = kTaps / 2;       // dlib's first_row / first_col
 constexpr int kAfter = (kTaps - 1) / 2;  // rows / columns past the last window centre
 
-// A float plane whose rows are padded by at least two vectors of zeros, so
-// that 8-wide loads and stores past the last column stay inside the row.
-struct Plane {
-  long rows = 0, cols = 0, stride = 0;
-  std::vector<float> data;
-  void reset(long r, long c) {
-    rows = r;
-    cols = c;
-    stride = (c + 7) / 8 * 8 + 16;
-    data.assign(size_t(r * stride), 0.0f);
-  }
-  float* row(long r) { return data.data() + r * stride; }
-  const float* row(long r) const { return data.data() + r * stride; }
-};
+using Plane = PaddedPlane;
 
 // out[y][x] = sum_j taps[j] * in[y][x - kBefore + j] for x in [kBefore, cols - kAfter).
 void filter_rows(const Plane& in, const float* taps, Plane* out) {
@@ -88,7 +77,8 @@ void add_filtered_columns(const Plane& in, const float* taps, Plane* sum) {
 
 bool runs_here(const dlib::frontal_face_detector& detector) {
   const Scanner& scanner = detector.get_scanner();
-  if (scanner.get_fhog_window_width() != unsigned(kTaps) || scanner.get_fhog_window_height() != unsigned(kTaps))
+  if (scanner.get_fhog_window_width() != unsigned(kTaps) || scanner.get_fhog_window_height() != unsigned(kTaps) ||
+      scanner.get_cell_size() != unsigned(kFhogCellSize))
     return false;
   for (unsigned long i = 0; i < detector.num_detectors(); ++i) {
     const FilterBank& fb = detector.get_processed_w(i).get_detect_argument();
@@ -104,18 +94,45 @@ bool runs_here(const dlib::frontal_face_detector& detector) {
 }
 
 struct ScanState {
-  dlib::array<dlib::array<dlib::array2d<float>>> feats;
-  Plane padded, row_filtered;
+  std::vector<Plane> planes;  // fHOG of the current level
+  Plane row_filtered;
   std::vector<Plane> scores;  // one per detector
-  std::vector<std::vector<float>> row_taps, col_taps;
+  PlanarImage pyramid[2];  // the current level and the one before
 };
+
+// The number of pyramid levels dlib's create_fhog_pyramid uses for this image.
+unsigned long pyramid_levels(const Scanner& scanner, const dlib::rectangle& image) {
+  const dlib::pyramid_down<6> pyramid;
+  unsigned long levels = 0;
+  dlib::rectangle rect = image;
+  do {
+    rect = pyramid.rect_down(rect);
+    ++levels;
+  } while (rect.width() >= scanner.get_min_pyramid_layer_width() &&
+           rect.height() >= scanner.get_min_pyramid_layer_height() && levels < scanner.get_max_pyramid_levels());
+  return levels;
+}
 
 }  // namespace
 
-void run_frontal_detector_avx2(dlib::frontal_face_detector& detector, const dlib::matrix<dlib::rgb_pixel>& image,
+const PlanarImage& pyramid_level_avx2(const PlanarImage& image, unsigned long level, PlanarImage scratch[2]) {
+  const PlanarImage* current = &image;
+  for (unsigned long l = 1; l <= level; ++l) {
+    PlanarImage* next = &scratch[l % 2];
+    pyramid_down6_avx2(*current, next);
+    current = next;
+  }
+  return *current;
+}
+
+void run_frontal_detector_avx2(dlib::frontal_face_detector& detector, const PlanarImage& image,
                                double adjust_threshold, std::vector<dlib::rect_detection>* out) {
   if (!runs_here(detector)) {
-    detector(image, *out, adjust_threshold);
+    dlib::matrix<dlib::rgb_pixel> interleaved(image.rows, image.cols);
+    for (long r = 0; r < image.rows; ++r)
+      for (long c = 0; c < image.cols; ++c)
+        interleaved(r, c) = dlib::rgb_pixel(image.row(0, r)[c], image.row(1, r)[c], image.row(2, r)[c]);
+    detector(interleaved, *out, adjust_threshold);
     return;
   }
   const Scanner& scanner = detector.get_scanner();
@@ -125,10 +142,6 @@ void run_frontal_detector_avx2(dlib::frontal_face_detector& detector, const dlib
   const long padding = long(scanner.get_padding());
 
   thread_local ScanState st;
-  // The same fHOG pyramid scanner.load() builds.
-  dlib::impl::create_fhog_pyramid<dlib::pyramid_down<6>>(
-      image, scanner.get_feature_extractor(), st.feats, cell, int(window_h), int(window_w),
-      scanner.get_min_pyramid_layer_width(), scanner.get_min_pyramid_layer_height(), scanner.get_max_pyramid_levels());
 
   std::vector<double> thresholds(detectors);
   for (unsigned long i = 0; i < detectors; ++i)
@@ -137,19 +150,27 @@ void run_frontal_detector_avx2(dlib::frontal_face_detector& detector, const dlib
   st.scores.resize(detectors);
   const dlib::pyramid_down<6> pyramid;
 
-  for (unsigned long level = 0; level < st.feats.size(); ++level) {
-    const auto& planes = st.feats[level];
-    const long rows = planes[0].nr(), cols = planes[0].nc();
+  // The levels of dlib's create_fhog_pyramid: the image, then each level
+  // made from the one before by dlib's pyramid_down<6>.
+  const unsigned long levels = pyramid_levels(scanner, dlib::rectangle(image.cols, image.rows));
+  const PlanarImage* level_image = &image;
+  for (unsigned long level = 0; level < levels; ++level) {
+    if (level > 0) {
+      PlanarImage* next = &st.pyramid[level % 2];
+      pyramid_down6_avx2(*level_image, next);
+      level_image = next;
+    }
+    extract_fhog_avx2(*level_image, int(window_h), int(window_w), &st.planes);
+    const auto& planes = st.planes;
+    const long rows = planes[0].rows, cols = planes[0].cols;
     if (rows < kTaps || cols < kTaps) continue;  // no window fits: dlib finds nothing here either
     for (auto& s : st.scores) s.reset(rows, cols);
-    st.padded.reset(rows, cols);
     st.row_filtered.reset(rows, cols);
     for (size_t c = 0; c < planes.size(); ++c) {
-      for (long y = 0; y < rows; ++y) std::copy(&planes[c][y][0], &planes[c][y][0] + cols, st.padded.row(y));
       for (unsigned long i = 0; i < detectors; ++i) {
         const FilterBank& fb = detector.get_processed_w(i).get_detect_argument();
         for (size_t k = 0; k < fb.row_filters[c].size(); ++k) {
-          filter_rows(st.padded, &fb.row_filters[c][k](0), &st.row_filtered);
+          filter_rows(planes[c], &fb.row_filters[c][k](0), &st.row_filtered);
           add_filtered_columns(st.row_filtered, &fb.col_filters[c][k](0), &st.scores[i]);
         }
       }

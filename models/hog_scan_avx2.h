@@ -7,7 +7,8 @@
 // tap and a scratch image in between. That was a fifth of `facedex index`'s
 // time on 250 px photos. Here each term's row pass and column pass use FMA and
 // the column pass produces four output rows per load of the row-filtered
-// plane; everything else (the fHOG pyramid, the thresholds, the mapping of
+// plane; the pyramid and the fHOG planes come from planar_resize_avx2 and
+// fhog_avx2 (dlib's arithmetic, vectorised); everything else (the fHOG pyramid, the thresholds, the mapping of
 // windows to image boxes, the non-maximum suppression) is dlib's own code, so
 // the boxes are dlib's. Scores differ from dlib's only by float rounding
 // (measured: below 1e-5; tests/models/face_detection_kernel_test.cpp holds
@@ -20,12 +21,19 @@
 
 #include <dlib/image_processing/frontal_face_detector.h>
 
+#include "models/planar_resize_avx2.h"
+
 namespace facedex::models {
 
 // Same contract as `detector(image, *out, adjust_threshold)`. Detectors whose
 // filters dlib would not run as separable terms (or of another window size
 // than this kernel handles) are run by dlib itself.
-void run_frontal_detector_avx2(dlib::frontal_face_detector& detector, const dlib::matrix<dlib::rgb_pixel>& image,
+void run_frontal_detector_avx2(dlib::frontal_face_detector& detector, const PlanarImage& image,
                                double adjust_threshold, std::vector<dlib::rect_detection>* out);
+
+// The image of pyramid level `level` (0: the image itself), made the way
+// dlib's create_fhog_pyramid makes it: pyramid_down<6> from the level before.
+// `scratch` is overwritten; the result is `*scratch` or `image`.
+const PlanarImage& pyramid_level_avx2(const PlanarImage& image, unsigned long level, PlanarImage scratch[2]);
 
 }  // namespace facedex::models
