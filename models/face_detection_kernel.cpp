@@ -12,6 +12,7 @@
 #ifdef FACEDEX_DETECTION_KERNEL_AVX2
 #include "models/fhog_avx2.h"
 #include "models/hog_scan_avx2.h"
+#include "models/shape_predictor_prefetch.h"
 #endif
 
 namespace facedex::models {
@@ -79,7 +80,12 @@ void detect(void* hog_ptr, const LandmarkModel& landmarks, const cv::Mat& rgb, d
     for (int i = 0; i < upsample; ++i) r = pyramid.rect_down(r);
     const dlib::rectangle in_photo(std::lround(r.left() / scale), std::lround(r.top() / scale),
                                    std::lround(r.right() / scale), std::lround(r.bottom() / scale));
+#ifdef FACEDEX_DETECTION_KERNEL_AVX2
+    const dlib::full_object_detection shape = kFusedScan ? predict_shape_prefetched(landmarks.predictor(), full, in_photo)
+                                                         : landmarks.predictor()(full, in_photo);
+#else
     const dlib::full_object_detection shape = landmarks.predictor()(full, in_photo);
+#endif
 
     DetectedFace face;
     face.score = d.detection_confidence;

@@ -117,7 +117,7 @@ TEST(FaceDetectionKernelTest, Avx2FhogPlanesEqualDlibs) {
 // The fused window scores (models/hog_scan_avx2.h) against dlib's own scanner
 // in the same build, with the threshold lowered so that hundreds of windows,
 // most of them weak, are compared: same boxes in the same order, scores equal
-// to float rounding. A wrong tap, row or level offset moves boxes or changes
+// to float rounding, the same landmarks. A wrong tap, row or level offset moves boxes or changes
 // scores by far more than 1e-4.
 TEST(FaceDetectionKernelTest, FusedHogScanScoresWindowsLikeDlibsScanner) {
   const models::DetectionKernelOps* fused = models::avx2_detection_kernel();
@@ -153,6 +153,12 @@ TEST(FaceDetectionKernelTest, FusedHogScanScoresWindowsLikeDlibsScanner) {
         EXPECT_EQ(x[i].box.right, y[i].box.right);
         EXPECT_EQ(x[i].box.bottom, y[i].box.bottom);
         worst = std::max(worst, std::abs(x[i].score - y[i].score));
+        // Landmarks by shape_predictor_prefetch: dlib's additions in dlib's order.
+        ASSERT_EQ(x[i].landmarks.size(), y[i].landmarks.size());
+        for (size_t p = 0; p < x[i].landmarks.size(); ++p) {
+          EXPECT_EQ(x[i].landmarks[p][0], y[i].landmarks[p][0]);
+          EXPECT_EQ(x[i].landmarks[p][1], y[i].landmarks[p][1]);
+        }
         ++compared;
       }
     }
