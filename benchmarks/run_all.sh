@@ -13,6 +13,10 @@ cmake --build build -j"$(nproc)" >/dev/null
 {
   echo "## $(date -u +%Y-%m-%d) on $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
   echo "### descriptor efficiency"; build/benchmarks/descriptor_efficiency
+  echo "### detection speed (each detection kernel in turns: 50 lfw-dev photos, the demo photos)"
+  find "$data/lfw-dev/images" -name '*.jpg' | sort | head -50 >"${TMPDIR:-/tmp}/facedex-detection-list.txt"
+  build/benchmarks/detection_speed --rounds 5 "${TMPDIR:-/tmp}/facedex-detection-list.txt"
+  build/benchmarks/detection_speed --rounds 3 .deps/face-api/package/demo/sample*.jpg
   echo "### indexing throughput"; benchmarks/run_indexing.sh "$data"
   echo "### indexing memory"; benchmarks/run_memory.sh "$data"
   echo "### LFW identification and verification (indexes lfw-dev into $db)"; benchmarks/run_lfw.sh "$data/lfw-dev" "$db"

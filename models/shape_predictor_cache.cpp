@@ -10,37 +10,10 @@
 #include <fstream>
 #include <vector>
 
+#include "models/shape_predictor_members.h"
+
 namespace facedex::models {
 namespace {
-
-// dlib::shape_predictor keeps its arrays private and offers no way to build
-// it from them but deserialize(). An explicit instantiation may name private
-// members (access checks do not apply there, [temp.spec.general]/6), which
-// lets the template below hand out pointers to the four of them.
-template <typename Tag, typename Tag::type member>
-struct MemberAccess {
-  friend typename Tag::type pointer_to(Tag) { return member; }
-};
-struct InitialShape {
-  using type = dlib::matrix<float, 0, 1> dlib::shape_predictor::*;
-  friend type pointer_to(InitialShape);
-};
-struct Forests {
-  using type = std::vector<std::vector<dlib::impl::regression_tree>> dlib::shape_predictor::*;
-  friend type pointer_to(Forests);
-};
-struct AnchorIdx {
-  using type = std::vector<std::vector<unsigned long>> dlib::shape_predictor::*;
-  friend type pointer_to(AnchorIdx);
-};
-struct Deltas {
-  using type = std::vector<std::vector<dlib::vector<float, 2>>> dlib::shape_predictor::*;
-  friend type pointer_to(Deltas);
-};
-template struct MemberAccess<InitialShape, &dlib::shape_predictor::initial_shape>;
-template struct MemberAccess<Forests, &dlib::shape_predictor::forests>;
-template struct MemberAccess<AnchorIdx, &dlib::shape_predictor::anchor_idx>;
-template struct MemberAccess<Deltas, &dlib::shape_predictor::deltas>;
 
 constexpr char kMagic[] = "facedex shape predictor copy 1\n";
 

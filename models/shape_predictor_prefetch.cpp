@@ -2,37 +2,10 @@
 
 #include <vector>
 
+#include "models/shape_predictor_members.h"
+
 namespace facedex::models {
 namespace {
-
-// dlib::shape_predictor keeps its arrays private; an explicit instantiation
-// may name private members ([temp.spec.general]/6). The same device as
-// shape_predictor_cache.cpp (this file is built into another binary, the
-// AVX2 module, so it has its own copy).
-template <typename Tag, typename Tag::type member>
-struct MemberAccess {
-  friend typename Tag::type pointer_to(Tag) { return member; }
-};
-struct InitialShape {
-  using type = dlib::matrix<float, 0, 1> dlib::shape_predictor::*;
-  friend type pointer_to(InitialShape);
-};
-struct Forests {
-  using type = std::vector<std::vector<dlib::impl::regression_tree>> dlib::shape_predictor::*;
-  friend type pointer_to(Forests);
-};
-struct AnchorIdx {
-  using type = std::vector<std::vector<unsigned long>> dlib::shape_predictor::*;
-  friend type pointer_to(AnchorIdx);
-};
-struct Deltas {
-  using type = std::vector<std::vector<dlib::vector<float, 2>>> dlib::shape_predictor::*;
-  friend type pointer_to(Deltas);
-};
-template struct MemberAccess<InitialShape, &dlib::shape_predictor::initial_shape>;
-template struct MemberAccess<Forests, &dlib::shape_predictor::forests>;
-template struct MemberAccess<AnchorIdx, &dlib::shape_predictor::anchor_idx>;
-template struct MemberAccess<Deltas, &dlib::shape_predictor::deltas>;
 
 // How many trees ahead a leaf is fetched: enough to cover memory latency
 // (~100 ns) behind the ~20 ns of adding one leaf.

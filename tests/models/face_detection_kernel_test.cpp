@@ -15,6 +15,13 @@
 namespace facedex {
 namespace {
 
+void expect_same_box(const models::FaceBox& a, const models::FaceBox& b) {
+  EXPECT_EQ(a.left, b.left);
+  EXPECT_EQ(a.top, b.top);
+  EXPECT_EQ(a.right, b.right);
+  EXPECT_EQ(a.bottom, b.bottom);
+}
+
 TEST(FaceDetectionKernelTest, Avx2BuildFindsWhatTheGenericBuildFinds) {
   __builtin_cpu_init();
   if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
@@ -45,10 +52,7 @@ TEST(FaceDetectionKernelTest, Avx2BuildFindsWhatTheGenericBuildFinds) {
       const auto b = fast.detect(*image, {});
       ASSERT_EQ(a.size(), b.size());
       for (size_t i = 0; i < a.size(); ++i) {
-        EXPECT_EQ(a[i].box.left, b[i].box.left);
-        EXPECT_EQ(a[i].box.top, b[i].box.top);
-        EXPECT_EQ(a[i].box.right, b[i].box.right);
-        EXPECT_EQ(a[i].box.bottom, b[i].box.bottom);
+        expect_same_box(a[i].box, b[i].box);
         EXPECT_NEAR(a[i].score, b[i].score, 1e-5);
         ASSERT_EQ(a[i].landmarks.size(), b[i].landmarks.size());
         for (size_t p = 0; p < a[i].landmarks.size(); ++p) {
@@ -148,10 +152,7 @@ TEST(FaceDetectionKernelTest, FusedHogScanScoresWindowsLikeDlibsScanner) {
       const auto y = b.detect(*image, options);
       ASSERT_EQ(x.size(), y.size());
       for (size_t i = 0; i < x.size(); ++i) {
-        EXPECT_EQ(x[i].box.left, y[i].box.left);
-        EXPECT_EQ(x[i].box.top, y[i].box.top);
-        EXPECT_EQ(x[i].box.right, y[i].box.right);
-        EXPECT_EQ(x[i].box.bottom, y[i].box.bottom);
+        expect_same_box(x[i].box, y[i].box);
         worst = std::max(worst, std::abs(x[i].score - y[i].score));
         // Landmarks by shape_predictor_prefetch: dlib's additions in dlib's order.
         ASSERT_EQ(x[i].landmarks.size(), y[i].landmarks.size());
