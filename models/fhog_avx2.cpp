@@ -63,21 +63,27 @@ inline void strongest_gradient(const Scratch& s, long y, long x, __m256i scalar,
 }
 
 // dlib's snapping of a gradient to one of 18 orientations (0 when it is zero).
+// dlib tries dot then -dot for o = 0..8, each replacing the best only when
+// strictly greater, starting from 0. At most one of dot, -dot is positive, so
+// that is: the first o whose |dot| beats every earlier one, then o or o + 9 by
+// the sign of its dot. Same bins, half the blends.
 inline __m256i orientation(__m256 gx, __m256 gy) {
-  __m256 best_dot = _mm256_setzero_ps();
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  __m256 best = _mm256_setzero_ps();
   __m256 best_o = _mm256_setzero_ps();
-  const __m256 minus_one = _mm256_set1_ps(-1.0f);
+  __m256 best_dot = _mm256_setzero_ps();
   for (int o = 0; o < 9; ++o) {
-    __m256 dot = _mm256_add_ps(_mm256_mul_ps(gx, _mm256_set1_ps(kDirX[o])), _mm256_mul_ps(gy, _mm256_set1_ps(kDirY[o])));
-    __m256 cmp = _mm256_cmp_ps(dot, best_dot, _CMP_GT_OQ);
-    best_dot = _mm256_blendv_ps(best_dot, dot, cmp);
-    best_o = _mm256_blendv_ps(best_o, _mm256_set1_ps(float(o)), cmp);
-    dot = _mm256_mul_ps(dot, minus_one);
-    cmp = _mm256_cmp_ps(dot, best_dot, _CMP_GT_OQ);
-    best_dot = _mm256_blendv_ps(best_dot, dot, cmp);
-    best_o = _mm256_blendv_ps(best_o, _mm256_set1_ps(float(o + 9)), cmp);
+    const __m256 dot =
+        _mm256_add_ps(_mm256_mul_ps(gx, _mm256_set1_ps(kDirX[o])), _mm256_mul_ps(gy, _mm256_set1_ps(kDirY[o])));
+    const __m256 size = _mm256_and_ps(dot, abs_mask);
+    const __m256 better = _mm256_cmp_ps(size, best, _CMP_GT_OQ);
+    best = _mm256_max_ps(best, size);
+    best_o = _mm256_blendv_ps(best_o, _mm256_set1_ps(float(o)), better);
+    best_dot = _mm256_blendv_ps(best_dot, dot, better);
   }
-  return _mm256_cvttps_epi32(best_o);
+  // Negative winning dot: the opposite orientation, o + 9.
+  const __m256 opposite = _mm256_and_ps(_mm256_cmp_ps(best_dot, _mm256_setzero_ps(), _CMP_LT_OQ), _mm256_set1_ps(9.0f));
+  return _mm256_cvttps_epi32(_mm256_add_ps(best_o, opposite));
 }
 
 // The per-column tables: dlib's vector path runs x = 1, 9, 17, ... while
