@@ -100,6 +100,12 @@ struct ScanState {
   PlanarImage pyramid[2];  // the current level and the one before
 };
 
+// This thread's buffers, behind a call (fhog_avx2.cpp, thread_scratch, says why).
+__attribute__((noinline)) ScanState& thread_scan_state() {
+  thread_local ScanState state;
+  return state;
+}
+
 // The number of pyramid levels dlib's create_fhog_pyramid uses for this image.
 unsigned long pyramid_levels(const Scanner& scanner, const dlib::rectangle& image) {
   const dlib::pyramid_down<6> pyramid;
@@ -141,7 +147,7 @@ void run_frontal_detector_avx2(dlib::frontal_face_detector& detector, const Plan
   const long window_w = long(scanner.get_fhog_window_width()), window_h = long(scanner.get_fhog_window_height());
   const long padding = long(scanner.get_padding());
 
-  thread_local ScanState st;
+  ScanState& st = thread_scan_state();
 
   std::vector<double> thresholds(detectors);
   for (unsigned long i = 0; i < detectors; ++i)

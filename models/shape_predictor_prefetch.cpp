@@ -16,6 +16,17 @@ void prefetch(const float* leaf, long floats) {
   for (long b = 0; b < floats * long(sizeof(float)); b += 64) __builtin_prefetch(p + b);
 }
 
+struct CascadeScratch {
+  std::vector<float> feature_pixel_values;
+  std::vector<const float*> leaves;  // the leaf each tree of a level ends in
+};
+
+// This thread's scratch, behind a call (fhog_avx2.cpp, thread_scratch, says why).
+__attribute__((noinline)) CascadeScratch& thread_scratch() {
+  thread_local CascadeScratch scratch;
+  return scratch;
+}
+
 }  // namespace
 
 dlib::full_object_detection predict_shape_prefetched(const dlib::shape_predictor& predictor,
@@ -28,8 +39,9 @@ dlib::full_object_detection predict_shape_prefetched(const dlib::shape_predictor
 
   dlib::matrix<float, 0, 1> current_shape = initial_shape;
   const long n = current_shape.size();
-  thread_local std::vector<float> feature_pixel_values;
-  thread_local std::vector<const float*> leaves;
+  CascadeScratch& scratch = thread_scratch();
+  std::vector<float>& feature_pixel_values = scratch.feature_pixel_values;
+  std::vector<const float*>& leaves = scratch.leaves;
   for (size_t level = 0; level < forests.size(); ++level) {
     dlib::impl::extract_feature_pixel_values(image, rect, current_shape, initial_shape, anchor_idx[level],
                                              deltas[level], feature_pixel_values);
