@@ -48,6 +48,12 @@ dlib::full_object_detection predict_shape_prefetched(const dlib::shape_predictor
     const auto& trees = forests[level];
     leaves.resize(trees.size());
     for (size_t i = 0; i < trees.size(); ++i) {
+      // Each tree's splits are an allocation of their own too.
+      if (i + kAhead < trees.size()) {
+        const auto& splits = trees[i + kAhead].splits;
+        prefetch(reinterpret_cast<const float*>(splits.data()),
+                 long(splits.size() * sizeof(splits[0]) / sizeof(float)));
+      }
       unsigned long leaf_index;
       leaves[i] = &trees[i](feature_pixel_values, leaf_index)(0);
       if (i < kAhead) prefetch(leaves[i], n);
