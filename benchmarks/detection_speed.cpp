@@ -65,8 +65,10 @@ int main(int argc, char** argv) {
   std::vector<cv::Mat> photos;
   for (const auto& p : paths) {
     auto photo = models::load_photo(p, {});
-    if (photo) photos.push_back(photo->rgb);
-    else std::fprintf(stderr, "skipped %s: %s\n", p.c_str(), photo.status().message().c_str());
+    if (photo)
+      photos.push_back(photo->rgb);
+    else
+      std::fprintf(stderr, "skipped %s: %s\n", p.c_str(), photo.status().message().c_str());
   }
   std::printf("photos: %zu, rounds: %d, one thread\n", photos.size(), rounds);
 
@@ -110,7 +112,8 @@ int main(int argc, char** argv) {
       differing += !same;
     }
     std::printf("%-16s %8.2f ms/photo  %.2fx %s  %zu faces  photos with boxes unlike %s: %zu\n", kernels[k]->name,
-                1000 * best[k] / photos.size(), best[0] / best[k], kernels[0]->name, faces, kernels[0]->name, differing);
+                1000 * best[k] / photos.size(), best[0] / best[k], kernels[0]->name, faces, kernels[0]->name,
+                differing);
   }
   return 0;
 }

@@ -24,9 +24,9 @@ struct Scratch {
   std::vector<int> scalar_column;
   std::vector<float> line[2];  // one row of votes, kBins planes of `line_stride`; even and odd pixels apart
   long line_stride = 0;
-  std::vector<float> hist;     // kBins planes of (cells_nr + 2) x hist_stride
+  std::vector<float> hist;  // kBins planes of (cells_nr + 2) x hist_stride
   long hist_stride = 0;
-  std::vector<float> norm;     // (cells_nr + 1) x norm_stride, zero past the last cell
+  std::vector<float> norm;  // (cells_nr + 1) x norm_stride, zero past the last cell
   long norm_stride = 0;
 };
 
@@ -37,8 +37,7 @@ inline __m256i load8_u8(const unsigned char* p) {
 // The gradient of the colour channel with the largest gradient, at 8 pixels.
 // dlib's vector path keeps the later channel on ties, its scalar path the
 // earlier one: `scalar` lanes follow the scalar rule.
-inline void strongest_gradient(const Scratch& s, long y, long x, __m256i scalar, __m256* gx, __m256* gy,
-                               __m256* len) {
+inline void strongest_gradient(const Scratch& s, long y, long x, __m256i scalar, __m256* gx, __m256* gy, __m256* len) {
   __m256i dx[3], dy[3], l[3];
   for (int c = 0; c < 3; ++c) {
     const unsigned char* row = s.image->row(c, y);
@@ -50,7 +49,8 @@ inline void strongest_gradient(const Scratch& s, long y, long x, __m256i scalar,
   // Scalar rule: green if green > red else red; then blue if blue > that else that.
   const __m256i red_wins_v = _mm256_cmpgt_epi32(l[0], l[1]);
   const __m256i green_wins_s = _mm256_cmpgt_epi32(l[1], l[0]);
-  const __m256i first_is_red = _mm256_blendv_epi8(red_wins_v, _mm256_xor_si256(green_wins_s, _mm256_set1_epi32(-1)), scalar);
+  const __m256i first_is_red =
+      _mm256_blendv_epi8(red_wins_v, _mm256_xor_si256(green_wins_s, _mm256_set1_epi32(-1)), scalar);
   __m256i tx = _mm256_blendv_epi8(dx[1], dx[0], first_is_red);
   __m256i ty = _mm256_blendv_epi8(dy[1], dy[0], first_is_red);
   __m256i tl = _mm256_blendv_epi8(l[1], l[0], first_is_red);
@@ -179,7 +179,9 @@ inline __m256 hist_at(const Scratch& s, long hist_rows, int o, long r, long c) {
   return _mm256_loadu_ps(s.hist.data() + (o * hist_rows + r) * s.hist_stride + c);
 }
 
-inline __m256 norm_at(const Scratch& s, long r, long c) { return _mm256_loadu_ps(s.norm.data() + r * s.norm_stride + c); }
+inline __m256 norm_at(const Scratch& s, long r, long c) {
+  return _mm256_loadu_ps(s.norm.data() + r * s.norm_stride + c);
+}
 
 }  // namespace
 
@@ -212,7 +214,8 @@ void extract_fhog_avx2(const PlanarImage& image, int pad_rows, int pad_cols, std
     for (long c = 0; c < cells_nc; c += 8) {
       __m256 acc = _mm256_setzero_ps();
       for (int o = 0; o < 9; ++o) {
-        const __m256 h = _mm256_add_ps(hist_at(s, hist_rows, o, r + 1, c + 1), hist_at(s, hist_rows, o + 9, r + 1, c + 1));
+        const __m256 h =
+            _mm256_add_ps(hist_at(s, hist_rows, o, r + 1, c + 1), hist_at(s, hist_rows, o + 9, r + 1, c + 1));
         acc = _mm256_add_ps(acc, _mm256_mul_ps(h, h));
       }
       const int lanes = int(std::min<long>(8, cells_nc - c));
@@ -231,10 +234,17 @@ void extract_fhog_avx2(const PlanarImage& image, int pad_rows, int pad_cols, std
     for (long x = 0; x < hog_nc; x += 8) {
       __m256 nn[4], n[4], t[4];
       const __m256 blocks[4] = {
-          _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(norm_at(s, y + 1, x + 1), norm_at(s, y + 1, x + 2)), norm_at(s, y + 2, x + 1)), norm_at(s, y + 2, x + 2)),
-          _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(norm_at(s, y, x + 1), norm_at(s, y, x + 2)), norm_at(s, y + 1, x + 1)), norm_at(s, y + 1, x + 2)),
-          _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(norm_at(s, y + 1, x), norm_at(s, y + 1, x + 1)), norm_at(s, y + 2, x)), norm_at(s, y + 2, x + 1)),
-          _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(norm_at(s, y, x), norm_at(s, y, x + 1)), norm_at(s, y + 1, x)), norm_at(s, y + 1, x + 1)),
+          _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(norm_at(s, y + 1, x + 1), norm_at(s, y + 1, x + 2)),
+                                      norm_at(s, y + 2, x + 1)),
+                        norm_at(s, y + 2, x + 2)),
+          _mm256_add_ps(
+              _mm256_add_ps(_mm256_add_ps(norm_at(s, y, x + 1), norm_at(s, y, x + 2)), norm_at(s, y + 1, x + 1)),
+              norm_at(s, y + 1, x + 2)),
+          _mm256_add_ps(
+              _mm256_add_ps(_mm256_add_ps(norm_at(s, y + 1, x), norm_at(s, y + 1, x + 1)), norm_at(s, y + 2, x)),
+              norm_at(s, y + 2, x + 1)),
+          _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(norm_at(s, y, x), norm_at(s, y, x + 1)), norm_at(s, y + 1, x)),
+                        norm_at(s, y + 1, x + 1)),
       };
       for (int k = 0; k < 4; ++k) {
         nn[k] = _mm256_mul_ps(point2, _mm256_sqrt_ps(_mm256_add_ps(blocks[k], eps)));
@@ -259,7 +269,8 @@ void extract_fhog_avx2(const PlanarImage& image, int pad_rows, int pad_cols, std
       }
       for (int o = 0; o < 9; ++o) {
         __m256 parts[4];
-        const __m256 h = _mm256_add_ps(hist_at(s, hist_rows, o, y + 2, x + 2), hist_at(s, hist_rows, o + 9, y + 2, x + 2));
+        const __m256 h =
+            _mm256_add_ps(hist_at(s, hist_rows, o, y + 2, x + 2), hist_at(s, hist_rows, o + 9, y + 2, x + 2));
         put(18 + o, normalised(h, parts));
       }
       for (int k = 0; k < 4; ++k) put(27 + k, _mm256_mul_ps(t[k], texture_scale));

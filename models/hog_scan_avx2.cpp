@@ -97,7 +97,7 @@ struct ScanState {
   std::vector<Plane> planes;  // fHOG of the current level
   Plane row_filtered;
   std::vector<Plane> scores;  // one per detector
-  PlanarImage pyramid[2];  // the current level and the one before
+  PlanarImage pyramid[2];     // the current level and the one before
 };
 
 // This thread's buffers, behind a call (fhog_avx2.cpp, thread_scratch, says why).
@@ -131,8 +131,8 @@ const PlanarImage& pyramid_level_avx2(const PlanarImage& image, unsigned long le
   return *current;
 }
 
-void run_frontal_detector_avx2(dlib::frontal_face_detector& detector, const PlanarImage& image,
-                               double adjust_threshold, std::vector<dlib::rect_detection>* out) {
+void run_frontal_detector_avx2(dlib::frontal_face_detector& detector, const PlanarImage& image, double adjust_threshold,
+                               std::vector<dlib::rect_detection>* out) {
   if (!runs_here(detector)) {
     dlib::matrix<dlib::rgb_pixel> interleaved(image.rows, image.cols);
     for (long r = 0; r < image.rows; ++r)
@@ -213,8 +213,8 @@ void run_frontal_detector_avx2(dlib::frontal_face_detector& detector, const Plan
   const dlib::test_box_overlap& overlaps = detector.get_overlap_tester();
   out->clear();
   for (const auto& det : accum) {
-    const bool suppressed =
-        std::any_of(out->begin(), out->end(), [&](const dlib::rect_detection& kept) { return overlaps(kept.rect, det.rect); });
+    const bool suppressed = std::any_of(
+        out->begin(), out->end(), [&](const dlib::rect_detection& kept) { return overlaps(kept.rect, det.rect); });
     if (!suppressed) out->push_back(det);
   }
 }

@@ -28,8 +28,8 @@ namespace facedex::models {
 // Same contract as `detector(image, *out, adjust_threshold)`. Detectors whose
 // filters dlib would not run as separable terms (or of another window size
 // than this kernel handles) are run by dlib itself.
-void run_frontal_detector_avx2(dlib::frontal_face_detector& detector, const PlanarImage& image,
-                               double adjust_threshold, std::vector<dlib::rect_detection>* out);
+void run_frontal_detector_avx2(dlib::frontal_face_detector& detector, const PlanarImage& image, double adjust_threshold,
+                               std::vector<dlib::rect_detection>* out);
 
 // The image of pyramid level `level` (0: the image itself), made the way
 // dlib's create_fhog_pyramid makes it: pyramid_down<6> from the level before.

@@ -42,7 +42,10 @@ struct ColumnTable {
   // byte shuffles that bring each column's left and right neighbours from 16
   // bytes loaded there; `shuffled` false where the group spans too far.
   std::vector<int> base;
-  std::vector<__m128i> pick_left, pick_right;
+  struct alignas(16) Shuffle {
+    unsigned char byte[16];
+  };
+  std::vector<Shuffle> pick_left, pick_right;
   std::vector<bool> shuffled;
 };
 
@@ -73,18 +76,18 @@ ColumnTable column_table(long in_cols, long out_cols) {
   t.float_end = c;
   for (long g = 0; g + 8 <= t.float_end; g += 8) {
     const int base = t.left[g];
-    alignas(16) unsigned char pl[16], pr[16];
+    ColumnTable::Shuffle pl, pr;
     bool ok = true;
-    for (int i = 0; i < 16; ++i) pl[i] = pr[i] = 0x80;  // zero bytes
+    for (int i = 0; i < 16; ++i) pl.byte[i] = pr.byte[i] = 0x80;  // zero bytes
     for (int i = 0; i < 8; ++i) {
       const int offset = t.left[g + i] - base;
       if (offset < 0 || offset + 1 > 15) ok = false;
-      pl[i] = (unsigned char)offset;
-      pr[i] = (unsigned char)(offset + 1);
+      pl.byte[i] = (unsigned char)offset;
+      pr.byte[i] = (unsigned char)(offset + 1);
     }
     t.base.push_back(base);
-    t.pick_left.push_back(_mm_load_si128(reinterpret_cast<const __m128i*>(pl)));
-    t.pick_right.push_back(_mm_load_si128(reinterpret_cast<const __m128i*>(pr)));
+    t.pick_left.push_back(pl);
+    t.pick_right.push_back(pr);
     t.shuffled.push_back(ok);
   }
   return t;
@@ -110,16 +113,18 @@ void resize_bilinear_avx2(const PlanarImage& in, long out_rows, long out_cols, P
     const __m256 v_tb = _mm256_set1_ps(tb), v_inv_tb = _mm256_set1_ps(inv_tb);
     long c = 0;
     for (size_t g = 0; g < t.base.size() && t.shuffled[g]; ++g, c += 8) {
+      const __m128i pick_left = _mm_load_si128(reinterpret_cast<const __m128i*>(t.pick_left[g].byte));
+      const __m128i pick_right = _mm_load_si128(reinterpret_cast<const __m128i*>(t.pick_right[g].byte));
       const __m256 lr = _mm256_loadu_ps(&t.frac[c]), inv_lr = _mm256_loadu_ps(&t.inv_frac[c]);
       const __m256 tlf = _mm256_mul_ps(v_inv_tb, inv_lr), trf = _mm256_mul_ps(v_inv_tb, lr);
       const __m256 blf = _mm256_mul_ps(v_tb, inv_lr), brf = _mm256_mul_ps(v_tb, lr);
       for (int ch = 0; ch < 3; ++ch) {
         const __m128i top16 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in.row(ch, top) + t.base[g]));
         const __m128i bottom16 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in.row(ch, bottom) + t.base[g]));
-        const __m256 tl = bytes_to_floats(_mm_shuffle_epi8(top16, t.pick_left[g]));
-        const __m256 tr = bytes_to_floats(_mm_shuffle_epi8(top16, t.pick_right[g]));
-        const __m256 bl = bytes_to_floats(_mm_shuffle_epi8(bottom16, t.pick_left[g]));
-        const __m256 br = bytes_to_floats(_mm_shuffle_epi8(bottom16, t.pick_right[g]));
+        const __m256 tl = bytes_to_floats(_mm_shuffle_epi8(top16, pick_left));
+        const __m256 tr = bytes_to_floats(_mm_shuffle_epi8(top16, pick_right));
+        const __m256 bl = bytes_to_floats(_mm_shuffle_epi8(bottom16, pick_left));
+        const __m256 br = bytes_to_floats(_mm_shuffle_epi8(bottom16, pick_right));
         // dlib: tlf*tl + trf*tr + blf*bl + brf*br, left to right, then truncated.
         __m256 sum = _mm256_add_ps(_mm256_mul_ps(tlf, tl), _mm256_mul_ps(trf, tr));
         sum = _mm256_add_ps(sum, _mm256_mul_ps(blf, bl));
@@ -137,7 +142,8 @@ void resize_bilinear_avx2(const PlanarImage& in, long out_rows, long out_cols, P
       for (int ch = 0; ch < 3; ++ch) {
         const unsigned char* tp = in.row(ch, top);
         const unsigned char* bp = in.row(ch, bottom);
-        const float sum = tlf * float(tp[left]) + trf * float(tp[right]) + blf * float(bp[left]) + brf * float(bp[right]);
+        const float sum =
+            tlf * float(tp[left]) + trf * float(tp[right]) + blf * float(bp[left]) + brf * float(bp[right]);
         out->row(ch, r)[c] = static_cast<unsigned char>(int(sum));
       }
     }
@@ -151,7 +157,8 @@ void resize_bilinear_avx2(const PlanarImage& in, long out_rows, long out_cols, P
       for (int ch = 0; ch < 3; ++ch) {
         const double tl = in.row(ch, top)[left], tr = in.row(ch, top)[right];
         const double bl = in.row(ch, bottom)[left], br = in.row(ch, bottom)[right];
-        const double v = (1 - tb_frac) * ((1 - lr_frac) * tl + lr_frac * tr) + tb_frac * ((1 - lr_frac) * bl + lr_frac * br);
+        const double v =
+            (1 - tb_frac) * ((1 - lr_frac) * tl + lr_frac * tr) + tb_frac * ((1 - lr_frac) * bl + lr_frac * br);
         out->row(ch, r)[c] = static_cast<unsigned char>(v);
       }
     }
