@@ -51,6 +51,16 @@ const PlanarImage& upsampled_planar(const cv::Mat& rgb, int upsample, PlanarImag
 }
 #endif
 
+// The 68 landmarks in `box`: dlib's cascade, read with prefetches where the fused scan runs.
+template <bool kFusedScan>
+dlib::full_object_detection place_landmarks(const LandmarkModel& landmarks, const dlib::cv_image<dlib::rgb_pixel>& image,
+                                            const dlib::rectangle& box) {
+#ifdef FACEDEX_DETECTION_KERNEL_AVX2
+  if constexpr (kFusedScan) return predict_shape_prefetched(landmarks.predictor(), image, box);
+#endif
+  return landmarks.predictor()(image, box);
+}
+
 // kFusedScan: window scores by hog_scan_avx2 (AVX2 build only) instead of dlib's scanner.
 template <bool kFusedScan>
 void detect(void* hog_ptr, const LandmarkModel& landmarks, const cv::Mat& rgb, double scale, int upsample,
@@ -80,12 +90,7 @@ void detect(void* hog_ptr, const LandmarkModel& landmarks, const cv::Mat& rgb, d
     for (int i = 0; i < upsample; ++i) r = pyramid.rect_down(r);
     const dlib::rectangle in_photo(std::lround(r.left() / scale), std::lround(r.top() / scale),
                                    std::lround(r.right() / scale), std::lround(r.bottom() / scale));
-#ifdef FACEDEX_DETECTION_KERNEL_AVX2
-    const dlib::full_object_detection shape = kFusedScan ? predict_shape_prefetched(landmarks.predictor(), full, in_photo)
-                                                         : landmarks.predictor()(full, in_photo);
-#else
-    const dlib::full_object_detection shape = landmarks.predictor()(full, in_photo);
-#endif
+    const dlib::full_object_detection shape = place_landmarks<kFusedScan>(landmarks, full, in_photo);
 
     DetectedFace face;
     face.score = d.detection_confidence;

@@ -22,8 +22,7 @@ struct Scratch {
   std::vector<int> cell_col;
   std::vector<float> weight_left, weight_right;
   std::vector<int> scalar_column;
-  std::vector<float> line[2];  // one row of votes, kBins planes of `line_stride`; even and odd pixels apart
-  long line_stride = 0;
+  std::vector<float> line[2];  // one row of votes, laid out like one row of `hist`; even and odd pixels apart
   std::vector<float> hist;  // kBins planes of (cells_nr + 2) x hist_stride
   long hist_stride = 0;
   std::vector<float> norm;  // (cells_nr + 1) x norm_stride, zero past the last cell
@@ -121,7 +120,7 @@ void column_tables(long visible_nc, Scratch* s) {
 void vote(long visible_nr, long visible_nc, long cells_nr, Scratch* s) {
   const long hist_rows = cells_nr + 2;
   s->hist.assign(size_t(kBins * hist_rows * s->hist_stride), 0.0f);
-  for (auto& l : s->line) l.assign(size_t(kBins * s->line_stride), 0.0f);
+  for (auto& l : s->line) l.assign(size_t(kBins * s->hist_stride), 0.0f);
   alignas(32) int bins[8];
   alignas(32) float left[8], right[8];
   for (long y = 1; y < visible_nr; ++y) {
@@ -141,21 +140,21 @@ void vote(long visible_nr, long visible_nc, long cells_nr, Scratch* s) {
       for (int i = 0; i < lanes; ++i) {
         // Even and odd pixels into separate lines: neighbours often share a
         // bin and a cell, and one line would chain their additions.
-        float* line = s->line[i & 1].data() + long(bins[i]) * s->line_stride + s->cell_col[x + i];
+        float* line = s->line[i & 1].data() + long(bins[i]) * s->hist_stride + s->cell_col[x + i];
         line[0] += left[i];
         line[1] += right[i];
       }
     }
     // The row's votes into its two cell rows, with the row's vertical weights.
-    const long hist_stride = s->hist_stride, line_stride = s->line_stride;
+    const long hist_stride = s->hist_stride;
     float* const hist = s->hist.data();
     float* const lines[2] = {s->line[0].data(), s->line[1].data()};
     const __m256 w_top = _mm256_set1_ps(vy1), w_bottom = _mm256_set1_ps(vy0);
     for (int o = 0; o < kBins; ++o) {
       float* top = hist + (o * hist_rows + iyp + 1) * hist_stride;
       float* bottom = top + hist_stride;
-      float* even = lines[0] + o * line_stride;
-      float* odd = lines[1] + o * line_stride;
+      float* even = lines[0] + o * hist_stride;
+      float* odd = lines[1] + o * hist_stride;
       for (long c = 0; c < hist_stride; c += 8) {
         const __m256 sum = _mm256_add_ps(_mm256_loadu_ps(even + c), _mm256_loadu_ps(odd + c));
         _mm256_storeu_ps(top + c, _mm256_add_ps(_mm256_loadu_ps(top + c), _mm256_mul_ps(w_top, sum)));
@@ -202,7 +201,6 @@ void extract_fhog_avx2(const PlanarImage& image, int pad_rows, int pad_cols, std
   const long visible_nr = std::min<long>(long(cells_nr) * kFhogCellSize, nr) - 1;
   const long visible_nc = std::min<long>(long(cells_nc) * kFhogCellSize, nc) - 1;
   s.hist_stride = (cells_nc + 2 + 7) / 8 * 8 + 8;
-  s.line_stride = s.hist_stride;
   column_tables(visible_nc, &s);
   vote(visible_nr, visible_nc, cells_nr, &s);
   const long hist_rows = cells_nr + 2;

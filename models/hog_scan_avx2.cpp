@@ -121,16 +121,6 @@ unsigned long pyramid_levels(const Scanner& scanner, const dlib::rectangle& imag
 
 }  // namespace
 
-const PlanarImage& pyramid_level_avx2(const PlanarImage& image, unsigned long level, PlanarImage scratch[2]) {
-  const PlanarImage* current = &image;
-  for (unsigned long l = 1; l <= level; ++l) {
-    PlanarImage* next = &scratch[l % 2];
-    pyramid_down6_avx2(*current, next);
-    current = next;
-  }
-  return *current;
-}
-
 void run_frontal_detector_avx2(dlib::frontal_face_detector& detector, const PlanarImage& image, double adjust_threshold,
                                std::vector<dlib::rect_detection>* out) {
   if (!runs_here(detector)) {

@@ -31,9 +31,4 @@ namespace facedex::models {
 void run_frontal_detector_avx2(dlib::frontal_face_detector& detector, const PlanarImage& image, double adjust_threshold,
                                std::vector<dlib::rect_detection>* out);
 
-// The image of pyramid level `level` (0: the image itself), made the way
-// dlib's create_fhog_pyramid makes it: pyramid_down<6> from the level before.
-// `scratch` is overwritten; the result is `*scratch` or `image`.
-const PlanarImage& pyramid_level_avx2(const PlanarImage& image, unsigned long level, PlanarImage scratch[2]);
-
 }  // namespace facedex::models

@@ -183,4 +183,14 @@ void pyramid_up2_avx2(const PlanarImage& in, PlanarImage* out) {
   resize_bilinear_avx2(in, up.bottom() + 1, up.right() + 1, out);
 }
 
+const PlanarImage& pyramid_level_avx2(const PlanarImage& image, unsigned long level, PlanarImage scratch[2]) {
+  const PlanarImage* current = &image;
+  for (unsigned long l = 1; l <= level; ++l) {
+    PlanarImage* next = &scratch[l % 2];
+    pyramid_down6_avx2(*current, next);
+    current = next;
+  }
+  return *current;
+}
+
 }  // namespace facedex::models

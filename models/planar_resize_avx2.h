@@ -42,4 +42,9 @@ void pyramid_down6_avx2(const PlanarImage& in, PlanarImage* out);
 // dlib's pyramid_up(in, out, pyramid_down<2>()): about twice each side, bilinear.
 void pyramid_up2_avx2(const PlanarImage& in, PlanarImage* out);
 
+// The image of pyramid level `level` (0: the image itself), made the way
+// dlib's create_fhog_pyramid makes it: pyramid_down<6> from the level before.
+// `scratch` is overwritten; the result is `*scratch` or `image`.
+const PlanarImage& pyramid_level_avx2(const PlanarImage& image, unsigned long level, PlanarImage scratch[2]);
+
 }  // namespace facedex::models
