@@ -23,7 +23,7 @@ struct Scratch {
   std::vector<float> weight_left, weight_right;
   std::vector<int> scalar_column;
   std::vector<float> line[2];  // one row of votes, laid out like one row of `hist`; even and odd pixels apart
-  std::vector<float> hist;  // kBins planes of (cells_nr + 2) x hist_stride
+  std::vector<float> hist;     // kBins planes of (cells_nr + 2) x hist_stride
   long hist_stride = 0;
   std::vector<float> norm;  // (cells_nr + 1) x norm_stride, zero past the last cell
   long norm_stride = 0;
