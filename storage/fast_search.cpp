@@ -3,6 +3,9 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
 #include <typeinfo>
 #include <vector>
 
@@ -14,32 +17,20 @@
 #include <faiss/invlists/DirectMap.h>
 #include <faiss/invlists/InvertedLists.h>
 #include <faiss/utils/Heap.h>
+#include <omp.h>
 
+#include "storage/l2_distance.h"
 #include "storage/pq_fast_scan.h"
+#include "storage/sq8_vectors.h"
 
 namespace facedex::storage {
 namespace {
 
 using idx_t = faiss::Index::idx_t;
 
-__attribute__((target("avx2,fma"))) float l2_squared_avx2(const float* a, const float* b, size_t d) {
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  size_t i = 0;
-  for (; i + 16 <= d; i += 16) {
-    const __m256 t0 = _mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i));
-    const __m256 t1 = _mm256_sub_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8));
-    acc0 = _mm256_fmadd_ps(t0, t0, acc0);
-    acc1 = _mm256_fmadd_ps(t1, t1, acc1);
-  }
-  const __m256 acc = _mm256_add_ps(acc0, acc1);
-  const __m128 half = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-  const __m128 quarter = _mm_add_ps(half, _mm_movehl_ps(half, half));
-  float sum = _mm_cvtss_f32(_mm_add_ss(quarter, _mm_shuffle_ps(quarter, quarter, 1)));
-  for (; i < d; ++i) sum += (a[i] - b[i]) * (a[i] - b[i]);
-  return sum;
-}
-
 const bool kAvx2 = PqFastScan::supported();
+
+
 
 // Pushes the n vectors at `base` (d floats each) into a max-heap of the k
 // nearest; `label(j)` names vector j, `keep(j)` filters it.
@@ -120,10 +111,26 @@ struct Avx2FlatScanner final : faiss::InvertedListScanner {
 // keeps 4-bit codes of them too (PqFastScan): 32 bytes a vector, made in ~0.5 s per million.
 constexpr faiss::Index::idx_t kFastScanMinVectors = 20000;
 constexpr size_t kFastScanTrainingSample = 65536;
+// A single query's lists are split among threads from this many lists a thread.
+constexpr size_t kListsPerThread = 32;
+// 8-bit copies (two cache lines each) are fetched this many ahead.
+constexpr size_t kRowsAhead = 16;
 // Vectors whose exact distances come next are fetched this many ahead.
 constexpr size_t kPrefetchAhead = 6;
 // From this many lists the coarse centroids get codes too (nearest_lists).
 constexpr size_t kCentroidCodesMinLists = 1024;
+// Costs behind choose_codes, per scanned vector and in the time a scan of a
+// 16-byte code takes: scanning 32-byte codes costs 1.7 of it (their lookups
+// and memory), a shortlisted candidate about 60 (its 8-bit copy fetched from
+// memory and scored, measured at a million faces).
+constexpr double kScanCostPer16Bytes = 0.85;
+constexpr double kShortlistCandidateCost = 60;
+// The auto shortlist (FastIVFFlat::auto_shortlist): with the codes' measured
+// 99th-percentile rank share r, keep margin * r of the scanned vectors, at
+// least kMinShortlist. On the million-face two-covariance gallery r was
+// about 0.0013 and 512 of ~150,000 scanned gave recall@10 0.982.
+constexpr double kShortlistMargin = 1.25;
+constexpr size_t kMinShortlist = 256;
 
 struct FastIVFFlat final : faiss::IndexIVFFlat {
   // Takes over `from`'s lists and quantizer (which it leaves empty).
@@ -155,6 +162,8 @@ struct FastIVFFlat final : faiss::IndexIVFFlat {
     faiss::IndexIVFFlat::reset();
     codes4 = PqFastScan();
     centroid_codes = PqFastScan();
+    sq8 = Sq8Vectors();
+    centroid_sq8 = Sq8Vectors();
   }
 
   void search(idx_t n, const float* x, idx_t k, float* distances, idx_t* labels,
@@ -167,11 +176,43 @@ struct FastIVFFlat final : faiss::IndexIVFFlat {
     for (idx_t q = 0; q < n; ++q) search_one(x + q * d, size_t(k), distances + q * k, labels + q * k);
   }
 
-  // The codes' first pass keeps max(rerank, k) candidates for exact distances.
-  size_t rerank = kDefaultFastScanRerank;
+  // The codes' first pass keeps max(rerank, k) candidates; their 8-bit
+  // copies' distances pick the best max(refine, k), ranked exactly.
+  size_t rerank = kAutoFastScanRerank;
+  size_t refine = kDefaultFastScanRefine;
+  double rank_share = 1.0;  // codes4.neighbour_rank_share of the training sample
+
+  // The first pass's shortlist under kAutoFastScanRerank: kShortlistMargin
+  // times the share of the scanned vectors that the codes' 99th-percentile
+  // true neighbour ranks within.
+  size_t auto_shortlist(const std::vector<uint32_t>& lists) const {
+    size_t scanned = 0;
+    for (uint32_t list : lists) scanned += codes4.encoded(list);
+    const double want = std::ceil(kShortlistMargin * rank_share * double(scanned));
+    return std::clamp<size_t>(size_t(want), kMinShortlist, std::max(kMinShortlist, scanned));
+  }
   PqFastScan codes4;
+  Sq8Vectors sq8;
 
  private:
+  // Learns 16- and 32-byte codes and keeps the ones whose search costs less:
+  // a scan of every probed vector's code plus a shortlist sized by how well
+  // those codes rank neighbours (PqFastScan::neighbour_rank_share). Descriptor-
+  // like vectors (most variance in a few directions) take 16 bytes; isotropic
+  // ones, where 16 bytes rank neighbours ten times worse, take 32.
+  void choose_codes(const float* sample, size_t count) {
+    double best_cost = std::numeric_limits<double>::infinity();
+    for (const size_t subquantizers : {size_t(32), size_t(64)}) {
+      PqFastScan codes;
+      codes.train(size_t(d), sample, count, subquantizers);
+      if (!codes.trained()) continue;
+      const double share = codes.neighbour_rank_share(sample, count);
+      const double cost = double(codes.code_bytes()) / 16.0 * kScanCostPer16Bytes +
+                          kShortlistMargin * share * kShortlistCandidateCost;
+      if (cost < best_cost) best_cost = cost, codes4 = std::move(codes), rank_share = share;
+    }
+  }
+
   // Keeps codes4 equal to the lists: learns the codebooks once the index is
   // large enough, encodes what lists gained, re-encodes lists that lost vectors.
   void sync_fast_scan() {
@@ -186,10 +227,15 @@ struct FastIVFFlat final : faiss::IndexIVFFlat {
         for (size_t i = 0; i < invlists->list_size(list); ++i, ++seen)
           if (seen % step == 0) sample.insert(sample.end(), vectors + i * size_t(d), vectors + (i + 1) * size_t(d));
       }
-      codes4.train(size_t(d), sample.data(), sample.size() / size_t(d));
+      const size_t count = sample.size() / size_t(d);
+      choose_codes(sample.data(), count);
+      sq8.train(size_t(d), sample.data(), count);
       if (nlist >= kCentroidCodesMinLists) {
+        const float* centroids = static_cast<const faiss::IndexFlatL2*>(quantizer)->get_xb();
         centroid_codes = codes4.codebooks_only();
-        centroid_codes.sync_list(0, static_cast<const faiss::IndexFlatL2*>(quantizer)->get_xb(), nlist, true);
+        centroid_codes.sync_list(0, centroids, nlist, true);
+        centroid_sq8.train(size_t(d), centroids, nlist);
+        centroid_sq8.sync({centroids}, {nlist});
       }
     }
     // Lists apart on both cores: a million faces take ~0.5 s on one.
@@ -201,6 +247,13 @@ struct FastIVFFlat final : faiss::IndexIVFFlat {
       codes4.sync_list(list, reinterpret_cast<const float*>(invlists->get_codes(list)), size,
                        /*from_scratch=*/size < codes4.encoded(list));
     }
+    std::vector<const float*> vectors(nlist);
+    std::vector<size_t> sizes(nlist);
+    for (size_t list = 0; list < nlist; ++list) {
+      vectors[list] = reinterpret_cast<const float*>(invlists->get_codes(list));
+      sizes[list] = invlists->list_size(list);
+    }
+    sq8.sync(vectors, sizes);
   }
 
   void search_one(const float* query, size_t k, float* distances, idx_t* labels) const {
@@ -208,14 +261,77 @@ struct FastIVFFlat final : faiss::IndexIVFFlat {
     codes4.make_tables(query, &tables);
     const std::vector<uint32_t> lists = nearest_lists(query, tables);
 
-    PqFastScan::Reservoir found(std::max(rerank, k));
-    for (size_t i = 0; i < lists.size(); ++i) {
-      if (i + 1 < lists.size()) codes4.prefetch_list(lists[i + 1]);
-      codes4.scan_list(tables, lists[i], &found);
+    // One query on every core it may use: at a million faces the scan and
+    // the 8-bit distances wait on memory, and each core brings its own caches
+    // and misses in flight. Lists are dealt out in turn, so each thread keeps
+    // the best `want` of its share and the best `want` of all are among theirs.
+    const size_t want = std::max(rerank == kAutoFastScanRerank ? auto_shortlist(lists) : rerank, k);
+    const int threads = omp_in_parallel() || lists.size() < kListsPerThread
+                            ? 1
+                            : int(std::min<size_t>(size_t(omp_get_max_threads()), lists.size() / kListsPerThread));
+    // A cache line each: two threads adding to neighbouring reservoirs took as
+    // long for half the lists as one thread for all of them.
+    struct alignas(64) Share {
+      explicit Share(size_t want) : found(want) {}
+      PqFastScan::Reservoir found;
+    };
+    std::vector<Share> shares;
+    shares.reserve(size_t(threads));
+    for (int t = 0; t < threads; ++t) shares.emplace_back(want);
+    std::vector<PqFastScan::Candidate> candidates;
+    std::vector<std::pair<float, uint32_t>> approx;  // 8-bit distance, index in candidates
+    const bool refining = sq8.trained();
+    Sq8Vectors::Query q8;
+    if (refining) sq8.prepare(query, &q8);
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+      const size_t t = size_t(omp_get_thread_num()), step = size_t(omp_get_num_threads());
+      for (size_t i = t; i < lists.size(); i += step) {
+        if (i + step < lists.size()) codes4.prefetch_list(lists[i + step]);
+        codes4.scan_list(tables, lists[i], &shares[t].found);
+      }
+#pragma omp barrier
+#pragma omp single
+      {
+        for (auto& share : shares) {
+          const auto& best = share.found.best();
+          candidates.insert(candidates.end(), best.begin(), best.end());
+        }
+        if (candidates.size() > want) {
+          std::nth_element(candidates.begin(), candidates.begin() + long(want - 1), candidates.end(),
+                           [](const auto& a, const auto& b) { return a.approx < b.approx; });
+          candidates.resize(want);
+        }
+        approx.resize(candidates.size());
+      }
+      // The 8-bit copies' distances of the candidates, each thread a share.
+      if (refining && candidates.size() > std::max(refine, k)) {
+        const size_t begin = t * candidates.size() / step, end = (t + 1) * candidates.size() / step;
+        // By row in the 8-bit block: the lists' own sizes sit in another
+        // cache line per list, which cost ~25 us a query to read.
+        std::vector<size_t> rows(end - begin);
+        for (size_t i = begin; i < end; ++i) rows[i - begin] = sq8.row(candidates[i].list, candidates[i].offset);
+        for (size_t i = 0; i < std::min(kRowsAhead, rows.size()); ++i)
+          if (rows[i] != Sq8Vectors::kNoRow) sq8.prefetch_row(rows[i]);
+        for (size_t i = 0; i < rows.size(); ++i) {
+          if (i + kRowsAhead < rows.size() && rows[i + kRowsAhead] != Sq8Vectors::kNoRow)
+            sq8.prefetch_row(rows[i + kRowsAhead]);
+          approx[begin + i] = {rows[i] != Sq8Vectors::kNoRow ? sq8.distance_at(q8, rows[i])
+                                                             : std::numeric_limits<float>::infinity(),
+                               uint32_t(begin + i)};
+        }
+      }
     }
-    // Exact distances of the candidates, their vectors fetched a few ahead.
-    const auto& candidates = found.best();
+    // The best of those go on to exact distances.
+    if (refining && candidates.size() > std::max(refine, k)) {
+      const size_t keep = std::max(refine, k);
+      std::nth_element(approx.begin(), approx.begin() + long(keep - 1), approx.end());
+      std::vector<PqFastScan::Candidate> best(keep);
+      for (size_t i = 0; i < keep; ++i) best[i] = candidates[approx[i].second];
+      candidates.swap(best);
+    }
 
+    // Exact distances of the candidates, their vectors fetched a few ahead.
     faiss::maxheap_heapify(k, distances, labels);
     auto vector_of = [&](const PqFastScan::Candidate& c) {
       return reinterpret_cast<const float*>(invlists->get_codes(c.list)) + size_t(c.offset) * size_t(d);
@@ -250,15 +366,15 @@ struct FastIVFFlat final : faiss::IndexIVFFlat {
     }
     PqFastScan::Reservoir shortlist(2 * probes);
     centroid_codes.scan_list(tables, 0, &shortlist);
-    const float* centroids = static_cast<const faiss::IndexFlatL2*>(quantizer)->get_xb();
     const auto& candidates = shortlist.best();
+    Sq8Vectors::Query q8;
+    centroid_sq8.prepare(query, &q8);
     std::vector<std::pair<float, uint32_t>> scored;
     scored.reserve(candidates.size());
+    for (size_t i = 0; i < std::min(kRowsAhead, candidates.size()); ++i) centroid_sq8.prefetch_row(candidates[i].offset);
     for (size_t i = 0; i < candidates.size(); ++i) {
-      if (i + kPrefetchAhead < candidates.size())
-        prefetch_vector(centroids + size_t(candidates[i + kPrefetchAhead].offset) * size_t(d), size_t(d));
-      scored.emplace_back(l2_squared_avx2(query, centroids + size_t(candidates[i].offset) * size_t(d), size_t(d)),
-                          candidates[i].offset);
+      if (i + kRowsAhead < candidates.size()) centroid_sq8.prefetch_row(candidates[i + kRowsAhead].offset);
+      scored.emplace_back(centroid_sq8.distance_at(q8, candidates[i].offset), candidates[i].offset);
     }
     const size_t keep = std::min(probes, scored.size());
     std::nth_element(scored.begin(), scored.begin() + long(keep), scored.end());
@@ -272,6 +388,7 @@ struct FastIVFFlat final : faiss::IndexIVFFlat {
   }
 
   PqFastScan centroid_codes;  // list 0: the coarse centroids, with codes4's codebooks
+  Sq8Vectors centroid_sq8;    // list 0: the coarse centroids, on their own ranges
 };
 
 }  // namespace
@@ -289,10 +406,11 @@ std::unique_ptr<faiss::Index> with_fast_search(std::unique_ptr<faiss::Index> ind
   return std::make_unique<FastIVFFlat>(*ivf);
 }
 
-bool set_fast_scan_rerank(faiss::Index& index, size_t rerank) {
+bool set_fast_scan_rerank(faiss::Index& index, size_t rerank, size_t refine) {
   auto* ivf = dynamic_cast<FastIVFFlat*>(&index);
   if (!ivf) return false;
   ivf->rerank = rerank;
+  ivf->refine = refine;
   return ivf->codes4.trained();
 }
 
@@ -301,8 +419,14 @@ std::string describe_search(const faiss::Index& index) {
     std::string out = "approximate: " + std::to_string(std::min(ivf->nprobe, ivf->nlist)) + " of " +
                       std::to_string(ivf->nlist) + " lists probed";
     const auto* fast = dynamic_cast<const FastIVFFlat*>(&index);
-    if (fast && fast->codes4.trained() && fast->rerank > 0)
-      return out + ", their 4-bit codes scored, the best " + std::to_string(fast->rerank) + " compared exactly";
+    if (fast && fast->codes4.trained() && fast->rerank > 0) {
+      char share[32];
+      std::snprintf(share, sizeof share, "%.2f%%", 100.0 * std::min(1.0, kShortlistMargin * fast->rank_share));
+      out += ", their " + std::to_string(fast->codes4.code_bytes()) + "-byte codes scored, the best ";
+      out += fast->rerank == kAutoFastScanRerank ? std::string(share) + " of them" : std::to_string(fast->rerank);
+      if (fast->sq8.trained()) out += " re-scored by 8-bit copies and the best " + std::to_string(fast->refine) + " of those";
+      return out + " compared exactly";
+    }
     return out + ", every face in them compared exactly";
   }
   if (const auto* hnsw = dynamic_cast<const faiss::IndexHNSW*>(&index))

@@ -25,13 +25,17 @@ namespace facedex::storage {
 // Without AVX2 the faster one runs FAISS's own loops.
 std::unique_ptr<faiss::Index> with_fast_search(std::unique_ptr<faiss::Index> index);
 
-// IVF indexes of 20,000 vectors and more also keep 4-bit codes of their
-// vectors (storage/pq_fast_scan.h): a single query scores the probed lists'
-// codes, keeps the best `rerank` candidates and ranks those exactly. 0 turns
-// that off (every probed vector compared exactly, as FAISS does). Returns
-// whether `index` uses codes now.
-inline constexpr size_t kDefaultFastScanRerank = 256;
-bool set_fast_scan_rerank(faiss::Index& index, size_t rerank);
+// IVF indexes of 20,000 vectors and more also keep 16-byte codes of their
+// vectors (storage/pq_fast_scan.h) and 8-bit copies (storage/sq8_vectors.h):
+// a single query scores the probed lists' codes and keeps the best `rerank`
+// candidates, scores those by their 8-bit copies and ranks the best `refine`
+// of those exactly. kAutoFastScanRerank (the default) sizes the first
+// shortlist by how well the codes ranked neighbours on the index's own
+// sample; 0 turns codes off (every probed vector compared exactly, as FAISS
+// does). Returns whether `index` uses codes now.
+inline constexpr size_t kAutoFastScanRerank = ~size_t(0);
+inline constexpr size_t kDefaultFastScanRefine = 16;
+bool set_fast_scan_rerank(faiss::Index& index, size_t rerank, size_t refine = kDefaultFastScanRefine);
 
 // How `index` answers a single query, for people: "exact", or how it is
 // approximate ("512 of 4096 lists probed, ...").

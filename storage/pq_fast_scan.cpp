@@ -1,5 +1,7 @@
 #include "storage/pq_fast_scan.h"
 
+#include "storage/l2_distance.h"
+
 #include <immintrin.h>
 
 #include <algorithm>
@@ -10,7 +12,6 @@
 namespace facedex::storage {
 namespace {
 
-constexpr size_t kBlockBytes = PqFastScan::kSubquantizers * PqFastScan::kBlock / 2;
 
 // Sums the 16-bit lanes of the two 128-bit halves: 8 sums.
 __attribute__((target("avx2"))) inline __m128i fold(__m256i v) {
@@ -19,6 +20,7 @@ __attribute__((target("avx2"))) inline __m128i fold(__m256i v) {
 
 // Approximate distances of one block's 32 vectors: vectors 0-15 in `low`,
 // 16-31 in `high`, as 16-bit lanes in vector order.
+template <size_t kSubquantizers>
 __attribute__((target("avx2"))) inline void score_block(const uint8_t* block, const uint8_t* lut, __m256i* low,
                                                         __m256i* high) {
   const __m256i nibble = _mm256_set1_epi8(0x0f);
@@ -27,7 +29,7 @@ __attribute__((target("avx2"))) inline void score_block(const uint8_t* block, co
   __m256i high_even = _mm256_setzero_si256(), high_odd = _mm256_setzero_si256();
   // Two pairs of subquantizers per step: table entries are at most 127, so
   // two of them add up in a byte before widening to 16 bits.
-  for (size_t pair = 0; pair < PqFastScan::kSubquantizers / 2; pair += 2) {
+  for (size_t pair = 0; pair < kSubquantizers / 2; pair += 2) {
     const __m256i codes0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + pair * 32));
     const __m256i codes1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block + pair * 32 + 32));
     const __m256i table0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lut + pair * 32));
@@ -66,7 +68,7 @@ __attribute__((target("avx2"))) inline void offer(__m256i scores, uint32_t list,
     mask &= ~(3u << (2 * lane));
     const uint32_t position = first + lane;
     if (position >= valid) break;
-    if (values[lane] < reservoir->threshold()) reservoir->add({values[lane], list, position});
+    if (values[lane] < reservoir->threshold()) reservoir->add(values[lane], list, position);
   }
 }
 
@@ -125,7 +127,6 @@ __attribute__((target("avx2,fma"))) void kmeans16(const float* x, size_t n, size
   }
 }
 
-bool closer(const PqFastScan::Candidate& a, const PqFastScan::Candidate& b) { return a.approx < b.approx; }
 
 }  // namespace
 
@@ -138,22 +139,28 @@ bool PqFastScan::supported() {
   return avx2;
 }
 
-void PqFastScan::train(size_t d, const float* sample, size_t n) {
+void PqFastScan::train(size_t d, const float* sample, size_t n, size_t subquantizers) {
+  m_ = subquantizers == 32 ? 32 : 64;
+  centroids_.clear();
+  if (d == 0 || d > kMaxDims || d % m_ != 0) return;  // stays untrained: the caller scans floats
   d_ = d;
-  dsub_ = d / kSubquantizers;
-  centroids_.assign(kSubquantizers * kCentroids * dsub_, 0.f);
+  dsub_ = d / m_;
+  centroids_.assign(m_ * kCentroids * dsub_, 0.f);
   // Each subquantizer's k-means on at most 4,096 points (what FAISS's
   // ProductQuantizer samples too; it took ~0.8 s for the 64 of them, mostly
   // in BLAS calls on 2-column matrices, against ~0.05 s here).
+  rotation_.learn(d, sample, n, m_);
   const size_t points = std::min<size_t>(n, 4096);
+  std::vector<float> rotated(points * d);
+  for (size_t i = 0; i < points; ++i) rotation_.apply(sample + (i * n / points) * d, rotated.data() + i * d);
   std::vector<float> sub(points * dsub_);
-  for (size_t q = 0; q < kSubquantizers; ++q) {
+  for (size_t q = 0; q < m_; ++q) {
     for (size_t i = 0; i < points; ++i)
-      std::copy_n(sample + (i * n / points) * d + q * dsub_, dsub_, sub.begin() + long(i * dsub_));
+      std::copy_n(rotated.begin() + long(i * d + q * dsub_), dsub_, sub.begin() + long(i * dsub_));
     kmeans16(sub.data(), points, dsub_, centroids_.data() + q * kCentroids * dsub_);
   }
   centroids_by_dim_.resize(centroids_.size());
-  for (size_t q = 0; q < kSubquantizers; ++q)
+  for (size_t q = 0; q < m_; ++q)
     for (size_t c = 0; c < kCentroids; ++c)
       for (size_t j = 0; j < dsub_; ++j)
         centroids_by_dim_[(q * dsub_ + j) * kCentroids + c] = centroids_[(q * kCentroids + c) * dsub_ + j];
@@ -161,10 +168,12 @@ void PqFastScan::train(size_t d, const float* sample, size_t n) {
   counts_.clear();
 }
 
-__attribute__((target("avx2,fma"))) void PqFastScan::encode(const float* vector, size_t list, size_t position) {
-  uint8_t* block = codes_[list].data() + (position / kBlock) * kBlockBytes;
+__attribute__((target("avx2,fma"))) void PqFastScan::encode(const float* original, size_t list, size_t position) {
+  float vector[kMaxDims];
+  rotation_.apply(original, vector);
+  uint8_t* block = codes_[list].data() + (position / kBlock) * block_bytes();
   const size_t lane = position % kBlock;
-  for (size_t q = 0; q < kSubquantizers; ++q) {
+  for (size_t q = 0; q < m_; ++q) {
     float distance;
     const size_t best =
         nearest_of_16(centroids_by_dim_.data() + q * dsub_ * kCentroids, vector + q * dsub_, dsub_, &distance);
@@ -177,6 +186,8 @@ PqFastScan PqFastScan::codebooks_only() const {
   PqFastScan copy;
   copy.d_ = d_;
   copy.dsub_ = dsub_;
+  copy.m_ = m_;
+  copy.rotation_ = rotation_;
   copy.centroids_ = centroids_;
   copy.centroids_by_dim_ = centroids_by_dim_;
   return copy;
@@ -201,17 +212,19 @@ void PqFastScan::sync_list(size_t list, const float* vectors, size_t n, bool fro
   size_t start = from_scratch ? 0 : counts_[list];
   if (start > n) start = 0;  // shrank without a from_scratch: treat as one
   auto& codes = codes_[list];
-  codes.resize((n + kBlock - 1) / kBlock * kBlockBytes);
+  codes.resize((n + kBlock - 1) / kBlock * block_bytes());
   if (start == 0) std::fill(codes.begin(), codes.end(), 0);
   for (size_t i = start; i < n; ++i) encode(vectors + i * d_, list, i);
   counts_[list] = n;
 }
 
-void PqFastScan::make_tables(const float* query, QueryTables* tables) const {
-  float distances[kSubquantizers][kCentroids];
+void PqFastScan::make_tables(const float* original, QueryTables* tables) const {
+  float query[kMaxDims];
+  rotation_.apply(original, query);
+  float distances[kMaxSubquantizers][kCentroids];
   float largest_span = 0;
-  float lowest[kSubquantizers];
-  for (size_t q = 0; q < kSubquantizers; ++q) {
+  float lowest[kMaxSubquantizers];
+  for (size_t q = 0; q < m_; ++q) {
     lowest[q] = std::numeric_limits<float>::max();
     float highest = 0;
     for (size_t c = 0; c < kCentroids; ++c) {
@@ -230,40 +243,105 @@ void PqFastScan::make_tables(const float* query, QueryTables* tables) const {
   // distances; each table's minimum is dropped (the same for every vector).
   // At most 127, so that score_block can add two entries in a byte.
   const float scale = largest_span > 0 ? 127.f / largest_span : 1.f;
-  tables->lut.resize(kSubquantizers * kCentroids);
-  for (size_t q = 0; q < kSubquantizers; ++q)
+  tables->lut.resize(m_ * kCentroids);
+  for (size_t q = 0; q < m_; ++q)
     for (size_t c = 0; c < kCentroids; ++c)
       tables->lut[(q / 2) * 32 + (q % 2) * 16 + c] =
           uint8_t(std::min(127.f, std::nearbyint((distances[q][c] - lowest[q]) * scale)));
 }
 
-__attribute__((target("avx2"))) void PqFastScan::scan_list(const QueryTables& tables, size_t list,
-                                                           Reservoir* reservoir) const {
-  if (list >= codes_.size()) return;
-  const uint8_t* codes = codes_[list].data();
-  const uint32_t n = uint32_t(counts_[list]);
-  const uint8_t* end = codes + codes_[list].size();
-  for (uint32_t first = 0; first < n; first += kBlock, codes += kBlockBytes) {
+double PqFastScan::neighbour_rank_share(const float* sample, size_t n) const {
+  constexpr size_t kQueries = 64, kNearest = 10, kMaxReference = 16384;
+  if (!trained() || n < 2 * kQueries + 4 * kNearest) return 1.0;
+  // Reference vectors and queries both spread over the whole sample (which
+  // comes list by list): the reference every `stride`-th vector, the queries
+  // next to some of those.
+  const size_t reference = std::min(n / 2, kMaxReference), stride = n / reference;
+  std::vector<float> base(reference * d_);
+  for (size_t i = 0; i < reference; ++i) std::copy_n(sample + i * stride * d_, d_, base.begin() + long(i * d_));
+  PqFastScan scorer = codebooks_only();
+  scorer.sync_list(0, base.data(), reference, true);
+  std::vector<double> ranks;
+  std::vector<std::pair<float, uint32_t>> exact(reference);
+  std::vector<uint16_t> approx(reference);
+  for (size_t q = 0; q < kQueries; ++q) {
+    const float* query = sample + ((q * reference / kQueries) * stride + 1) * d_;
+    for (size_t i = 0; i < reference; ++i) exact[i] = {l2_squared(query, base.data() + i * d_, d_), uint32_t(i)};
+    std::partial_sort(exact.begin(), exact.begin() + long(kNearest), exact.end());
+    QueryTables tables;
+    scorer.make_tables(query, &tables);
+    Reservoir everything(reference);
+    scorer.scan_list(tables, 0, &everything);
+    for (const Candidate& c : everything.best()) approx[c.offset] = c.approx;
+    for (size_t k = 0; k < kNearest; ++k) {
+      const uint16_t mine = approx[exact[k].second];
+      size_t better = 0, tied = 0;
+      for (uint16_t a : approx) better += a < mine, tied += a == mine;
+      ranks.push_back(double(better) + 0.5 * double(tied));
+    }
+  }
+  std::sort(ranks.begin(), ranks.end());
+  return (ranks[ranks.size() * 9 / 10] + 1.0) / double(reference);
+}
+
+namespace {
+
+// One list's blocks of `m` subquantizers' codes, each vector offered to `reservoir`.
+template <size_t m>
+__attribute__((target("avx2"))) void scan_blocks(const uint8_t* codes, uint32_t n, const uint8_t* lut, uint32_t list,
+                                                 PqFastScan::Reservoir* reservoir) {
+  constexpr size_t kBlockBytes = m * PqFastScan::kBlock / 2;
+  const uint8_t* end = codes + (n + PqFastScan::kBlock - 1) / PqFastScan::kBlock * kBlockBytes;
+  for (uint32_t first = 0; first < n; first += PqFastScan::kBlock, codes += kBlockBytes) {
     // Two blocks ahead: the lists are read from memory, not from the cache.
     if (codes + 2 * kBlockBytes < end)
       for (size_t at = 0; at < kBlockBytes; at += 64)
         _mm_prefetch(reinterpret_cast<const char*>(codes + 2 * kBlockBytes + at), _MM_HINT_T0);
     __m256i low, high;
-    score_block(codes, tables.lut.data(), &low, &high);
-    offer(low, uint32_t(list), first, n, reservoir);
-    if (first + 16 < n) offer(high, uint32_t(list), first + 16, n, reservoir);
+    score_block<m>(codes, lut, &low, &high);
+    offer(low, list, first, n, reservoir);
+    if (first + 16 < n) offer(high, list, first + 16, n, reservoir);
   }
 }
 
+}  // namespace
+
+void PqFastScan::scan_list(const QueryTables& tables, size_t list, Reservoir* reservoir) const {
+  if (list >= codes_.size()) return;
+  const uint32_t n = uint32_t(counts_[list]);
+  if (m_ == 32)
+    scan_blocks<32>(codes_[list].data(), n, tables.lut.data(), uint32_t(list), reservoir);
+  else
+    scan_blocks<64>(codes_[list].data(), n, tables.lut.data(), uint32_t(list), reservoir);
+}
+
+// The want-th smallest score by counting (scores are below 2^15, and below
+// the threshold once a cut was made), then the items under it moved to the
+// front: ~3x cheaper than nth_element on the 12-byte candidates, which took a
+// third of a million-face scan.
 void PqFastScan::Reservoir::cut() {
-  if (items_.size() <= want_) return;
-  std::nth_element(items_.begin(), items_.begin() + long(want_ - 1), items_.end(), closer);
-  items_.resize(want_);
-  threshold_ = items_[want_ - 1].approx;
+  if (size_ <= want_) return;
+  uint16_t highest = 0;
+  for (size_t i = 0; i < size_; ++i) highest = std::max(highest, items_[i].approx);
+  std::vector<uint32_t>& counts = counts_;
+  counts.assign(size_t(highest) + 1, 0);
+  for (size_t i = 0; i < size_; ++i) ++counts[items_[i].approx];
+  size_t below = 0;  // items scoring under `cutoff`
+  uint16_t cutoff = 0;
+  while (below + counts[cutoff] < want_) below += counts[cutoff++];
+  // Keep every item under the cutoff and want_ - below of those at it.
+  size_t ties = want_ - below, kept = 0;
+  for (size_t i = 0; i < size_; ++i) {
+    const uint16_t score = items_[i].approx;
+    if (score < cutoff || (score == cutoff && ties > 0 && ties--)) items_[kept++] = items_[i];
+  }
+  size_ = kept;
+  threshold_ = cutoff;
 }
 
 const std::vector<PqFastScan::Candidate>& PqFastScan::Reservoir::best() {
   cut();
+  items_.resize(size_);
   return items_;
 }
 

@@ -21,6 +21,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "storage/balanced_rotation.h"
+
 namespace facedex::storage {
 
 class PqFastScan {
@@ -30,11 +32,16 @@ class PqFastScan {
   // covariance gallery, benchmarks/search_at_scale); with 64, the best 256 of
   // half the lists missed 0.1%.
   static constexpr size_t kSubquantizers = 64;
+  static constexpr size_t kMaxSubquantizers = 64;
+  static constexpr size_t kMaxDims = 512;
   static constexpr size_t kCentroids = 16;  // fixed: 4-bit codes, and kmeans16/nearest_of_16
   static constexpr size_t kBlock = 32;      // vectors scored together
 
-  // Learns the codebooks from n vectors of d dimensions (d a multiple of 64).
-  void train(size_t d, const float* sample, size_t n);
+  // Learns the codebooks from n vectors of d dimensions: `subquantizers` of
+  // them (32 or 64), d a multiple of that.
+  void train(size_t d, const float* sample, size_t n, size_t subquantizers = kSubquantizers);
+  size_t subquantizers() const { return m_; }
+  size_t code_bytes() const { return m_ / 2; }
   bool trained() const { return !centroids_.empty(); }
   // A copy with the same codebooks and no codes, to encode other vectors alike.
   PqFastScan codebooks_only() const;
@@ -53,7 +60,7 @@ class PqFastScan {
   // as bytes on one scale (only their order matters: exact distances come
   // from the floats).
   struct QueryTables {
-    std::vector<uint8_t> lut;  // kSubquantizers * kCentroids, in the pair layout above
+    std::vector<uint8_t> lut;  // subquantizers * kCentroids, in the pair layout above
   };
   void make_tables(const float* query, QueryTables* tables) const;
 
@@ -67,24 +74,41 @@ class PqFastScan {
   // the best `want` when full (cheaper than a heap when many get in).
   class Reservoir {
    public:
-    explicit Reservoir(size_t want) : want_(want > 0 ? want : 1) { items_.reserve(2 * want_); }
+    explicit Reservoir(size_t want) : want_(want > 0 ? want : 1), items_(2 * want_) {}
     // Scores at or above this cannot be among the best `want`.
     uint16_t threshold() const { return threshold_; }
-    void add(const Candidate& c) {
-      items_.push_back(c);
-      if (items_.size() == 2 * want_) cut();
+    // Fields written one by one into the buffer: a Candidate built on the
+    // stack and copied in stalled on store forwarding (a quarter of a scan).
+    void add(uint16_t approx, uint32_t list, uint32_t offset) {
+      Candidate& slot = items_[size_];
+      slot.approx = approx;
+      slot.list = list;
+      slot.offset = offset;
+      if (++size_ == items_.size()) cut();
     }
-    // The best `want` (at most), in no particular order.
+    void add(const Candidate& c) { add(c.approx, c.list, c.offset); }
+    // The best `want` (at most), in no particular order. Add nothing after.
     const std::vector<Candidate>& best();
 
    private:
     void cut();
     size_t want_;
     uint16_t threshold_ = 0x7fff;
-    std::vector<Candidate> items_;
+    std::vector<Candidate> items_;  // 2 * want_ slots, the first size_ in use
+    size_t size_ = 0;
+    std::vector<uint32_t> counts_;  // cut()'s count of each score, kept for its memory
   };
   // Offers every vector of `list` to `reservoir`.
   void scan_list(const QueryTables& tables, size_t list, Reservoir* reservoir) const;
+
+  // How far down the codes' ranking a true neighbour falls, as a share of
+  // the vectors scored: the 99th percentile, over queries drawn from
+  // `sample` (n vectors), of the rank by code of each of their exact 10
+  // nearest among the rest of the sample. Real descriptors concentrate their
+  // variance and rank well (~0.2% on the two-covariance gallery); isotropic
+  // vectors, where 16 bytes keep less, can need ten times more. The search
+  // keeps a shortlist sized by it (storage/fast_search.cpp).
+  double neighbour_rank_share(const float* sample, size_t n) const;
 
   // Starts fetching the first codes of `list` into the cache.
   void prefetch_list(size_t list) const;
@@ -96,9 +120,12 @@ class PqFastScan {
  private:
   void encode(const float* vector, size_t list, size_t position);
 
-  size_t d_ = 0, dsub_ = 0;
-  std::vector<float> centroids_;             // kSubquantizers x kCentroids x dsub_
-  std::vector<float> centroids_by_dim_;      // kSubquantizers x dsub_ x kCentroids, for encoding
+  size_t block_bytes() const { return m_ * kBlock / 2; }
+
+  size_t d_ = 0, dsub_ = 0, m_ = kSubquantizers;
+  BalancedRotation rotation_;  // applied to vectors and queries before coding
+  std::vector<float> centroids_;             // m_ x kCentroids x dsub_
+  std::vector<float> centroids_by_dim_;      // m_ x dsub_ x kCentroids, for encoding
   std::vector<std::vector<uint8_t>> codes_;  // per list: blocks of kBlock vectors
   std::vector<size_t> counts_;
 };

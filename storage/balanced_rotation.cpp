@@ -1,0 +1,83 @@
+#include "storage/balanced_rotation.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <faiss/VectorTransform.h>
+
+namespace facedex::storage {
+namespace {
+
+// out = R x with R's transpose `columns` ([j][i]): x[j] times column j added
+// into 8 accumulators of 8 outputs, 64 outputs a pass (no horizontal sums).
+__attribute__((target("avx2,fma"))) void rotate_avx2(const float* columns, const float* x, float* out, size_t d) {
+  for (size_t first = 0; first < d; first += 64) {
+    __m256 acc[8];
+    for (auto& a : acc) a = _mm256_setzero_ps();
+    for (size_t j = 0; j < d; ++j) {
+      const __m256 xj = _mm256_set1_ps(x[j]);
+      const float* column = columns + j * d + first;
+      for (size_t a = 0; a < 8; ++a) acc[a] = _mm256_fmadd_ps(xj, _mm256_loadu_ps(column + 8 * a), acc[a]);
+    }
+    for (size_t a = 0; a < 8; ++a) _mm256_storeu_ps(out + first + 8 * a, acc[a]);
+  }
+}
+
+bool has_avx2_fma() {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }();
+  return yes;
+}
+
+}  // namespace
+
+void BalancedRotation::learn(size_t d, const float* sample, size_t n, size_t groups) {
+  d_ = d;
+  rows_.assign(d * d, 0.f);
+  for (size_t i = 0; i < d; ++i) rows_[i * d + i] = 1.f;
+  set_columns();
+  if (n < d || groups == 0 || d % groups != 0) return;
+  faiss::PCAMatrix pca(static_cast<int>(d), static_cast<int>(d), 0.f, false);
+  pca.train(faiss::Index::idx_t(n), sample);  // axes as rows, largest variance first
+  const size_t per_group = d / groups;
+  std::vector<std::vector<size_t>> members(groups);
+  std::vector<double> log_product(groups, 0.0);
+  for (size_t axis = 0; axis < d; ++axis) {
+    size_t best = 0;
+    double smallest = std::numeric_limits<double>::infinity();
+    for (size_t g = 0; g < groups; ++g)
+      if (members[g].size() < per_group && log_product[g] < smallest) smallest = log_product[g], best = g;
+    members[best].push_back(axis);
+    // Variances near zero (a sample of rank < d) count as a tiny one, not -inf.
+    log_product[best] += std::log(std::max(double(pca.eigenvalues[axis]), 1e-12));
+  }
+  size_t row = 0;
+  for (const auto& group : members)
+    for (size_t axis : group) std::copy_n(pca.PCAMat.begin() + long(axis * d), d, rows_.begin() + long(row++ * d));
+  set_columns();
+}
+
+void BalancedRotation::set_columns() {
+  columns_.resize(d_ * d_);
+  for (size_t i = 0; i < d_; ++i)
+    for (size_t j = 0; j < d_; ++j) columns_[j * d_ + i] = rows_[i * d_ + j];
+}
+
+void BalancedRotation::apply(const float* x, float* out) const {
+  if (d_ % 64 == 0 && has_avx2_fma()) {
+    rotate_avx2(columns_.data(), x, out, d_);
+    return;
+  }
+  for (size_t i = 0; i < d_; ++i) {
+    float sum = 0;
+    for (size_t j = 0; j < d_; ++j) sum += rows_[i * d_ + j] * x[j];
+    out[i] = sum;
+  }
+}
+
+}  // namespace facedex::storage
