@@ -17,7 +17,6 @@
 #include <faiss/invlists/DirectMap.h>
 #include <faiss/invlists/InvertedLists.h>
 #include <faiss/utils/Heap.h>
-#include <omp.h>
 
 #include "storage/l2_distance.h"
 #include "storage/pq_fast_scan.h"
@@ -111,8 +110,6 @@ struct Avx2FlatScanner final : faiss::InvertedListScanner {
 // keeps 4-bit codes of them too (PqFastScan): 32 bytes a vector, made in ~0.5 s per million.
 constexpr faiss::Index::idx_t kFastScanMinVectors = 20000;
 constexpr size_t kFastScanTrainingSample = 65536;
-// A single query's lists are split among threads from this many lists a thread.
-constexpr size_t kListsPerThread = 32;
 // 8-bit copies (two cache lines each) are fetched this many ahead.
 constexpr size_t kRowsAhead = 16;
 // Vectors whose exact distances come next are fetched this many ahead.
@@ -181,6 +178,23 @@ struct FastIVFFlat final : faiss::IndexIVFFlat {
   size_t rerank = kAutoFastScanRerank;
   size_t refine = kDefaultFastScanRefine;
   double rank_share = 1.0;  // codes4.neighbour_rank_share of the training sample
+
+  // (*approx)[i]: the 8-bit distance of candidates[i], by row in the 8-bit
+  // block (looking up the lists' own sizes, another cache line per list,
+  // cost ~25 us a query).
+  void score_rows(const Sq8Vectors::Query& q8, const std::vector<PqFastScan::Candidate>& candidates,
+                  std::vector<std::pair<float, uint32_t>>* approx) const {
+    std::vector<size_t> rows(candidates.size());
+    for (size_t i = 0; i < candidates.size(); ++i) rows[i] = sq8.row(candidates[i].list, candidates[i].offset);
+    for (size_t i = 0; i < std::min(kRowsAhead, rows.size()); ++i)
+      if (rows[i] != Sq8Vectors::kNoRow) sq8.prefetch_row(rows[i]);
+    for (size_t i = 0; i < rows.size(); ++i) {
+      if (i + kRowsAhead < rows.size() && rows[i + kRowsAhead] != Sq8Vectors::kNoRow)
+        sq8.prefetch_row(rows[i + kRowsAhead]);
+      (*approx)[i] = {rows[i] != Sq8Vectors::kNoRow ? sq8.distance_at(q8, rows[i]) : std::numeric_limits<float>::infinity(),
+                      uint32_t(i)};
+    }
+  }
 
   // The first pass's shortlist under kAutoFastScanRerank: kShortlistMargin
   // times the share of the scanned vectors that the codes' 99th-percentile
@@ -261,70 +275,23 @@ struct FastIVFFlat final : faiss::IndexIVFFlat {
     codes4.make_tables(query, &tables);
     const std::vector<uint32_t> lists = nearest_lists(query, tables);
 
-    // One query on every core it may use: at a million faces the scan and
-    // the 8-bit distances wait on memory, and each core brings its own caches
-    // and misses in flight. Lists are dealt out in turn, so each thread keeps
-    // the best `want` of its share and the best `want` of all are among theirs.
+    // One thread: on this 2-core VM a second one woke in ~50 us, and a query
+    // alternating with others took as long on two threads as on one.
     const size_t want = std::max(rerank == kAutoFastScanRerank ? auto_shortlist(lists) : rerank, k);
-    const int threads = omp_in_parallel() || lists.size() < kListsPerThread
-                            ? 1
-                            : int(std::min<size_t>(size_t(omp_get_max_threads()), lists.size() / kListsPerThread));
-    // A cache line each: two threads adding to neighbouring reservoirs took as
-    // long for half the lists as one thread for all of them.
-    struct alignas(64) Share {
-      explicit Share(size_t want) : found(want) {}
-      PqFastScan::Reservoir found;
-    };
-    std::vector<Share> shares;
-    shares.reserve(size_t(threads));
-    for (int t = 0; t < threads; ++t) shares.emplace_back(want);
-    std::vector<PqFastScan::Candidate> candidates;
-    std::vector<std::pair<float, uint32_t>> approx;  // 8-bit distance, index in candidates
-    const bool refining = sq8.trained();
-    Sq8Vectors::Query q8;
-    if (refining) sq8.prepare(query, &q8);
-#pragma omp parallel num_threads(threads) if (threads > 1)
-    {
-      const size_t t = size_t(omp_get_thread_num()), step = size_t(omp_get_num_threads());
-      for (size_t i = t; i < lists.size(); i += step) {
-        if (i + step < lists.size()) codes4.prefetch_list(lists[i + step]);
-        codes4.scan_list(tables, lists[i], &shares[t].found);
-      }
-#pragma omp barrier
-#pragma omp single
-      {
-        for (auto& share : shares) {
-          const auto& best = share.found.best();
-          candidates.insert(candidates.end(), best.begin(), best.end());
-        }
-        if (candidates.size() > want) {
-          std::nth_element(candidates.begin(), candidates.begin() + long(want - 1), candidates.end(),
-                           [](const auto& a, const auto& b) { return a.approx < b.approx; });
-          candidates.resize(want);
-        }
-        approx.resize(candidates.size());
-      }
-      // The 8-bit copies' distances of the candidates, each thread a share.
-      if (refining && candidates.size() > std::max(refine, k)) {
-        const size_t begin = t * candidates.size() / step, end = (t + 1) * candidates.size() / step;
-        // By row in the 8-bit block: the lists' own sizes sit in another
-        // cache line per list, which cost ~25 us a query to read.
-        std::vector<size_t> rows(end - begin);
-        for (size_t i = begin; i < end; ++i) rows[i - begin] = sq8.row(candidates[i].list, candidates[i].offset);
-        for (size_t i = 0; i < std::min(kRowsAhead, rows.size()); ++i)
-          if (rows[i] != Sq8Vectors::kNoRow) sq8.prefetch_row(rows[i]);
-        for (size_t i = 0; i < rows.size(); ++i) {
-          if (i + kRowsAhead < rows.size() && rows[i + kRowsAhead] != Sq8Vectors::kNoRow)
-            sq8.prefetch_row(rows[i + kRowsAhead]);
-          approx[begin + i] = {rows[i] != Sq8Vectors::kNoRow ? sq8.distance_at(q8, rows[i])
-                                                             : std::numeric_limits<float>::infinity(),
-                               uint32_t(begin + i)};
-        }
-      }
+    PqFastScan::Reservoir found(want);
+    for (size_t i = 0; i < lists.size(); ++i) {
+      if (i + 1 < lists.size()) codes4.prefetch_list(lists[i + 1]);
+      codes4.scan_list(tables, lists[i], &found);
     }
-    // The best of those go on to exact distances.
-    if (refining && candidates.size() > std::max(refine, k)) {
-      const size_t keep = std::max(refine, k);
+    std::vector<PqFastScan::Candidate> candidates = found.best();
+
+    // The 8-bit copies' distances of those, and the best of them go on.
+    const size_t keep = std::max(refine, k);
+    if (sq8.trained() && candidates.size() > keep) {
+      Sq8Vectors::Query q8;
+      sq8.prepare(query, &q8);
+      std::vector<std::pair<float, uint32_t>> approx(candidates.size());  // 8-bit distance, index in candidates
+      score_rows(q8, candidates, &approx);
       std::nth_element(approx.begin(), approx.begin() + long(keep - 1), approx.end());
       std::vector<PqFastScan::Candidate> best(keep);
       for (size_t i = 0; i < keep; ++i) best[i] = candidates[approx[i].second];

@@ -54,6 +54,7 @@ void Sq8Vectors::train(size_t d, const float* sample, size_t n) {
   if (d == 0 || n == 0) return;
   low_.assign(d, 0.f);
   step_.assign(d, 0.f);
+  inverse_step_.assign(d, 0.f);
   for (size_t j = 0; j < d; ++j) {
     float lo = sample[j], hi = sample[j];
     for (size_t i = 1; i < n; ++i) lo = std::min(lo, sample[i * d + j]), hi = std::max(hi, sample[i * d + j]);
@@ -61,6 +62,7 @@ void Sq8Vectors::train(size_t d, const float* sample, size_t n) {
     const float margin = 0.05f * (hi - lo);
     low_[j] = lo - margin;
     step_[j] = std::max((hi - lo + 2 * margin) / 255.f, 1e-12f);
+    inverse_step_[j] = 1.f / step_[j];
   }
   d_ = d;
   block_.reset();
@@ -71,8 +73,10 @@ void Sq8Vectors::train(size_t d, const float* sample, size_t n) {
 }
 
 void Sq8Vectors::encode(const float* vector, uint8_t* out) const {
+  // Multiplies and a +0.5 truncation, which the compiler vectorises (a
+  // division and nearbyint per value took a third of a million-face load).
   for (size_t j = 0; j < d_; ++j)
-    out[j] = uint8_t(std::clamp(std::nearbyint((vector[j] - low_[j]) / step_[j]), 0.f, 255.f));
+    out[j] = uint8_t(std::clamp((vector[j] - low_[j]) * inverse_step_[j] + 0.5f, 0.f, 255.f));
 }
 
 void Sq8Vectors::lay_out(const std::vector<const float*>& vectors, const std::vector<size_t>& sizes) {

@@ -65,7 +65,7 @@ class Sq8Vectors {
   void lay_out(const std::vector<const float*>& vectors, const std::vector<size_t>& sizes);
 
   size_t d_ = 0;
-  std::vector<float> low_, step_;
+  std::vector<float> low_, step_, inverse_step_;
   std::unique_ptr<uint8_t[], FreeBlock> block_;
   size_t capacity_total_ = 0;
   std::vector<size_t> start_, room_, count_;  // per list, in vectors
