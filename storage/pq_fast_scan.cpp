@@ -3,8 +3,12 @@
 #include "storage/l2_distance.h"
 
 #include <immintrin.h>
+#include <sys/mman.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -164,14 +168,16 @@ void PqFastScan::train(size_t d, const float* sample, size_t n, size_t subquanti
     for (size_t c = 0; c < kCentroids; ++c)
       for (size_t j = 0; j < dsub_; ++j)
         centroids_by_dim_[(q * dsub_ + j) * kCentroids + c] = centroids_[(q * kCentroids + c) * dsub_ + j];
-  codes_.clear();
+  arena_.reset();
+  start_.clear();
+  room_.clear();
   counts_.clear();
 }
 
 __attribute__((target("avx2,fma"))) void PqFastScan::encode(const float* original, size_t list, size_t position) {
   float vector[kMaxDims];
   rotation_.apply(original, vector);
-  uint8_t* block = codes_[list].data() + (position / kBlock) * block_bytes();
+  uint8_t* block = list_codes(list) + (position / kBlock) * block_bytes();
   const size_t lane = position % kBlock;
   for (size_t q = 0; q < m_; ++q) {
     float distance;
@@ -194,31 +200,69 @@ PqFastScan PqFastScan::codebooks_only() const {
 }
 
 void PqFastScan::prefetch_list(size_t list) const {
-  if (list >= codes_.size()) return;
-  const char* codes = reinterpret_cast<const char*>(codes_[list].data());
-  const size_t bytes = std::min<size_t>(codes_[list].size(), 2048);
+  if (list >= counts_.size()) return;
+  const char* codes = reinterpret_cast<const char*>(list_codes(list));
+  const size_t bytes = std::min<size_t>(blocks_for(counts_[list]) * block_bytes(), 2048);
   for (size_t at = 0; at < bytes; at += 64) _mm_prefetch(codes + at, _MM_HINT_T0);
 }
 
+void PqFastScan::FreeArena::operator()(uint8_t* p) const { std::free(p); }
+
 void PqFastScan::set_lists(size_t lists) {
-  if (lists > codes_.size()) {
-    codes_.resize(lists);
-    counts_.resize(lists, 0);
+  if (lists <= counts_.size()) return;
+  std::vector<size_t> sizes(counts_);
+  sizes.resize(lists, 0);
+  reserve(sizes);
+}
+
+void PqFastScan::reserve(const std::vector<size_t>& sizes) {
+  const size_t lists = std::max(sizes.size(), counts_.size());
+  bool fits = arena_ != nullptr && lists == room_.size();
+  for (size_t l = 0; fits && l < sizes.size(); ++l) fits = blocks_for(sizes[l]) <= room_[l];
+  if (fits) return;
+  // A new lay-out: each list's room for its size and a quarter more, the
+  // codes held so far copied over.
+  std::vector<size_t> start(lists), room(lists);
+  size_t total = 0;
+  for (size_t l = 0; l < lists; ++l) {
+    const size_t want = std::max(l < sizes.size() ? sizes[l] : 0, l < counts_.size() ? counts_[l] : 0);
+    room[l] = blocks_for(want) + blocks_for(want) / 4 + 1;
+    start[l] = total;
+    total += room[l];
   }
+  const size_t bytes = std::max<size_t>(total * block_bytes(), 64);
+  constexpr size_t kHugePage = size_t(2) << 20;
+  const bool huge = bytes >= 2 * kHugePage;
+  const size_t rounded = huge ? (bytes + kHugePage - 1) / kHugePage * kHugePage : (bytes + 63) / 64 * 64;
+  auto* memory = static_cast<uint8_t*>(std::aligned_alloc(huge ? kHugePage : 64, rounded));
+  if (!memory) throw std::bad_alloc();
+  if (huge) madvise(memory, rounded, MADV_HUGEPAGE);  // a hint: without it, 4 KB pages
+  std::memset(memory, 0, rounded);
+  for (size_t l = 0; l < counts_.size(); ++l)
+    if (counts_[l] > 0)
+      std::memcpy(memory + start[l] * block_bytes(), list_codes(l), blocks_for(counts_[l]) * block_bytes());
+  arena_.reset(memory);
+  start_.swap(start);
+  room_.swap(room);
+  counts_.resize(lists, 0);
 }
 
 void PqFastScan::sync_list(size_t list, const float* vectors, size_t n, bool from_scratch) {
-  set_lists(list + 1);
+  if (list >= room_.size() || blocks_for(n) > room_[list]) {
+    std::vector<size_t> sizes(counts_);
+    sizes.resize(std::max(sizes.size(), list + 1), 0);
+    sizes[list] = n;
+    reserve(sizes);
+  }
   size_t start = from_scratch ? 0 : counts_[list];
   if (start > n) start = 0;  // shrank without a from_scratch: treat as one
-  auto& codes = codes_[list];
-  codes.resize((n + kBlock - 1) / kBlock * block_bytes());
-  if (start == 0) std::fill(codes.begin(), codes.end(), 0);
+  uint8_t* codes = list_codes(list);
+  if (start == 0) std::memset(codes, 0, room_[list] * block_bytes());
   for (size_t i = start; i < n; ++i) encode(vectors + i * d_, list, i);
   counts_[list] = n;
 }
 
-void PqFastScan::make_tables(const float* original, QueryTables* tables) const {
+__attribute__((target("avx2,fma"))) void PqFastScan::make_tables(const float* original, QueryTables* tables) const {
   float query[kMaxDims];
   rotation_.apply(original, query);
   float distances[kMaxSubquantizers][kCentroids];
@@ -307,19 +351,19 @@ __attribute__((target("avx2"))) void scan_blocks(const uint8_t* codes, uint32_t 
 }  // namespace
 
 void PqFastScan::scan_list(const QueryTables& tables, size_t list, Reservoir* reservoir) const {
-  if (list >= codes_.size()) return;
+  if (list >= counts_.size()) return;
   const uint32_t n = uint32_t(counts_[list]);
   if (m_ == 32)
-    scan_blocks<32>(codes_[list].data(), n, tables.lut.data(), uint32_t(list), reservoir);
+    scan_blocks<32>(list_codes(list), n, tables.lut.data(), uint32_t(list), reservoir);
   else
-    scan_blocks<64>(codes_[list].data(), n, tables.lut.data(), uint32_t(list), reservoir);
+    scan_blocks<64>(list_codes(list), n, tables.lut.data(), uint32_t(list), reservoir);
 }
 
 // The want-th smallest score by counting (scores are below 2^15, and below
 // the threshold once a cut was made), then the items under it moved to the
 // front: ~3x cheaper than nth_element on the 12-byte candidates, which took a
 // third of a million-face scan.
-void PqFastScan::Reservoir::cut() {
+__attribute__((target("avx2"))) void PqFastScan::Reservoir::cut() {
   if (size_ <= want_) return;
   uint16_t highest = 0;
   for (size_t i = 0; i < size_; ++i) highest = std::max(highest, items_[i].approx);

@@ -19,6 +19,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "storage/balanced_rotation.h"
@@ -46,12 +47,15 @@ class PqFastScan {
   // A copy with the same codebooks and no codes, to encode other vectors alike.
   PqFastScan codebooks_only() const;
 
-  // Makes room for `lists` lists, so that sync_list may then run on
-  // different lists from several threads at once.
+  // Makes room for list l to hold sizes[l] vectors, for every list (laying
+  // the codes out anew, with room to grow, when one outgrows its room), so
+  // that sync_list may then run on different lists from several threads.
+  void reserve(const std::vector<size_t>& sizes);
   void set_lists(size_t lists);
   // Makes list `list`'s codes those of its `n` vectors: encodes the vectors
   // past those already held (lists grow at the end), or all of them when
   // `from_scratch` (after removals, which move vectors within a list).
+  // Without room reserved for them it makes room itself: one thread only.
   void sync_list(size_t list, const float* vectors, size_t n, bool from_scratch);
   // How many vectors of `list` have codes.
   size_t encoded(size_t list) const { return list < counts_.size() ? counts_[list] : 0; }
@@ -119,15 +123,24 @@ class PqFastScan {
 
  private:
   void encode(const float* vector, size_t list, size_t position);
-
   size_t block_bytes() const { return m_ * kBlock / 2; }
+  static size_t blocks_for(size_t vectors) { return (vectors + kBlock - 1) / kBlock; }
+  uint8_t* list_codes(size_t list) const { return arena_.get() + start_[list] * block_bytes(); }
+
+  struct FreeArena {
+    void operator()(uint8_t* p) const;
+  };
 
   size_t d_ = 0, dsub_ = 0, m_ = kSubquantizers;
   BalancedRotation rotation_;  // applied to vectors and queries before coding
   std::vector<float> centroids_;             // m_ x kCentroids x dsub_
   std::vector<float> centroids_by_dim_;      // m_ x dsub_ x kCentroids, for encoding
-  std::vector<std::vector<uint8_t>> codes_;  // per list: blocks of kBlock vectors
-  std::vector<size_t> counts_;
+  // Every list's blocks in one allocation, in huge pages when large: at a
+  // million faces a query reads 512 lists scattered over 16 MB, and with
+  // 4,096 separate allocations nearly each one began with a TLB miss.
+  std::unique_ptr<uint8_t[], FreeArena> arena_;
+  std::vector<size_t> start_, room_;  // per list, in blocks
+  std::vector<size_t> counts_;        // per list, vectors with codes
 };
 
 }  // namespace facedex::storage

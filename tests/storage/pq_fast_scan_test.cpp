@@ -182,6 +182,7 @@ TEST(PqFastScanTest, CodesFollowAdditionsRemovalsAndReload) {
 }
 
 TEST(PqFastScanTest, ReservoirKeepsTheBestCandidates) {
+  if (!storage::PqFastScan::supported()) GTEST_SKIP() << "CPU without AVX2: the reservoir is compiled for it";
   std::mt19937 rng(3);
   std::uniform_int_distribution<int> score(0, 5000);
   for (size_t want : {1, 7, 100}) {
