@@ -27,12 +27,12 @@ bool auto_index_should_switch(const std::string& current, size_t faces,
 // Whether `concrete` is a type "auto" may have chosen (a saved file of it is reusable).
 bool is_auto_index_choice(const std::string& concrete);
 // Lists an IVF index of `lists` lists scans per query: an eighth of them
-// where the index scores 4-bit codes first (storage/fast_search.h; AVX2 CPUs),
-// a sixteenth where it compares every probed vector exactly; at least 64.
+// where the index scores codes first (storage/fast_search.h; AVX2 CPUs), a
+// sixteenth where it compares every probed vector exactly; at least 64.
 // Among 1M faces drawn from the two-covariance model fitted to LFW-dev (4096
-// lists) a fixed 64 (sessions 2-3) found 74% of the exact 10 nearest; 256
-// exact lists find 95% in ~5 ms, 512 lists of codes 98% in ~1.1 ms
-// (benchmarks/RESULTS.md, "Search at scale").
+// lists) the exact 10 nearest lie in the 512 nearest lists 98.5% of the
+// time; 512 lists of 16-byte codes find 98.4% of them in ~0.5-0.6 ms, 256
+// exact lists 94% in ~5 ms (benchmarks/RESULTS.md, "Search at scale").
 size_t auto_nprobe(size_t lists);
 // FAISS ParameterSpace settings for the types auto_index_type returns.
 std::string auto_search_parameters(const std::string& concrete);
