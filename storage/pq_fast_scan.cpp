@@ -348,7 +348,31 @@ __attribute__((target("avx2"))) void scan_blocks(const uint8_t* codes, uint32_t 
   }
 }
 
+// Every vector's score of one list, in order (`scores` holds the list's
+// size rounded up to a block).
+template <size_t m>
+__attribute__((target("avx2"))) void score_blocks(const uint8_t* codes, uint32_t n, const uint8_t* lut,
+                                                  uint16_t* scores) {
+  constexpr size_t kBlockBytes = m * PqFastScan::kBlock / 2;
+  for (uint32_t first = 0; first < n; first += PqFastScan::kBlock, codes += kBlockBytes) {
+    __m256i low, high;
+    score_block<m>(codes, lut, &low, &high);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(scores + first), low);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(scores + first + 16), high);
+  }
+}
+
 }  // namespace
+
+void PqFastScan::score_list(const QueryTables& tables, size_t list, std::vector<uint16_t>* scores) const {
+  const uint32_t n = list < counts_.size() ? uint32_t(counts_[list]) : 0;
+  scores->resize(blocks_for(n) * kBlock);
+  if (m_ == 32)
+    score_blocks<32>(list_codes(list), n, tables.lut.data(), scores->data());
+  else
+    score_blocks<64>(list_codes(list), n, tables.lut.data(), scores->data());
+  scores->resize(n);
+}
 
 void PqFastScan::scan_list(const QueryTables& tables, size_t list, Reservoir* reservoir) const {
   if (list >= counts_.size()) return;

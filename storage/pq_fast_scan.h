@@ -114,6 +114,10 @@ class PqFastScan {
   // keeps a shortlist sized by it (storage/fast_search.cpp).
   double neighbour_rank_share(const float* sample, size_t n) const;
 
+  // Every vector's score of `list`, in order: for picking a large share of
+  // a short list (the coarse centroids), where a reservoir takes in nearly all.
+  void score_list(const QueryTables& tables, size_t list, std::vector<uint16_t>* scores) const;
+
   // Starts fetching the first codes of `list` into the cache.
   void prefetch_list(size_t list) const;
 
