@@ -8,6 +8,8 @@
 
 #include <faiss/VectorTransform.h>
 
+#include "storage/l2_distance.h"
+
 namespace facedex::storage {
 namespace {
 
@@ -39,14 +41,6 @@ __attribute__((target("avx2,fma"))) void rotate_avx2(const float* columns, const
     _mm256_storeu_ps(out + first + 48, a6);
     _mm256_storeu_ps(out + first + 56, a7);
   }
-}
-
-bool has_avx2_fma() {
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }();
-  return yes;
 }
 
 }  // namespace

@@ -13,20 +13,22 @@ __attribute__((target("avx2,fma"))) float l2_squared_avx2(const float* a, const 
     acc0 = _mm256_fmadd_ps(t0, t0, acc0);
     acc1 = _mm256_fmadd_ps(t1, t1, acc1);
   }
-  const __m256 acc = _mm256_add_ps(acc0, acc1);
-  const __m128 half = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-  const __m128 quarter = _mm_add_ps(half, _mm_movehl_ps(half, half));
-  float sum = _mm_cvtss_f32(_mm_add_ss(quarter, _mm_shuffle_ps(quarter, quarter, 1)));
+  float sum = horizontal_sum(_mm256_add_ps(acc0, acc1));
   for (; i < d; ++i) sum += (a[i] - b[i]) * (a[i] - b[i]);
   return sum;
 }
 
-float l2_squared(const float* a, const float* b, size_t d) {
-  static const bool avx2 = [] {
+bool has_avx2_fma() {
+  // Asked during static initialisation too (fast_search.cpp): a local static.
+  static const bool yes = [] {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   }();
-  if (avx2) return l2_squared_avx2(a, b, d);
+  return yes;
+}
+
+float l2_squared(const float* a, const float* b, size_t d) {
+  if (has_avx2_fma()) return l2_squared_avx2(a, b, d);
   float sum = 0;
   for (size_t i = 0; i < d; ++i) sum += (a[i] - b[i]) * (a[i] - b[i]);
   return sum;

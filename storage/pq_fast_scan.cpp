@@ -134,14 +134,7 @@ __attribute__((target("avx2,fma"))) void kmeans16(const float* x, size_t n, size
 
 }  // namespace
 
-bool PqFastScan::supported() {
-  // Asked during static initialisation too (fast_search.cpp): a local static.
-  static const bool avx2 = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }();
-  return avx2;
-}
+bool PqFastScan::supported() { return has_avx2_fma(); }
 
 void PqFastScan::train(size_t d, const float* sample, size_t n, size_t subquantizers) {
   m_ = subquantizers == 32 ? 32 : 64;

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <new>
 
+#include "storage/l2_distance.h"
+
 namespace facedex::storage {
 namespace {
 
@@ -26,23 +28,12 @@ __attribute__((target("avx2,fma"))) float distance_avx2(const float* shifted, co
     acc0 = _mm256_fmadd_ps(t0, t0, acc0);
     acc1 = _mm256_fmadd_ps(t1, t1, acc1);
   }
-  const __m256 acc = _mm256_add_ps(acc0, acc1);
-  const __m128 half = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
-  const __m128 quarter = _mm_add_ps(half, _mm_movehl_ps(half, half));
-  float sum = _mm_cvtss_f32(_mm_add_ss(quarter, _mm_shuffle_ps(quarter, quarter, 1)));
+  float sum = horizontal_sum(_mm256_add_ps(acc0, acc1));
   for (; j < d; ++j) {
     const float t = shifted[j] - step[j] * float(code[j]);
     sum += t * t;
   }
   return sum;
-}
-
-bool has_avx2_fma() {
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }();
-  return yes;
 }
 
 }  // namespace
