@@ -16,7 +16,6 @@
 namespace facedex::storage {
 namespace {
 
-
 // Sums the 16-bit lanes of the two 128-bit halves: 8 sums.
 __attribute__((target("avx2"))) inline __m128i fold(__m256i v) {
   return _mm_add_epi16(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
@@ -130,7 +129,6 @@ __attribute__((target("avx2,fma"))) void kmeans16(const float* x, size_t n, size
     }
   }
 }
-
 
 }  // namespace
 

@@ -5,16 +5,17 @@
 // Why: on galleries shaped like real ones a million-face IVF-Flat index needs
 // to scan about an eighth of its lists for recall@10 0.98 (benchmarks/RESULTS.md,
 // "Search at scale"): 64 MB of floats per query at this machine's ~5-9 GB/s.
-// Here each vector takes 32 bytes instead of 512 and a block of 32 vectors is
-// scored with 64 byte-shuffles (the "fast scan" of André et al., also in
-// FAISS, whose Debian build has no AVX2 for it).
+// Here each vector takes 16 or 32 bytes instead of 512 and a block of 32
+// vectors is scored with one byte-shuffle per subquantizer (the "fast scan" of
+// André et al., also in FAISS, whose Debian build has no AVX2 for it).
 //
-// Codes: 64 subquantizers of 2 dimensions, 16 centroids each. Per list, blocks
-// of 32 vectors; a block holds, for each pair of subquantizers (2p, 2p+1), 16
-// bytes of subquantizer 2p then 16 of 2p+1, byte i carrying vector i in its low
-// nibble and vector i + 16 in its high one. The codes are derived data: they
-// are made from the index's own vectors when it is loaded or grows, and never
-// written to disk.
+// Codes: 32 subquantizers of 4 dimensions or 64 of 2, 16 centroids each, of
+// the vectors rotated by a BalancedRotation (storage/balanced_rotation.h).
+// Per list, blocks of 32 vectors; a block holds, for each pair of
+// subquantizers (2p, 2p+1), 16 bytes of subquantizer 2p then 16 of 2p+1, byte
+// i carrying vector i in its low nibble and vector i + 16 in its high one. The
+// codes are derived data: they are made from the index's own vectors when it
+// is loaded or grows, and never written to disk.
 #pragma once
 
 #include <cstddef>
@@ -28,10 +29,9 @@ namespace facedex::storage {
 
 class PqFastScan {
  public:
-  // 64 subquantizers of 2 dimensions: with 32 of 4, re-ranking the best 512
-  // of all 100,000 codes still missed 2.7% of the exact 10 nearest (two-
-  // covariance gallery, benchmarks/search_at_scale); with 64, the best 256 of
-  // half the lists missed 0.1%.
+  // The default of train(); the IVF search picks 32 or 64 by measurement
+  // (neighbour_rank_share). Without the rotation, 32 of 4 dimensions lost
+  // 2.7% of the exact 10 nearest where 64 of 2 lost 0.1% (session 5).
   static constexpr size_t kSubquantizers = 64;
   static constexpr size_t kMaxSubquantizers = 64;
   static constexpr size_t kMaxDims = 512;
@@ -106,10 +106,10 @@ class PqFastScan {
   void scan_list(const QueryTables& tables, size_t list, Reservoir* reservoir) const;
 
   // How far down the codes' ranking a true neighbour falls, as a share of
-  // the vectors scored: the 99th percentile, over queries drawn from
+  // the vectors scored: the 90th percentile, over queries drawn from
   // `sample` (n vectors), of the rank by code of each of their exact 10
   // nearest among the rest of the sample. Real descriptors concentrate their
-  // variance and rank well (~0.2% on the two-covariance gallery); isotropic
+  // variance and rank well (~0.28% on the two-covariance gallery); isotropic
   // vectors, where 16 bytes keep less, can need ten times more. The search
   // keeps a shortlist sized by it (storage/fast_search.cpp).
   double neighbour_rank_share(const float* sample, size_t n) const;
@@ -136,9 +136,9 @@ class PqFastScan {
   };
 
   size_t d_ = 0, dsub_ = 0, m_ = kSubquantizers;
-  BalancedRotation rotation_;  // applied to vectors and queries before coding
-  std::vector<float> centroids_;             // m_ x kCentroids x dsub_
-  std::vector<float> centroids_by_dim_;      // m_ x dsub_ x kCentroids, for encoding
+  BalancedRotation rotation_;            // applied to vectors and queries before coding
+  std::vector<float> centroids_;         // m_ x kCentroids x dsub_
+  std::vector<float> centroids_by_dim_;  // m_ x dsub_ x kCentroids, for encoding
   // Every list's blocks in one allocation, in huge pages when large: at a
   // million faces a query reads 512 lists scattered over 16 MB, and with
   // 4,096 separate allocations nearly each one began with a TLB miss.
