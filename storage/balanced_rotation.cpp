@@ -47,9 +47,8 @@ __attribute__((target("avx2,fma"))) void rotate_avx2(const float* columns, const
 
 void BalancedRotation::learn(size_t d, const float* sample, size_t n, size_t groups) {
   d_ = d;
-  rows_.assign(d * d, 0.f);
-  for (size_t i = 0; i < d; ++i) rows_[i * d + i] = 1.f;
-  set_columns();
+  columns_.assign(d * d, 0.f);
+  for (size_t i = 0; i < d; ++i) columns_[i * d + i] = 1.f;
   if (n < d || groups == 0 || d % groups != 0) return;
   faiss::PCAMatrix pca(static_cast<int>(d), static_cast<int>(d), 0.f, false);
   pca.train(faiss::Index::idx_t(n), sample);  // axes as rows, largest variance first
@@ -65,16 +64,14 @@ void BalancedRotation::learn(size_t d, const float* sample, size_t n, size_t gro
     // Variances near zero (a sample of rank < d) count as a tiny one, not -inf.
     log_product[best] += std::log(std::max(double(pca.eigenvalues[axis]), 1e-12));
   }
-  size_t row = 0;
+  // Output coordinate i is the i-th axis dealt out: column j of the
+  // transpose holds coordinate j of every axis.
+  size_t out = 0;
   for (const auto& group : members)
-    for (size_t axis : group) std::copy_n(pca.PCAMat.begin() + long(axis * d), d, rows_.begin() + long(row++ * d));
-  set_columns();
-}
-
-void BalancedRotation::set_columns() {
-  columns_.resize(d_ * d_);
-  for (size_t i = 0; i < d_; ++i)
-    for (size_t j = 0; j < d_; ++j) columns_[j * d_ + i] = rows_[i * d_ + j];
+    for (size_t axis : group) {
+      for (size_t j = 0; j < d; ++j) columns_[j * d + out] = pca.PCAMat[axis * d + j];
+      ++out;
+    }
 }
 
 void BalancedRotation::apply(const float* x, float* out) const {
@@ -82,11 +79,9 @@ void BalancedRotation::apply(const float* x, float* out) const {
     rotate_avx2(columns_.data(), x, out, d_);
     return;
   }
-  for (size_t i = 0; i < d_; ++i) {
-    float sum = 0;
-    for (size_t j = 0; j < d_; ++j) sum += rows_[i * d_ + j] * x[j];
-    out[i] = sum;
-  }
+  for (size_t i = 0; i < d_; ++i) out[i] = 0.f;
+  for (size_t j = 0; j < d_; ++j)
+    for (size_t i = 0; i < d_; ++i) out[i] += columns_[j * d_ + i] * x[j];
 }
 
 }  // namespace facedex::storage

@@ -30,11 +30,10 @@ class BalancedRotation {
   size_t dims() const { return d_; }
 
  private:
-  void set_columns();
-
   size_t d_ = 0;
-  std::vector<float> rows_;     // d x d, row i: the axis of output coordinate i
-  std::vector<float> columns_;  // the transpose, for the AVX2 loop
+  // R's transpose, d x d: row j holds coordinate j of every output axis (the
+  // AVX2 loop adds x[j] times it into the outputs).
+  std::vector<float> columns_;
 };
 
 }  // namespace facedex::storage

@@ -240,12 +240,15 @@ struct FastIVFFlat final : faiss::IndexIVFFlat {
   void choose_codes(const float* sample, size_t count) {
     double best_cost = std::numeric_limits<double>::infinity();
     for (const size_t subquantizers : {size_t(32), size_t(64)}) {
+      // The scan alone already costs more than the best so far: same choice,
+      // without learning and measuring these codes (a good part of a load).
+      const double scan_cost = double(subquantizers / 2) / 16.0 * kScanCostPer16Bytes;
+      if (scan_cost >= best_cost) continue;
       PqFastScan codes;
       codes.train(size_t(d), sample, count, subquantizers);
       if (!codes.trained()) continue;
       const double share = codes.neighbour_rank_share(sample, count);
-      const double cost =
-          double(codes.code_bytes()) / 16.0 * kScanCostPer16Bytes + kShortlistMargin * share * kShortlistCandidateCost;
+      const double cost = scan_cost + kShortlistMargin * share * kShortlistCandidateCost;
       if (cost < best_cost) best_cost = cost, codes4 = std::move(codes), rank_share = share;
     }
   }

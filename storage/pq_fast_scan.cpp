@@ -3,12 +3,9 @@
 #include "storage/l2_distance.h"
 
 #include <immintrin.h>
-#include <sys/mman.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
-#include <new>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -197,15 +194,6 @@ void PqFastScan::prefetch_list(size_t list) const {
   for (size_t at = 0; at < bytes; at += 64) _mm_prefetch(codes + at, _MM_HINT_T0);
 }
 
-void PqFastScan::FreeArena::operator()(uint8_t* p) const { std::free(p); }
-
-void PqFastScan::set_lists(size_t lists) {
-  if (lists <= counts_.size()) return;
-  std::vector<size_t> sizes(counts_);
-  sizes.resize(lists, 0);
-  reserve(sizes);
-}
-
 void PqFastScan::reserve(const std::vector<size_t>& sizes) {
   const size_t lists = std::max(sizes.size(), counts_.size());
   bool fits = arena_ != nullptr && lists == room_.size();
@@ -221,18 +209,12 @@ void PqFastScan::reserve(const std::vector<size_t>& sizes) {
     start[l] = total;
     total += room[l];
   }
-  const size_t bytes = std::max<size_t>(total * block_bytes(), 64);
-  constexpr size_t kHugePage = size_t(2) << 20;
-  const bool huge = bytes >= 2 * kHugePage;
-  const size_t rounded = huge ? (bytes + kHugePage - 1) / kHugePage * kHugePage : (bytes + 63) / 64 * 64;
-  auto* memory = static_cast<uint8_t*>(std::aligned_alloc(huge ? kHugePage : 64, rounded));
-  if (!memory) throw std::bad_alloc();
-  if (huge) madvise(memory, rounded, MADV_HUGEPAGE);  // a hint: without it, 4 KB pages
-  std::memset(memory, 0, rounded);
+  AlignedBlock memory = allocate_block(total * block_bytes());
+  std::memset(memory.get(), 0, total * block_bytes());
   for (size_t l = 0; l < counts_.size(); ++l)
     if (counts_[l] > 0)
-      std::memcpy(memory + start[l] * block_bytes(), list_codes(l), blocks_for(counts_[l]) * block_bytes());
-  arena_.reset(memory);
+      std::memcpy(memory.get() + start[l] * block_bytes(), list_codes(l), blocks_for(counts_[l]) * block_bytes());
+  arena_ = std::move(memory);
   start_.swap(start);
   room_.swap(room);
   counts_.resize(lists, 0);

@@ -23,6 +23,7 @@
 #include <memory>
 #include <vector>
 
+#include "storage/aligned_block.h"
 #include "storage/balanced_rotation.h"
 
 namespace facedex::storage {
@@ -51,7 +52,6 @@ class PqFastScan {
   // the codes out anew, with room to grow, when one outgrows its room), so
   // that sync_list may then run on different lists from several threads.
   void reserve(const std::vector<size_t>& sizes);
-  void set_lists(size_t lists);
   // Makes list `list`'s codes those of its `n` vectors: encodes the vectors
   // past those already held (lists grow at the end), or all of them when
   // `from_scratch` (after removals, which move vectors within a list).
@@ -131,18 +131,14 @@ class PqFastScan {
   static size_t blocks_for(size_t vectors) { return (vectors + kBlock - 1) / kBlock; }
   uint8_t* list_codes(size_t list) const { return arena_.get() + start_[list] * block_bytes(); }
 
-  struct FreeArena {
-    void operator()(uint8_t* p) const;
-  };
-
   size_t d_ = 0, dsub_ = 0, m_ = kSubquantizers;
   BalancedRotation rotation_;            // applied to vectors and queries before coding
   std::vector<float> centroids_;         // m_ x kCentroids x dsub_
   std::vector<float> centroids_by_dim_;  // m_ x dsub_ x kCentroids, for encoding
-  // Every list's blocks in one allocation, in huge pages when large: at a
+  // Every list's blocks in one allocation (huge pages when large): at a
   // million faces a query reads 512 lists scattered over 16 MB, and with
   // 4,096 separate allocations nearly each one began with a TLB miss.
-  std::unique_ptr<uint8_t[], FreeArena> arena_;
+  AlignedBlock arena_;
   std::vector<size_t> start_, room_;  // per list, in blocks
   std::vector<size_t> counts_;        // per list, vectors with codes
 };

@@ -1,19 +1,14 @@
 #include "storage/sq8_vectors.h"
 
 #include <immintrin.h>
-#include <sys/mman.h>
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
-#include <new>
 
 #include "storage/l2_distance.h"
 
 namespace facedex::storage {
 namespace {
-
-constexpr size_t kHugePage = size_t(2) << 20;
 
 __attribute__((target("avx2,fma"))) float distance_avx2(const float* shifted, const float* step, const uint8_t* code,
                                                         size_t d) {
@@ -38,8 +33,6 @@ __attribute__((target("avx2,fma"))) float distance_avx2(const float* shifted, co
 
 }  // namespace
 
-void Sq8Vectors::FreeBlock::operator()(uint8_t* p) const { std::free(p); }
-
 void Sq8Vectors::train(size_t d, const float* sample, size_t n) {
   d_ = 0;
   if (d == 0 || n == 0) return;
@@ -57,7 +50,6 @@ void Sq8Vectors::train(size_t d, const float* sample, size_t n) {
   }
   d_ = d;
   block_.reset();
-  capacity_total_ = 0;
   start_.clear();
   room_.clear();
   count_.clear();
@@ -81,12 +73,7 @@ void Sq8Vectors::lay_out(const std::vector<const float*>& vectors, const std::ve
     room_[l] = sizes[l] + sizes[l] / 4 + 8;  // room to grow before the next lay-out
     total += room_[l];
   }
-  const size_t bytes = (total * d_ + kHugePage - 1) / kHugePage * kHugePage;
-  auto* memory = static_cast<uint8_t*>(std::aligned_alloc(kHugePage, std::max(bytes, kHugePage)));
-  if (!memory) throw std::bad_alloc();
-  madvise(memory, std::max(bytes, kHugePage), MADV_HUGEPAGE);  // a hint: without it, 4 KB pages
-  block_.reset(memory);
-  capacity_total_ = total;
+  block_ = allocate_block(total * d_);
 #pragma omp parallel for schedule(dynamic, 64)
   for (size_t l = 0; l < lists; ++l) {
     for (size_t i = 0; i < sizes[l]; ++i) encode(vectors[l] + i * d_, block_.get() + (start_[l] + i) * d_);
@@ -134,11 +121,6 @@ float Sq8Vectors::distance_at(const Query& query, size_t row) const {
     sum += t * t;
   }
   return sum;
-}
-
-void Sq8Vectors::prefetch(size_t list, size_t offset) const {
-  const char* p = reinterpret_cast<const char*>(at(list, offset));
-  for (size_t at = 0; at < d_; at += 64) _mm_prefetch(p + at, _MM_HINT_T0);
 }
 
 }  // namespace facedex::storage

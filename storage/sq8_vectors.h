@@ -19,6 +19,8 @@
 #include <memory>
 #include <vector>
 
+#include "storage/aligned_block.h"
+
 namespace facedex::storage {
 
 class Sq8Vectors {
@@ -44,7 +46,6 @@ class Sq8Vectors {
   void prepare(const float* query, Query* out) const;
   // Squared distance from the query to the copy of vector `offset` of `list`.
   float distance(const Query& query, size_t list, size_t offset) const;
-  void prefetch(size_t list, size_t offset) const;
   // The same by row: where vector `offset` of `list` is, or kNoRow when the
   // copy does not hold it (the lists changed since the last sync).
   static constexpr size_t kNoRow = ~size_t(0);
@@ -54,20 +55,13 @@ class Sq8Vectors {
   float distance_at(const Query& query, size_t row) const;
   void prefetch_row(size_t row) const;
 
-  size_t bytes() const { return capacity_total_ * d_; }
-
  private:
-  struct FreeBlock {
-    void operator()(uint8_t* p) const;
-  };
-  const uint8_t* at(size_t list, size_t offset) const { return block_.get() + (start_[list] + offset) * d_; }
   void encode(const float* vector, uint8_t* out) const;
   void lay_out(const std::vector<const float*>& vectors, const std::vector<size_t>& sizes);
 
   size_t d_ = 0;
   std::vector<float> low_, step_, inverse_step_;
-  std::unique_ptr<uint8_t[], FreeBlock> block_;
-  size_t capacity_total_ = 0;
+  AlignedBlock block_;                        // huge pages from 4 MB on
   std::vector<size_t> start_, room_, count_;  // per list, in vectors
 };
 
