@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <optional>
+#include <omp.h>
 #include <typeinfo>
 #include <vector>
 
@@ -20,6 +22,7 @@
 
 #include "storage/l2_distance.h"
 #include "storage/pq_fast_scan.h"
+#include "storage/query_helper.h"
 #include "storage/sq8_vectors.h"
 
 namespace facedex::storage {
@@ -29,23 +32,43 @@ using idx_t = faiss::Index::idx_t;
 
 const bool kAvx2 = PqFastScan::supported();
 
-// Positions of the `k` smallest keys (ties broken by position), by counting.
+// Positions of the `k` smallest keys (ties broken by position), in no
+// particular order: keys counted into at most 4,096 buckets of their high
+// bits, every key below the bucket holding the k-th taken, the rest picked
+// from that bucket exactly. (Counting by the full 16 bits cleared and walked
+// up to 256 KB of counts: ~60 us of a million-face query.)
 std::vector<uint32_t> smallest(const std::vector<uint16_t>& keys, size_t k) {
   std::vector<uint32_t> out;
+  if (k == 0) return out;
   if (k >= keys.size()) {
     for (size_t i = 0; i < keys.size(); ++i) out.push_back(uint32_t(i));
     return out;
   }
+  constexpr size_t kBuckets = 4096;
   const uint16_t highest = keys.empty() ? 0 : *std::max_element(keys.begin(), keys.end());
-  std::vector<uint32_t> counts(size_t(highest) + 1, 0);
-  for (uint16_t key : keys) ++counts[key];
+  int shift = 0;
+  while ((size_t(highest) >> shift) >= kBuckets) ++shift;
+  uint32_t counts[kBuckets];
+  std::fill(counts, counts + (size_t(highest) >> shift) + 1, 0u);
+  for (uint16_t key : keys) ++counts[key >> shift];
   size_t below = 0;
   uint32_t cutoff = 0;
   while (below + counts[cutoff] < k) below += counts[cutoff++];
-  size_t ties = k - below;
-  out.reserve(k);
-  for (size_t i = 0; i < keys.size(); ++i)
-    if (keys[i] < cutoff || (keys[i] == cutoff && ties > 0 && ties--)) out.push_back(uint32_t(i));
+  // Branch-free: which side of the cutoff a key falls is a coin toss.
+  out.resize(keys.size());
+  std::vector<std::pair<uint16_t, uint32_t>> bucket(keys.size());  // (key, position) in the cutoff's bucket
+  size_t taken = 0, tied = 0;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const uint32_t b = uint32_t(keys[i] >> shift);
+    out[taken] = uint32_t(i);
+    taken += b < cutoff;
+    bucket[tied] = {keys[i], uint32_t(i)};
+    tied += b == cutoff;
+  }
+  out.resize(taken);
+  const size_t rest = k - below;
+  std::nth_element(bucket.begin(), bucket.begin() + long(rest - 1), bucket.begin() + long(tied));
+  for (size_t i = 0; i < rest; ++i) out.push_back(bucket[i].second);
   return out;
 }
 
@@ -132,6 +155,11 @@ constexpr size_t kFastScanTrainingSample = 65536;
 constexpr size_t kNearestListsFirst = 32;
 // 8-bit copies (two cache lines each) are fetched this many ahead.
 constexpr size_t kRowsAhead = 16;
+// Work shared with the query's helper thread (storage/query_helper.h) is
+// taken in chunks of this many lists or 8-bit rows: big enough that taking
+// one (an atomic add on a cache line both cores write) costs little.
+constexpr size_t kListsPerChunk = 4;
+constexpr size_t kRowsPerChunk = 64;
 // Vectors whose exact distances come next are fetched this many ahead.
 constexpr size_t kPrefetchAhead = 6;
 // From this many lists the coarse centroids get codes too (nearest_lists).
@@ -200,22 +228,22 @@ struct FastIVFFlat final : faiss::IndexIVFFlat {
   size_t refine = kDefaultFastScanRefine;
   double rank_share = 1.0;  // codes4.neighbour_rank_share of the training sample
 
-  // (*approx)[i]: the 8-bit distance of candidates[i], by row in the 8-bit
-  // block (looking up the lists' own sizes, another cache line per list,
-  // cost ~25 us a query).
+  // (*approx)[i]: the 8-bit distance of candidates[i], for i in [begin, end),
+  // by row in the 8-bit block (looking up the lists' own sizes, another cache
+  // line per list, cost ~25 us a query).
   __attribute__((target("avx2,fma"))) void score_rows(const Sq8Vectors::Query& q8,
                                                       const std::vector<PqFastScan::Candidate>& candidates,
+                                                      size_t begin, size_t end,
                                                       std::vector<std::pair<float, uint32_t>>* approx) const {
-    std::vector<size_t> rows(candidates.size());
-    for (size_t i = 0; i < candidates.size(); ++i) rows[i] = sq8.row(candidates[i].list, candidates[i].offset);
-    for (size_t i = 0; i < std::min(kRowsAhead, rows.size()); ++i)
-      if (rows[i] != Sq8Vectors::kNoRow) sq8.prefetch_row(rows[i]);
-    for (size_t i = 0; i < rows.size(); ++i) {
-      if (i + kRowsAhead < rows.size() && rows[i + kRowsAhead] != Sq8Vectors::kNoRow)
-        sq8.prefetch_row(rows[i + kRowsAhead]);
-      (*approx)[i] = {
-          rows[i] != Sq8Vectors::kNoRow ? sq8.distance_at(q8, rows[i]) : std::numeric_limits<float>::infinity(),
-          uint32_t(i)};
+    auto row = [&](size_t i) { return sq8.row(candidates[i].list, candidates[i].offset); };
+    for (size_t i = begin; i < std::min(begin + kRowsAhead, end); ++i)
+      if (const size_t r = row(i); r != Sq8Vectors::kNoRow) sq8.prefetch_row(r);
+    for (size_t i = begin; i < end; ++i) {
+      if (i + kRowsAhead < end)
+        if (const size_t r = row(i + kRowsAhead); r != Sq8Vectors::kNoRow) sq8.prefetch_row(r);
+      const size_t r = row(i);
+      (*approx)[i] = {r != Sq8Vectors::kNoRow ? sq8.distance_at(q8, r) : std::numeric_limits<float>::infinity(),
+                      uint32_t(i)};
     }
   }
 
@@ -302,27 +330,52 @@ struct FastIVFFlat final : faiss::IndexIVFFlat {
   // for them (generic code around the kernels took ~12% more at 1M faces).
   __attribute__((target("avx2,fma"))) void search_one(const float* query, size_t k, float* distances,
                                                       idx_t* labels) const {
+    // Poked now, a sleeping helper may be up by the time the lists are chosen.
+    // Only for a single query: a batch already runs one query per thread.
+    std::optional<QueryHelperLease> lease;
+    if (omp_get_max_threads() > 1 && !omp_in_parallel()) lease.emplace();
+    QueryHelper* const helper = lease ? lease->get() : nullptr;
     PqFastScan::QueryTables tables;
     codes4.make_tables(query, &tables);
-    const std::vector<uint32_t> lists = nearest_lists(query, tables);
+    const std::vector<uint32_t> lists = nearest_lists(query, tables, helper);
 
-    // One thread: on this 2-core VM a second one woke in ~50 us, and a query
-    // alternating with others took as long on two threads as on one.
     const size_t want = std::max(rerank == kAutoFastScanRerank ? auto_shortlist(lists) : rerank, k);
-    PqFastScan::Reservoir found(want);
-    for (size_t i = 0; i < lists.size(); ++i) {
-      if (i + 1 < lists.size()) codes4.prefetch_list(lists[i + 1]);
-      codes4.scan_list(tables, lists[i], &found);
+    // The lists in chunks taken in order by this thread and the helper, each
+    // into its own reservoir, the two shortlists merged.
+    PqFastScan::Reservoir mine(want), theirs(want);
+    PqFastScan::Reservoir* const into[2] = {&mine, &theirs};
+    share_work(
+        helper, lists.size(), kListsPerChunk,
+        [&](size_t begin, size_t end, int who) {
+          for (size_t i = begin; i < end; ++i) {
+            if (i + 1 < lists.size()) codes4.prefetch_list(lists[i + 1]);
+            codes4.scan_list(tables, lists[i], into[who]);
+          }
+        },
+        [&](int who) { into[who]->best(); });
+    std::vector<PqFastScan::Candidate> candidates;
+    if (theirs.best().empty()) {
+      candidates = mine.best();
+    } else {
+      PqFastScan::Reservoir both(want);
+      for (const PqFastScan::Candidate& c : mine.best()) both.add(c);
+      for (const PqFastScan::Candidate& c : theirs.best()) both.add(c);
+      candidates = both.best();
     }
-    std::vector<PqFastScan::Candidate> candidates = found.best();
 
-    // The 8-bit copies' distances of those, and the best of them go on.
+    // Their 8-bit copies' distances, shared alike.
+    std::vector<std::pair<float, uint32_t>> approx;  // 8-bit distance, index in candidates
     const size_t keep = std::max(refine, k);
     if (sq8.trained() && candidates.size() > keep) {
       Sq8Vectors::Query q8;
       sq8.prepare(query, &q8);
-      std::vector<std::pair<float, uint32_t>> approx(candidates.size());  // 8-bit distance, index in candidates
-      score_rows(q8, candidates, &approx);
+      approx.resize(candidates.size());
+      share_work(
+          helper, candidates.size(), kRowsPerChunk,
+          [&](size_t begin, size_t end, int) { score_rows(q8, candidates, begin, end, &approx); }, [](int) {});
+    }
+    // The best of those by their 8-bit distances go on.
+    if (!approx.empty()) {
       std::nth_element(approx.begin(), approx.begin() + long(keep - 1), approx.end());
       std::vector<PqFastScan::Candidate> best(keep);
       for (size_t i = 0; i < keep; ++i) best[i] = candidates[approx[i].second];
@@ -353,7 +406,8 @@ struct FastIVFFlat final : faiss::IndexIVFFlat {
   // centroid exactly read 2 MB per query at 4096 lists (+0.14 ms), and codes
   // alone chose worse lists (recall@10 0.968 vs 0.982 at 512 of 4096).
   __attribute__((target("avx2,fma"))) std::vector<uint32_t> nearest_lists(const float* query,
-                                                                          const PqFastScan::QueryTables& tables) const {
+                                                                          const PqFastScan::QueryTables& tables,
+                                                                          QueryHelper* helper) const {
     const size_t probes = std::min(nprobe, nlist);
     std::vector<uint32_t> lists;
     if (!centroid_codes.trained() || 2 * probes >= nlist) {
@@ -375,13 +429,17 @@ struct FastIVFFlat final : faiss::IndexIVFFlat {
     // the best `probes` of those by counting again (nth_element on 1,024
     // pairs took ~15 us).
     std::vector<float> distance(candidates.size());
-    for (size_t i = 0; i < std::min(kRowsAhead, candidates.size()); ++i) centroid_sq8.prefetch_row(candidates[i]);
-    float largest = 0;
-    for (size_t i = 0; i < candidates.size(); ++i) {
-      if (i + kRowsAhead < candidates.size()) centroid_sq8.prefetch_row(candidates[i + kRowsAhead]);
-      distance[i] = centroid_sq8.distance_at(q8, candidates[i]);
-      largest = std::max(largest, distance[i]);
-    }
+    auto score = [&](size_t begin, size_t end) {
+      for (size_t i = begin; i < std::min(begin + kRowsAhead, end); ++i) centroid_sq8.prefetch_row(candidates[i]);
+      for (size_t i = begin; i < end; ++i) {
+        if (i + kRowsAhead < end) centroid_sq8.prefetch_row(candidates[i + kRowsAhead]);
+        distance[i] = centroid_sq8.distance_at(q8, candidates[i]);
+      }
+    };
+    share_work(
+        helper, candidates.size(), kRowsPerChunk, [&](size_t begin, size_t end, int) { score(begin, end); },
+        [](int) {});
+    const float largest = distance.empty() ? 0.f : *std::max_element(distance.begin(), distance.end());
     std::vector<uint16_t> keys(candidates.size());
     const float scale = largest > 0 ? 65535.f / largest : 0.f;
     for (size_t i = 0; i < candidates.size(); ++i) keys[i] = uint16_t(std::min(65535.f, distance[i] * scale));
