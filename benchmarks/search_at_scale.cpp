@@ -113,7 +113,7 @@ int main(int argc, char** argv) {
       // recall: of those 10 that are the query's own identity (what `who` needs to
       // find), the share the index returns; the others are strangers at near-tied
       // distances, which make plain recall@10 hard on these galleries.
-      std::printf("%-48s %10s %10s %10s %10s %10s %10s %12s\n", "index", "build s", "memory MB", "p50 ms", "best p50",
+      std::printf("%-60s %10s %10s %10s %10s %10s %10s %12s\n", "index", "build s", "memory MB", "p50 ms", "best p50",
                   "p99 ms", "recall@10", "same-person");
 
       // The truth: exact search of all queries at once (BLAS); the Flat rows
@@ -135,24 +135,27 @@ int main(int argc, char** argv) {
         bool fast_scan = false;  // facedex's AVX2 loops (storage/fast_search.h), as facedex runs Flat and IVF
       };
       const size_t nlist = n >= 1000000 ? 4096 : 1024;
-      // nprobe p: every vector of p lists compared exactly.
+      // nprobe p: every vector of p lists compared exactly, on one thread.
       auto nprobe = [](size_t p) {
         return std::make_pair("nprobe " + std::to_string(p), std::function<void(faiss::Index*)>([p](faiss::Index* i) {
                                 static_cast<faiss::IndexIVFFlat*>(i)->nprobe = p;
                                 facedex::storage::set_fast_scan_rerank(*i, 0);
+                                omp_set_num_threads(1);
                               }));
       };
       // Codes of p lists scored, a shortlist of r (auto: sized by the codes'
       // measured accuracy) re-scored by 8-bit copies, the best 16 of those
-      // ranked exactly (what facedex runs with r = auto).
-      auto codes = [](size_t p, size_t r) {
+      // ranked exactly, on one thread or shared with the query helper
+      // (storage/query_helper.h): facedex runs r = auto on two.
+      auto codes = [](size_t p, size_t r, int threads) {
         const std::string shortlist = r == storage::kAutoFastScanRerank ? "auto" : std::to_string(r);
-        return std::make_pair("codes nprobe " + std::to_string(p) + " shortlist " + shortlist,
-                              std::function<void(faiss::Index*)>([p, r](faiss::Index* i) {
-                                static_cast<faiss::IndexIVFFlat*>(i)->nprobe = p;
-                                if (!facedex::storage::set_fast_scan_rerank(*i, r))
-                                  std::fprintf(stderr, "codes not in use\n");
-                              }));
+        return std::make_pair(
+            "codes nprobe " + std::to_string(p) + " shortlist " + shortlist + ", " + std::to_string(threads) + " thr",
+            std::function<void(faiss::Index*)>([p, r, threads](faiss::Index* i) {
+              static_cast<faiss::IndexIVFFlat*>(i)->nprobe = p;
+              if (!facedex::storage::set_fast_scan_rerank(*i, r)) std::fprintf(stderr, "codes not in use\n");
+              omp_set_num_threads(threads);
+            }));
       };
       constexpr size_t kAuto = storage::kAutoFastScanRerank;
       std::vector<Spec> specs = {
@@ -178,9 +181,10 @@ int main(int argc, char** argv) {
              ivf->own_fields = true;  // owns its quantizer, as index_factory makes it
              return ivf;
            },
-           {nprobe(16), nprobe(64), nprobe(256), codes(nlist / 64, kAuto), codes(nlist / 32, kAuto),
-            codes(nlist / 16, kAuto), codes(nlist / 8, 256), codes(nlist / 8, kAuto), codes(nlist / 8, 1024),
-            codes(3 * nlist / 16, kAuto), codes(nlist / 4, kAuto)},
+           {nprobe(16), nprobe(64), nprobe(256), codes(nlist / 16, kAuto, 1), codes(nlist / 8, 256, 1),
+            codes(nlist / 8, kAuto, 1), codes(3 * nlist / 16, kAuto, 1), codes(nlist / 16, kAuto, 2),
+            codes(nlist / 8, 256, 2), codes(nlist / 8, kAuto, 2), codes(nlist / 8, 1024, 2),
+            codes(3 * nlist / 16, kAuto, 2), codes(nlist / 4, kAuto, 2)},
            true},
       };
       if (!all_indexes) specs = {specs[0], specs[3]};
@@ -226,7 +230,7 @@ int main(int argc, char** argv) {
           size_t hits = 0, same_wanted = 0, same_hits = 0;
         };
         std::vector<Tally> tallies(spec.tunings.size());
-        omp_set_num_threads(1);  // a single query, as `who` asks them
+        omp_set_num_threads(1);  // a single query, as `who` asks them (the codes' rows set their own)
         for (size_t round = 0; round < rounds; ++round)
           for (size_t t = 0; t < spec.tunings.size(); ++t) {
             spec.tunings[t].second(index.get());
@@ -259,7 +263,7 @@ int main(int argc, char** argv) {
           const double same = tally.same_wanted == 0 ? 1.0 : double(tally.same_hits) / double(tally.same_wanted);
           const std::string& label = spec.tunings[t].first;
           const std::string name = label.empty() ? spec.name : spec.name + " " + label;
-          std::printf("%-48s %10.1f %10.0f %10.3f %10.3f %10.3f %10.3f %12.3f\n", name.c_str(), build, memory,
+          std::printf("%-60s %10.1f %10.0f %10.3f %10.3f %10.3f %10.3f %12.3f\n", name.c_str(), build, memory,
                       tally.ms[tally.ms.size() / 2], *std::min_element(tally.round_p50.begin(), tally.round_p50.end()),
                       tally.ms[tally.ms.size() * 99 / 100], recall, same);
         }

@@ -17,9 +17,19 @@ constexpr auto kSpinAfterWork = std::chrono::milliseconds(2);
 
 }  // namespace
 
-QueryHelper* QueryHelper::claim() {
+QueryHelper* QueryHelper::instance() {
   // Never destroyed: its thread may still be asleep in it when the process exits.
   static QueryHelper* const helper = std::thread::hardware_concurrency() >= 2 ? new QueryHelper : nullptr;
+  return helper;
+}
+
+uint64_t QueryHelper::jobs_run() {
+  const QueryHelper* helper = instance();
+  return helper ? helper->jobs_.load(std::memory_order_acquire) : 0;
+}
+
+QueryHelper* QueryHelper::claim() {
+  QueryHelper* const helper = instance();
   if (!helper || helper->taken_.exchange(true, std::memory_order_acquire)) return nullptr;
   helper->signal(helper->pokes_);
   return helper;
@@ -57,6 +67,7 @@ void QueryHelper::loop() {
     if (state_.load(std::memory_order_relaxed) == kPosted &&
         state_.compare_exchange_strong(expected, kRunning, std::memory_order_acquire)) {
       run_(arg_);
+      jobs_.fetch_add(1, std::memory_order_relaxed);
       state_.store(kDone, std::memory_order_release);
       until = Clock::now() + kSpinAfterWork;
       continue;

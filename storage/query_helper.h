@@ -27,6 +27,8 @@ class QueryHelper {
   // release().
   static QueryHelper* claim();
   void release();
+  // How many jobs the helper thread has run since the process started.
+  static uint64_t jobs_run();
 
   // Offers job() to the helper thread; one job at a time. The caller keeps
   // `job` alive until finish() returns.
@@ -47,13 +49,14 @@ class QueryHelper {
  private:
   enum State : int { kIdle, kPosted, kRunning, kDone };
   QueryHelper();
+  static QueryHelper* instance();
   // Counts one more on `counter` and wakes the thread if it sleeps.
   void signal(std::atomic<uint64_t>& counter);
   void loop();
 
   std::atomic<bool> taken_{false};
   std::atomic<int> state_{kIdle};
-  std::atomic<uint64_t> pokes_{0};
+  std::atomic<uint64_t> pokes_{0}, jobs_{0};
   void (*run_)(void*) = nullptr;
   void* arg_ = nullptr;
   std::mutex mutex_;

@@ -9,6 +9,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <thread>
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIVFFlat.h>
@@ -17,6 +18,7 @@
 
 #include "storage/fast_search.h"
 #include "storage/pq_fast_scan.h"
+#include "storage/query_helper.h"
 #include "tests/support/clumped_descriptors.h"
 #include "tests/support/faiss_round_trip.h"
 
@@ -184,13 +186,14 @@ TEST(PqFastScanTest, CodesFollowAdditionsRemovalsAndReload) {
 
 TEST(PqFastScanTest, OneQueryOnTwoThreadsAnswersAsOnOne) {
   if (!storage::PqFastScan::supported()) GTEST_SKIP() << "CPU without AVX2/FMA: IVF scans floats only";
-  IvfFixture f(24000, 1024);
-  ivf_of(*f.fast).nprobe = 128;
+  // A single query with 32,768 codes or more to scan uses the helper thread
+  // when OpenMP may use two threads; with one it runs alone. Both keep the
+  // same best candidates, so the answers differ at most where scores tie at
+  // a cut.
+  IvfFixture f(40000, 256);
+  ivf_of(*f.fast).nprobe = 256;
   ASSERT_TRUE(storage::set_fast_scan_rerank(*f.fast, storage::kAutoFastScanRerank));
   const std::vector<Descriptor> queries = testing::clumped_descriptors(300, 15);
-  // A single query uses the helper thread when OpenMP may use two threads;
-  // with one it runs alone. Both keep the same best candidates, so the
-  // answers differ at most where scores tie at a cut.
   const int threads = omp_get_max_threads();
   auto answers = [&](int use) {
     omp_set_num_threads(use);
@@ -199,7 +202,12 @@ TEST(PqFastScanTest, OneQueryOnTwoThreadsAnswersAsOnOne) {
     for (size_t q = 0; q < queries.size(); ++q) f.fast->search(1, queries[q].data(), 10, d.data(), &all[10 * q]);
     return all;
   };
-  const std::vector<idx_t> alone = answers(1), shared = answers(2);
+  const uint64_t jobs_before = storage::QueryHelper::jobs_run();
+  const std::vector<idx_t> shared = answers(2);
+  if (std::thread::hardware_concurrency() >= 2) {
+    EXPECT_GT(storage::QueryHelper::jobs_run(), jobs_before) << "the helper thread never took part";
+  }
+  const std::vector<idx_t> alone = answers(1);
   omp_set_num_threads(threads);
   size_t same = 0;
   for (size_t i = 0; i < alone.size(); ++i) same += alone[i] == shared[i];
@@ -209,8 +217,8 @@ TEST(PqFastScanTest, OneQueryOnTwoThreadsAnswersAsOnOne) {
   omp_set_num_threads(1);
   const double recall_alone = recall_at_10(f.exact, *f.fast, queries, f.vector_of_id);
   omp_set_num_threads(threads);
-  std::printf("128 of 1024 lists: recall@10 %.3f on two threads, %.3f on one; %zu of %zu answers equal\n",
-              recall_shared, recall_alone, same, alone.size());
+  std::printf("256 of 256 lists: recall@10 %.3f on two threads, %.3f on one; %zu of %zu answers equal\n", recall_shared,
+              recall_alone, same, alone.size());
   EXPECT_GE(recall_shared, recall_alone - 0.005);
 }
 
