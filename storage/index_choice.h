@@ -31,8 +31,9 @@ bool is_auto_index_choice(const std::string& concrete);
 // sixteenth where it compares every probed vector exactly; at least 64.
 // Among 1M faces drawn from the two-covariance model fitted to LFW-dev (4096
 // lists) the exact 10 nearest lie in the 512 nearest lists 98.5% of the
-// time; 512 lists of 16-byte codes find 98.2-98.4% of them in ~0.55-0.65 ms, 256
-// exact lists 94% in ~5 ms (benchmarks/RESULTS.md, "Search at scale").
+// time; 512 lists of 16-byte codes find 98.2-98.4% of them in ~0.45 ms with
+// the query helper thread (0.64-0.71 on one), 256 exact lists 94% in ~5 ms
+// (benchmarks/RESULTS.md, "Search at scale").
 size_t auto_nprobe(size_t lists);
 // FAISS ParameterSpace settings for the types auto_index_type returns.
 std::string auto_search_parameters(const std::string& concrete);
