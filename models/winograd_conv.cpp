@@ -69,7 +69,18 @@ struct Winograd<4> {
   }
 };
 
-// U[xi][in][out] = (G g G^T)[xi] for every channel pair, in double precision.
+// Columns of the transformed filters per strip: two AVX2 vectors.
+constexpr long kStrip = 16;
+
+// Floats from one xi's matrix of a chunk's transformed tiles (V or M) to the
+// next: chunk x channels, plus a cache line. Unpadded, the 16 or 36 matrices
+// lay a multiple of 4 KB apart, so the transforms' 16 or 36 loads or stores
+// of a tile fell into one L1 set (8 ways) and went to L2.
+long xi_stride(long chunk, long channels) { return chunk * channels + 16; }
+
+// U[xi][out / 16][in][16] = (G g G^T)[xi] for every channel pair, in double
+// precision: each xi's [in][out] matrix cut into strips of 16 output columns,
+// each strip contiguous, so the products read it in order from L1.
 template <int M>
 std::vector<float> transform_filters(const std::vector<float>& filters, int in, int out) {
   constexpr int a = Winograd<M>::kAlpha;
@@ -84,22 +95,28 @@ std::vector<float> transform_filters(const std::vector<float>& filters, int in, 
       for (int r = 0; r < a; ++r)
         for (int c = 0; c < a; ++c) {
           const double v = gg[r][0] * G[c][0] + gg[r][1] * G[c][1] + gg[r][2] * G[c][2];  // (G g) G^T
-          u[(size_t(r * a + c) * size_t(in) + size_t(i)) * size_t(out) + size_t(o)] = float(v);
+          const size_t strip = size_t(o) / kStrip, column = size_t(o) % kStrip;
+          u[((size_t(r * a + c) * size_t(out / kStrip) + strip) * size_t(in) + size_t(i)) * kStrip + column] = float(v);
         }
     }
   return u;
 }
 
-// c[r][0..n) = sum_k a[r][k] * b[k][0..n) for `rows` rows; n a multiple of 16.
-// R rows x 16 columns of c live in 2R registers while k runs (R <= 6 keeps 12
-// accumulators and the two b vectors within AVX2's 16 registers).
+// c[r][0..n) = sum_k a[r][k] * b[k][0..n) for R rows of a (k_size apart) and
+// c (n apart), b in strips of 16 columns ([n / 16][k_size][16]), n a multiple
+// of 16. R x 16 outputs live in 2R registers while k runs (R <= 6 keeps 12
+// accumulators and the two strip vectors within AVX2's 16). The R rows of a
+// (at most 6 KB) stay in L1 over every strip, and b streams from L2 in the
+// order it lies in memory (read as [k][n], a row of b for each k, its loads
+// stalled).
 template <int R>
 FACEDEX_AVX2 inline void multiply_rows(const float* a, const float* b, float* c, long k_size, long n) {
-  for (long col = 0; col < n; col += 16) {
+  for (long col = 0; col < n; col += kStrip) {
+    const float* strip = b + col * k_size;
     __m256 acc[R][2];
     for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
     for (long k = 0; k < k_size; ++k) {
-      const __m256 b0 = _mm256_loadu_ps(b + k * n + col), b1 = _mm256_loadu_ps(b + k * n + col + 8);
+      const __m256 b0 = _mm256_loadu_ps(strip + k * kStrip), b1 = _mm256_loadu_ps(strip + k * kStrip + 8);
       for (int r = 0; r < R; ++r) {
         const __m256 x = _mm256_broadcast_ss(a + r * k_size + k);
         acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
@@ -117,12 +134,23 @@ FACEDEX_AVX2 void multiply(const float* a, const float* b, float* c, long rows, 
   long r = 0;
   for (; r + 6 <= rows; r += 6) multiply_rows<6>(a + r * k_size, b, c + r * n, k_size, n);
   switch (rows - r) {
-    case 5: multiply_rows<5>(a + r * k_size, b, c + r * n, k_size, n); break;
-    case 4: multiply_rows<4>(a + r * k_size, b, c + r * n, k_size, n); break;
-    case 3: multiply_rows<3>(a + r * k_size, b, c + r * n, k_size, n); break;
-    case 2: multiply_rows<2>(a + r * k_size, b, c + r * n, k_size, n); break;
-    case 1: multiply_rows<1>(a + r * k_size, b, c + r * n, k_size, n); break;
-    default: break;
+    case 5:
+      multiply_rows<5>(a + r * k_size, b, c + r * n, k_size, n);
+      break;
+    case 4:
+      multiply_rows<4>(a + r * k_size, b, c + r * n, k_size, n);
+      break;
+    case 3:
+      multiply_rows<3>(a + r * k_size, b, c + r * n, k_size, n);
+      break;
+    case 2:
+      multiply_rows<2>(a + r * k_size, b, c + r * n, k_size, n);
+      break;
+    case 1:
+      multiply_rows<1>(a + r * k_size, b, c + r * n, k_size, n);
+      break;
+    default:
+      break;
   }
 }
 
@@ -142,9 +170,16 @@ WinogradFilters transform_winograd_filters(const std::vector<float>& filters, in
                                                               : transform_filters<2>(filters, in, out));
 }
 
-WinogradConv3x3::WinogradConv3x3(WinogradFilters u, const std::vector<float>& bias, int in, int out,
-                                 const memory& src, const memory& dst, Post post, int tile)
-    : in_(in), out_(out), tile_(tile), alpha_(tile + 2), post_(post), src_(src), dst_(dst), u_(std::move(u)),
+WinogradConv3x3::WinogradConv3x3(WinogradFilters u, const std::vector<float>& bias, int in, int out, const memory& src,
+                                 const memory& dst, Post post, int tile)
+    : in_(in),
+      out_(out),
+      tile_(tile),
+      alpha_(tile + 2),
+      post_(post),
+      src_(src),
+      dst_(dst),
+      u_(std::move(u)),
       bias_(bias) {
   const memory::dims d = src.get_desc().dims();
   batch_ = d[0];
@@ -165,7 +200,7 @@ void WinogradConv3x3::run(dnnl::stream& stream, Scratch& scratch) {
   const long chunk = std::min(chunk_, (tiles_ + threads - 1) / threads);
   const long chunks = (tiles_ + chunk - 1) / chunk;
   const long xis = alpha_ * alpha_;
-  const size_t v_size = size_t(xis * chunk * in_), m_size = size_t(xis * chunk * out_);
+  const size_t v_size = size_t(xis * xi_stride(chunk, in_)), m_size = size_t(xis * xi_stride(chunk, out_));
   if (scratch.size() < size_t(threads)) scratch.resize(size_t(threads));
 #pragma omp parallel for schedule(dynamic)
   for (long c = 0; c < chunks; ++c) {
@@ -180,7 +215,8 @@ void WinogradConv3x3::run(dnnl::stream& stream, Scratch& scratch) {
     else
       transform_input<2>(first, chunk, v);
     for (long xi = 0; xi < xis; ++xi)
-      multiply(v + xi * chunk * in_, u_->data() + xi * in_ * out_, m + xi * chunk * out_, chunk, in_, out_);
+      multiply(v + xi * xi_stride(chunk, in_), u_->data() + xi * in_ * out_, m + xi * xi_stride(chunk, out_), chunk,
+               in_, out_);
     if (tile_ == 4)
       transform_output<4>(first, chunk, m);
     else
@@ -195,7 +231,7 @@ FACEDEX_AVX2 void WinogradConv3x3::transform_input(long first_tile, long chunk, 
   constexpr int a = Winograd<M>::kAlpha;
   const float* src = floats(src_);
   const long blocks = in_ / kBlock, plane = height_ * width_ * kBlock;
-  const long xi_stride = chunk * in_;
+  const long stride = xi_stride(chunk, in_);
   const long per_image = tiles_h_ * tiles_w_;
   for (long tile = 0; tile < chunk; ++tile) {
     const long global = first_tile + tile;
@@ -227,7 +263,7 @@ FACEDEX_AVX2 void WinogradConv3x3::transform_input(long first_tile, long chunk, 
       for (int r = 0; r < a; ++r) {
         __m256 row[a];
         Winograd<M>::input(t[r], row);  // (B^T d) B
-        for (int c = 0; c < a; ++c) _mm256_storeu_ps(to + (r * a + c) * xi_stride, row[c]);
+        for (int c = 0; c < a; ++c) _mm256_storeu_ps(to + (r * a + c) * stride, row[c]);
       }
     }
   }
@@ -240,7 +276,7 @@ FACEDEX_AVX2 void WinogradConv3x3::transform_output(long first_tile, long chunk,
   constexpr int a = Winograd<M>::kAlpha;
   float* dst = floats(dst_);
   const long blocks = out_ / kBlock, plane = height_ * width_ * kBlock;
-  const long xi_stride = chunk * out_;
+  const long stride = xi_stride(chunk, out_);
   const long per_image = tiles_h_ * tiles_w_;
   const long tiles = std::min(chunk, tiles_ - first_tile);
   const __m256 zero = _mm256_setzero_ps();
@@ -252,7 +288,7 @@ FACEDEX_AVX2 void WinogradConv3x3::transform_output(long first_tile, long chunk,
       __m256 t[M][a];  // A^T M, column by column
       for (int c = 0; c < a; ++c) {
         __m256 column[a];
-        for (int r = 0; r < a; ++r) column[r] = _mm256_loadu_ps(from + (r * a + c) * xi_stride);
+        for (int r = 0; r < a; ++r) column[r] = _mm256_loadu_ps(from + (r * a + c) * stride);
         __m256 out[M];
         Winograd<M>::output(column, out);
         for (int r = 0; r < M; ++r) t[r][c] = out[r];

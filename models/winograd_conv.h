@@ -33,7 +33,8 @@ bool winograd_available();
 int winograd_tile_for(long height, int channels);
 
 // A layer's filters [out][in][3][3] transformed for `tile` (U = G g G^T, laid
-// out [xi][in][out]): made once, shared by the networks of every batch size.
+// out [xi][out / 16][in][16]: strips of 16 output channels, read in order by
+// the products): made once, shared by the networks of every batch size.
 using WinogradFilters = std::shared_ptr<const std::vector<float>>;
 WinogradFilters transform_winograd_filters(const std::vector<float>& filters, int in, int out, int tile);
 
@@ -66,7 +67,7 @@ class WinogradConv3x3 {
   long chunk_;  // tiles per chunk, at most
   Post post_;
   dnnl::memory src_, dst_;
-  WinogradFilters u_;  // [alpha^2][in][out]
+  WinogradFilters u_;  // [alpha^2][out / 16][in][16]
   std::vector<float> bias_;
 };
 
