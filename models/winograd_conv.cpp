@@ -106,9 +106,9 @@ std::vector<float> transform_filters(const std::vector<float>& filters, int in, 
 // c (n apart), b in strips of 16 columns ([n / 16][k_size][16]), n a multiple
 // of 16. R x 16 outputs live in 2R registers while k runs (R <= 6 keeps 12
 // accumulators and the two strip vectors within AVX2's 16). The R rows of a
-// (at most 6 KB) stay in L1 over every strip, and b streams from L2 in the
-// order it lies in memory (read as [k][n], a row of b for each k, its loads
-// stalled).
+// (at most 6 KB) stay in L1 over every strip, and b is read in the order it
+// lies in memory. (Read as [k][n], each k took a row of b 512 B-1 KB from the
+// last, from L2 or L3, and the products stalled on those loads.)
 template <int R>
 FACEDEX_AVX2 inline void multiply_rows(const float* a, const float* b, float* c, long k_size, long n) {
   for (long col = 0; col < n; col += kStrip) {
@@ -131,27 +131,12 @@ FACEDEX_AVX2 inline void multiply_rows(const float* a, const float* b, float* c,
 }
 
 FACEDEX_AVX2 void multiply(const float* a, const float* b, float* c, long rows, long k_size, long n) {
+  using Rows = void (*)(const float*, const float*, float*, long, long);
+  static constexpr Rows kLastRows[6] = {nullptr,          multiply_rows<1>, multiply_rows<2>,
+                                        multiply_rows<3>, multiply_rows<4>, multiply_rows<5>};
   long r = 0;
   for (; r + 6 <= rows; r += 6) multiply_rows<6>(a + r * k_size, b, c + r * n, k_size, n);
-  switch (rows - r) {
-    case 5:
-      multiply_rows<5>(a + r * k_size, b, c + r * n, k_size, n);
-      break;
-    case 4:
-      multiply_rows<4>(a + r * k_size, b, c + r * n, k_size, n);
-      break;
-    case 3:
-      multiply_rows<3>(a + r * k_size, b, c + r * n, k_size, n);
-      break;
-    case 2:
-      multiply_rows<2>(a + r * k_size, b, c + r * n, k_size, n);
-      break;
-    case 1:
-      multiply_rows<1>(a + r * k_size, b, c + r * n, k_size, n);
-      break;
-    default:
-      break;
-  }
+  if (r < rows) kLastRows[rows - r](a + r * k_size, b, c + r * n, k_size, n);
 }
 
 }  // namespace

@@ -32,7 +32,9 @@ std::unique_ptr<faiss::Index> with_fast_search(std::unique_ptr<faiss::Index> ind
 // of those exactly. kAutoFastScanRerank (the default) sizes the first
 // shortlist by how well the codes ranked neighbours on the index's own
 // sample; 0 turns codes off (every probed vector compared exactly, as FAISS
-// does). Returns whether `index` uses codes now.
+// does). A single query with 32,768 codes or more to scan shares that work
+// with a helper thread (storage/query_helper.h) when OpenMP may use more than
+// one thread. Returns whether `index` uses codes now.
 inline constexpr size_t kAutoFastScanRerank = ~size_t(0);
 inline constexpr size_t kDefaultFastScanRefine = 16;
 bool set_fast_scan_rerank(faiss::Index& index, size_t rerank, size_t refine = kDefaultFastScanRefine);
