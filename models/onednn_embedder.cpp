@@ -193,24 +193,35 @@ class BatchNetwork {
     return mem;
   }
 
-  memory add_conv(const memory& src, const FoldedConv& c, size_t index, int stride, int pad, Post post, memory dst) {
+  // A convolution primitive from src_md to dst_md with its weights (reordered
+  // as it asks) and bias, ready to execute.
+  struct Conv {
+    dnnl::convolution_forward primitive;
+    memory weights, bias;
+    void execute(dnnl::stream& s, const memory& src, const memory& dst) const {
+      primitive.execute(s,
+                        {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}});
+    }
+  };
+  Conv make_conv(const memory::desc& src_md, const FoldedConv& c, size_t index, int stride, int pad, Post post,
+                 const memory::desc& dst_md) {
     const memory::desc weights_md({c.out, c.in, c.kernel, c.kernel}, Dt::f32, Tag::any);
     const memory::desc bias_md({c.out}, Dt::f32, Tag::x);
     dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                         src.get_desc(), weights_md, bias_md, dst.get_desc(), {stride, stride},
-                                         {pad, pad}, {pad, pad});
+                                         src_md, weights_md, bias_md, dst_md, {stride, stride}, {pad, pad}, {pad, pad});
     dnnl::post_ops ops;
     if (post == Post::kSumRelu) ops.append_sum(1.0f);
     if (post != Post::kNone) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
     dnnl::primitive_attr attr;
     attr.set_post_ops(ops);
     dnnl::convolution_forward::primitive_desc pd(desc, attr, engine_);
-    memory w = weights_for(index, c, pd.weights_desc());
-    memory bias({{c.out}, Dt::f32, Tag::x}, engine_, const_cast<float*>(c.bias.data()));
-    dnnl::convolution_forward prim(pd);
-    steps_.push_back([prim, src, w, bias, dst](dnnl::stream& s) {
-      prim.execute(s, {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}});
-    });
+    return {dnnl::convolution_forward(pd), weights_for(index, c, pd.weights_desc()),
+            memory(bias_md, engine_, const_cast<float*>(c.bias.data()))};
+  }
+
+  memory add_conv(const memory& src, const FoldedConv& c, size_t index, int stride, int pad, Post post, memory dst) {
+    const Conv conv = make_conv(src.get_desc(), c, index, stride, pad, post, dst.get_desc());
+    steps_.push_back([conv, src, dst](dnnl::stream& s) { conv.execute(s, src, dst); });
     return dst;
   }
 
@@ -225,21 +236,16 @@ class BatchNetwork {
     const memory::desc image_md({1, 3, id[2], id[3]}, Dt::f32, Tag::nchw);
     const memory::desc stem_md({1, c.out, stem_h, stem_w}, Dt::f32, kActivationTag);
     const memory::desc pooled_md({1, c.out, pool_h, pool_w}, Dt::f32, kActivationTag);
-    const memory::desc weights_md({c.out, c.in, c.kernel, c.kernel}, Dt::f32, Tag::any);
-    const memory::desc bias_md({c.out}, Dt::f32, Tag::x);
-    dnnl::convolution_forward::desc conv_desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-                                              image_md, weights_md, bias_md, stem_md, {2, 2}, {0, 0}, {0, 0});
-    dnnl::post_ops ops;
-    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
-    dnnl::primitive_attr attr;
-    attr.set_post_ops(ops);
-    dnnl::convolution_forward::primitive_desc conv_pd(conv_desc, attr, engine_);
-    dnnl::convolution_forward stem(conv_pd);
-    const memory weights = weights_for(0, c, conv_pd.weights_desc());
-    const memory bias(bias_md, engine_, const_cast<float*>(c.bias.data()));
-    dnnl::pooling_forward::desc pool_desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, stem_md,
-                                          pooled_md, {2, 2}, {3, 3}, {0, 0}, {0, 0});
-    dnnl::pooling_forward max_pool(dnnl::pooling_forward::primitive_desc(pool_desc, engine_));
+    const Conv stem = make_conv(image_md, c, 0, 2, 0, Post::kRelu, stem_md);
+    // facedex's pool where the CPU has AVX2 (the check Winograd's loops use),
+    // oneDNN's elsewhere.
+    const bool own_pool = winograd_available() && c.out % kChannelBlock == 0;
+    dnnl::pooling_forward max_pool;
+    if (!own_pool)
+      max_pool = dnnl::pooling_forward(dnnl::pooling_forward::primitive_desc(
+          dnnl::pooling_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, stem_md,
+                                      pooled_md, {2, 2}, {3, 3}, {0, 0}, {0, 0}),
+          engine_));
 
     memory pooled = make({batch_, c.out, pool_h, pool_w});
     const memory stem_out(stem_md, engine_);  // one image's, reused
@@ -249,14 +255,10 @@ class BatchNetwork {
       images.emplace_back(image_md, engine_, data(input_) + n * 3 * id[2] * id[3]);
       outputs.emplace_back(pooled_md, engine_, data(pooled) + n * c.out * pool_h * pool_w);
     }
-    const bool own_pool = winograd_available() && c.out % kChannelBlock == 0;
     const long channels = c.out;
-    steps_.push_back([stem, max_pool, weights, bias, stem_out, images, outputs, own_pool, channels, stem_h,
-                      stem_w](dnnl::stream& s) {
+    steps_.push_back([stem, max_pool, stem_out, images, outputs, own_pool, channels, stem_h, stem_w](dnnl::stream& s) {
       for (size_t n = 0; n < images.size(); ++n) {
-        stem.execute(
-            s,
-            {{DNNL_ARG_SRC, images[n]}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, stem_out}});
+        stem.execute(s, images[n], stem_out);
         if (own_pool) {
           s.wait();
           max_pool_3x3_stride_2(data(stem_out), channels, stem_h, stem_w, data(outputs[n]));

@@ -182,6 +182,19 @@ constexpr double kShortlistCandidateCost = 60;
 constexpr double kShortlistMargin = 1.25;
 constexpr size_t kMinShortlist = 256;
 
+// out(i, distance) for i in [begin, end): the 8-bit distance of row rows[i]
+// of `vectors` (infinity for kNoRow), each row fetched kRowsAhead ahead.
+template <typename Rows, typename Out>
+__attribute__((target("avx2,fma"))) void sq8_distances(const Sq8Vectors& vectors, const Sq8Vectors::Query& q8,
+                                                       const Rows& rows, size_t begin, size_t end, Out out) {
+  for (size_t i = begin; i < std::min(begin + kRowsAhead, end); ++i)
+    if (rows[i] != Sq8Vectors::kNoRow) vectors.prefetch_row(rows[i]);
+  for (size_t i = begin; i < end; ++i) {
+    if (i + kRowsAhead < end && rows[i + kRowsAhead] != Sq8Vectors::kNoRow) vectors.prefetch_row(rows[i + kRowsAhead]);
+    out(i, rows[i] != Sq8Vectors::kNoRow ? vectors.distance_at(q8, rows[i]) : std::numeric_limits<float>::infinity());
+  }
+}
+
 struct FastIVFFlat final : faiss::IndexIVFFlat {
   // Takes over `from`'s lists and quantizer (which it leaves empty).
   explicit FastIVFFlat(faiss::IndexIVFFlat& from) : faiss::IndexIVFFlat(from) {
@@ -231,25 +244,6 @@ struct FastIVFFlat final : faiss::IndexIVFFlat {
   size_t rerank = kAutoFastScanRerank;
   size_t refine = kDefaultFastScanRefine;
   double rank_share = 1.0;  // codes4.neighbour_rank_share of the training sample
-
-  // (*approx)[i]: the 8-bit distance of candidates[i], for i in [begin, end),
-  // by row in the 8-bit block (looking up the lists' own sizes, another cache
-  // line per list, cost ~25 us a query).
-  __attribute__((target("avx2,fma"))) void score_rows(const Sq8Vectors::Query& q8,
-                                                      const std::vector<PqFastScan::Candidate>& candidates,
-                                                      size_t begin, size_t end,
-                                                      std::vector<std::pair<float, uint32_t>>* approx) const {
-    auto row = [&](size_t i) { return sq8.row(candidates[i].list, candidates[i].offset); };
-    for (size_t i = begin; i < std::min(begin + kRowsAhead, end); ++i)
-      if (const size_t r = row(i); r != Sq8Vectors::kNoRow) sq8.prefetch_row(r);
-    for (size_t i = begin; i < end; ++i) {
-      if (i + kRowsAhead < end)
-        if (const size_t r = row(i + kRowsAhead); r != Sq8Vectors::kNoRow) sq8.prefetch_row(r);
-      const size_t r = row(i);
-      (*approx)[i] = {r != Sq8Vectors::kNoRow ? sq8.distance_at(q8, r) : std::numeric_limits<float>::infinity(),
-                      uint32_t(i)};
-    }
-  }
 
   // The first pass's shortlist under kAutoFastScanRerank: kShortlistMargin
   // times the share of the scanned vectors that the codes' 90th-percentile
@@ -375,10 +369,17 @@ struct FastIVFFlat final : faiss::IndexIVFFlat {
     if (sq8.trained() && candidates.size() > keep) {
       Sq8Vectors::Query q8;
       sq8.prepare(query, &q8);
+      // Rows by the 8-bit block's own table (looking up the lists' sizes,
+      // another cache line per list, cost ~25 us a query).
+      std::vector<size_t> rows(candidates.size());
+      for (size_t i = 0; i < candidates.size(); ++i) rows[i] = sq8.row(candidates[i].list, candidates[i].offset);
       approx.resize(candidates.size());
       share_work(
           helper, candidates.size(), kRowsPerChunk,
-          [&](size_t begin, size_t end, int) { score_rows(q8, candidates, begin, end, &approx); }, [](int) {});
+          [&](size_t begin, size_t end, int) {
+            sq8_distances(sq8, q8, rows, begin, end, [&](size_t i, float d) { approx[i] = {d, uint32_t(i)}; });
+          },
+          [](int) {});
     }
     // The best of those by their 8-bit distances go on.
     if (!approx.empty()) {
@@ -435,15 +436,11 @@ struct FastIVFFlat final : faiss::IndexIVFFlat {
     // the best `probes` of those by counting again (nth_element on 1,024
     // pairs took ~15 us).
     std::vector<float> distance(candidates.size());
-    auto score = [&](size_t begin, size_t end) {
-      for (size_t i = begin; i < std::min(begin + kRowsAhead, end); ++i) centroid_sq8.prefetch_row(candidates[i]);
-      for (size_t i = begin; i < end; ++i) {
-        if (i + kRowsAhead < end) centroid_sq8.prefetch_row(candidates[i + kRowsAhead]);
-        distance[i] = centroid_sq8.distance_at(q8, candidates[i]);
-      }
-    };
     share_work(
-        helper, candidates.size(), kRowsPerChunk, [&](size_t begin, size_t end, int) { score(begin, end); },
+        helper, candidates.size(), kRowsPerChunk,
+        [&](size_t begin, size_t end, int) {
+          sq8_distances(centroid_sq8, q8, candidates, begin, end, [&](size_t i, float d) { distance[i] = d; });
+        },
         [](int) {});
     const float largest = distance.empty() ? 0.f : *std::max_element(distance.begin(), distance.end());
     std::vector<uint16_t> keys(candidates.size());
