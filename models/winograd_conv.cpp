@@ -69,12 +69,65 @@ struct Winograd<4> {
   }
 };
 
+template <>
+struct Winograd<6> {
+  static constexpr int kAlpha = 8;
+  static constexpr double kG[8][3] = {{1, 0, 0},
+                                      {-2.0 / 9, -2.0 / 9, -2.0 / 9},
+                                      {-2.0 / 9, 2.0 / 9, -2.0 / 9},
+                                      {1.0 / 90, 1.0 / 45, 2.0 / 45},
+                                      {1.0 / 90, -1.0 / 45, 2.0 / 45},
+                                      {32.0 / 45, 16.0 / 45, 8.0 / 45},
+                                      {32.0 / 45, -16.0 / 45, 8.0 / 45},
+                                      {0, 0, 1}};
+  // B^T = [1 0 -21/4 0 21/4 0 -1 0; 0 1 1 -17/4 -17/4 1 1 0; 0 -1 1 17/4 -17/4 -1 1 0;
+  //        0 1/2 1/4 -5/2 -5/4 2 1 0; 0 -1/2 1/4 5/2 -5/4 -2 1 0; 0 2 4 -5/2 -5 1/2 1 0;
+  //        0 -2 4 5/2 -5 -1/2 1 0; 0 -1 0 21/4 0 -21/4 0 1]
+  // Rows 1-6 come in pairs that share their even and odd parts.
+  FACEDEX_AVX2 static void input(const __m256* d, __m256* t) {
+    const __m256 c525 = _mm256_set1_ps(5.25f), c425 = _mm256_set1_ps(4.25f);
+    t[0] = _mm256_fmadd_ps(c525, _mm256_sub_ps(d[4], d[2]), _mm256_sub_ps(d[0], d[6]));
+    t[7] = _mm256_fmadd_ps(c525, _mm256_sub_ps(d[3], d[5]), _mm256_sub_ps(d[7], d[1]));
+    const __m256 even1 = _mm256_fnmadd_ps(c425, d[4], _mm256_add_ps(d[2], d[6]));
+    const __m256 odd1 = _mm256_fnmadd_ps(c425, d[3], _mm256_add_ps(d[1], d[5]));
+    t[1] = _mm256_add_ps(even1, odd1);
+    t[2] = _mm256_sub_ps(even1, odd1);
+    const __m256 even3 =
+        _mm256_fmadd_ps(_mm256_set1_ps(0.25f), d[2], _mm256_fnmadd_ps(_mm256_set1_ps(1.25f), d[4], d[6]));
+    const __m256 odd3 =
+        _mm256_fmadd_ps(_mm256_set1_ps(0.5f), d[1],
+                        _mm256_fmadd_ps(_mm256_set1_ps(2.f), d[5], _mm256_mul_ps(_mm256_set1_ps(-2.5f), d[3])));
+    t[3] = _mm256_add_ps(even3, odd3);
+    t[4] = _mm256_sub_ps(even3, odd3);
+    const __m256 even5 = _mm256_fmadd_ps(_mm256_set1_ps(4.f), d[2], _mm256_fnmadd_ps(_mm256_set1_ps(5.f), d[4], d[6]));
+    const __m256 odd5 =
+        _mm256_fmadd_ps(_mm256_set1_ps(2.f), d[1],
+                        _mm256_fmadd_ps(_mm256_set1_ps(0.5f), d[5], _mm256_mul_ps(_mm256_set1_ps(-2.5f), d[3])));
+    t[5] = _mm256_add_ps(even5, odd5);
+    t[6] = _mm256_sub_ps(even5, odd5);
+  }
+  // A^T = [1 1 1 1 1 1 1 0; 0 1 -1 2 -2 1/2 -1/2 0; 0 1 1 4 4 1/4 1/4 0; 0 1 -1 8 -8 1/8 -1/8 0;
+  //        0 1 1 16 16 1/16 1/16 0; 0 1 -1 32 -32 1/32 -1/32 1]
+  FACEDEX_AVX2 static void output(const __m256* m, __m256* y) {
+    const __m256 sum12 = _mm256_add_ps(m[1], m[2]), diff12 = _mm256_sub_ps(m[1], m[2]);
+    const __m256 sum34 = _mm256_add_ps(m[3], m[4]), diff34 = _mm256_sub_ps(m[3], m[4]);
+    const __m256 sum56 = _mm256_add_ps(m[5], m[6]), diff56 = _mm256_sub_ps(m[5], m[6]);
+    y[0] = _mm256_add_ps(_mm256_add_ps(m[0], sum12), _mm256_add_ps(sum34, sum56));
+    y[1] = _mm256_fmadd_ps(_mm256_set1_ps(2.f), diff34, _mm256_fmadd_ps(_mm256_set1_ps(0.5f), diff56, diff12));
+    y[2] = _mm256_fmadd_ps(_mm256_set1_ps(4.f), sum34, _mm256_fmadd_ps(_mm256_set1_ps(0.25f), sum56, sum12));
+    y[3] = _mm256_fmadd_ps(_mm256_set1_ps(8.f), diff34, _mm256_fmadd_ps(_mm256_set1_ps(0.125f), diff56, diff12));
+    y[4] = _mm256_fmadd_ps(_mm256_set1_ps(16.f), sum34, _mm256_fmadd_ps(_mm256_set1_ps(0.0625f), sum56, sum12));
+    y[5] = _mm256_add_ps(
+        _mm256_fmadd_ps(_mm256_set1_ps(32.f), diff34, _mm256_fmadd_ps(_mm256_set1_ps(0.03125f), diff56, diff12)), m[7]);
+  }
+};
+
 // Columns of the transformed filters per strip: two AVX2 vectors.
 constexpr long kStrip = 16;
 
 // Floats from one xi's matrix of a chunk's transformed tiles (V or M) to the
-// next: chunk x channels, plus a cache line. Unpadded, the 16 or 36 matrices
-// lay a multiple of 4 KB apart, so the transforms' 16 or 36 loads or stores
+// next: chunk x channels, plus a cache line. Unpadded, the 16, 36 or 64 matrices
+// lay a multiple of 4 KB apart, so the transforms' 16, 36 or 64 loads or stores
 // of a tile fell into one L1 set (8 ways) and went to L2.
 long xi_stride(long chunk, long channels) { return chunk * channels + 16; }
 
@@ -110,8 +163,8 @@ std::vector<float> transform_filters(const std::vector<float>& filters, int in, 
 // lies in memory. (Read as [k][n], each k took a row of b 512 B-1 KB from the
 // last, from L2 or L3, and the products stalled on those loads.)
 template <int R>
-FACEDEX_AVX2 inline void multiply_rows(const float* a, const float* b, float* c, long k_size, long n) {
-  for (long col = 0; col < n; col += kStrip) {
+FACEDEX_AVX2 inline void multiply_rows(const float* a, const float* b, float* c, long k_size, long n, long columns) {
+  for (long col = 0; col < columns; col += kStrip) {
     const float* strip = b + col * k_size;
     __m256 acc[R][2];
     for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
@@ -131,12 +184,12 @@ FACEDEX_AVX2 inline void multiply_rows(const float* a, const float* b, float* c,
 }
 
 FACEDEX_AVX2 void multiply(const float* a, const float* b, float* c, long rows, long k_size, long n) {
-  using Rows = void (*)(const float*, const float*, float*, long, long);
+  using Rows = void (*)(const float*, const float*, float*, long, long, long);
   static constexpr Rows kLastRows[6] = {nullptr,          multiply_rows<1>, multiply_rows<2>,
                                         multiply_rows<3>, multiply_rows<4>, multiply_rows<5>};
   long r = 0;
-  for (; r + 6 <= rows; r += 6) multiply_rows<6>(a + r * k_size, b, c + r * n, k_size, n);
-  if (r < rows) kLastRows[rows - r](a + r * k_size, b, c + r * n, k_size, n);
+  for (; r + 6 <= rows; r += 6) multiply_rows<6>(a + r * k_size, b, c + r * n, k_size, n, n);
+  if (r < rows) kLastRows[rows - r](a + r * k_size, b, c + r * n, k_size, n, n);
 }
 
 }  // namespace
@@ -144,15 +197,22 @@ FACEDEX_AVX2 void multiply(const float* a, const float* b, float* c, long rows, 
 bool winograd_available() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
 
 int winograd_tile_for(long height, int channels) {
-  // F(4x4) when its tiles cover the image about as tightly as F(2x2)'s (17
-  // rows: 20 vs 18) and its transformed filters (36/9 the direct ones' size)
-  // are small enough to be read once per chunk (not at 256 channels).
-  return height % 4 != 1 && channels <= 128 ? 4 : 2;
+  // The largest tile whose tiles cover the image about as tightly as F(2x2)'s
+  // (35 and 17 rows: 36 and 18 with 6x6 tiles; 8 rows: 8 with 4x4 tiles, 12
+  // with 6x6), so that fewer multiplies are not spent on the overhang. F(4x4)
+  // on 17 rows (20 covered) ran slower than F(2x2). And only while the
+  // transformed filters (36/9 or 64/9 the direct ones' size) are small enough
+  // to be read once per chunk: not at 256 channels.
+  if (channels > 128) return 2;
+  if (height % 6 == 0 || height % 6 == 5) return 6;
+  if (height % 4 == 0 || height % 4 == 3) return 4;
+  return 2;
 }
 
 WinogradFilters transform_winograd_filters(const std::vector<float>& filters, int in, int out, int tile) {
-  return std::make_shared<const std::vector<float>>(tile == 4 ? transform_filters<4>(filters, in, out)
-                                                              : transform_filters<2>(filters, in, out));
+  return std::make_shared<const std::vector<float>>(tile == 6   ? transform_filters<6>(filters, in, out)
+                                                    : tile == 4 ? transform_filters<4>(filters, in, out)
+                                                                : transform_filters<2>(filters, in, out));
 }
 
 WinogradConv3x3::WinogradConv3x3(WinogradFilters u, const std::vector<float>& bias, int in, int out, const memory& src,
@@ -173,9 +233,14 @@ WinogradConv3x3::WinogradConv3x3(WinogradFilters u, const std::vector<float>& bi
   tiles_h_ = (height_ + tile_ - 1) / tile_;
   tiles_w_ = (width_ + tile_ - 1) / tile_;
   tiles_ = batch_ * tiles_h_ * tiles_w_;
-  // 256 KB of transformed input per chunk, but at least 64 tiles, so that the
-  // matrix products still reuse the transformed filters.
-  chunk_ = std::min(tiles_, std::max<long>(64, 65536 / (alpha_ * alpha_ * in)));
+  // 256 KB of transformed input per chunk, but at least 64 tiles of F(2x2)
+  // or F(4x4), so that the matrix products still reuse the transformed
+  // filters. F(6x6)'s 64 matrices a tile make 16 tiles the floor: with 64, a
+  // 64-channel chunk (2 MB with its products) left L2 and the 17x17 layers
+  // took 0.17-0.22 ms a face instead of 0.13-0.15 (batch 16,
+  // one thread, session 9).
+  const long min_chunk = tile_ == 6 ? 16 : 64;
+  chunk_ = std::min(tiles_, std::max<long>(min_chunk, 65536 / (alpha_ * alpha_ * in)));
 }
 
 void WinogradConv3x3::run(dnnl::stream& stream, Scratch& scratch) {
@@ -195,14 +260,18 @@ void WinogradConv3x3::run(dnnl::stream& stream, Scratch& scratch) {
     float* v = mine.data();
     float* m = v + v_size;
     const long first = c * chunk;
-    if (tile_ == 4)
+    if (tile_ == 6)
+      transform_input<6>(first, chunk, v);
+    else if (tile_ == 4)
       transform_input<4>(first, chunk, v);
     else
       transform_input<2>(first, chunk, v);
     for (long xi = 0; xi < xis; ++xi)
       multiply(v + xi * xi_stride(chunk, in_), u_->data() + xi * in_ * out_, m + xi * xi_stride(chunk, out_), chunk,
                in_, out_);
-    if (tile_ == 4)
+    if (tile_ == 6)
+      transform_output<6>(first, chunk, m);
+    else if (tile_ == 4)
       transform_output<4>(first, chunk, m);
     else
       transform_output<2>(first, chunk, m);
@@ -221,24 +290,26 @@ FACEDEX_AVX2 void WinogradConv3x3::transform_input(long first_tile, long chunk, 
   for (long tile = 0; tile < chunk; ++tile) {
     const long global = first_tile + tile;
     const long n = global / per_image, ty = global % per_image / tiles_w_, tx = global % tiles_w_;
-    // Most tiles lie wholly inside the image: no bounds to check.
-    const bool inside = global < tiles_ && ty > 0 && M * ty - 1 + a <= height_ && tx > 0 && M * tx - 1 + a <= width_;
+    // The tile's rows and columns inside the image, [first, last): the rest
+    // are the convolution's zero padding. Tiles past the last are all zeros.
+    const long top = M * ty - 1, left = M * tx - 1;
+    const int first_row = int(std::max(0L, -top)),
+              last_row = global < tiles_ ? int(std::min<long>(a, height_ - top)) : 0;
+    const int first_col = int(std::max(0L, -left)), last_col = int(std::min<long>(a, width_ - left));
+    const bool inside = first_row == 0 && last_row == a && first_col == 0 && last_col == a;
     for (long b = 0; b < blocks; ++b) {
       const float* base = src + (n * blocks + b) * plane;
       __m256 t[a][a];  // B^T d, column by column
       for (int c = 0; c < a; ++c) {
-        const long x = M * tx - 1 + c;
+        const float* at = base + (top * width_ + left + c) * kBlock;
         __m256 column[a];
         if (inside) {
-          const float* at = base + ((M * ty - 1) * width_ + x) * kBlock;
           for (int r = 0; r < a; ++r) column[r] = _mm256_loadu_ps(at + r * width_ * kBlock);
         } else {
-          for (int r = 0; r < a; ++r) {
-            const long y = M * ty - 1 + r;
-            column[r] = (global < tiles_ && y >= 0 && y < height_ && x >= 0 && x < width_)
-                            ? _mm256_loadu_ps(base + (y * width_ + x) * kBlock)
-                            : _mm256_setzero_ps();
-          }
+          const bool in_columns = c >= first_col && c < last_col;
+          for (int r = 0; r < a; ++r)
+            column[r] = in_columns && r >= first_row && r < last_row ? _mm256_loadu_ps(at + r * width_ * kBlock)
+                                                                     : _mm256_setzero_ps();
         }
         __m256 out[a];
         Winograd<M>::input(column, out);

@@ -1,18 +1,20 @@
-// A 3x3, stride 1, pad 1 convolution by Winograd's minimal filtering F(2x2, 3x3)
-// or F(4x4, 3x3) (Lavin & Gray, "Fast Algorithms for Convolutional Neural
-// Networks", 2016): a 2x2 output tile costs 16 multiplies per input/output
-// channel pair instead of 36 (2.25x less arithmetic than the direct
-// convolution), a 4x4 tile 36 instead of 144 (4x less). oneDNN 2.6
-// offers Winograd only on AVX-512, and on this 2-core AVX2 machine the direct
-// convolution already runs near the FMA peak, so the arithmetic itself had to
-// shrink (benchmarks/RESULTS.md, descriptor efficiency).
+// A 3x3, stride 1, pad 1 convolution by Winograd's minimal filtering F(2x2, 3x3),
+// F(4x4, 3x3) or F(6x6, 3x3) (Lavin & Gray, "Fast Algorithms for Convolutional
+// Neural Networks", 2016): a 2x2 output tile costs 16 multiplies per
+// input/output channel pair instead of 36 (2.25x less arithmetic than the
+// direct convolution), a 4x4 tile 36 instead of 144 (4x), a 6x6 tile 64
+// instead of 324 (5.1x; the interpolation points 0, +-1, +-2, +-1/2 keep its
+// fp32 error near F(4x4)'s). oneDNN 2.6 offers Winograd only on AVX-512, and
+// on this 2-core AVX2 machine the direct convolution already runs near the
+// FMA peak, so the arithmetic itself had to shrink (benchmarks/RESULTS.md,
+// descriptor efficiency).
 //
 // Three passes per chunk of tiles, over activations in oneDNN's nChw8c layout
 // (8 channels per 256-bit vector):
 //   input transform   V[xi][tile][cin]  = (B^T d B)[xi]   few multiplies
-//   16 or 36 matrix products M[xi] = V[xi] * U[xi], U = G g G^T  AVX2 kernel
+//   16, 36 or 64 matrix products M[xi] = V[xi] * U[xi], U = G g G^T  AVX2 kernel
 //   output transform  y = A^T M A + bias (+ y) (relu)      few multiplies
-// A chunk's transformed tiles (4x the input's size) stay in the core's L2
+// A chunk's transformed tiles (1.8-4x the input's size) stay in the core's L2
 // between the passes: done layer-wide they went through memory, and the
 // transforms took a fifth of the time. The transforms use AVX2 intrinsics; winograd_available() says whether this
 // CPU has them. The filter transform is done once, in double precision.
@@ -29,7 +31,7 @@ namespace facedex::models {
 
 bool winograd_available();
 
-// The output tile side (2 or 4) for a layer of this height and channel count.
+// The output tile side (2, 4 or 6) for a layer of this height and channel count.
 int winograd_tile_for(long height, int channels);
 
 // A layer's filters [out][in][3][3] transformed for `tile` (U = G g G^T, laid
@@ -42,7 +44,7 @@ class WinogradConv3x3 {
  public:
   enum class Post { kNone, kRelu, kSumRelu };
 
-  // u from transform_winograd_filters for `tile` (2 or 4), bias [out]; src and
+  // u from transform_winograd_filters for `tile` (2, 4 or 6), bias [out]; src and
   // dst are nChw8c tensors of one batch with the same height and width (dst
   // may not be src).
   WinogradConv3x3(WinogradFilters u, const std::vector<float>& bias, int in, int out, const dnnl::memory& src,

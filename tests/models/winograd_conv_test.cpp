@@ -1,6 +1,6 @@
 // WinogradConv3x3 against a plain direct convolution in double precision, on
 // the network's own (folded) weights and activations made from real chips:
-// both tile sizes, image sizes whose last tiles overhang (35, 17, 3), batches
+// every tile size, image sizes whose last tiles overhang (35, 17, 8, 3), batches
 // whose tiles run across images, and every post-op. The whole network is held
 // to dlib by onednn_embedder_test; this finds a broken layer by name.
 #include <gtest/gtest.h>
@@ -44,7 +44,8 @@ TEST(WinogradConvTest, EqualsTheDirectConvolutionOnRealWeights) {
   // 16 = 128 -> 128 (8x8), 22 = 256 -> 256 (3x3 and 4x4).
   const std::vector<Case> cases = {{1, 35, 4, Post::kRelu},    {1, 35, 2, Post::kSumRelu}, {8, 17, 2, Post::kSumRelu},
                                    {8, 17, 4, Post::kNone},    {16, 8, 4, Post::kSumRelu}, {22, 3, 2, Post::kNone},
-                                   {22, 4, 2, Post::kSumRelu}, {22, 3, 4, Post::kRelu}};
+                                   {22, 4, 2, Post::kSumRelu}, {22, 3, 4, Post::kRelu},    {1, 35, 6, Post::kSumRelu},
+                                   {8, 17, 6, Post::kRelu},    {16, 8, 6, Post::kNone}};
   const long batch = 3;
   for (const Case& k : cases) {
     const models::FoldedConv c = models::fold_affine(weights->convs[k.conv]);
