@@ -276,12 +276,11 @@ class BatchNetwork {
     return add_conv(src, c, index, stride, pad, post, make({sd[0], c.out, out_h, out_w}));
   }
 
-  // Winograd pays from batch 8 on (benchmarks/descriptor_efficiency, Winograd
-  // and direct in turns): at batch 16 and 64 it ran 5-20% faster, at batch 1
-  // 10% slower (too few tiles to reuse the transformed filters, 16/9 the size
-  // of the direct ones).
-  static constexpr long kMinWinogradBatch = 8;
-  bool winograd_pays(const memory& src) const { return winograd_ && src.get_desc().dims()[0] >= kMinWinogradBatch; }
+  // Winograd pays at every batch size since F(6x6) (session 9, one thread,
+  // ms a face, Winograd vs direct): batch 1 8.7-8.9 vs 10.6-10.9, batch 2
+  // 7.1-7.2 vs 7.6-7.9, batch 4 4.9-5.2 vs 9.4. With F(2x2) and F(4x4) only,
+  // batch 1 had run 10% slower than direct.
+  bool winograd_pays(const memory&) const { return winograd_; }
 
   // A 3x3 convolution, stride 1, pad 1.
   memory same_size_conv(const memory& src, const FoldedConv& c, size_t index, Post post) {

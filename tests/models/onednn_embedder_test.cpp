@@ -49,9 +49,10 @@ TEST(OneDnnEmbedderTest, MatchesDlibOnDemoFacesAtEveryBatchSizeAndThreadCount) {
     }
     const double one_by_one = testing::worst_difference(singly, expected);
     const double fives = testing::worst_difference(in_fives, expected);
-    std::printf("%d thread(s), %zu chips: worst per-dimension difference to dlib: %.3g (one batch), %.3g (singly), "
-                "%.3g (groups of 5)\n",
-                threads, chips.size(), all_at_once, one_by_one, fives);
+    std::printf(
+        "%d thread(s), %zu chips: worst per-dimension difference to dlib: %.3g (one batch), %.3g (singly), "
+        "%.3g (groups of 5)\n",
+        threads, chips.size(), all_at_once, one_by_one, fives);
     EXPECT_LT(all_at_once, 1e-4);
     EXPECT_LT(one_by_one, 1e-4);
     EXPECT_LT(fives, 1e-4);
@@ -61,10 +62,11 @@ TEST(OneDnnEmbedderTest, MatchesDlibOnDemoFacesAtEveryBatchSizeAndThreadCount) {
   EXPECT_GT(testing::worst_difference({expected[0]}, {expected[2]}), 0.05);
 }
 
-// From batch 8 on the 3x3 convolutions run as Winograd (models/winograd_conv.h),
-// below it as oneDNN's direct ones: different arithmetic, so different last
-// bits, but the same descriptors well within the 1e-4 the backends promise.
-TEST(OneDnnEmbedderTest, WinogradRunsFromBatchEightAndAgreesWithDirect) {
+// At every batch size the 3x3 convolutions run as Winograd (models/winograd_conv.h)
+// unless FACEDEX_ONEDNN_CONV=direct forces oneDNN's direct ones: different
+// arithmetic, so different last bits, but the same descriptors well within the
+// 1e-4 the backends promise.
+TEST(OneDnnEmbedderTest, WinogradRunsAtEveryBatchSizeAndAgreesWithDirect) {
   if (!models::winograd_available()) GTEST_SKIP() << "this CPU has no AVX2/FMA: oneDNN runs direct only";
   auto weights = testing::bundled_resnet_weights();
   ASSERT_TRUE(weights) << weights.status().message();
@@ -83,8 +85,9 @@ TEST(OneDnnEmbedderTest, WinogradRunsFromBatchEightAndAgreesWithDirect) {
   const double single = testing::worst_difference((*winograd)->embed(one), (*direct)->embed(one));
   std::printf("batch 16, Winograd vs direct: %.3g per dimension; batch 1: %.3g\n", batched, single);
   EXPECT_GT(batched, 0.0) << "batch 16 did not run the Winograd convolutions";
+  EXPECT_GT(single, 0.0) << "batch 1 did not run the Winograd convolutions";
   EXPECT_LT(batched, 1e-5);
-  EXPECT_EQ(single, 0.0) << "batch 1 should run oneDNN's direct convolutions";
+  EXPECT_LT(single, 1e-5);
 }
 
 TEST(OneDnnEmbedderTest, EmptyInputGivesNoDescriptors) {
