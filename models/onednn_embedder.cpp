@@ -100,7 +100,11 @@ __attribute__((target("avx2"))) void max_pool_3x3_stride_2(const float* src, lon
 class BatchNetwork {
  public:
   // winograd: the 3x3 stride-1 convolutions (84% of the arithmetic) by
-  // WinogradConv3x3 instead of oneDNN's direct convolution.
+  // WinogradConv3x3 instead of oneDNN's direct convolution, at every batch
+  // size: since F(6x6) it pays from batch 1 on (one thread, ms a face,
+  // Winograd vs direct: batch 1 8.7-8.9 vs 10.6-10.9, batch 2 7.1-7.2 vs
+  // 7.6-7.9, batch 4 4.9-5.2 vs 9.4; with F(2x2) and F(4x4) only, batch 1 had
+  // run 10% slower than direct).
   // winograd_cache: each layer's transformed filters by (conv index, tile);
   // winograd_scratch: the working memory all Winograd layers share.
   using WinogradCache = std::map<std::pair<size_t, int>, WinogradFilters>;
@@ -276,15 +280,9 @@ class BatchNetwork {
     return add_conv(src, c, index, stride, pad, post, make({sd[0], c.out, out_h, out_w}));
   }
 
-  // Winograd pays at every batch size since F(6x6) (session 9, one thread,
-  // ms a face, Winograd vs direct): batch 1 8.7-8.9 vs 10.6-10.9, batch 2
-  // 7.1-7.2 vs 7.6-7.9, batch 4 4.9-5.2 vs 9.4. With F(2x2) and F(4x4) only,
-  // batch 1 had run 10% slower than direct.
-  bool winograd_pays(const memory&) const { return winograd_; }
-
   // A 3x3 convolution, stride 1, pad 1.
   memory same_size_conv(const memory& src, const FoldedConv& c, size_t index, Post post) {
-    if (!winograd_pays(src)) return conv(src, c, index, 1, 1, post);
+    if (!winograd_) return conv(src, c, index, 1, 1, post);
     const memory::dims sd = src.get_desc().dims();
     memory dst = make({sd[0], c.out, sd[2], sd[3]});
     add_winograd(src, c, index, post, dst);
@@ -292,7 +290,7 @@ class BatchNetwork {
   }
 
   void conv_into(const memory& src, const FoldedConv& c, size_t index, memory& accumulator) {
-    if (winograd_pays(src))
+    if (winograd_)
       add_winograd(src, c, index, Post::kSumRelu, accumulator);
     else
       add_conv(src, c, index, 1, 1, Post::kSumRelu, accumulator);

@@ -163,8 +163,8 @@ std::vector<float> transform_filters(const std::vector<float>& filters, int in, 
 // lies in memory. (Read as [k][n], each k took a row of b 512 B-1 KB from the
 // last, from L2 or L3, and the products stalled on those loads.)
 template <int R>
-FACEDEX_AVX2 inline void multiply_rows(const float* a, const float* b, float* c, long k_size, long n, long columns) {
-  for (long col = 0; col < columns; col += kStrip) {
+FACEDEX_AVX2 inline void multiply_rows(const float* a, const float* b, float* c, long k_size, long n) {
+  for (long col = 0; col < n; col += kStrip) {
     const float* strip = b + col * k_size;
     __m256 acc[R][2];
     for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
@@ -184,12 +184,12 @@ FACEDEX_AVX2 inline void multiply_rows(const float* a, const float* b, float* c,
 }
 
 FACEDEX_AVX2 void multiply(const float* a, const float* b, float* c, long rows, long k_size, long n) {
-  using Rows = void (*)(const float*, const float*, float*, long, long, long);
+  using Rows = void (*)(const float*, const float*, float*, long, long);
   static constexpr Rows kLastRows[6] = {nullptr,          multiply_rows<1>, multiply_rows<2>,
                                         multiply_rows<3>, multiply_rows<4>, multiply_rows<5>};
   long r = 0;
-  for (; r + 6 <= rows; r += 6) multiply_rows<6>(a + r * k_size, b, c + r * n, k_size, n, n);
-  if (r < rows) kLastRows[rows - r](a + r * k_size, b, c + r * n, k_size, n, n);
+  for (; r + 6 <= rows; r += 6) multiply_rows<6>(a + r * k_size, b, c + r * n, k_size, n);
+  if (r < rows) kLastRows[rows - r](a + r * k_size, b, c + r * n, k_size, n);
 }
 
 }  // namespace
@@ -301,14 +301,15 @@ FACEDEX_AVX2 void WinogradConv3x3::transform_input(long first_tile, long chunk, 
       const float* base = src + (n * blocks + b) * plane;
       __m256 t[a][a];  // B^T d, column by column
       for (int c = 0; c < a; ++c) {
-        const float* at = base + (top * width_ + left + c) * kBlock;
+        // An offset, not a pointer: a padding row or column lies outside src.
+        const long at = (top * width_ + left + c) * kBlock;
         __m256 column[a];
         if (inside) {
-          for (int r = 0; r < a; ++r) column[r] = _mm256_loadu_ps(at + r * width_ * kBlock);
+          for (int r = 0; r < a; ++r) column[r] = _mm256_loadu_ps(base + at + r * width_ * kBlock);
         } else {
           const bool in_columns = c >= first_col && c < last_col;
           for (int r = 0; r < a; ++r)
-            column[r] = in_columns && r >= first_row && r < last_row ? _mm256_loadu_ps(at + r * width_ * kBlock)
+            column[r] = in_columns && r >= first_row && r < last_row ? _mm256_loadu_ps(base + at + r * width_ * kBlock)
                                                                      : _mm256_setzero_ps();
         }
         __m256 out[a];
