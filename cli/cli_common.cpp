@@ -2,8 +2,11 @@
 
 #include "util/utf8.h"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 
 namespace facedex::cli {
 
@@ -41,6 +44,35 @@ std::unique_ptr<storage::Gallery> open_gallery_or_report(const GlobalOptions& g,
     return nullptr;
   }
   return std::move(*gallery);
+}
+
+std::unique_ptr<storage::Gallery> open_existing_gallery_or_report(const GlobalOptions& g, int* exit_code) {
+  const std::string dir = database_dir(g);
+  std::error_code ec;
+  if (!std::filesystem::exists(dir + "/CURRENT", ec)) {
+    report_error("no facedex database at " + dir + " (check --db, or run facedex index first)");
+    *exit_code = kExitDatabase;
+    return nullptr;
+  }
+  return open_gallery_or_report(g, storage::OpenMode::kReadWrite, exit_code);
+}
+
+bool confirm(const std::string& question, bool yes) {
+  if (yes) return true;
+  if (!isatty(STDIN_FILENO)) {
+    report_error(question + ": refused (no terminal to ask; add --yes to go ahead)");
+    return false;
+  }
+  std::fprintf(stderr, "%s [y/N] ", question.c_str());
+  std::fflush(stderr);
+  char answer[16] = {0};
+  if (!std::fgets(answer, sizeof(answer), stdin)) return false;
+  return answer[0] == 'y' || answer[0] == 'Y';
+}
+
+int naming_exit_code(const Status& s) {
+  return s.code() == Status::Code::kNotFound || s.code() == Status::Code::kInvalidInput ? kExitUsage
+                                                                                        : database_exit_code(s);
 }
 
 void report_error(const std::string& message) { std::fprintf(stderr, "facedex: %s\n", message.c_str()); }

@@ -50,6 +50,17 @@ std::string database_dir(const GlobalOptions& g);
 std::unique_ptr<storage::Gallery> open_gallery_or_report(const GlobalOptions& g, storage::OpenMode mode,
                                                          int* exit_code, const std::string& index_type = "");
 
+// For commands that change an existing gallery (naming, cluster, prune): a
+// mistyped --db must not create an empty database.
+std::unique_ptr<storage::Gallery> open_existing_gallery_or_report(const GlobalOptions& g, int* exit_code);
+
+// Asks "question [y/N]" on a terminal; true at once with `yes`. Without a
+// terminal and without --yes it refuses, saying so.
+bool confirm(const std::string& question, bool yes);
+
+// Exit code for a failed naming command: 2 for a wrong name or id, else the database's.
+int naming_exit_code(const Status& s);
+
 // Exit code for a failed database operation.
 int database_exit_code(const Status& s);
 
@@ -66,5 +77,6 @@ void register_gallery_commands(CLI::App& app, GlobalOptions& g, int* exit_code);
 void register_people_commands(CLI::App& app, GlobalOptions& g, int* exit_code);
 void register_query_commands(CLI::App& app, GlobalOptions& g, int* exit_code);
 void register_cluster_commands(CLI::App& app, GlobalOptions& g, int* exit_code);
+void register_library_commands(CLI::App& app, GlobalOptions& g, int* exit_code);
 
 }  // namespace facedex::cli

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/cli_common.h"
+#include "search/auto_naming.h"
 #include "search/gallery_clusters.h"
 #include "search/people.h"
 #include "search/report.h"
@@ -14,11 +15,12 @@ struct ClusterCommandOptions {
   search::ClusterOptions cluster;
   bool threshold_given = false;  // else the default, scaled to the gallery's model
   bool json = false;
+  bool no_auto_name = false;
 };
 
 int run_cluster(const GlobalOptions& g, const ClusterCommandOptions& o) {
   int exit_code = kExitOk;
-  auto gallery = open_gallery_or_report(g, storage::OpenMode::kReadWrite, &exit_code);
+  auto gallery = open_existing_gallery_or_report(g, &exit_code);
   if (!gallery) return exit_code;
   search::ClusterOptions options = o.cluster;
   const float user_threshold = options.params.threshold;
@@ -28,6 +30,16 @@ int run_cluster(const GlobalOptions& g, const ClusterCommandOptions& o) {
   if (!summary) {
     report_error(summary.status().message());
     return database_exit_code(summary.status());
+  }
+  search::AutoNameSummary named;
+  if (!o.no_auto_name) {
+    auto n = search::auto_name_faces(
+        *gallery, search::auto_name_options_for_model(gallery->store().same_person_distance()));
+    if (!n) {
+      report_error(n.status().message());
+      return database_exit_code(n.status());
+    }
+    named = *n;
   }
   if (o.json) {
     nlohmann::json suggestions = nlohmann::json::array();
@@ -40,6 +52,8 @@ int run_cluster(const GlobalOptions& g, const ClusterCommandOptions& o) {
                                        {"new_ids", summary->new_ids},
                                        {"faces_changed", summary->faces_changed},
                                        {"suggestions", suggestions},
+                                       {"named_automatically", named.by_rule + named.by_cluster},
+                                       {"named_by_cluster", named.by_cluster},
                                        {"seconds", summary->seconds}}
                             .dump(2)
                             .c_str());
@@ -49,6 +63,11 @@ int run_cluster(const GlobalOptions& g, const ClusterCommandOptions& o) {
               "(%.1f s)\n",
               summary->faces, summary->clusters, summary->kept_ids, summary->new_ids, summary->unclustered,
               summary->faces_changed, summary->seconds);
+  if (named.by_rule + named.by_cluster)
+    std::printf("named automatically: %zu faces (%zu by likeness, %zu by cluster; facedex undo %llu reverts it)\n",
+                named.by_rule + named.by_cluster, named.by_rule, named.by_cluster,
+                (unsigned long long)named.history_id);
+  std::printf("facedex clusters lists them; facedex photos --cluster ID shows one\n");
   for (const auto& s : summary->suggestions)
     std::printf("suggestion: cluster %llu (%zu faces) looks like %s (median distance %.3f): facedex name --cluster "
                 "%llu \"%s\"\n",
@@ -57,16 +76,26 @@ int run_cluster(const GlobalOptions& g, const ClusterCommandOptions& o) {
   return kExitOk;
 }
 
-int run_split(const GlobalOptions& g, const std::vector<uint64_t>& faces, const std::string& name) {
+int run_split(const GlobalOptions& g, const std::vector<uint64_t>& faces, const std::string& name,
+              const search::NamingOptions& options) {
   int exit_code = kExitOk;
-  auto gallery = open_gallery_or_report(g, storage::OpenMode::kReadWrite, &exit_code);
+  auto gallery = open_existing_gallery_or_report(g, &exit_code);
   if (!gallery) return exit_code;
-  if (Status s = search::split_faces(*gallery, faces, name); !s) {
-    report_error(s.message());
-    return s.code() == Status::Code::kNotFound || s.code() == Status::Code::kInvalidInput ? kExitUsage
-                                                                                            : database_exit_code(s);
+  auto r = search::split_faces(*gallery, faces, name, options);
+  if (!r) {
+    report_error(r.status().message());
+    return naming_exit_code(r.status());
   }
-  if (!g.quiet) std::printf("%zu face%s moved to %s\n", faces.size(), faces.size() == 1 ? "" : "s", name.c_str());
+  if (g.quiet) return kExitOk;
+  if (!r->note.empty()) std::printf("note: %s\n", r->note.c_str());
+  if (options.dry_run) {
+    std::printf("dry run: would move %zu face%s to %s; nothing was changed\n", r->faces_changed,
+                r->faces_changed == 1 ? "" : "s", r->person.c_str());
+    for (const auto& line : r->changes) std::printf("  %s\n", line.c_str());
+    return kExitOk;
+  }
+  std::printf("%zu face%s moved to %s (facedex undo %llu reverts it)\n", faces.size(), faces.size() == 1 ? "" : "s",
+              r->person.c_str(), (unsigned long long)r->history_id);
   return kExitOk;
 }
 
@@ -80,14 +109,18 @@ int run_report(const GlobalOptions& g, const std::string& out, const std::vector
     report_error(report.status().message());
     return database_exit_code(report.status());
   }
-  for (const auto& format : formats) {
-    const Status s = format == "html"   ? search::write_html_report(*gallery, *report, options, out)
-                     : format == "json" ? search::write_json_report(*report, out)
-                                        : search::write_csv_report(*report, out);
-    if (!s) {
-      report_error(s.message());
-      return database_exit_code(s);
+  const Status written = search::replace_report_folder(out, [&](const std::string& fresh) {
+    for (const auto& format : formats) {
+      const Status s = format == "html"   ? search::write_html_report(*gallery, *report, options, fresh)
+                       : format == "json" ? search::write_json_report(*report, fresh)
+                                          : search::write_csv_report(*report, fresh);
+      if (!s) return s;
     }
+    return Status::ok();
+  });
+  if (!written) {
+    report_error(written.message());
+    return written.code() == Status::Code::kInvalidInput ? kExitUsage : database_exit_code(written);
   }
   if (!g.quiet)
     std::printf("report in %s: %zu groups, %zu faces, %zu findings%s\n", out.c_str(), report->groups.size(),
@@ -109,14 +142,18 @@ void register_cluster_commands(CLI::App& app, GlobalOptions& g, int* exit_code) 
   cmd->add_option("--k", o->cluster.params.k, "Neighbours per face in the graph")->capture_default_str();
   cmd->add_option("--min-size", o->cluster.min_size, "Smaller groups stay unclustered")->capture_default_str();
   cmd->add_flag("--json", o->json, "JSON summary");
+  cmd->add_flag("--no-auto-name", o->no_auto_name, "Do not name faces after the named persons of their cluster");
   on_run(cmd, [&g, o]() { return run_cluster(g, *o); }, exit_code);
 
   auto faces = std::make_shared<std::vector<uint64_t>>();
   auto name = std::make_shared<std::string>();
+  auto split_opts = std::make_shared<search::NamingOptions>();
   CLI::App* split = app.add_subcommand("split", "Take faces out of their person (and cluster) into another person");
-  split->add_option("--face", *faces, "Face id (repeatable)")->required();
+  split->add_option("--face", *faces, "Face id (repeatable)")->allow_extra_args(false)->required()->check(CLI::PositiveNumber);
   split->add_option("--name", *name, "The person they belong to instead (new or existing)")->required();
-  on_run(split, [&g, faces, name]() { return run_split(g, *faces, *name); }, exit_code);
+  split->add_flag("--dry-run", split_opts->dry_run, "Show what would change; change nothing");
+  split->add_flag("--new", split_opts->new_person, "Create the person even if a name differing only by case exists");
+  on_run(split, [&g, faces, name, split_opts]() { return run_split(g, *faces, *name, *split_opts); }, exit_code);
 
   auto out = std::make_shared<std::string>();
   auto formats = std::make_shared<std::vector<std::string>>();

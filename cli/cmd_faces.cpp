@@ -75,7 +75,7 @@ int run_faces(const GlobalOptions& g, const FacesOptions& o) {
       const auto& f = faces[i];
       double norm = 0;
       for (float v : f.descriptor) norm += double(v) * v;
-      std::printf("  face %zu: box [%d, %d, %d, %d] score %.3f |descriptor| %.3f\n   ", i, f.face.box.left,
+      std::printf("  probe face %zu: box [%d, %d, %d, %d] score %.3f |descriptor| %.3f\n   ", i + 1, f.face.box.left,
                   f.face.box.top, f.face.box.right, f.face.box.bottom, f.face.score, std::sqrt(norm));
       for (size_t d = 0; d < f.descriptor.size(); ++d)
         std::printf("%s%.4f", d % 16 == 0 && d ? "\n    " : " ", f.descriptor[d]);

@@ -84,7 +84,7 @@ int run_export(const GlobalOptions& g, const std::string& format) {
   });
   const bool csv = format == "csv";
   if (csv) {
-    std::printf("face_id,photo,left,top,right,bottom,score,person,cluster");
+    std::printf("face_id,photo,left,top,right,bottom,score,person,name_source,cluster");
     for (int d = 0; d < kDescriptorDims; ++d) std::printf(",e%d", d);
     std::printf("\n");
   }
@@ -99,11 +99,15 @@ int run_export(const GlobalOptions& g, const std::string& format) {
       if (!*face) continue;
       const storage::Face& f = **face;
       const auto person = person_names.find(f.person_id);
+      // "user" or "automatic" (search/auto_naming.h); empty when unnamed.
+      const std::string source = !f.person_id                                    ? ""
+                                 : f.name_source == storage::NameSource::kAuto ? "automatic"
+                                                                               : "user";
       if (csv) {
         std::string line = std::to_string(f.id) + "," + csv_field(p.path) + "," + std::to_string(f.box.left) + "," +
                            std::to_string(f.box.top) + "," + std::to_string(f.box.right) + "," +
                            std::to_string(f.box.bottom) + "," + std::to_string(f.score) + "," +
-                           (person != person_names.end() ? csv_field(person->second) : "") + "," +
+                           (person != person_names.end() ? csv_field(person->second) : "") + "," + source + "," +
                            (f.cluster_id ? std::to_string(f.cluster_id) : "");
         char buf[32];
         for (float v : f.descriptor) {
@@ -118,6 +122,8 @@ int run_export(const GlobalOptions& g, const std::string& format) {
                          {"score", f.score},
                          {"embedding", f.descriptor},
                          {"person", person != person_names.end() ? nlohmann::json(person->second) : nlohmann::json()},
+                         {"name_source", source},
+                         {"missing", p.missing_since != 0},
                          {"cluster", f.cluster_id ? nlohmann::json(f.cluster_id) : nlohmann::json()}};
         std::printf("%s\n", j.dump().c_str());
       }

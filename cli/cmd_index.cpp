@@ -5,6 +5,7 @@
 
 #include "cli/cli_common.h"
 #include "indexer/index_run.h"
+#include "search/auto_naming.h"
 
 namespace facedex::cli {
 namespace {
@@ -14,6 +15,7 @@ struct IndexCommandOptions {
   indexer::IndexOptions index;
   std::string index_type;
   bool json = false;
+  bool no_auto_name = false;
 };
 
 std::string format_duration(double s) {
@@ -65,7 +67,8 @@ class ProgressPrinter {
   double last_line_ = 0;
 };
 
-nlohmann::json summary_json(const indexer::IndexSummary& s, const storage::Gallery& g) {
+nlohmann::json summary_json(const indexer::IndexSummary& s, const storage::Gallery& g,
+                            const search::AutoNameSummary& named) {
   nlohmann::json failures = nlohmann::json::array();
   for (const auto& [path, reason] : s.failures) failures.push_back({{"photo", path_json(path)}, {"reason", path_json(reason)}});
   return {{"database", g.store().dir()},
@@ -75,6 +78,11 @@ nlohmann::json summary_json(const indexer::IndexSummary& s, const storage::Galle
           {"moved", s.moved},
           {"copied", s.copied},
           {"removed", s.removed},
+          {"missing", s.missing},
+          {"newly_missing", s.newly_missing},
+          {"restored", s.restored},
+          {"warnings", s.warnings},
+          {"named_automatically", named.by_rule + named.by_cluster},
           {"failed", s.failed},
           {"failures_by_reason", s.failures_by_kind},
           {"failures", failures},
@@ -85,7 +93,7 @@ nlohmann::json summary_json(const indexer::IndexSummary& s, const storage::Galle
           {"photos_per_second", s.seconds > 0 ? double(s.seen) / s.seconds : 0.0}};
 }
 
-void print_summary(const indexer::IndexSummary& s, const storage::Gallery& g) {
+void print_summary(const indexer::IndexSummary& s, const storage::Gallery& g, const search::AutoNameSummary& named) {
   std::printf("%llu photos seen in %.1f s (%.2f photos/s)\n", (unsigned long long)s.seen, s.seconds,
               s.seconds > 0 ? double(s.seen) / s.seconds : 0.0);
   std::printf("  indexed    %6llu   (%llu faces added)\n", (unsigned long long)s.indexed,
@@ -93,10 +101,15 @@ void print_summary(const indexer::IndexSummary& s, const storage::Gallery& g) {
   std::printf("  unchanged  %6llu\n", (unsigned long long)s.unchanged);
   std::printf("  moved      %6llu   (faces kept)\n", (unsigned long long)s.moved);
   std::printf("  copied     %6llu   (faces reused)\n", (unsigned long long)s.copied);
-  std::printf("  removed    %6llu   (%llu faces removed)\n", (unsigned long long)s.removed,
-              (unsigned long long)s.faces_removed);
+  if (s.missing)
+    std::printf("  missing    %6llu   (%llu new; faces and names kept: facedex prune removes them)\n",
+                (unsigned long long)s.missing, (unsigned long long)s.newly_missing);
+  if (s.restored) std::printf("  restored   %6llu   (missing photos back, with their faces and names)\n", (unsigned long long)s.restored);
   std::printf("  failed     %6llu\n", (unsigned long long)s.failed);
   for (const auto& [kind, n] : s.failures_by_kind) std::printf("    %-18s %llu\n", kind.c_str(), (unsigned long long)n);
+  if (named.by_rule + named.by_cluster)
+    std::printf("  named automatically %llu faces (facedex undo %llu reverts it)\n",
+                (unsigned long long)(named.by_rule + named.by_cluster), (unsigned long long)named.history_id);
   std::printf("database %s: %zu faces in the index\n", g.store().dir().c_str(), g.vectors().size());
 }
 
@@ -122,10 +135,21 @@ int run_index_command(const GlobalOptions& g, IndexCommandOptions& o) {
     report_error(summary.status().message());
     return database_exit_code(summary.status());
   }
+  search::AutoNameSummary named;
+  if (!o.no_auto_name) {
+    auto n = search::auto_name_faces(
+        *gallery, search::auto_name_options_for_model(gallery->store().same_person_distance()));
+    if (!n) {
+      report_error(n.status().message());
+      return database_exit_code(n.status());
+    }
+    named = *n;
+  }
+  for (const auto& w : summary->warnings) report_error("warning: " + w);
   if (o.json) {
-    std::printf("%s\n", summary_json(*summary, *gallery).dump(2).c_str());
+    std::printf("%s\n", summary_json(*summary, *gallery, named).dump(2).c_str());
   } else if (!g.quiet) {
-    print_summary(*summary, *gallery);
+    print_summary(*summary, *gallery, named);
   }
   return kExitOk;
 }
@@ -147,7 +171,10 @@ void register_index_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
       ->capture_default_str();
   cmd->add_option("--exclude", o->index.excludes, "Skip paths or names matching this glob (repeatable)");
   cmd->add_flag("--follow-symlinks", o->index.follow_symlinks, "Follow symbolic links (loops are detected)");
-  cmd->add_flag("--keep-missing", o->index.keep_missing, "Keep photos whose files are gone (e.g. unplugged drive)");
+  cmd->add_flag("--keep-missing", o->index.keep_missing,
+                "Do not even mark photos whose files are gone as missing (they are never removed by index; see prune)");
+  cmd->add_flag("--no-auto-name", o->no_auto_name,
+                "Do not name new faces after the persons they confidently look like");
   cmd->add_option("--index-type", o->index_type, "Vector index: auto (default: exact Flat search below 200,000 faces, IVF beyond) or a FAISS factory string such as Flat, IVF4096,Flat or HNSW32 (HNSW cannot forget faces)");
   cmd->add_flag("--json", o->json, "Print the summary as JSON");
   on_run(cmd, [&g, o]() { return run_index_command(g, *o); }, exit_code);

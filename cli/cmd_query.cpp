@@ -23,12 +23,29 @@ nlohmann::json box_json(const models::FaceBox& b) { return {b.left, b.top, b.rig
 
 nlohmann::json matches_json(const std::vector<search::GalleryMatch>& matches) {
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& m : matches)
+  for (const auto& m : matches) {
+    nlohmann::json copies = nlohmann::json::array();
+    for (const auto& c : m.copies) copies.push_back(path_json(c));
     out.push_back({{"face_id", m.face_id},
                    {"photo", path_json(m.photo)},
                    {"distance", m.distance},
-                   {"person", m.person.empty() ? nlohmann::json() : nlohmann::json(m.person)}});
+                   {"person", m.person.empty() ? nlohmann::json() : nlohmann::json(m.person)},
+                   {"automatic", m.automatic},
+                   {"cluster", m.cluster_id ? nlohmann::json(m.cluster_id) : nlohmann::json()},
+                   {"missing", m.missing},
+                   {"copies", copies}});
+  }
   return out;
+}
+
+// "face 12  cluster 3  Barack Obama (automatic)  +2 copies" for a terminal.
+std::string match_line(const search::GalleryMatch& m) {
+  std::string s = "face " + std::to_string(m.face_id);
+  if (!m.person.empty()) s += "  " + m.person + (m.automatic ? " (automatic)" : "");
+  else if (m.cluster_id) s += "  cluster " + std::to_string(m.cluster_id);
+  if (!m.copies.empty()) s += "  +" + std::to_string(m.copies.size()) + (m.copies.size() == 1 ? " copy" : " copies");
+  if (m.missing) s += "  (file missing)";
+  return s;
 }
 
 // Loads models and analyses the probes; sets *exit_code on failure. `model`
@@ -95,10 +112,9 @@ int run_who(const GlobalOptions& g, const QueryOptions& o, bool raw_search) {
         j["faces"].push_back({{"box", box_json(probe.faces[i].box)}, {"matches", matches_json(matches)}});
         if (o.json) continue;
         const auto& b = probe.faces[i].box;
-        std::printf("  face %zu [%d, %d, %d, %d]\n", i + 1, b.left, b.top, b.right, b.bottom);
+        std::printf("  probe face %zu [%d, %d, %d, %d]\n", i + 1, b.left, b.top, b.right, b.bottom);
         for (const auto& m : matches)
-          std::printf("    %.3f  face %-8llu %s%s%s\n", m.distance, (unsigned long long)m.face_id, m.photo.c_str(),
-                      m.person.empty() ? "" : "  ", m.person.c_str());
+          std::printf("    %.3f  %s  %s\n", m.distance, m.photo.c_str(), match_line(m).c_str());
       }
     } else {
       const auto answers = (*identifier)->identify(descriptors, rule, o.matches);
@@ -113,7 +129,7 @@ int run_who(const GlobalOptions& g, const QueryOptions& o, bool raw_search) {
                               {"matches", matches_json(a.matches)}});
         if (o.json) continue;
         const auto& b = probe.faces[i].box;
-        std::printf("  face %zu [%d, %d, %d, %d]: %s", i + 1, b.left, b.top, b.right, b.bottom,
+        std::printf("  probe face %zu [%d, %d, %d, %d]: %s", i + 1, b.left, b.top, b.right, b.bottom,
                     a.identity ? a.identity->c_str() : "unknown");
         if (a.distance) std::printf(" (nearest named face %.3f)", *a.distance);
         std::printf("\n");
@@ -121,8 +137,7 @@ int run_who(const GlobalOptions& g, const QueryOptions& o, bool raw_search) {
           std::printf("      candidate %-24s %.3f  %d vote%s\n", a.candidates[c].name.c_str(), a.candidates[c].distance,
                       a.candidates[c].votes, a.candidates[c].votes == 1 ? "" : "s");
         for (const auto& m : a.matches)
-          std::printf("      seen in %s  %.3f%s%s\n", m.photo.c_str(), m.distance, m.person.empty() ? "" : "  ",
-                      m.person.c_str());
+          std::printf("      seen in %s  %.3f  %s\n", m.photo.c_str(), m.distance, match_line(m).c_str());
       }
     }
     if (o.json) std::printf("%s\n", j.dump().c_str());

@@ -42,6 +42,22 @@ int main(int argc, char** argv) {
   register_people_commands(app, g, &exit_code);
   register_query_commands(app, g, &exit_code);
   register_cluster_commands(app, g, &exit_code);
+  register_library_commands(app, g, &exit_code);
+
+  // CLI11 would say "arguments were not expected" of a mistyped command.
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--db" || arg == "--models" || arg == "--embedder") {
+      ++i;
+      continue;
+    }
+    if (arg.empty() || arg[0] == '-') continue;
+    if (app.get_subcommands([&arg](const CLI::App* c) { return c->check_name(arg); }).empty()) {
+      report_error("unknown command \"" + arg + "\" (facedex --help lists the commands)");
+      return kExitUsage;
+    }
+    break;
+  }
 
   try {
     app.parse(argc, argv);

@@ -252,20 +252,43 @@ class Writer {
     return Status::ok();
   }
 
-  // Removes stored photos under the roots whose files are gone.
-  Status sweep_missing(const std::vector<std::string>& roots) {
+  // Marks stored photos under the roots whose files are gone as missing; they
+  // keep their faces and names. Warns about roots that are missing, empty, or
+  // lost most of their photos at once. found_per_root: photo files found.
+  Status mark_missing(const std::vector<std::string>& roots, const std::vector<uint64_t>& found_per_root) {
+    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    std::vector<uint64_t> stored(roots.size(), 0), vanished(roots.size(), 0);
     std::vector<storage::Photo> gone;
     Status s = gallery_.store().for_each_photo([&](const storage::Photo& p) {
-      if (under_root(p.path, roots) && !path_exists(p.path)) gone.push_back(p);
+      for (size_t r = 0; r < roots.size(); ++r) {
+        if (!under_root(p.path, {roots[r]})) continue;
+        ++stored[r];
+        if (path_exists(p.path)) break;
+        ++summary_.missing;
+        ++vanished[r];
+        if (!p.missing_since && !options_.keep_missing) gone.push_back(p);
+        break;
+      }
       return true;
     });
     if (!s) return s;
-    for (const auto& p : gone) {
-      batch_.remove_photo(p);
-      ++summary_.removed;
-      summary_.faces_removed += p.face_ids.size();
+    for (auto& p : gone) {
+      p.missing_since = now;
+      batch_.update_photo(p);
+      ++summary_.newly_missing;
       ++pending_;
       if (Status c = maybe_commit(false); !c) return c;
+    }
+    for (size_t r = 0; r < roots.size(); ++r) {
+      if (!stored[r] || !vanished[r]) continue;
+      const std::string kept = std::to_string(vanished[r]) + " of its " + std::to_string(stored[r]) +
+                               " stored photos are kept with their faces and names, marked missing (facedex prune "
+                               "removes them)";
+      if (!path_exists(roots[r])) summary_.warnings.push_back(roots[r] + " is missing (unmounted?): " + kept);
+      else if (found_per_root[r] == 0) summary_.warnings.push_back(roots[r] + " holds no photos now: " + kept);
+      else if (2 * vanished[r] > stored[r]) summary_.warnings.push_back("most photos under " + roots[r] + " are gone: " + kept);
     }
     return Status::ok();
   }
@@ -275,6 +298,8 @@ class Writer {
     storage::Photo p = *o.item.existing;
     p.size = o.item.size;
     p.mtime_ns = o.item.mtime_ns;
+    if (p.missing_since) ++summary_.restored;
+    p.missing_since = 0;
     batch_.update_photo(p);
     if (p.status == storage::PhotoStatus::kFailed) {
       count_failure(p.path, p.failure_kind, p.failure);
@@ -296,6 +321,8 @@ class Writer {
       p.path = o.item.path;
       p.size = o.item.size;
       p.mtime_ns = o.item.mtime_ns;
+      if (p.missing_since) ++summary_.restored;
+      p.missing_since = 0;
       batch_.update_photo(p, old_path);
       moved_.insert(id);
       ++summary_.moved;
@@ -489,6 +516,7 @@ Expected<IndexSummary> run_index(storage::Gallery& gallery, std::shared_ptr<cons
       count_done = true;
     });
   Status crawl_status;
+  std::vector<uint64_t> found_per_root(roots.size(), 0);
   crawl(
       roots, crawl_options,
       [&](const std::string& path, const struct stat& st) {
@@ -500,7 +528,12 @@ Expected<IndexSummary> run_index(storage::Gallery& gallery, std::shared_ptr<cons
           return;
         }
         item.existing = std::move(*existing);
+        for (size_t r = 0; r < roots.size(); ++r)
+          if (under_root(path, {roots[r]})) ++found_per_root[r];
+        // A photo marked missing that is back goes to a worker, which finds the
+        // same content and clears the mark.
         if (item.existing && item.existing->size == item.size && item.existing->mtime_ns == item.mtime_ns &&
+            !item.existing->missing_since &&
             !(item.existing->status == storage::PhotoStatus::kFailed && is_transient(item.existing->failure_kind))) {
           std::lock_guard<std::mutex> lock(summary_mu);
           if (item.existing->status == storage::PhotoStatus::kFailed) {
@@ -531,10 +564,8 @@ Expected<IndexSummary> run_index(storage::Gallery& gallery, std::shared_ptr<cons
   if (!crawl_status) return crawl_status;
   if (!writer_status) return writer_status;
 
-  if (!options.keep_missing) {
-    if (Status s = writer.sweep_missing(roots); !s) return s;
-    if (Status s = writer.maybe_commit(true); !s) return s;
-  }
+  if (Status s = writer.mark_missing(roots, found_per_root); !s) return s;
+  if (Status s = writer.maybe_commit(true); !s) return s;
   summary.seen = found.load();
   summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   report(true);

@@ -30,7 +30,9 @@ struct IndexOptions {
   models::DecodeOptions decode;
   std::vector<std::string> excludes;  // fnmatch globs on path or name
   bool follow_symlinks = false;
-  // Keep photos whose files disappeared (e.g. an unplugged drive) instead of removing them.
+  // Photos whose files are gone are never removed by an index run: they are
+  // marked missing and keep their faces and names (`facedex prune` removes
+  // them). With this set they are not even marked (kept for old scripts).
   bool keep_missing = false;
   // A batch commits after this many photos or this many seconds, whichever first.
   size_t commit_photos = 16;
@@ -53,7 +55,13 @@ struct IndexSummary {
   uint64_t unchanged = 0;   // same size and mtime (or same content) as stored
   uint64_t moved = 0;       // same content found at a new path whose old path is gone: faces kept
   uint64_t copied = 0;      // same content as another stored photo: faces copied, not recomputed
-  uint64_t removed = 0;     // stored photos whose files are gone
+  uint64_t removed = 0;     // stored photos removed (an index run never removes photos now: always 0)
+  uint64_t missing = 0;     // stored photos under the roots whose files are gone (kept, marked missing)
+  uint64_t newly_missing = 0;  // ... of which found missing in this run
+  uint64_t restored = 0;    // photos marked missing whose content is back (same path or another)
+  // Roots that are missing, empty, or lost most of their photos at once: nothing
+  // was removed, but the user should know (an unmounted drive?).
+  std::vector<std::string> warnings;
   uint64_t failed = 0;      // could not be used this run (includes unchanged failures)
   uint64_t faces_added = 0;
   uint64_t faces_removed = 0;

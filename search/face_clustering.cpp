@@ -30,6 +30,25 @@ struct Groups {
   std::vector<std::vector<size_t>> members;
   std::vector<std::set<uint64_t>> photos;
   std::vector<uint64_t> person;
+  std::vector<std::set<uint64_t>> rejected;      // per root: persons some member is not
+  std::vector<std::vector<size_t>> cannot;       // per face: faces it never shares a cluster with
+
+  // Whether roots a and b may become one cluster.
+  bool compatible(size_t a, size_t b) {
+    if (person[a] && person[b] && person[a] != person[b]) return false;  // two named people
+    if ((person[a] && rejected[b].count(person[a])) || (person[b] && rejected[a].count(person[b]))) return false;
+    const auto& small = photos[a].size() < photos[b].size() ? photos[a] : photos[b];
+    const auto& large = photos[a].size() < photos[b].size() ? photos[b] : photos[a];
+    if (std::any_of(small.begin(), small.end(), [&](uint64_t p) { return large.count(p) > 0; }))
+      return false;  // two faces of one photo are two people
+    if (!cannot.empty()) {
+      const size_t from = members[a].size() < members[b].size() ? a : b, to = from == a ? b : a;
+      for (size_t m : members[from])
+        for (size_t other : cannot[m])
+          if (find(other) == to) return false;
+    }
+    return true;
+  }
 
   size_t find(size_t x) {
     while (parent[x] != x) x = parent[x] = parent[parent[x]];
@@ -40,6 +59,8 @@ struct Groups {
     parent[b] = a;
     members[a].insert(members[a].end(), members[b].begin(), members[b].end());
     photos[a].insert(photos[b].begin(), photos[b].end());
+    rejected[a].insert(rejected[b].begin(), rejected[b].end());
+    rejected[b].clear();
     if (!person[a]) person[a] = person[b];
     members[b].clear();
     members[b].shrink_to_fit();
@@ -81,9 +102,18 @@ Groups agglomerate(const ClusterInput& in, const std::vector<std::vector<storage
   g.members.resize(n);
   g.photos.resize(n);
   g.person = in.person_ids;
+  g.rejected.resize(n);
   for (size_t i = 0; i < n; ++i) {
     g.members[i] = {i};
     g.photos[i] = {in.photo_ids[i]};
+    if (i < in.rejected_persons.size()) g.rejected[i].insert(in.rejected_persons[i].begin(), in.rejected_persons[i].end());
+  }
+  if (!in.cannot_link.empty()) {
+    g.cannot.resize(n);
+    for (const auto& [a, b] : in.cannot_link) {
+      g.cannot[a].push_back(b);
+      g.cannot[b].push_back(a);
+    }
   }
   // One named person is one cluster whatever the distances.
   std::unordered_map<uint64_t, size_t> first_of_person;
@@ -115,11 +145,7 @@ Groups agglomerate(const ClusterInput& in, const std::vector<std::vector<storage
   for (const Edge& e : edges) {
     const size_t a = g.find(e.a), b = g.find(e.b);
     if (a == b) continue;
-    if (g.person[a] && g.person[b] && g.person[a] != g.person[b]) continue;  // two named people
-    const auto& small = g.photos[a].size() < g.photos[b].size() ? g.photos[a] : g.photos[b];
-    const auto& large = g.photos[a].size() < g.photos[b].size() ? g.photos[b] : g.photos[a];
-    if (std::any_of(small.begin(), small.end(), [&](uint64_t p) { return large.count(p) > 0; }))
-      continue;  // two faces of one photo are two people
+    if (!g.compatible(a, b)) continue;
     if (average_linkage(dist, g.members[a], g.members[b]) >= threshold) continue;
     g.merge(a, b);
   }

@@ -45,6 +45,10 @@ struct ClusterInput {
   std::vector<Descriptor> descriptors;
   std::vector<uint64_t> photo_ids;   // faces of one photo never share a cluster
   std::vector<uint64_t> person_ids;  // 0 = unnamed; one person = one cluster, two persons = two clusters
+  // Optional, per face: persons it is not (a cluster named so never takes it).
+  std::vector<std::vector<uint64_t>> rejected_persons;
+  // Optional: pairs of faces (indices) that never share a cluster (a split).
+  std::vector<std::pair<size_t, size_t>> cannot_link;
 };
 
 // A label per face, contiguous from 0.

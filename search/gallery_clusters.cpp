@@ -5,6 +5,7 @@
 #include <cmath>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 namespace facedex::search {
 
@@ -23,15 +24,27 @@ Expected<ClusterSummary> cluster_gallery(storage::Gallery& gallery, const Cluste
   auto& store = gallery.store();
   ClusterInput input;
   std::vector<uint64_t> face_ids, old_clusters;
+  std::vector<std::pair<size_t, uint64_t>> not_with;  // face index, face id it is kept apart from
   Status s = store.for_each_face([&](const storage::Face& f) {
+    const size_t i = face_ids.size();
     face_ids.push_back(f.id);
     old_clusters.push_back(f.cluster_id);
     input.descriptors.push_back(f.descriptor);
     input.photo_ids.push_back(f.photo_id);
-    input.person_ids.push_back(f.person_id);
+    // Only names a user gave bind the clustering: an automatic name is derived
+    // from it and may be wrong.
+    input.person_ids.push_back(f.name_source == storage::NameSource::kUser ? f.person_id : 0);
+    input.rejected_persons.push_back(f.rejected_person_ids);
+    for (uint64_t other : f.not_with_face_ids) not_with.emplace_back(i, other);
     return true;
   });
   if (!s) return s;
+  {
+    std::unordered_map<uint64_t, size_t> index_of;
+    for (size_t i = 0; i < face_ids.size(); ++i) index_of[face_ids[i]] = i;
+    for (const auto& [i, other] : not_with)
+      if (auto it = index_of.find(other); it != index_of.end()) input.cannot_link.emplace_back(i, it->second);
+  }
   ClusterSummary summary;
   summary.faces = face_ids.size();
   const auto labels = cluster_faces(input, options.params);

@@ -1,6 +1,7 @@
 #include "search/report.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -130,7 +131,8 @@ Expected<Report> build_report(const storage::Gallery& gallery, const ReportOptio
   std::vector<Descriptor> descriptors;
   std::vector<uint64_t> photo_of;
   s = store.for_each_face([&](const storage::Face& f) {
-    r.faces.push_back({f.id, photo_paths[f.photo_id], f.box, f.person_id, f.cluster_id});
+    r.faces.push_back({f.id, photo_paths[f.photo_id], f.box, f.person_id, f.cluster_id,
+                       f.name_source == storage::NameSource::kAuto});
     descriptors.push_back(f.descriptor);
     photo_of.push_back(f.photo_id);
     return true;
@@ -268,7 +270,7 @@ Status write_html_report(const storage::Gallery& gallery, const Report& report, 
     const auto before = last == std::string::npos || last == 0 ? std::string::npos : f.photo.find_last_of('/', last - 1);
     const std::string name = before == std::string::npos ? f.photo : f.photo.substr(before + 1);
     return "<span class=\"face\"><a href=\"" + html_escape(file_url(f.photo)) + "\">" + img + "</a><br>face " +
-           std::to_string(face_id) + "<br>" + html_escape(name) + "</span>";
+           std::to_string(face_id) + (f.automatic ? " (automatic name)" : "") + "<br>" + html_escape(name) + "</span>";
   };
 
   // Index pages: groups by size, a strip of thumbnails each.
@@ -343,7 +345,8 @@ Status write_json_report(const Report& report, const std::string& dir) {
       const auto& f = report.faces[i];
       faces.push_back({{"face_id", f.face_id},
                        {"photo", utf8_safe(f.photo)},
-                       {"box", {f.box.left, f.box.top, f.box.right, f.box.bottom}}});
+                       {"box", {f.box.left, f.box.top, f.box.right, f.box.bottom}},
+                       {"automatic", f.automatic}});
     }
     groups.push_back({{"kind", g.kind}, {"id", g.id}, {"name", utf8_safe(g.name)}, {"faces", faces}});
   }
@@ -369,13 +372,14 @@ Status write_csv_report(const Report& report, const std::string& dir) {
     for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
     return out + "\"";
   };
-  std::string faces = "face_id,photo,left,top,right,bottom,group_kind,group_id,group_name\n";
+  std::string faces = "face_id,photo,left,top,right,bottom,group_kind,group_id,group_name,name_source\n";
   for (const auto& g : report.groups)
     for (size_t i : g.faces) {
       const auto& f = report.faces[i];
       faces += std::to_string(f.face_id) + "," + field(f.photo) + "," + std::to_string(f.box.left) + "," +
                std::to_string(f.box.top) + "," + std::to_string(f.box.right) + "," + std::to_string(f.box.bottom) +
-               "," + g.kind + "," + std::to_string(g.id) + "," + field(g.name) + "\n";
+               "," + g.kind + "," + std::to_string(g.id) + "," + field(g.name) + "," +
+               (f.person_id ? (f.automatic ? "automatic" : "user") : "") + "\n";
     }
   if (Status s = write_text(dir + "/faces.csv", faces); !s) return s;
   std::string findings = "kind,a,b,distance,faces_a,faces_b\n";
@@ -388,6 +392,43 @@ Status write_csv_report(const Report& report, const std::string& dir) {
     findings += f.kind + "," + field(f.a) + "," + field(f.b) + "," + std::to_string(f.distance) + "," +
                 ids(f.example_a) + "," + ids(f.example_b) + "\n";
   return write_text(dir + "/findings.csv", findings);
+}
+
+Status replace_report_folder(const std::string& dir_arg, const std::function<Status(const std::string& fresh)>& write) {
+  namespace fs = std::filesystem;
+  constexpr const char* kMarker = ".facedex-report";
+  std::error_code ec;
+  std::string dir = fs::absolute(dir_arg, ec).lexically_normal().string();
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  const bool exists = fs::exists(dir, ec);
+  if (exists) {
+    if (!fs::is_directory(dir, ec)) return Status::invalid_input(dir + ": exists and is not a folder");
+    if (!fs::is_empty(dir, ec) && !fs::exists(dir + "/" + kMarker, ec))
+      return Status::invalid_input(dir + ": not empty and not a facedex report folder; choose a new or empty folder");
+  }
+  const std::string fresh = dir + ".facedex-new-" + std::to_string(::getpid());
+  fs::remove_all(fresh, ec);
+  if (!fs::create_directories(fresh, ec) || ::chmod(fresh.c_str(), 0700) != 0)
+    return Status::io_error(fresh + ": cannot create report folder (" + ec.message() + ")");
+  Status s = write_text(fresh + "/" + kMarker, "written by facedex report; replaced whole by the next one\n");
+  if (s) s = write(fresh);
+  if (!s) {
+    fs::remove_all(fresh, ec);
+    return s;
+  }
+  // The old report goes only once the new one is complete.
+  if (exists) {
+    const std::string old = dir + ".facedex-old-" + std::to_string(::getpid());
+    fs::rename(dir, old, ec);
+    if (ec) return Status::io_error(dir + ": cannot replace the old report (" + ec.message() + ")");
+    fs::rename(fresh, dir, ec);
+    if (ec) return Status::io_error(dir + ": cannot move the new report into place (" + ec.message() + ")");
+    fs::remove_all(old, ec);
+  } else {
+    fs::rename(fresh, dir, ec);
+    if (ec) return Status::io_error(dir + ": cannot move the new report into place (" + ec.message() + ")");
+  }
+  return Status::ok();
 }
 
 }  // namespace facedex::search

@@ -3,6 +3,7 @@
 // works when the photos are gone), JSON and CSV carrying the same facts.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@ struct ReportFace {
   storage::Box box;
   uint64_t person_id = 0;
   uint64_t cluster_id = 0;
+  bool automatic = false;  // named automatically, not by a user
 };
 
 struct ReportGroup {
@@ -61,6 +63,12 @@ Status write_html_report(const storage::Gallery& gallery, const Report& report, 
                          const std::string& dir);
 // DIR/report.json
 Status write_json_report(const Report& report, const std::string& dir);
+
+// Writes a report into `dir` so that nothing of an earlier report stays: the
+// writers run into a fresh private folder (0700) beside it, which then takes
+// the place of `dir`. A `dir` that exists and is neither empty nor a facedex
+// report is refused (kInvalidInput), never emptied.
+Status replace_report_folder(const std::string& dir, const std::function<Status(const std::string& fresh)>& write);
 // DIR/faces.csv and DIR/findings.csv
 Status write_csv_report(const Report& report, const std::string& dir);
 

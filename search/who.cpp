@@ -47,11 +47,29 @@ std::string Identifier::person_name(uint64_t person_id) const {
 std::vector<GalleryMatch> Identifier::nearest(const Descriptor& face, int k) const {
   std::vector<GalleryMatch> out;
   const auto& store = gallery_.store();
-  for (const auto& n : gallery_.vectors().search(face, k)) {
+  // Copies take places in the raw answer: ask for more than k.
+  std::map<std::string, size_t> seen;  // content hash + box -> index in out
+  for (const auto& n : gallery_.vectors().search(face, 3 * k)) {
+    if (out.size() >= size_t(k)) break;
     auto f = store.face(n.id);
     if (!f || !*f) continue;  // removed since the index was loaded
     auto p = store.photo((*f)->photo_id);
-    out.push_back({n.id, p && *p ? (*p)->path : "", n.distance, person_name((*f)->person_id)});
+    const bool have_photo = p && *p;
+    if (have_photo && !(*p)->content_hash.empty()) {
+      const auto& b = (*f)->box;
+      const std::string key = (*p)->content_hash + "/" + std::to_string(b.left) + "," + std::to_string(b.top) + "," +
+                              std::to_string(b.right) + "," + std::to_string(b.bottom);
+      auto [it, inserted] = seen.try_emplace(key, out.size());
+      if (!inserted) {
+        out[it->second].copies.push_back((*p)->path);
+        continue;
+      }
+    }
+    GalleryMatch m{n.id, have_photo ? (*p)->path : "", n.distance, person_name((*f)->person_id)};
+    m.automatic = (*f)->name_source == storage::NameSource::kAuto;
+    m.cluster_id = (*f)->cluster_id;
+    m.missing = have_photo && (*p)->missing_since != 0;
+    out.push_back(std::move(m));
   }
   return out;
 }

@@ -19,6 +19,11 @@ struct GalleryMatch {
   std::string photo;   // path of the photo the face is in
   float distance = 0;
   std::string person;  // empty when nobody named the face
+  bool automatic = false;   // the name was given automatically, not by a user
+  uint64_t cluster_id = 0;  // 0 = none
+  bool missing = false;     // the photo's file was gone at the last index run
+  // Byte copies of the same photo (same content, same face) folded into this match.
+  std::vector<std::string> copies;
 };
 
 struct NamedCandidate {
@@ -44,7 +49,8 @@ class Identifier {
   std::vector<FaceAnswer> identify(const std::vector<Descriptor>& faces, const IdentityRule& rule,
                                    int matches) const;
 
-  // The k nearest gallery faces.
+  // The k nearest gallery faces; a face of a byte copy of a photo already
+  // listed is folded into that match (GalleryMatch::copies).
   std::vector<GalleryMatch> nearest(const Descriptor& face, int k) const;
 
   size_t named_faces() const { return named_->size(); }

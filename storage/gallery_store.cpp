@@ -28,6 +28,7 @@ constexpr const char* kPersonsCf = "persons";
 constexpr const char* kPersonNamesCf = "person_names";
 constexpr const char* kVectorLogCf = "vector_log";
 constexpr const char* kPersonFacesCf = "person_faces";
+constexpr const char* kHistoryCf = "history";
 
 constexpr const char* kMetaSchema = "schema_version";
 constexpr const char* kMetaModel = "model_fingerprint";
@@ -39,6 +40,7 @@ constexpr const char* kMetaNextPerson = "next_person_id";
 constexpr const char* kMetaNextLogSeq = "next_log_seq";
 constexpr const char* kMetaNextCluster = "next_cluster_id";
 constexpr const char* kMetaLogTrimmed = "vector_log_trimmed_upto";
+constexpr const char* kMetaNextHistory = "next_history_id";
 
 constexpr const char* kLockFile = "facedex.lock";
 
@@ -159,6 +161,11 @@ void GalleryBatch::put_person(Person& person, const std::string& old_name) {
 
 uint64_t GalleryBatch::new_cluster_id() { return store_->next_cluster_id_++; }
 
+void GalleryBatch::put_history(HistoryEntry& entry) {
+  if (entry.id == 0) entry.id = store_->next_history_id_++;
+  batch_->Put(store_->history_, id_key(entry.id), encode(entry));
+}
+
 void GalleryBatch::remove_person(const Person& person) {
   batch_->Delete(store_->persons_, id_key(person.id));
   batch_->Delete(store_->person_names_, person.name);
@@ -190,7 +197,8 @@ Expected<std::unique_ptr<GalleryStore>> GalleryStore::open(const std::string& di
 
   rocksdb::Options options = base_options();
   const std::vector<std::string> wanted = {kMetaCf,    kPhotosCf,      kPathsCf,     kHashesCf,     kFacesCf,
-                                           kPersonsCf, kPersonNamesCf, kVectorLogCf, kPersonFacesCf};
+                                           kPersonsCf, kPersonNamesCf, kVectorLogCf, kPersonFacesCf,
+                                           kHistoryCf};
   // A read-only opener cannot create column families a newer facedex added:
   // it opens those that exist and treats the others as empty.
   std::vector<std::string> existing = wanted;
@@ -214,7 +222,8 @@ Expected<std::unique_ptr<GalleryStore>> GalleryStore::open(const std::string& di
   store->db_.reset(db);
   rocksdb::ColumnFamilyHandle** targets[] = {&store->meta_,    &store->photos_,       &store->paths_,
                                              &store->hashes_,  &store->faces_,        &store->persons_,
-                                             &store->person_names_, &store->vector_log_, &store->person_faces_};
+                                             &store->person_names_, &store->vector_log_, &store->person_faces_,
+                                             &store->history_};
   for (size_t i = 0; i < wanted.size(); ++i) *targets[i] = slot[i] >= 0 ? store->handles_[size_t(slot[i])] : nullptr;
   if (!store->meta_ || !store->photos_ || !store->paths_ || !store->hashes_ || !store->faces_ || !store->persons_ ||
       !store->person_names_ || !store->vector_log_)
@@ -260,6 +269,7 @@ Status GalleryStore::load_meta() {
   counter(kMetaNextLogSeq, &next_log_seq_);
   counter(kMetaNextCluster, &next_cluster_id_);
   counter(kMetaLogTrimmed, &log_trimmed_upto_);
+  counter(kMetaNextHistory, &next_history_id_);
   return Status::ok();
 }
 
@@ -376,6 +386,23 @@ Status GalleryStore::for_each_vector_op(uint64_t after, const std::function<bool
   return from_rocks(it->status(), "reading " + dir_);
 }
 
+Status GalleryStore::for_each_history_newest_first(const std::function<bool(const HistoryEntry&)>& fn) const {
+  if (!history_) return Status::ok();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), history_));
+  HistoryEntry entry;
+  for (it->SeekToLast(); it->Valid(); it->Prev()) {
+    if (!decode(it->value().ToString(), &entry))
+      return Status::corruption("database " + dir_ + ": undecodable record in history");
+    if (!fn(entry)) break;
+  }
+  return from_rocks(it->status(), "reading " + dir_);
+}
+
+Expected<std::optional<HistoryEntry>> GalleryStore::history(uint64_t id) const {
+  if (!history_) return std::optional<HistoryEntry>();
+  return get_record<HistoryEntry>(history_, id_key(id));
+}
+
 GalleryBatch GalleryStore::new_batch() { return GalleryBatch(this); }
 
 Status GalleryStore::commit(GalleryBatch& batch, bool sync) {
@@ -386,6 +413,7 @@ Status GalleryStore::commit(GalleryBatch& batch, bool sync) {
   b.Put(meta_, kMetaNextPerson, std::to_string(next_person_id_));
   b.Put(meta_, kMetaNextLogSeq, std::to_string(next_log_seq_));
   b.Put(meta_, kMetaNextCluster, std::to_string(next_cluster_id_));
+  b.Put(meta_, kMetaNextHistory, std::to_string(next_history_id_));
   rocksdb::WriteOptions wo;
   wo.sync = sync;
   return from_rocks(db_->Write(wo, &b), "writing to " + dir_);

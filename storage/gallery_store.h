@@ -63,6 +63,9 @@ class GalleryBatch {
   void remove_person(const Person& person);
   // A cluster id never handed out before.
   uint64_t new_cluster_id();
+  // A naming action's history entry; assigns entry.id when 0 (a rewrite, such
+  // as marking an entry undone, keeps its id).
+  void put_history(HistoryEntry& entry);
 
   const std::vector<VectorOp>& vector_ops() const { return ops_; }
   // Descriptors of the added faces, aligned with the kAdd entries of vector_ops().
@@ -120,6 +123,9 @@ class GalleryStore {
   Status for_each_face_of_person(uint64_t person_id, const std::function<bool(uint64_t face_id)>& fn) const;
   // Vector log entries with seq > after, in order.
   Status for_each_vector_op(uint64_t after, const std::function<bool(const VectorOp&)>& fn) const;
+  // Naming history, newest first.
+  Status for_each_history_newest_first(const std::function<bool(const HistoryEntry&)>& fn) const;
+  Expected<std::optional<HistoryEntry>> history(uint64_t id) const;
 
   GalleryBatch new_batch();
   // REQUIRES: !read_only(). sync: fsync the WAL (end of a run); without it a
@@ -164,13 +170,15 @@ class GalleryStore {
   rocksdb::ColumnFamilyHandle* person_names_ = nullptr;
   rocksdb::ColumnFamilyHandle* vector_log_ = nullptr;
   rocksdb::ColumnFamilyHandle* person_faces_ = nullptr;
+  rocksdb::ColumnFamilyHandle* history_ = nullptr;  // null only in an older database opened read-only
 
   std::string model_fingerprint_;
   float same_person_distance_ = kDefaultSamePersonDistance;
   std::string index_type_;
   // Next ids to hand out; written to meta in every batch that uses them.
   uint64_t log_trimmed_upto_ = 0;
-  uint64_t next_photo_id_ = 1, next_face_id_ = 1, next_person_id_ = 1, next_log_seq_ = 1, next_cluster_id_ = 1;
+  uint64_t next_photo_id_ = 1, next_face_id_ = 1, next_person_id_ = 1, next_log_seq_ = 1, next_cluster_id_ = 1,
+           next_history_id_ = 1;
 };
 
 }  // namespace facedex::storage

@@ -5,9 +5,12 @@
 namespace facedex::storage {
 namespace {
 
-constexpr uint8_t kPhotoVersion = 1;
-constexpr uint8_t kFaceVersion = 1;
+// Version 2 of photos and faces appends the fields that keep names durable
+// (missing_since; name source, rejections); version 1 records still decode.
+constexpr uint8_t kPhotoVersion = 2;
+constexpr uint8_t kFaceVersion = 2;
 constexpr uint8_t kPersonVersion = 1;
+constexpr uint8_t kHistoryVersion = 1;
 
 class Writer {
  public:
@@ -24,6 +27,10 @@ class Writer {
   void str(const std::string& s) {
     varint(s.size());
     out_ += s;
+  }
+  void ids(const std::vector<uint64_t>& v) {
+    varint(v.size());
+    for (uint64_t id : v) varint(id);
   }
   std::string take() { return std::move(out_); }
 
@@ -76,6 +83,14 @@ class Reader {
     p_ += n;
     return true;
   }
+  bool ids(std::vector<uint64_t>* v) {
+    uint64_t n;
+    if (!varint(&n) || n > uint64_t(end_ - p_)) return false;  // each id takes at least a byte
+    v->resize(size_t(n));
+    for (auto& id : *v)
+      if (!varint(&id)) return false;
+    return true;
+  }
   bool done() const { return p_ == end_; }
 
  private:
@@ -116,6 +131,7 @@ std::string encode(const Photo& p) {
   w.varint(p.face_ids.size());
   for (uint64_t id : p.face_ids) w.varint(id);
   w.svarint(p.indexed_at);
+  w.svarint(p.missing_since);
   return w.take();
 }
 
@@ -123,7 +139,7 @@ bool decode(const std::string& bytes, Photo* p) {
   Reader r(bytes);
   uint8_t version, status;
   uint64_t n;
-  if (!r.u8(&version) || version != kPhotoVersion) return false;
+  if (!r.u8(&version) || version < 1 || version > kPhotoVersion) return false;
   if (!r.varint(&p->id) || !r.str(&p->path) || !r.varint(&p->size) || !r.svarint(&p->mtime_ns) ||
       !r.str(&p->content_hash) || !r.i32(&p->width) || !r.i32(&p->height) || !r.i32(&p->orientation) ||
       !r.str(&p->format) || !r.str(&p->taken_at) || !r.u8(&status) || status > 1 || !r.str(&p->failure) ||
@@ -133,7 +149,10 @@ bool decode(const std::string& bytes, Photo* p) {
   p->face_ids.resize(size_t(n));
   for (auto& id : p->face_ids)
     if (!r.varint(&id)) return false;
-  return r.svarint(&p->indexed_at) && r.done();
+  if (!r.svarint(&p->indexed_at)) return false;
+  p->missing_since = 0;
+  if (version >= 2 && !r.svarint(&p->missing_since)) return false;
+  return r.done();
 }
 
 std::string encode(const Face& f) {
@@ -156,6 +175,9 @@ std::string encode(const Face& f) {
   w.str(f.thumbnail_jpeg);
   w.varint(f.person_id);
   w.varint(f.cluster_id);
+  w.u8(uint8_t(f.name_source));
+  w.ids(f.rejected_person_ids);
+  w.ids(f.not_with_face_ids);
   return w.take();
 }
 
@@ -163,7 +185,7 @@ bool decode(const std::string& bytes, Face* f) {
   Reader r(bytes);
   uint8_t version;
   uint64_t n;
-  if (!r.u8(&version) || version != kFaceVersion) return false;
+  if (!r.u8(&version) || version < 1 || version > kFaceVersion) return false;
   if (!r.varint(&f->id) || !r.varint(&f->photo_id) || !r.i32(&f->box.left) || !r.i32(&f->box.top) ||
       !r.i32(&f->box.right) || !r.i32(&f->box.bottom) || !r.f32(&f->score) || !r.varint(&n) || n > 1000)
     return false;
@@ -172,8 +194,18 @@ bool decode(const std::string& bytes, Face* f) {
     if (!r.f32(&pt[0]) || !r.f32(&pt[1])) return false;
   for (float& v : f->descriptor)
     if (!r.f32(&v)) return false;
-  return r.str(&f->model) && r.str(&f->thumbnail_jpeg) && r.varint(&f->person_id) && r.varint(&f->cluster_id) &&
-         r.done();
+  if (!r.str(&f->model) || !r.str(&f->thumbnail_jpeg) || !r.varint(&f->person_id) || !r.varint(&f->cluster_id))
+    return false;
+  f->name_source = f->person_id ? NameSource::kUser : NameSource::kNone;  // version 1: every name was a user's
+  f->rejected_person_ids.clear();
+  f->not_with_face_ids.clear();
+  if (version >= 2) {
+    uint8_t source;
+    if (!r.u8(&source) || source > 2 || !r.ids(&f->rejected_person_ids) || !r.ids(&f->not_with_face_ids))
+      return false;
+    f->name_source = NameSource(source);
+  }
+  return r.done();
 }
 
 std::string encode(const Person& p) {
@@ -190,6 +222,89 @@ bool decode(const std::string& bytes, Person* p) {
   uint8_t version;
   if (!r.u8(&version) || version != kPersonVersion) return false;
   return r.varint(&p->id) && r.str(&p->name) && r.svarint(&p->created_at) && r.done();
+}
+
+FaceLabels labels_of(const Face& f) {
+  return {f.person_id, f.name_source, f.cluster_id, f.rejected_person_ids, f.not_with_face_ids};
+}
+
+void set_labels(Face* f, const FaceLabels& labels) {
+  f->person_id = labels.person_id;
+  f->name_source = labels.name_source;
+  f->cluster_id = labels.cluster_id;
+  f->rejected_person_ids = labels.rejected_person_ids;
+  f->not_with_face_ids = labels.not_with_face_ids;
+}
+
+namespace {
+
+void write_labels(Writer& w, const FaceLabels& l) {
+  w.varint(l.person_id);
+  w.u8(uint8_t(l.name_source));
+  w.varint(l.cluster_id);
+  w.ids(l.rejected_person_ids);
+  w.ids(l.not_with_face_ids);
+}
+
+bool read_labels(Reader& r, FaceLabels* l) {
+  uint8_t source;
+  if (!r.varint(&l->person_id) || !r.u8(&source) || source > 2 || !r.varint(&l->cluster_id) ||
+      !r.ids(&l->rejected_person_ids) || !r.ids(&l->not_with_face_ids))
+    return false;
+  l->name_source = NameSource(source);
+  return true;
+}
+
+}  // namespace
+
+std::string encode(const HistoryEntry& h) {
+  Writer w;
+  w.u8(kHistoryVersion);
+  w.varint(h.id);
+  w.svarint(h.at);
+  w.str(h.action);
+  w.str(h.summary);
+  w.varint(h.faces.size());
+  for (const auto& c : h.faces) {
+    w.varint(c.face_id);
+    write_labels(w, c.before);
+    write_labels(w, c.after);
+  }
+  w.varint(h.persons.size());
+  for (const auto& c : h.persons) {
+    w.varint(c.person_id);
+    w.u8(uint8_t(c.existed_before) | uint8_t(c.exists_after) << 1);
+    w.str(c.name_before);
+    w.str(c.name_after);
+    w.svarint(c.created_at);
+  }
+  w.varint(h.undoes);
+  w.varint(h.undone_by);
+  return w.take();
+}
+
+bool decode(const std::string& bytes, HistoryEntry* h) {
+  Reader r(bytes);
+  uint8_t version;
+  uint64_t n;
+  if (!r.u8(&version) || version != kHistoryVersion) return false;
+  if (!r.varint(&h->id) || !r.svarint(&h->at) || !r.str(&h->action) || !r.str(&h->summary) || !r.varint(&n) ||
+      n > bytes.size())
+    return false;
+  h->faces.resize(size_t(n));
+  for (auto& c : h->faces)
+    if (!r.varint(&c.face_id) || !read_labels(r, &c.before) || !read_labels(r, &c.after)) return false;
+  if (!r.varint(&n) || n > bytes.size()) return false;
+  h->persons.resize(size_t(n));
+  for (auto& c : h->persons) {
+    uint8_t flags;
+    if (!r.varint(&c.person_id) || !r.u8(&flags) || flags > 3 || !r.str(&c.name_before) || !r.str(&c.name_after) ||
+        !r.svarint(&c.created_at))
+      return false;
+    c.existed_before = flags & 1;
+    c.exists_after = flags & 2;
+  }
+  return r.varint(&h->undoes) && r.varint(&h->undone_by) && r.done();
 }
 
 }  // namespace facedex::storage

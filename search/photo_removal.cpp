@@ -1,0 +1,94 @@
+#include "search/photo_removal.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+
+namespace facedex::search {
+namespace {
+
+bool is_under(const std::string& path, const std::string& root) {
+  if (root == "/") return true;
+  return path == root || (path.size() > root.size() && path.compare(0, root.size(), root) == 0 && path[root.size()] == '/');
+}
+
+Status add_to_plan(const storage::GalleryStore& store, const storage::Photo& p, PhotoRemovalPlan* plan) {
+  plan->photos.push_back(p);
+  plan->faces += p.face_ids.size();
+  for (uint64_t fid : p.face_ids) {
+    auto f = store.face(fid);
+    if (!f) return f.status();
+    if (*f && (*f)->person_id) ++plan->named_faces;
+  }
+  return Status::ok();
+}
+
+int64_t now_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Expected<PhotoRemovalPlan> photos_under(const storage::GalleryStore& store, const std::string& path) {
+  std::string root = path;
+  while (root.size() > 1 && root.back() == '/') root.pop_back();
+  PhotoRemovalPlan plan;
+  Status inner;
+  Status s = store.for_each_photo([&](const storage::Photo& p) {
+    if (is_under(p.path, root)) inner = add_to_plan(store, p, &plan);
+    return bool(inner);
+  });
+  if (!s) return s;
+  if (!inner) return inner;
+  return plan;
+}
+
+Expected<PhotoRemovalPlan> missing_photos(const storage::GalleryStore& store, double min_days,
+                                          const std::vector<std::string>& roots) {
+  const int64_t before = now_seconds() - int64_t(min_days * 86400);
+  PhotoRemovalPlan plan;
+  Status inner;
+  Status s = store.for_each_photo([&](const storage::Photo& p) {
+    if (!p.missing_since || p.missing_since > before) return true;
+    if (!roots.empty()) {
+      bool under = false;
+      for (const auto& r : roots) under = under || is_under(p.path, r);
+      if (!under) return true;
+    }
+    struct stat st {};
+    if (::lstat(p.path.c_str(), &st) == 0) return true;  // back since the last index run
+    inner = add_to_plan(store, p, &plan);
+    return bool(inner);
+  });
+  if (!s) return s;
+  if (!inner) return inner;
+  return plan;
+}
+
+Status remove_photos(storage::Gallery& gallery, const PhotoRemovalPlan& plan, const std::string& why) {
+  if (plan.photos.empty()) return Status::ok();
+  auto& store = gallery.store();
+  size_t pending = 0;
+  storage::GalleryBatch batch = store.new_batch();
+  for (const auto& p : plan.photos) {
+    batch.remove_photo(p);
+    if (++pending >= 256) {
+      if (Status s = gallery.commit(batch); !s) return s;
+      batch = store.new_batch();
+      pending = 0;
+    }
+  }
+  // The history keeps that a deletion happened, never what was deleted.
+  storage::HistoryEntry entry;
+  entry.action = "delete";
+  entry.at = now_seconds();
+  entry.summary = why + ": " + std::to_string(plan.photos.size()) + " photos and " + std::to_string(plan.faces) +
+                  " faces deleted";
+  batch.put_history(entry);
+  if (Status s = gallery.commit(batch, true); !s) return s;
+  if (Status s = gallery.save_vectors(); !s) return s;
+  return store.compact();
+}
+
+}  // namespace facedex::search
