@@ -16,6 +16,8 @@ struct ClusterCommandOptions {
   bool threshold_given = false;  // else the default, scaled to the gallery's model
   bool json = false;
   bool no_auto_name = false;
+  bool auto_name_by_cluster = false;
+  float auto_name_distance = -1, auto_name_margin = -1;  // < 0: the calibrated defaults
 };
 
 int run_cluster(const GlobalOptions& g, const ClusterCommandOptions& o) {
@@ -33,8 +35,12 @@ int run_cluster(const GlobalOptions& g, const ClusterCommandOptions& o) {
   }
   search::AutoNameSummary named;
   if (!o.no_auto_name) {
-    auto n = search::auto_name_faces(
-        *gallery, search::auto_name_options_for_model(gallery->store().same_person_distance()));
+    search::AutoNameOptions auto_options =
+        search::auto_name_options_for_model(gallery->store().same_person_distance());
+    if (o.auto_name_distance >= 0) auto_options.rule.max_distance = o.auto_name_distance;
+    if (o.auto_name_margin >= 0) auto_options.rule.min_margin = o.auto_name_margin;
+    auto_options.by_cluster = o.auto_name_by_cluster;
+    auto n = search::auto_name_faces(*gallery, auto_options);
     if (!n) {
       report_error(n.status().message());
       return database_exit_code(n.status());
@@ -142,7 +148,17 @@ void register_cluster_commands(CLI::App& app, GlobalOptions& g, int* exit_code) 
   cmd->add_option("--k", o->cluster.params.k, "Neighbours per face in the graph")->capture_default_str();
   cmd->add_option("--min-size", o->cluster.min_size, "Smaller groups stay unclustered")->capture_default_str();
   cmd->add_flag("--json", o->json, "JSON summary");
-  cmd->add_flag("--no-auto-name", o->no_auto_name, "Do not name faces after the named persons of their cluster");
+  cmd->add_flag("--no-auto-name", o->no_auto_name, "Do not name faces after the persons they confidently look like");
+  cmd->add_flag("--auto-name-by-cluster", o->auto_name_by_cluster,
+                "Also name a face after the one user-named person of its cluster when that person is its nearest "
+                "(less precise: benchmarks/RESULTS.md)");
+  cmd->add_option("--auto-name-distance", o->auto_name_distance,
+                  "Automatic names: the person's nearest user-named face within this distance (default 0.45 for "
+                  "dlib's ResNet)")
+      ->check(CLI::Range(0.0f, 4.0f));
+  cmd->add_option("--auto-name-margin", o->auto_name_margin,
+                  "Automatic names: the runner-up person at least this much further (default 0.08)")
+      ->check(CLI::Range(0.0f, 4.0f));
   on_run(cmd, [&g, o]() { return run_cluster(g, *o); }, exit_code);
 
   auto faces = std::make_shared<std::vector<uint64_t>>();

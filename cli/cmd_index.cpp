@@ -16,6 +16,7 @@ struct IndexCommandOptions {
   std::string index_type;
   bool json = false;
   bool no_auto_name = false;
+  float auto_name_distance = -1, auto_name_margin = -1;  // < 0: the calibrated defaults
 };
 
 std::string format_duration(double s) {
@@ -137,8 +138,11 @@ int run_index_command(const GlobalOptions& g, IndexCommandOptions& o) {
   }
   search::AutoNameSummary named;
   if (!o.no_auto_name) {
-    auto n = search::auto_name_faces(
-        *gallery, search::auto_name_options_for_model(gallery->store().same_person_distance()));
+    search::AutoNameOptions auto_options =
+        search::auto_name_options_for_model(gallery->store().same_person_distance());
+    if (o.auto_name_distance >= 0) auto_options.rule.max_distance = o.auto_name_distance;
+    if (o.auto_name_margin >= 0) auto_options.rule.min_margin = o.auto_name_margin;
+    auto n = search::auto_name_faces(*gallery, auto_options);
     if (!n) {
       report_error(n.status().message());
       return database_exit_code(n.status());
@@ -175,6 +179,13 @@ void register_index_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
                 "Do not even mark photos whose files are gone as missing (they are never removed by index; see prune)");
   cmd->add_flag("--no-auto-name", o->no_auto_name,
                 "Do not name new faces after the persons they confidently look like");
+  cmd->add_option("--auto-name-distance", o->auto_name_distance,
+                  "Automatic names: the person's nearest user-named face within this distance (default 0.45 for "
+                  "dlib's ResNet)")
+      ->check(CLI::Range(0.0f, 4.0f));
+  cmd->add_option("--auto-name-margin", o->auto_name_margin,
+                  "Automatic names: the runner-up person at least this much further (default 0.08)")
+      ->check(CLI::Range(0.0f, 4.0f));
   cmd->add_option("--index-type", o->index_type, "Vector index: auto (default: exact Flat search below 200,000 faces, IVF beyond) or a FAISS factory string such as Flat, IVF4096,Flat or HNSW32 (HNSW cannot forget faces)");
   cmd->add_flag("--json", o->json, "Print the summary as JSON");
   on_run(cmd, [&g, o]() { return run_index_command(g, *o); }, exit_code);

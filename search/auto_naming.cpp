@@ -13,6 +13,7 @@ AutoNameOptions auto_name_options_for_model(float same_person_distance, AutoName
   const float scale = same_person_distance / models::kSamePersonDistance;
   defaults.rule.max_distance *= scale;
   defaults.rule.min_margin *= scale;
+  defaults.cluster_max_distance *= scale;
   return defaults;
 }
 
@@ -102,8 +103,9 @@ Expected<AutoNameSummary> auto_name_faces(storage::Gallery& gallery, const AutoN
         if (it == user_persons_in_cluster.end() || it->second.size() != 1) continue;
         const uint64_t p = *it->second.begin();
         if (rejects(u, p) || taken.count(p)) continue;
-        // The identity rule, where it is sure, outranks the cluster.
-        if (accepts(faces[m], options.rule) && faces[m][0].person_id != p) continue;
+        // The cluster and the face's own nearest named person must agree.
+        if (faces[m].empty() || faces[m][0].person_id != p || faces[m][0].distance > options.cluster_max_distance)
+          continue;
         person_for[m] = p;
         taken.insert(p);
       }

@@ -190,7 +190,8 @@ TEST_F(WhoCommandTest, RenameMergeAndForgetChangeTheAnswersAndSurviveAReindex) {
       dora_ids.insert(f["face_id"].get<uint64_t>());
     }
   ASSERT_EQ(dora.size(), 1u);
-  ASSERT_EQ(run("forget --person Dora --faces", &out), 0);
+  EXPECT_EQ(run("forget --person Dora --faces", &out), 2) << "deleting faces without a terminal to ask needs --yes";
+  ASSERT_EQ(run("forget --person Dora --faces --yes", &out), 0);
   ASSERT_EQ(run("export", &out), 0);
   for (const auto& f : parse_lines(out)) {
     EXPECT_NE(f["person"], "Dora");

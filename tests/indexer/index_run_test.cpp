@@ -8,6 +8,7 @@
 
 #include "indexer/index_run.h"
 #include "models/photo_decoder.h"
+#include "search/photo_removal.h"
 #include "storage/gallery_check.h"
 #include "tests/support/test_photos.h"
 
@@ -157,22 +158,75 @@ TEST_F(IndexRunTest, CopiedFileReusesTheDescriptors) {
   }
 }
 
-TEST_F(IndexRunTest, DeletedFileLeavesRocksdbAndFaiss) {
+TEST_F(IndexRunTest, DeletedFileIsKeptMarkedMissingUntilPrunedThenLeavesRocksdbAndFaiss) {
   index();
   const auto before = faces_by_path();
   const auto gone = before.at(photos_ + "/sample6.jpg");
   ASSERT_FALSE(gone.empty());
   fs::remove(photos_ + "/sample6.jpg");
-  const auto s = index();
-  EXPECT_EQ(s.removed, 1u);
-  EXPECT_EQ(s.faces_removed, gone.size());
+  auto s = index();
+  EXPECT_EQ(s.removed, 0u) << "a vanished file is not a deletion";
+  EXPECT_EQ(s.missing, 1u);
+  EXPECT_EQ(s.newly_missing, 1u);
+  {
+    auto gallery = open();
+    auto kept = gallery->store().photo_by_path(photos_ + "/sample6.jpg");
+    ASSERT_TRUE(kept && *kept);
+    EXPECT_NE((*kept)->missing_since, 0);
+    for (const auto& f : gone) EXPECT_TRUE(*gallery->store().face(f.id)) << "face " << f.id << " lost";
+  }
+  s = index();
+  EXPECT_EQ(s.newly_missing, 0u) << "marked once";
+
+  // Pruning is the explicit step that deletes.
   auto gallery = open();
+  auto plan = search::missing_photos(gallery->store(), 0, {});
+  ASSERT_TRUE(plan);
+  ASSERT_EQ(plan->photos.size(), 1u);
+  EXPECT_EQ(plan->faces, gone.size());
+  ASSERT_TRUE(search::remove_photos(*gallery, *plan, "prune"));
   for (const auto& f : gone) {
     EXPECT_FALSE(*gallery->store().face(f.id));
     const auto nn = gallery->vectors().search(f.descriptor, 3);
     for (const auto& n : nn) EXPECT_NE(n.id, f.id);
   }
   EXPECT_FALSE(*gallery->store().photo_by_path(photos_ + "/sample6.jpg"));
+  auto check = storage::check_gallery(*gallery, false);
+  EXPECT_TRUE(check && check->ok());
+}
+
+TEST_F(IndexRunTest, MissingPhotoComesBackAtAnotherPathWithItsFacesAndNames) {
+  index();
+  const auto before = faces_by_path().at(photos_ + "/sample2.jpg");
+  ASSERT_FALSE(before.empty());
+  {
+    auto gallery = open();
+    auto batch = gallery->store().new_batch();
+    storage::Person p;
+    p.name = "Someone";
+    batch.put_person(p);
+    storage::Face f = before[0];
+    f.person_id = p.id;
+    f.name_source = storage::NameSource::kUser;
+    batch.update_face(f, 0);
+    ASSERT_TRUE(gallery->commit(batch));
+  }
+  // Gone for one run (an unplugged drive), then back in another folder.
+  const std::string away = tmp_.file("away.jpg");
+  fs::rename(photos_ + "/sample2.jpg", away);
+  auto s = index();
+  EXPECT_EQ(s.missing, 1u);
+  fs::create_directories(photos_ + "/restored");
+  fs::rename(away, photos_ + "/restored/sample2.jpg");
+  s = index();
+  EXPECT_EQ(s.moved, 1u);
+  EXPECT_EQ(s.restored, 1u);
+  EXPECT_EQ(s.indexed, 0u) << "nothing recomputed";
+  const auto after = faces_by_path().at(photos_ + "/restored/sample2.jpg");
+  ASSERT_EQ(after.size(), before.size());
+  EXPECT_EQ(after[0].id, before[0].id);
+  EXPECT_NE(after[0].person_id, 0u) << "the name came back";
+  EXPECT_EQ(faces_by_path().count(photos_ + "/sample2.jpg"), 0u);
 }
 
 TEST_F(IndexRunTest, ModifiedFileIsReindexed) {
