@@ -61,7 +61,19 @@ std::vector<GalleryMatch> Identifier::nearest(const Descriptor& face, int k) con
                               std::to_string(b.right) + "," + std::to_string(b.bottom);
       auto [it, inserted] = seen.try_emplace(key, out.size());
       if (!inserted) {
-        out[it->second].copies.push_back((*p)->path);
+        GalleryMatch& kept = out[it->second];
+        // A named copy speaks for the others: show its id and name.
+        if (kept.person.empty() && (*f)->person_id) {
+          kept.copies.push_back(kept.photo);
+          kept.face_id = n.id;
+          kept.photo = (*p)->path;
+          kept.person = person_name((*f)->person_id);
+          kept.automatic = (*f)->name_source == storage::NameSource::kAuto;
+          kept.cluster_id = (*f)->cluster_id;
+          kept.missing = (*p)->missing_since != 0;
+        } else {
+          kept.copies.push_back((*p)->path);
+        }
         continue;
       }
     }
