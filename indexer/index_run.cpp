@@ -31,29 +31,23 @@ struct Outcome {
   enum Kind { kTouched, kSameContentAs, kAnalyzed, kFailed } kind = kFailed;
   WorkItem item;
   std::string hash;
-  std::vector<uint64_t> same_content;  // kSameContentAs: stored, indexed photos with this content
-  storage::Photo photo;                // kAnalyzed
-  std::vector<storage::Face> faces;    // kAnalyzed
-  std::vector<models::FaceChip> chips; // kAnalyzed, one per face until described
-  Status error;                        // kFailed
+  std::vector<uint64_t> same_content;   // kSameContentAs: stored, indexed photos with this content
+  storage::Photo photo;                 // kAnalyzed
+  std::vector<storage::Face> faces;     // kAnalyzed
+  std::vector<models::FaceChip> chips;  // kAnalyzed, one per face until described
+  Status error;                         // kFailed
 };
 
 int64_t mtime_ns_of(const struct stat& st) { return int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec; }
 
-bool is_transient(const std::string& kind) { return kind == "unreadable" || kind == "vanished" || kind == "internal error"; }
+bool is_transient(const std::string& kind) {
+  return kind == "unreadable" || kind == "vanished" || kind == "internal error";
+}
 
 bool path_exists(const std::string& path) {
   struct stat st {};
   return ::lstat(path.c_str(), &st) == 0;
 }
-
-bool under_root(const std::string& path, const std::vector<std::string>& roots) {
-  for (const auto& r : roots)
-    if (path == r || (path.size() > r.size() && path.compare(0, r.size(), r) == 0 && (r == "/" || path[r.size()] == '/')))
-      return true;
-  return false;
-}
-
 
 // Reads, hashes, decodes and detects one photo at a time, and describes the
 // faces of several photos in one call: the network runs faster per face in
@@ -215,19 +209,28 @@ class Worker {
 class Writer {
  public:
   Writer(storage::Gallery& gallery, const IndexOptions& options, IndexSummary& summary, const ProblemFn& problem)
-      : gallery_(gallery), options_(options), summary_(summary), problem_(problem),
-        batch_(gallery.store().new_batch()), last_commit_(Clock::now()), last_save_(Clock::now()) {}
+      : gallery_(gallery),
+        options_(options),
+        summary_(summary),
+        problem_(problem),
+        batch_(gallery.store().new_batch()),
+        last_commit_(Clock::now()),
+        last_save_(Clock::now()) {}
 
   Status apply(Outcome& o) {
     switch (o.kind) {
-      case Outcome::kTouched: touched(o); break;
+      case Outcome::kTouched:
+        touched(o);
+        break;
       case Outcome::kSameContentAs:
         if (Status s = same_content(o); !s) return s;
         break;
       case Outcome::kAnalyzed:
         if (Status s = analysed(o); !s) return s;
         break;
-      case Outcome::kFailed: failed(o); break;
+      case Outcome::kFailed:
+        failed(o);
+        break;
     }
     ++pending_;
     return maybe_commit(false);
@@ -256,14 +259,13 @@ class Writer {
   // keep their faces and names. Warns about roots that are missing, empty, or
   // lost most of their photos at once. found_per_root: photo files found.
   Status mark_missing(const std::vector<std::string>& roots, const std::vector<uint64_t>& found_per_root) {
-    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    const int64_t now =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     std::vector<uint64_t> stored(roots.size(), 0), vanished(roots.size(), 0);
     std::vector<storage::Photo> gone;
     Status s = gallery_.store().for_each_photo([&](const storage::Photo& p) {
       for (size_t r = 0; r < roots.size(); ++r) {
-        if (!under_root(p.path, {roots[r]})) continue;
+        if (!path_is_under(p.path, roots[r])) continue;
         ++stored[r];
         if (path_exists(p.path)) break;
         ++summary_.missing;
@@ -286,9 +288,12 @@ class Writer {
       const std::string kept = std::to_string(vanished[r]) + " of its " + std::to_string(stored[r]) +
                                " stored photos are kept with their faces and names, marked missing (facedex prune "
                                "removes them)";
-      if (!path_exists(roots[r])) summary_.warnings.push_back(roots[r] + " is missing (unmounted?): " + kept);
-      else if (found_per_root[r] == 0) summary_.warnings.push_back(roots[r] + " holds no photos now: " + kept);
-      else if (2 * vanished[r] > stored[r]) summary_.warnings.push_back("most photos under " + roots[r] + " are gone: " + kept);
+      if (!path_exists(roots[r]))
+        summary_.warnings.push_back(roots[r] + " is missing (unmounted?): " + kept);
+      else if (found_per_root[r] == 0)
+        summary_.warnings.push_back(roots[r] + " holds no photos now: " + kept);
+      else if (2 * vanished[r] > stored[r])
+        summary_.warnings.push_back("most photos under " + roots[r] + " are gone: " + kept);
     }
     return Status::ok();
   }
@@ -331,7 +336,8 @@ class Writer {
     // A copy: reuse the descriptors (and any names) of the stored original.
     auto src = gallery_.store().photo(o.same_content.front());
     if (!src) return src.status();
-    if (!*src) return Status::corruption("photo " + std::to_string(o.same_content.front()) + " vanished from the store");
+    if (!*src)
+      return Status::corruption("photo " + std::to_string(o.same_content.front()) + " vanished from the store");
     std::vector<storage::Face> faces;
     for (uint64_t fid : (*src)->face_ids) {
       auto f = gallery_.store().face(fid);
@@ -351,19 +357,18 @@ class Writer {
 
   Status analysed(Outcome& o) {
     storage::Photo& p = o.photo;
-    p.indexed_at = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+    p.indexed_at =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     if (o.item.existing) {
       // Names given to faces survive a re-index when the face itself did not change.
       for (uint64_t fid : o.item.existing->face_ids) {
         auto old = gallery_.store().face(fid);
         if (!old) return old.status();
-        if (!*old || ((*old)->person_id == 0 && (*old)->cluster_id == 0)) continue;
+        if (!*old || storage::labels_of(**old) == storage::FaceLabels{}) continue;
         for (auto& f : o.faces)
           if (f.person_id == 0 && descriptor_distance(f.descriptor, (*old)->descriptor) < 0.1f) {
-            f.person_id = (*old)->person_id;
-            f.cluster_id = (*old)->cluster_id;
+            // The name with who gave it, and what the face is not.
+            storage::set_labels(&f, storage::labels_of(**old));
             break;
           }
       }
@@ -430,8 +435,10 @@ class Writer {
 std::string failure_kind(const Status& status) {
   const std::string& m = status.message();
   switch (status.code()) {
-    case Status::Code::kNotFound: return "vanished";
-    case Status::Code::kIoError: return "unreadable";
+    case Status::Code::kNotFound:
+      return "vanished";
+    case Status::Code::kIoError:
+      return "unreadable";
     case Status::Code::kUnsupported:
       return m.find("over the limit") != std::string::npos || m.find("out of memory") != std::string::npos
                  ? "too large"
@@ -442,7 +449,8 @@ std::string failure_kind(const Status& status) {
       if (m.find("not an image") != std::string::npos) return "not an image";
       if (m.find("internal error") != std::string::npos) return "internal error";
       return "corrupt";
-    default: return "other";
+    default:
+      return "other";
   }
 }
 
@@ -450,7 +458,10 @@ Expected<IndexSummary> run_index(storage::Gallery& gallery, std::shared_ptr<cons
                                  const std::vector<std::string>& roots_arg, const IndexOptions& options,
                                  const ProgressFn& progress, const ProblemFn& problem) {
   const auto start = Clock::now();
-  if (Status s = gallery.store().bind_model(face_models->model_set().fingerprint, face_models->model_set().same_person_distance); !s) return s;
+  if (Status s = gallery.store().bind_model(face_models->model_set().fingerprint,
+                                            face_models->model_set().same_person_distance);
+      !s)
+    return s;
 
   std::vector<std::string> roots;
   for (const auto& r : roots_arg) roots.push_back(absolute_path(r));
@@ -471,9 +482,8 @@ Expected<IndexSummary> run_index(storage::Gallery& gallery, std::shared_ptr<cons
 
   std::vector<std::thread> threads;
   for (auto& w : workers)
-    threads.emplace_back([&, worker = w.get()] {
-      worker->run(work, [&outcomes](Outcome o) { outcomes.push(std::move(o)); });
-    });
+    threads.emplace_back(
+        [&, worker = w.get()] { worker->run(work, [&outcomes](Outcome o) { outcomes.push(std::move(o)); }); });
 
   auto last_progress = Clock::now() - std::chrono::seconds(1);
   auto report = [&](bool force) {
@@ -485,8 +495,8 @@ Expected<IndexSummary> run_index(storage::Gallery& gallery, std::shared_ptr<cons
     // only counts gives the total (and so an ETA) early.
     const bool total_known = crawl_done.load() || count_done.load();
     const uint64_t total = crawl_done.load() ? found.load() : std::max(found.load(), counted.load());
-    progress({total, done.load(), summary.faces_added, total_known,
-              std::chrono::duration<double>(now - start).count()});
+    progress(
+        {total, done.load(), summary.faces_added, total_known, std::chrono::duration<double>(now - start).count()});
   };
 
   std::thread writer_thread([&] {
@@ -511,8 +521,9 @@ Expected<IndexSummary> run_index(storage::Gallery& gallery, std::shared_ptr<cons
   std::thread counter;
   if (progress)
     counter = std::thread([&] {
-      crawl(roots, crawl_options, [&](const std::string&, const struct stat&) { ++counted; },
-            [](const std::string&, const std::string&) {});
+      crawl(
+          roots, crawl_options, [&](const std::string&, const struct stat&) { ++counted; },
+          [](const std::string&, const std::string&) {});
       count_done = true;
     });
   Status crawl_status;
@@ -529,7 +540,7 @@ Expected<IndexSummary> run_index(storage::Gallery& gallery, std::shared_ptr<cons
         }
         item.existing = std::move(*existing);
         for (size_t r = 0; r < roots.size(); ++r)
-          if (under_root(path, {roots[r]})) ++found_per_root[r];
+          if (path_is_under(path, roots[r])) ++found_per_root[r];
         // A photo marked missing that is back goes to a worker, which finds the
         // same content and clears the mark.
         if (item.existing && item.existing->size == item.size && item.existing->mtime_ns == item.mtime_ns &&

@@ -234,11 +234,26 @@ TEST(IndexCommandTest, HostileInputsAreReportedAndEverythingElseIsIndexed) {
   // each although the loop makes every file reachable through many paths.
   const auto faces = export_faces(tmp.file("db"));
   std::map<std::string, int> per_photo;
-  for (const auto& [key, e] : faces) ++per_photo[key.substr(0, key.find(" ["))];
+  // A file that vanished after it was indexed is kept with its faces, marked
+  // missing by the next run (the remover may act after this run's end).
+  std::string rerun;
+  ASSERT_EQ(testing::run_command(prefix + facedex(tmp.file("db")) + "-q index --follow-symlinks " + shell_quote(dir),
+                                 &rerun, &err),
+            0)
+      << err;
+  ASSERT_EQ(testing::run_command(facedex(tmp.file("db")) + "export", &out, &err), 0) << err;
+  for (const auto& j : parse_lines(out)) {
+    if (j["photo"] == dir + "/vanishing.jpg") {
+      EXPECT_TRUE(j["missing"].get<bool>()) << "vanished but not marked missing";
+    }
+  }
+  for (const auto& [key, e] : faces) {
+    const std::string photo = key.substr(0, key.find(" ["));
+    if (photo != dir + "/vanishing.jpg") ++per_photo[photo];
+  }
   EXPECT_EQ(per_photo[dir + "/good1.jpg"], 4);
   EXPECT_EQ(per_photo[dir + "/good2.JPG"], 3);
   EXPECT_EQ(per_photo[dir + "/bad\xEF\xBF\xBD\xEF\xBF\xBD name.jpg"], 5);  // shown with U+FFFD in JSON
-  EXPECT_EQ(per_photo.count(dir + "/vanishing.jpg"), 0u) << "a removed file must not stay in the store";
   EXPECT_EQ(per_photo.size(), unprivileged ? 3u : 4u);
   EXPECT_EQ(testing::run_command(facedex(tmp.file("db")) + "check", &out, &err), 0) << out << err;
 
