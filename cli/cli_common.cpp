@@ -1,12 +1,12 @@
 #include "cli/cli_common.h"
 
-#include "util/utf8.h"
-
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+
+#include "util/utf8.h"
 
 namespace facedex::cli {
 
@@ -29,8 +29,8 @@ int database_exit_code(const Status& s) {
              : kExitInternal;
 }
 
-std::unique_ptr<storage::Gallery> open_gallery_or_report(const GlobalOptions& g, storage::OpenMode mode,
-                                                         int* exit_code, const std::string& index_type) {
+std::unique_ptr<storage::Gallery> open_gallery_or_report(const GlobalOptions& g, storage::OpenMode mode, int* exit_code,
+                                                         const std::string& index_type) {
   const bool quiet = g.quiet;
   auto gallery = storage::Gallery::open(
       database_dir(g), mode,
@@ -68,6 +68,38 @@ bool confirm(const std::string& question, bool yes) {
   char answer[16] = {0};
   if (!std::fgets(answer, sizeof(answer), stdin)) return false;
   return answer[0] == 'y' || answer[0] == 'Y';
+}
+
+void add_auto_name_flags(CLI::App* cmd, AutoNameFlags& flags, bool with_by_cluster) {
+  cmd->add_flag("--no-auto-name", flags.off, "Do not name faces after the persons they confidently look like");
+  if (with_by_cluster)
+    cmd->add_flag("--auto-name-by-cluster", flags.by_cluster,
+                  "Also name a face after the one user-named person of its cluster when that person is its nearest "
+                  "(less precise: benchmarks/RESULTS.md)");
+  cmd->add_option("--auto-name-distance", flags.distance,
+                  "Automatic names: the person's nearest user-named face within this distance (default 0.45 for "
+                  "dlib's ResNet)")
+      ->check(CLI::Range(0.0f, 4.0f));
+  cmd->add_option("--auto-name-margin", flags.margin,
+                  "Automatic names: the runner-up person at least this much further (default 0.08)")
+      ->check(CLI::Range(0.0f, 4.0f));
+}
+
+std::optional<search::AutoNameSummary> auto_name_or_report(storage::Gallery& gallery, const AutoNameFlags& flags,
+                                                           uint64_t first_face_id, int* exit_code) {
+  if (flags.off) return search::AutoNameSummary{};
+  search::AutoNameOptions options = search::auto_name_options_for_model(gallery.store().same_person_distance());
+  if (flags.distance >= 0) options.rule.max_distance = flags.distance;
+  if (flags.margin >= 0) options.rule.min_margin = flags.margin;
+  options.by_cluster = flags.by_cluster;
+  options.first_face_id = first_face_id;
+  auto named = search::auto_name_faces(gallery, options);
+  if (!named) {
+    report_error(named.status().message());
+    *exit_code = database_exit_code(named.status());
+    return std::nullopt;
+  }
+  return *named;
 }
 
 int naming_exit_code(const Status& s) {

@@ -3,33 +3,33 @@
 // in cli/: it parses, calls a library, prints.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
-#include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
-
 #include "models/face_pipeline.h"
+#include "search/auto_naming.h"
 #include "storage/gallery.h"
 
 namespace facedex::cli {
 
 // Documented in README.md ("Exit codes").
 enum ExitCode : int {
-  kExitOk = 0,             // done; for index, bad files were reported but the run completed
+  kExitOk = 0,                // done; for index, bad files were reported but the run completed
   kExitSomeInputsFailed = 1,  // finished, but at least one input (photo, probe) could not be used
-  kExitUsage = 2,          // bad command line
-  kExitModels = 3,         // model files missing or unreadable
-  kExitDatabase = 4,       // database missing, in use by another process, corrupt, or disk full
-  kExitInternal = 5,       // a bug: please report it
+  kExitUsage = 2,             // bad command line
+  kExitModels = 3,            // model files missing or unreadable
+  kExitDatabase = 4,          // database missing, in use by another process, corrupt, or disk full
+  kExitInternal = 5,          // a bug: please report it
 };
 
 struct GlobalOptions {
-  std::string db_dir;      // --db or FACEDEX_DB
-  std::string models_dir;  // --models or FACEDEX_MODELS
+  std::string db_dir;             // --db or FACEDEX_DB
+  std::string models_dir;         // --models or FACEDEX_MODELS
   std::string embedder = "auto";  // --embedder or FACEDEX_EMBEDDER
-  bool quiet = false;      // --quiet: errors only
+  bool quiet = false;             // --quiet: errors only
 };
 
 // A subcommand's body, run after parsing; returns the exit code.
@@ -47,8 +47,8 @@ std::string database_dir(const GlobalOptions& g);
 
 // Opens the gallery, printing notices (index rebuilt...) to stderr unless quiet.
 // On failure prints the reason and sets *exit_code.
-std::unique_ptr<storage::Gallery> open_gallery_or_report(const GlobalOptions& g, storage::OpenMode mode,
-                                                         int* exit_code, const std::string& index_type = "");
+std::unique_ptr<storage::Gallery> open_gallery_or_report(const GlobalOptions& g, storage::OpenMode mode, int* exit_code,
+                                                         const std::string& index_type = "");
 
 // For commands that change an existing gallery (naming, cluster, prune): a
 // mistyped --db must not create an empty database.
@@ -57,6 +57,18 @@ std::unique_ptr<storage::Gallery> open_existing_gallery_or_report(const GlobalOp
 // Asks "question [y/N]" on a terminal; true at once with `yes`. Without a
 // terminal and without --yes it refuses, saying so.
 bool confirm(const std::string& question, bool yes);
+
+// --no-auto-name and the automatic-naming rule's flags, shared by index and cluster.
+struct AutoNameFlags {
+  bool off = false;
+  bool by_cluster = false;
+  float distance = -1, margin = -1;  // < 0: the calibrated defaults
+};
+void add_auto_name_flags(CLI::App* cmd, AutoNameFlags& flags, bool with_by_cluster);
+// Names faces with ids >= first_face_id (0: all) automatically unless the
+// flags turn it off. On failure prints the reason and sets *exit_code.
+std::optional<search::AutoNameSummary> auto_name_or_report(storage::Gallery& gallery, const AutoNameFlags& flags,
+                                                           uint64_t first_face_id, int* exit_code);
 
 // Exit code for a failed naming command: 2 for a wrong name or id, else the database's.
 int naming_exit_code(const Status& s);

@@ -3,7 +3,6 @@
 #include <cstdio>
 
 #include "cli/cli_common.h"
-#include "search/auto_naming.h"
 #include "search/gallery_clusters.h"
 #include "search/people.h"
 #include "search/report.h"
@@ -15,9 +14,7 @@ struct ClusterCommandOptions {
   search::ClusterOptions cluster;
   bool threshold_given = false;  // else the default, scaled to the gallery's model
   bool json = false;
-  bool no_auto_name = false;
-  bool auto_name_by_cluster = false;
-  float auto_name_distance = -1, auto_name_margin = -1;  // < 0: the calibrated defaults
+  AutoNameFlags auto_name;
 };
 
 int run_cluster(const GlobalOptions& g, const ClusterCommandOptions& o) {
@@ -33,24 +30,14 @@ int run_cluster(const GlobalOptions& g, const ClusterCommandOptions& o) {
     report_error(summary.status().message());
     return database_exit_code(summary.status());
   }
-  search::AutoNameSummary named;
-  if (!o.no_auto_name) {
-    search::AutoNameOptions auto_options =
-        search::auto_name_options_for_model(gallery->store().same_person_distance());
-    if (o.auto_name_distance >= 0) auto_options.rule.max_distance = o.auto_name_distance;
-    if (o.auto_name_margin >= 0) auto_options.rule.min_margin = o.auto_name_margin;
-    auto_options.by_cluster = o.auto_name_by_cluster;
-    auto n = search::auto_name_faces(*gallery, auto_options);
-    if (!n) {
-      report_error(n.status().message());
-      return database_exit_code(n.status());
-    }
-    named = *n;
-  }
+  auto named_or = auto_name_or_report(*gallery, o.auto_name, 0, &exit_code);
+  if (!named_or) return exit_code;
+  const search::AutoNameSummary& named = *named_or;
   if (o.json) {
     nlohmann::json suggestions = nlohmann::json::array();
     for (const auto& s : summary->suggestions)
-      suggestions.push_back({{"cluster", s.cluster_id}, {"person", s.person}, {"distance", s.distance}, {"faces", s.faces}});
+      suggestions.push_back(
+          {{"cluster", s.cluster_id}, {"person", s.person}, {"distance", s.distance}, {"faces", s.faces}});
     std::printf("%s\n", nlohmann::json{{"faces", summary->faces},
                                        {"clusters", summary->clusters},
                                        {"unclustered", summary->unclustered},
@@ -65,20 +52,22 @@ int run_cluster(const GlobalOptions& g, const ClusterCommandOptions& o) {
                             .c_str());
     return kExitOk;
   }
-  std::printf("%zu faces: %zu clusters (%zu kept their id, %zu new), %zu faces unclustered; %zu faces changed cluster "
-              "(%.1f s)\n",
-              summary->faces, summary->clusters, summary->kept_ids, summary->new_ids, summary->unclustered,
-              summary->faces_changed, summary->seconds);
+  std::printf(
+      "%zu faces: %zu clusters (%zu kept their id, %zu new), %zu faces unclustered; %zu faces changed cluster "
+      "(%.1f s)\n",
+      summary->faces, summary->clusters, summary->kept_ids, summary->new_ids, summary->unclustered,
+      summary->faces_changed, summary->seconds);
   if (named.by_rule + named.by_cluster)
     std::printf("named automatically: %zu faces (%zu by likeness, %zu by cluster; facedex undo %llu reverts it)\n",
                 named.by_rule + named.by_cluster, named.by_rule, named.by_cluster,
                 (unsigned long long)named.history_id);
   std::printf("facedex clusters lists them; facedex photos --cluster ID shows one\n");
   for (const auto& s : summary->suggestions)
-    std::printf("suggestion: cluster %llu (%zu faces) looks like %s (median distance %.3f): facedex name --cluster "
-                "%llu \"%s\"\n",
-                (unsigned long long)s.cluster_id, s.faces, s.person.c_str(), s.distance,
-                (unsigned long long)s.cluster_id, s.person.c_str());
+    std::printf(
+        "suggestion: cluster %llu (%zu faces) looks like %s (median distance %.3f): facedex name --cluster "
+        "%llu \"%s\"\n",
+        (unsigned long long)s.cluster_id, s.faces, s.person.c_str(), s.distance, (unsigned long long)s.cluster_id,
+        s.person.c_str());
   return kExitOk;
 }
 
@@ -148,28 +137,23 @@ void register_cluster_commands(CLI::App& app, GlobalOptions& g, int* exit_code) 
   cmd->add_option("--k", o->cluster.params.k, "Neighbours per face in the graph")->capture_default_str();
   cmd->add_option("--min-size", o->cluster.min_size, "Smaller groups stay unclustered")->capture_default_str();
   cmd->add_flag("--json", o->json, "JSON summary");
-  cmd->add_flag("--no-auto-name", o->no_auto_name, "Do not name faces after the persons they confidently look like");
-  cmd->add_flag("--auto-name-by-cluster", o->auto_name_by_cluster,
-                "Also name a face after the one user-named person of its cluster when that person is its nearest "
-                "(less precise: benchmarks/RESULTS.md)");
-  cmd->add_option("--auto-name-distance", o->auto_name_distance,
-                  "Automatic names: the person's nearest user-named face within this distance (default 0.45 for "
-                  "dlib's ResNet)")
-      ->check(CLI::Range(0.0f, 4.0f));
-  cmd->add_option("--auto-name-margin", o->auto_name_margin,
-                  "Automatic names: the runner-up person at least this much further (default 0.08)")
-      ->check(CLI::Range(0.0f, 4.0f));
-  on_run(cmd, [&g, o]() { return run_cluster(g, *o); }, exit_code);
+  add_auto_name_flags(cmd, o->auto_name, true);
+  on_run(
+      cmd, [&g, o]() { return run_cluster(g, *o); }, exit_code);
 
   auto faces = std::make_shared<std::vector<uint64_t>>();
   auto name = std::make_shared<std::string>();
   auto split_opts = std::make_shared<search::NamingOptions>();
   CLI::App* split = app.add_subcommand("split", "Take faces out of their person (and cluster) into another person");
-  split->add_option("--face", *faces, "Face id (repeatable)")->allow_extra_args(false)->required()->check(CLI::PositiveNumber);
+  split->add_option("--face", *faces, "Face id (repeatable)")
+      ->allow_extra_args(false)
+      ->required()
+      ->check(CLI::PositiveNumber);
   split->add_option("--name", *name, "The person they belong to instead (new or existing)")->required();
   split->add_flag("--dry-run", split_opts->dry_run, "Show what would change; change nothing");
   split->add_flag("--new", split_opts->new_person, "Create the person even if a name differing only by case exists");
-  on_run(split, [&g, faces, name, split_opts]() { return run_split(g, *faces, *name, *split_opts); }, exit_code);
+  on_run(
+      split, [&g, faces, name, split_opts]() { return run_split(g, *faces, *name, *split_opts); }, exit_code);
 
   auto out = std::make_shared<std::string>();
   auto formats = std::make_shared<std::vector<std::string>>();
@@ -177,10 +161,13 @@ void register_cluster_commands(CLI::App& app, GlobalOptions& g, int* exit_code) 
   report->add_option("--out", *out, "Folder to write the report into")->required();
   report->add_option("--format", *formats, "html, json or csv (repeatable; default html)")
       ->check(CLI::IsMember({"html", "json", "csv"}));
-  on_run(report, [&g, out, formats]() {
-    if (formats->empty()) formats->push_back("html");
-    return run_report(g, *out, *formats);
-  }, exit_code);
+  on_run(
+      report,
+      [&g, out, formats]() {
+        if (formats->empty()) formats->push_back("html");
+        return run_report(g, *out, *formats);
+      },
+      exit_code);
 }
 
 }  // namespace facedex::cli

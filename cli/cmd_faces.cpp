@@ -44,7 +44,9 @@ int run_faces(const GlobalOptions& g, const FacesOptions& o) {
     if (!photo) {
       ++failed;
       report_error(photo.status().message());
-      if (o.json) std::printf("%s\n", nlohmann::json{{"photo", path_json(path)}, {"error", photo.status().message()}}.dump().c_str());
+      if (o.json)
+        std::printf("%s\n",
+                    nlohmann::json{{"photo", path_json(path)}, {"error", photo.status().message()}}.dump().c_str());
       continue;
     }
     const auto faces = (*pipeline)->analyze(photo->rgb, o.detect);
@@ -62,9 +64,8 @@ int run_faces(const GlobalOptions& g, const FacesOptions& o) {
                        {"faces", nlohmann::json::array()}};
       for (const auto& f : faces) {
         const auto& b = f.face.box;
-        j["faces"].push_back({{"box", {b.left, b.top, b.right, b.bottom}},
-                              {"score", f.face.score},
-                              {"descriptor", f.descriptor}});
+        j["faces"].push_back(
+            {{"box", {b.left, b.top, b.right, b.bottom}}, {"score", f.face.score}, {"descriptor", f.descriptor}});
       }
       std::printf("%s\n", j.dump().c_str());
       continue;
@@ -95,11 +96,13 @@ void register_faces_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
   cmd->add_flag("--json", o->json, "One JSON object per photo");
   cmd->add_option("--upsample", o->detect.upsample, "Times to double the image before HOG (-1 = auto)")
       ->capture_default_str();
-  cmd->add_option("--max-detect-side", o->detect.max_detect_side, "Long side HOG runs at, but no less than 60% of the photo (0 = full size)")
+  cmd->add_option("--max-detect-side", o->detect.max_detect_side,
+                  "Long side HOG runs at, but no less than 60% of the photo (0 = full size)")
       ->capture_default_str();
   cmd->add_option("--save-chips", o->save_chips_dir, "Write each aligned 150x150 chip as PPM into this directory")
       ->check(CLI::ExistingDirectory);
-  on_run(cmd, [&g, o]() { return run_faces(g, *o); }, exit_code);
+  on_run(
+      cmd, [&g, o]() { return run_faces(g, *o); }, exit_code);
 }
 
 }  // namespace facedex::cli

@@ -27,8 +27,10 @@ int run_stats(const GlobalOptions& g, bool json) {
   Status s = store.for_each_photo([&](const storage::Photo& p) {
     ++photos;
     faces += p.face_ids.size();
-    if (p.status == storage::PhotoStatus::kFailed) ++failures[p.failure_kind];
-    else if (p.face_ids.empty()) ++no_faces;
+    if (p.status == storage::PhotoStatus::kFailed)
+      ++failures[p.failure_kind];
+    else if (p.face_ids.empty())
+      ++no_faces;
     return true;
   });
   if (s) s = store.for_each_person([&](const storage::Person&) { return ++persons, true; });
@@ -64,7 +66,8 @@ int run_stats(const GlobalOptions& g, bool json) {
   for (const auto& [k, n] : failures) std::printf("  %-18s %llu\n", k.c_str(), (unsigned long long)n);
   std::printf("faces        %llu\n", (unsigned long long)faces);
   std::printf("persons      %llu\n", (unsigned long long)persons);
-  std::printf("model        %s\n", store.model_fingerprint().empty() ? "(none yet)" : store.model_fingerprint().c_str());
+  std::printf("model        %s\n",
+              store.model_fingerprint().empty() ? "(none yet)" : store.model_fingerprint().c_str());
   std::printf("index        %s, %zu vectors\n", gallery->vectors().type().c_str(), gallery->vectors().size());
   std::printf("search       %s\n", gallery->vectors().search_method().c_str());
   std::printf("on disk      %.1f MiB (vector index %.1f MiB)\n", total_bytes / 1048576.0, vector_bytes / 1048576.0);
@@ -89,47 +92,48 @@ int run_export(const GlobalOptions& g, const std::string& format) {
     std::printf("\n");
   }
   Status lookup;
-  if (s) s = (*store)->for_each_photo([&](const storage::Photo& p) {
-    for (uint64_t fid : p.face_ids) {
-      auto face = (*store)->face(fid);
-      if (!face) {
-        lookup = face.status();
-        return false;
-      }
-      if (!*face) continue;
-      const storage::Face& f = **face;
-      const auto person = person_names.find(f.person_id);
-      // "user" or "automatic" (search/auto_naming.h); empty when unnamed.
-      const std::string source = !f.person_id                                    ? ""
-                                 : f.name_source == storage::NameSource::kAuto ? "automatic"
-                                                                               : "user";
-      if (csv) {
-        std::string line = std::to_string(f.id) + "," + csv_field(p.path) + "," + std::to_string(f.box.left) + "," +
-                           std::to_string(f.box.top) + "," + std::to_string(f.box.right) + "," +
-                           std::to_string(f.box.bottom) + "," + std::to_string(f.score) + "," +
-                           (person != person_names.end() ? csv_field(person->second) : "") + "," + source + "," +
-                           (f.cluster_id ? std::to_string(f.cluster_id) : "");
-        char buf[32];
-        for (float v : f.descriptor) {
-          std::snprintf(buf, sizeof(buf), ",%.9g", v);
-          line += buf;
+  if (s)
+    s = (*store)->for_each_photo([&](const storage::Photo& p) {
+      for (uint64_t fid : p.face_ids) {
+        auto face = (*store)->face(fid);
+        if (!face) {
+          lookup = face.status();
+          return false;
         }
-        std::printf("%s\n", line.c_str());
-      } else {
-        nlohmann::json j{{"face_id", f.id},
-                         {"photo", path_json(p.path)},
-                         {"box", {f.box.left, f.box.top, f.box.right, f.box.bottom}},
-                         {"score", f.score},
-                         {"embedding", f.descriptor},
-                         {"person", person != person_names.end() ? nlohmann::json(person->second) : nlohmann::json()},
-                         {"name_source", source},
-                         {"missing", p.missing_since != 0},
-                         {"cluster", f.cluster_id ? nlohmann::json(f.cluster_id) : nlohmann::json()}};
-        std::printf("%s\n", j.dump().c_str());
+        if (!*face) continue;
+        const storage::Face& f = **face;
+        const auto person = person_names.find(f.person_id);
+        // "user" or "automatic" (search/auto_naming.h); empty when unnamed.
+        const std::string source = !f.person_id                                  ? ""
+                                   : f.name_source == storage::NameSource::kAuto ? "automatic"
+                                                                                 : "user";
+        if (csv) {
+          std::string line = std::to_string(f.id) + "," + csv_field(p.path) + "," + std::to_string(f.box.left) + "," +
+                             std::to_string(f.box.top) + "," + std::to_string(f.box.right) + "," +
+                             std::to_string(f.box.bottom) + "," + std::to_string(f.score) + "," +
+                             (person != person_names.end() ? csv_field(person->second) : "") + "," + source + "," +
+                             (f.cluster_id ? std::to_string(f.cluster_id) : "");
+          char buf[32];
+          for (float v : f.descriptor) {
+            std::snprintf(buf, sizeof(buf), ",%.9g", v);
+            line += buf;
+          }
+          std::printf("%s\n", line.c_str());
+        } else {
+          nlohmann::json j{{"face_id", f.id},
+                           {"photo", path_json(p.path)},
+                           {"box", {f.box.left, f.box.top, f.box.right, f.box.bottom}},
+                           {"score", f.score},
+                           {"embedding", f.descriptor},
+                           {"person", person != person_names.end() ? nlohmann::json(person->second) : nlohmann::json()},
+                           {"name_source", source},
+                           {"missing", p.missing_since != 0},
+                           {"cluster", f.cluster_id ? nlohmann::json(f.cluster_id) : nlohmann::json()}};
+          std::printf("%s\n", j.dump().c_str());
+        }
       }
-    }
-    return true;
-  });
+      return true;
+    });
   if (s && !lookup) s = lookup;
   if (!s) {
     report_error(s.message());
@@ -162,7 +166,9 @@ int run_check(const GlobalOptions& g, bool repair, bool json) {
     for (const auto& r : report->repairs) std::printf("repaired: %s\n", r.c_str());
     std::printf("%llu photos, %llu faces, %llu vectors: %s\n", (unsigned long long)report->photos,
                 (unsigned long long)report->faces, (unsigned long long)report->vectors,
-                report->ok() ? "consistent" : repair ? "repaired" : "INCONSISTENT (run facedex check --repair)");
+                report->ok() ? "consistent"
+                : repair     ? "repaired"
+                             : "INCONSISTENT (run facedex check --repair)");
   }
   return report->ok() || repair ? kExitOk : kExitDatabase;
 }
@@ -173,19 +179,23 @@ void register_gallery_commands(CLI::App& app, GlobalOptions& g, int* exit_code) 
   auto stats_json = std::make_shared<bool>(false);
   CLI::App* stats = app.add_subcommand("stats", "Photos, faces, persons, failures, model, index and sizes");
   stats->add_flag("--json", *stats_json, "JSON output");
-  on_run(stats, [&g, stats_json]() { return run_stats(g, *stats_json); }, exit_code);
+  on_run(
+      stats, [&g, stats_json]() { return run_stats(g, *stats_json); }, exit_code);
 
   auto format = std::make_shared<std::string>("jsonl");
-  CLI::App* exp = app.add_subcommand("export", "Every face, one per line: face_id, photo, box, score, embedding, person, cluster");
+  CLI::App* exp =
+      app.add_subcommand("export", "Every face, one per line: face_id, photo, box, score, embedding, person, cluster");
   exp->add_option("--format", *format, "jsonl or csv")->check(CLI::IsMember({"jsonl", "csv"}))->capture_default_str();
-  on_run(exp, [&g, format]() { return run_export(g, *format); }, exit_code);
+  on_run(
+      exp, [&g, format]() { return run_export(g, *format); }, exit_code);
 
   auto repair = std::make_shared<bool>(false);
   auto check_json = std::make_shared<bool>(false);
   CLI::App* check = app.add_subcommand("check", "Verify that the store and the vector index agree");
   check->add_flag("--repair", *repair, "Fix what can be fixed");
   check->add_flag("--json", *check_json, "JSON output");
-  on_run(check, [&g, repair, check_json]() { return run_check(g, *repair, *check_json); }, exit_code);
+  on_run(
+      check, [&g, repair, check_json]() { return run_check(g, *repair, *check_json); }, exit_code);
 }
 
 }  // namespace facedex::cli

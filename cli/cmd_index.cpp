@@ -5,7 +5,6 @@
 
 #include "cli/cli_common.h"
 #include "indexer/index_run.h"
-#include "search/auto_naming.h"
 
 namespace facedex::cli {
 namespace {
@@ -15,15 +14,17 @@ struct IndexCommandOptions {
   indexer::IndexOptions index;
   std::string index_type;
   bool json = false;
-  bool no_auto_name = false;
-  float auto_name_distance = -1, auto_name_margin = -1;  // < 0: the calibrated defaults
+  AutoNameFlags auto_name;
 };
 
 std::string format_duration(double s) {
   char buf[32];
-  if (s < 60) std::snprintf(buf, sizeof(buf), "%.0fs", s);
-  else if (s < 3600) std::snprintf(buf, sizeof(buf), "%dm%02ds", int(s) / 60, int(s) % 60);
-  else std::snprintf(buf, sizeof(buf), "%dh%02dm", int(s) / 3600, (int(s) / 60) % 60);
+  if (s < 60)
+    std::snprintf(buf, sizeof(buf), "%.0fs", s);
+  else if (s < 3600)
+    std::snprintf(buf, sizeof(buf), "%dm%02ds", int(s) / 60, int(s) % 60);
+  else
+    std::snprintf(buf, sizeof(buf), "%dh%02dm", int(s) / 3600, (int(s) / 60) % 60);
   return buf;
 }
 
@@ -71,7 +72,8 @@ class ProgressPrinter {
 nlohmann::json summary_json(const indexer::IndexSummary& s, const storage::Gallery& g,
                             const search::AutoNameSummary& named) {
   nlohmann::json failures = nlohmann::json::array();
-  for (const auto& [path, reason] : s.failures) failures.push_back({{"photo", path_json(path)}, {"reason", path_json(reason)}});
+  for (const auto& [path, reason] : s.failures)
+    failures.push_back({{"photo", path_json(path)}, {"reason", path_json(reason)}});
   return {{"database", g.store().dir()},
           {"photos_seen", s.seen},
           {"indexed", s.indexed},
@@ -105,7 +107,9 @@ void print_summary(const indexer::IndexSummary& s, const storage::Gallery& g, co
   if (s.missing)
     std::printf("  missing    %6llu   (%llu new; faces and names kept: facedex prune removes them)\n",
                 (unsigned long long)s.missing, (unsigned long long)s.newly_missing);
-  if (s.restored) std::printf("  restored   %6llu   (missing photos back, with their faces and names)\n", (unsigned long long)s.restored);
+  if (s.restored)
+    std::printf("  restored   %6llu   (missing photos back, with their faces and names)\n",
+                (unsigned long long)s.restored);
   std::printf("  failed     %6llu\n", (unsigned long long)s.failed);
   for (const auto& [kind, n] : s.failures_by_kind) std::printf("    %-18s %llu\n", kind.c_str(), (unsigned long long)n);
   if (named.by_rule + named.by_cluster)
@@ -121,6 +125,7 @@ int run_index_command(const GlobalOptions& g, IndexCommandOptions& o) {
   auto gallery = open_gallery_or_report(g, storage::OpenMode::kReadWrite, &exit_code, o.index_type);
   if (!gallery) return exit_code;
 
+  const uint64_t first_new_face = gallery->store().next_face_id();
   FILE* progress_out = o.json ? stderr : stdout;
   ProgressPrinter printer(progress_out, g.quiet);
   auto summary = indexer::run_index(
@@ -128,32 +133,25 @@ int run_index_command(const GlobalOptions& g, IndexCommandOptions& o) {
       [&](const std::string& path, const std::string& reason) {
         printer.break_line();
         // Reasons from the decoder already start with the path.
-        if (reason.compare(0, path.size(), path) == 0) report_error(reason);
-        else report_error(path + ": " + reason);
+        if (reason.compare(0, path.size(), path) == 0)
+          report_error(reason);
+        else
+          report_error(path + ": " + reason);
       });
   printer.break_line();
   if (!summary) {
     report_error(summary.status().message());
     return database_exit_code(summary.status());
   }
-  search::AutoNameSummary named;
-  if (!o.no_auto_name) {
-    search::AutoNameOptions auto_options =
-        search::auto_name_options_for_model(gallery->store().same_person_distance());
-    if (o.auto_name_distance >= 0) auto_options.rule.max_distance = o.auto_name_distance;
-    if (o.auto_name_margin >= 0) auto_options.rule.min_margin = o.auto_name_margin;
-    auto n = search::auto_name_faces(*gallery, auto_options);
-    if (!n) {
-      report_error(n.status().message());
-      return database_exit_code(n.status());
-    }
-    named = *n;
-  }
+  // New faces only: a re-run of an unchanged collection costs nothing here
+  // (`cluster` looks at every unnamed face).
+  auto named = auto_name_or_report(*gallery, o.auto_name, first_new_face, &exit_code);
+  if (!named) return exit_code;
   for (const auto& w : summary->warnings) report_error("warning: " + w);
   if (o.json) {
-    std::printf("%s\n", summary_json(*summary, *gallery, named).dump(2).c_str());
+    std::printf("%s\n", summary_json(*summary, *gallery, *named).dump(2).c_str());
   } else if (!g.quiet) {
-    print_summary(*summary, *gallery, named);
+    print_summary(*summary, *gallery, *named);
   }
   return kExitOk;
 }
@@ -177,18 +175,13 @@ void register_index_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
   cmd->add_flag("--follow-symlinks", o->index.follow_symlinks, "Follow symbolic links (loops are detected)");
   cmd->add_flag("--keep-missing", o->index.keep_missing,
                 "Do not even mark photos whose files are gone as missing (they are never removed by index; see prune)");
-  cmd->add_flag("--no-auto-name", o->no_auto_name,
-                "Do not name new faces after the persons they confidently look like");
-  cmd->add_option("--auto-name-distance", o->auto_name_distance,
-                  "Automatic names: the person's nearest user-named face within this distance (default 0.45 for "
-                  "dlib's ResNet)")
-      ->check(CLI::Range(0.0f, 4.0f));
-  cmd->add_option("--auto-name-margin", o->auto_name_margin,
-                  "Automatic names: the runner-up person at least this much further (default 0.08)")
-      ->check(CLI::Range(0.0f, 4.0f));
-  cmd->add_option("--index-type", o->index_type, "Vector index: auto (default: exact Flat search below 200,000 faces, IVF beyond) or a FAISS factory string such as Flat, IVF4096,Flat or HNSW32 (HNSW cannot forget faces)");
+  add_auto_name_flags(cmd, o->auto_name, false);
+  cmd->add_option("--index-type", o->index_type,
+                  "Vector index: auto (default: exact Flat search below 200,000 faces, IVF beyond) or a FAISS factory "
+                  "string such as Flat, IVF4096,Flat or HNSW32 (HNSW cannot forget faces)");
   cmd->add_flag("--json", o->json, "Print the summary as JSON");
-  on_run(cmd, [&g, o]() { return run_index_command(g, *o); }, exit_code);
+  on_run(
+      cmd, [&g, o]() { return run_index_command(g, *o); }, exit_code);
 }
 
 }  // namespace facedex::cli

@@ -53,8 +53,9 @@ int run_clusters(const GlobalOptions& g, bool json, size_t limit) {
   if (!s) return fail(s);
   std::vector<ClusterRow> sorted;
   for (auto& [id, r] : rows) sorted.push_back(std::move(r));
-  std::sort(sorted.begin(), sorted.end(),
-            [](const ClusterRow& a, const ClusterRow& b) { return a.faces != b.faces ? a.faces > b.faces : a.id < b.id; });
+  std::sort(sorted.begin(), sorted.end(), [](const ClusterRow& a, const ClusterRow& b) {
+    return a.faces != b.faces ? a.faces > b.faces : a.id < b.id;
+  });
   nlohmann::json j = nlohmann::json::array();
   size_t shown = 0;
   for (const auto& r : sorted) {
@@ -76,8 +77,10 @@ int run_clusters(const GlobalOptions& g, bool json, size_t limit) {
     std::printf("cluster %-6llu %5zu faces  %s\n", (unsigned long long)r.id, r.faces, label.c_str());
     for (const auto& p : photos) std::printf("    %s\n", p.c_str());
   }
-  if (json) std::printf("%s\n", j.dump(2).c_str());
-  else if (sorted.empty()) std::printf("no clusters yet: run facedex cluster\n");
+  if (json)
+    std::printf("%s\n", j.dump(2).c_str());
+  else if (sorted.empty())
+    std::printf("no clusters yet: run facedex cluster\n");
   else if (limit && sorted.size() > limit)
     std::printf("... %zu more clusters (--limit 0 lists all)\n", sorted.size() - limit);
   return kExitOk;
@@ -99,7 +102,8 @@ int run_photos(const GlobalOptions& g, const std::string& person, uint64_t clust
   } else {
     auto ids = search::faces_in_cluster(*store, cluster);
     if (!ids) return fail(ids.status());
-    if (ids->empty()) return fail(Status::not_found("no cluster " + std::to_string(cluster) + " (see facedex clusters)"));
+    if (ids->empty())
+      return fail(Status::not_found("no cluster " + std::to_string(cluster) + " (see facedex clusters)"));
     face_ids = *ids;
   }
   std::map<uint64_t, std::vector<storage::Face>> by_photo;
@@ -114,8 +118,7 @@ int run_photos(const GlobalOptions& g, const std::string& person, uint64_t clust
     if (!photo) return fail(photo.status());
     if (!*photo) continue;
     nlohmann::json jf = nlohmann::json::array();
-    if (!json)
-      std::printf("%s%s\n", (*photo)->path.c_str(), (*photo)->missing_since ? "  (file missing)" : "");
+    if (!json) std::printf("%s%s\n", (*photo)->path.c_str(), (*photo)->missing_since ? "  (file missing)" : "");
     for (const auto& f : faces) {
       std::string name;
       if (f.person_id) {
@@ -137,11 +140,11 @@ int run_photos(const GlobalOptions& g, const std::string& person, uint64_t clust
       }
     }
     if (json)
-      std::printf("%s\n", nlohmann::json{{"photo", path_json((*photo)->path)},
-                                         {"missing", (*photo)->missing_since != 0},
-                                         {"faces", jf}}
-                              .dump()
-                              .c_str());
+      std::printf(
+          "%s\n",
+          nlohmann::json{{"photo", path_json((*photo)->path)}, {"missing", (*photo)->missing_since != 0}, {"faces", jf}}
+              .dump()
+              .c_str());
   }
   return kExitOk;
 }
@@ -158,8 +161,8 @@ int run_prune(const GlobalOptions& g, const std::vector<std::string>& paths, dou
     if (!g.quiet) std::printf("no missing photos to prune\n");
     return kExitOk;
   }
-  const std::string what = std::to_string(plan->photos.size()) + " missing photos with " +
-                           std::to_string(plan->faces) + " faces (" + std::to_string(plan->named_faces) + " named)";
+  const std::string what = std::to_string(plan->photos.size()) + " missing photos with " + std::to_string(plan->faces) +
+                           " faces (" + std::to_string(plan->named_faces) + " named)";
   if (dry_run) {
     if (!g.quiet) {
       std::printf("dry run: would delete %s:\n", what.c_str());
@@ -181,8 +184,9 @@ void register_library_commands(CLI::App& app, GlobalOptions& g, int* exit_code) 
   CLI::App* clusters = app.add_subcommand("clusters", "Clusters, largest first: id, size, names and a few photos");
   clusters->add_flag("--json", *clusters_json, "JSON output");
   clusters->add_option("--limit", *clusters_limit, "Show at most this many (0 = all)")->capture_default_str();
-  on_run(clusters, [&g, clusters_json, clusters_limit]() { return run_clusters(g, *clusters_json, *clusters_limit); },
-         exit_code);
+  on_run(
+      clusters, [&g, clusters_json, clusters_limit]() { return run_clusters(g, *clusters_json, *clusters_limit); },
+      exit_code);
 
   auto person = std::make_shared<std::string>();
   auto cluster = std::make_shared<uint64_t>(0);
@@ -192,10 +196,13 @@ void register_library_commands(CLI::App& app, GlobalOptions& g, int* exit_code) 
   auto* cluster_opt = photos->add_option("--cluster", *cluster, "Cluster id")->check(CLI::PositiveNumber);
   person_opt->excludes(cluster_opt);
   photos->add_flag("--json", *photos_json, "One JSON line per photo");
-  on_run(photos, [&g, person, cluster, photos_json]() {
-    if (person->empty() && !*cluster) return fail(Status::invalid_input("give --person NAME or --cluster ID"));
-    return run_photos(g, *person, *cluster, *photos_json);
-  }, exit_code);
+  on_run(
+      photos,
+      [&g, person, cluster, photos_json]() {
+        if (person->empty() && !*cluster) return fail(Status::invalid_input("give --person NAME or --cluster ID"));
+        return run_photos(g, *person, *cluster, *photos_json);
+      },
+      exit_code);
 
   auto prune_paths = std::make_shared<std::vector<std::string>>();
   auto days = std::make_shared<double>(0);
@@ -209,8 +216,9 @@ void register_library_commands(CLI::App& app, GlobalOptions& g, int* exit_code) 
       ->check(CLI::NonNegativeNumber);
   prune->add_flag("--dry-run", *dry_run, "List what would be deleted; delete nothing");
   prune->add_flag("-y,--yes", *yes, "Delete without asking");
-  on_run(prune, [&g, prune_paths, days, dry_run, yes]() { return run_prune(g, *prune_paths, *days, *dry_run, *yes); },
-         exit_code);
+  on_run(
+      prune, [&g, prune_paths, days, dry_run, yes]() { return run_prune(g, *prune_paths, *days, *dry_run, *yes); },
+      exit_code);
 }
 
 }  // namespace facedex::cli

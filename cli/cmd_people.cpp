@@ -9,8 +9,8 @@
 #include "cli/cli_common.h"
 #include "indexer/crawler.h"
 #include "indexer/index_run.h"
-#include "search/gallery_clusters.h"
 #include "search/auto_naming.h"
+#include "search/gallery_clusters.h"
 #include "search/people.h"
 #include "search/photo_removal.h"
 
@@ -50,8 +50,9 @@ Expected<std::vector<std::pair<std::string, std::vector<std::string>>>> enrollme
   std::sort(names.begin(), names.end());
   for (const auto& n : names) {
     std::vector<std::string> photos;
-    indexer::crawl({o.dir + "/" + n}, {}, [&](const std::string& p, const struct stat&) { photos.push_back(p); },
-                   [](const std::string& p, const std::string& r) { report_error(p + ": " + r); });
+    indexer::crawl(
+        {o.dir + "/" + n}, {}, [&](const std::string& p, const struct stat&) { photos.push_back(p); },
+        [](const std::string& p, const std::string& r) { report_error(p + ": " + r); });
     if (!photos.empty()) plan.push_back({n, photos});
   }
   if (plan.empty()) return Status::not_found(o.dir + ": no subfolders with photos (expected DIR/NAME/photo.jpg)");
@@ -73,8 +74,8 @@ int run_enroll(const GlobalOptions& g, const EnrollOptions& o) {
   for (const auto& [name, photos] : *plan) {
     // Reference photos become gallery photos like any other (incremental: an
     // already indexed photo costs nothing); then their largest face is named.
-    auto summary = indexer::run_index(*gallery, models, photos, {}, nullptr,
-                                      [](const std::string&, const std::string&) {});
+    auto summary =
+        indexer::run_index(*gallery, models, photos, {}, nullptr, [](const std::string&, const std::string&) {});
     if (!summary) {
       report_error(summary.status().message());
       return database_exit_code(summary.status());
@@ -170,80 +171,98 @@ void register_people_commands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   cmd->add_flag("--dry-run", enroll->naming.dry_run, "Index the photos but name nothing; show what would be named");
   cmd->add_flag("--new", enroll->naming.new_person,
                 "Create a new person even when one exists whose name differs only by case");
-  on_run(cmd, [&g, enroll]() { return run_enroll(g, *enroll); }, exit_code);
+  on_run(
+      cmd, [&g, enroll]() { return run_enroll(g, *enroll); }, exit_code);
 
   auto face_ids = std::make_shared<std::vector<uint64_t>>();
   auto cluster_id = std::make_shared<uint64_t>(0);
   auto name = std::make_shared<std::string>();
   auto name_opts = std::make_shared<search::NamingOptions>();
-  CLI::App* name_cmd = app.add_subcommand("name", "Name gallery faces or a whole cluster: name --face ID... NAME | --cluster ID NAME");
-  auto* face_opt = name_cmd->add_option("--face", *face_ids, kFaceIdHelp)->allow_extra_args(false)->check(CLI::PositiveNumber);
+  CLI::App* name_cmd =
+      app.add_subcommand("name", "Name gallery faces or a whole cluster: name --face ID... NAME | --cluster ID NAME");
+  auto* face_opt =
+      name_cmd->add_option("--face", *face_ids, kFaceIdHelp)->allow_extra_args(false)->check(CLI::PositiveNumber);
   auto* cluster_opt = name_cmd->add_option("--cluster", *cluster_id, "Cluster id (from clusters, cluster or report)")
                           ->check(CLI::PositiveNumber);
   face_opt->excludes(cluster_opt);
   name_cmd->add_option("name", *name, "Name")->required();
   add_naming_flags(name_cmd, *name_opts, true, true);
-  on_run(name_cmd, [&g, face_ids, cluster_id, name, name_opts]() {
-    return with_existing_gallery(g, [&](storage::Gallery& gallery) {
-      std::vector<uint64_t> faces;
-      if (*cluster_id) {
-        auto in_cluster = search::faces_in_cluster(gallery.store(), *cluster_id);
-        if (!in_cluster) return report_status(in_cluster.status());
-        if (in_cluster->empty()) return report_status(Status::not_found("no cluster " + std::to_string(*cluster_id) + " (see facedex clusters)"));
-        faces = *in_cluster;
-      } else if (!face_ids->empty()) {
-        faces = *face_ids;
-      } else {
-        return report_status(Status::invalid_input("give --face ID or --cluster ID"));
-      }
-      auto r = search::name_faces(gallery, faces, *name, *name_opts);
-      return print_result(g, r, *name_opts, r ? "named as \"" + r->person + "\"" : "");
-    });
-  }, exit_code);
+  on_run(
+      name_cmd,
+      [&g, face_ids, cluster_id, name, name_opts]() {
+        return with_existing_gallery(g, [&](storage::Gallery& gallery) {
+          std::vector<uint64_t> faces;
+          if (*cluster_id) {
+            auto in_cluster = search::faces_in_cluster(gallery.store(), *cluster_id);
+            if (!in_cluster) return report_status(in_cluster.status());
+            if (in_cluster->empty())
+              return report_status(
+                  Status::not_found("no cluster " + std::to_string(*cluster_id) + " (see facedex clusters)"));
+            faces = *in_cluster;
+          } else if (!face_ids->empty()) {
+            faces = *face_ids;
+          } else {
+            return report_status(Status::invalid_input("give --face ID or --cluster ID"));
+          }
+          auto r = search::name_faces(gallery, faces, *name, *name_opts);
+          return print_result(g, r, *name_opts, r ? "named as \"" + r->person + "\"" : "");
+        });
+      },
+      exit_code);
 
   auto unname_ids = std::make_shared<std::vector<uint64_t>>();
   auto unname_opts = std::make_shared<search::NamingOptions>();
   CLI::App* unname = app.add_subcommand("unname", "Take the name off faces; they are remembered as not that person");
-  unname->add_option("--face", *unname_ids, kFaceIdHelp)->allow_extra_args(false)->required()->check(CLI::PositiveNumber);
+  unname->add_option("--face", *unname_ids, kFaceIdHelp)
+      ->allow_extra_args(false)
+      ->required()
+      ->check(CLI::PositiveNumber);
   add_naming_flags(unname, *unname_opts, false, false);
-  on_run(unname, [&g, unname_ids, unname_opts]() {
-    return with_existing_gallery(g, [&](storage::Gallery& gallery) {
-      return print_result(g, search::unname_faces(gallery, *unname_ids, *unname_opts), *unname_opts, "unnamed");
-    });
-  }, exit_code);
+  on_run(
+      unname,
+      [&g, unname_ids, unname_opts]() {
+        return with_existing_gallery(g, [&](storage::Gallery& gallery) {
+          return print_result(g, search::unname_faces(gallery, *unname_ids, *unname_opts), *unname_opts, "unnamed");
+        });
+      },
+      exit_code);
 
   auto persons_json = std::make_shared<bool>(false);
   auto persons_all = std::make_shared<bool>(false);
   CLI::App* persons = app.add_subcommand("persons", "List named persons with their face counts");
   persons->add_flag("--json", *persons_json, "JSON output");
   persons->add_flag("--all", *persons_all, "Also persons left with no faces");
-  on_run(persons, [&g, persons_json, persons_all]() {
-    auto store = storage::GalleryStore::open(database_dir(g), storage::OpenMode::kReadOnly);
-    if (!store) {
-      report_error(store.status().message());
-      return database_exit_code(store.status());
-    }
-    auto list = search::list_persons(**store, *persons_all);
-    if (!list) return report_status(list.status());
-    if (*persons_json) {
-      nlohmann::json j = nlohmann::json::array();
-      for (const auto& p : *list)
-        j.push_back({{"name", p.person.name},
-                     {"faces", p.faces},
-                     {"confirmed", p.faces - p.automatic},
-                     {"automatic", p.automatic},
-                     {"id", p.person.id}});
-      std::printf("%s\n", j.dump(2).c_str());
-    } else {
-      for (const auto& p : *list) {
-        std::printf("%6llu  %s", (unsigned long long)p.faces, p.person.name.c_str());
-        if (p.automatic) std::printf("  (%llu named automatically)", (unsigned long long)p.automatic);
-        std::printf("\n");
-      }
-      if (list->empty()) std::printf("no persons yet: facedex enroll NAME PHOTO... or facedex name --face ID NAME\n");
-    }
-    return int(kExitOk);
-  }, exit_code);
+  on_run(
+      persons,
+      [&g, persons_json, persons_all]() {
+        auto store = storage::GalleryStore::open(database_dir(g), storage::OpenMode::kReadOnly);
+        if (!store) {
+          report_error(store.status().message());
+          return database_exit_code(store.status());
+        }
+        auto list = search::list_persons(**store, *persons_all);
+        if (!list) return report_status(list.status());
+        if (*persons_json) {
+          nlohmann::json j = nlohmann::json::array();
+          for (const auto& p : *list)
+            j.push_back({{"name", p.person.name},
+                         {"faces", p.faces},
+                         {"confirmed", p.faces - p.automatic},
+                         {"automatic", p.automatic},
+                         {"id", p.person.id}});
+          std::printf("%s\n", j.dump(2).c_str());
+        } else {
+          for (const auto& p : *list) {
+            std::printf("%6llu  %s", (unsigned long long)p.faces, p.person.name.c_str());
+            if (p.automatic) std::printf("  (%llu named automatically)", (unsigned long long)p.automatic);
+            std::printf("\n");
+          }
+          if (list->empty())
+            std::printf("no persons yet: facedex enroll NAME PHOTO... or facedex name --face ID NAME\n");
+        }
+        return int(kExitOk);
+      },
+      exit_code);
 
   auto from = std::make_shared<std::string>(), to = std::make_shared<std::string>();
   auto rename_opts = std::make_shared<search::NamingOptions>();
@@ -251,12 +270,15 @@ void register_people_commands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   rename->add_option("old", *from, "Current name")->required();
   rename->add_option("new", *to, "New name")->required();
   add_naming_flags(rename, *rename_opts, false, true);
-  on_run(rename, [&g, from, to, rename_opts]() {
-    return with_existing_gallery(g, [&](storage::Gallery& gallery) {
-      auto r = search::rename_person(gallery, *from, *to, *rename_opts);
-      return print_result(g, r, *rename_opts, r ? "renamed to \"" + r->person + "\"" : "");
-    });
-  }, exit_code);
+  on_run(
+      rename,
+      [&g, from, to, rename_opts]() {
+        return with_existing_gallery(g, [&](storage::Gallery& gallery) {
+          auto r = search::rename_person(gallery, *from, *to, *rename_opts);
+          return print_result(g, r, *rename_opts, r ? "renamed to \"" + r->person + "\"" : "");
+        });
+      },
+      exit_code);
 
   auto a = std::make_shared<std::string>(), b = std::make_shared<std::string>();
   auto merge_opts = std::make_shared<search::NamingOptions>();
@@ -264,12 +286,15 @@ void register_people_commands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   merge->add_option("a", *a, "Person who stays")->required();
   merge->add_option("b", *b, "Person whose faces move to A")->required();
   add_naming_flags(merge, *merge_opts, false, false);
-  on_run(merge, [&g, a, b, merge_opts]() {
-    return with_existing_gallery(g, [&](storage::Gallery& gallery) {
-      auto r = search::merge_persons(gallery, *a, *b, *merge_opts);
-      return print_result(g, r, *merge_opts, r ? "merged into \"" + r->person + "\"" : "");
-    });
-  }, exit_code);
+  on_run(
+      merge,
+      [&g, a, b, merge_opts]() {
+        return with_existing_gallery(g, [&](storage::Gallery& gallery) {
+          auto r = search::merge_persons(gallery, *a, *b, *merge_opts);
+          return print_result(g, r, *merge_opts, r ? "merged into \"" + r->person + "\"" : "");
+        });
+      },
+      exit_code);
 
   struct ForgetOptions {
     std::string person, path;
@@ -278,55 +303,61 @@ void register_people_commands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   };
   auto fo = std::make_shared<ForgetOptions>();
   CLI::App* forget = app.add_subcommand(
-      "forget", "Remove a person (faces kept, undoable); --faces deletes their faces; --path deletes photos under a path");
+      "forget",
+      "Remove a person (faces kept, undoable); --faces deletes their faces; --path deletes photos under a path");
   auto* person_opt = forget->add_option("--person", fo->person, "Name");
   auto* path_opt = forget->add_option("--path", fo->path, "Delete the photos at or under this path, with their faces");
   person_opt->excludes(path_opt);
   forget->add_flag("--faces", fo->delete_faces, "Also delete the faces named as this person, for real");
   forget->add_flag("-y,--yes", fo->yes, "Delete without asking");
   forget->add_flag("--dry-run", fo->naming.dry_run, "Show what would be removed; remove nothing");
-  on_run(forget, [&g, fo]() {
-    if (fo->person.empty() == fo->path.empty()) return report_status(Status::invalid_input("give --person NAME or --path PATH"));
-    return with_existing_gallery(g, [&](storage::Gallery& gallery) {
-      if (!fo->path.empty()) {
-        auto plan = search::photos_under(gallery.store(), indexer::absolute_path(fo->path));
-        if (!plan) return report_status(plan.status());
-        if (plan->photos.empty()) return report_status(Status::not_found("no stored photos at or under " + fo->path));
-        const std::string what = std::to_string(plan->photos.size()) + " photos with " + std::to_string(plan->faces) +
-                                 " faces (" + std::to_string(plan->named_faces) + " named) under " + fo->path;
-        if (fo->naming.dry_run) {
-          if (!g.quiet) std::printf("dry run: would delete %s\n", what.c_str());
+  on_run(
+      forget,
+      [&g, fo]() {
+        if (fo->person.empty() == fo->path.empty())
+          return report_status(Status::invalid_input("give --person NAME or --path PATH"));
+        return with_existing_gallery(g, [&](storage::Gallery& gallery) {
+          if (!fo->path.empty()) {
+            auto plan = search::photos_under(gallery.store(), indexer::absolute_path(fo->path));
+            if (!plan) return report_status(plan.status());
+            if (plan->photos.empty())
+              return report_status(Status::not_found("no stored photos at or under " + fo->path));
+            const std::string what = std::to_string(plan->photos.size()) + " photos with " +
+                                     std::to_string(plan->faces) + " faces (" + std::to_string(plan->named_faces) +
+                                     " named) under " + fo->path;
+            if (fo->naming.dry_run) {
+              if (!g.quiet) std::printf("dry run: would delete %s\n", what.c_str());
+              return int(kExitOk);
+            }
+            if (!confirm("delete " + what + " from the gallery?", fo->yes)) return int(kExitUsage);
+            if (Status s = search::remove_photos(gallery, *plan, "forget --path"); !s) return report_status(s);
+            if (!g.quiet) std::printf("deleted %s (the files themselves are untouched)\n", what.c_str());
+            return int(kExitOk);
+          }
+          if (!fo->delete_faces) {
+            auto r = search::forget_person(gallery, fo->person, fo->naming);
+            return print_result(g, r, fo->naming, r ? "forgot \"" + r->person + "\", faces kept" : "");
+          }
+          auto person = search::find_person(gallery.store(), fo->person);
+          if (!person) return report_status(person.status());
+          uint64_t n = 0;
+          if (Status s = gallery.store().for_each_face_of_person(person->id, [&](uint64_t) { return ++n, true; }); !s)
+            return report_status(s);
+          const std::string what = "\"" + person->name + "\" and the " + std::to_string(n) + " faces named as them";
+          if (fo->naming.dry_run) {
+            if (!g.quiet) std::printf("dry run: would delete %s\n", what.c_str());
+            return int(kExitOk);
+          }
+          if (!confirm("delete " + what + " for good (this cannot be undone)?", fo->yes)) return int(kExitUsage);
+          auto result = search::delete_person_faces(gallery, person->name);
+          if (!result) return report_status(result.status());
+          if (!g.quiet)
+            std::printf("forgot %s: %llu faces deleted\n", person->name.c_str(),
+                        (unsigned long long)result->faces_deleted);
           return int(kExitOk);
-        }
-        if (!confirm("delete " + what + " from the gallery?", fo->yes)) return int(kExitUsage);
-        if (Status s = search::remove_photos(gallery, *plan, "forget --path"); !s) return report_status(s);
-        if (!g.quiet) std::printf("deleted %s (the files themselves are untouched)\n", what.c_str());
-        return int(kExitOk);
-      }
-      if (!fo->delete_faces) {
-        auto r = search::forget_person(gallery, fo->person, fo->naming);
-        return print_result(g, r, fo->naming, r ? "forgot \"" + r->person + "\", faces kept" : "");
-      }
-      auto person = search::find_person(gallery.store(), fo->person);
-      if (!person) return report_status(person.status());
-      auto list = search::list_persons(gallery.store(), true);
-      if (!list) return report_status(list.status());
-      uint64_t n = 0;
-      for (const auto& p : *list)
-        if (p.person.id == person->id) n = p.faces;
-      const std::string what = "\"" + person->name + "\" and the " + std::to_string(n) + " faces named as them";
-      if (fo->naming.dry_run) {
-        if (!g.quiet) std::printf("dry run: would delete %s\n", what.c_str());
-        return int(kExitOk);
-      }
-      if (!confirm("delete " + what + " for good (this cannot be undone)?", fo->yes)) return int(kExitUsage);
-      auto result = search::delete_person_faces(gallery, person->name);
-      if (!result) return report_status(result.status());
-      if (!g.quiet)
-        std::printf("forgot %s: %llu faces deleted\n", person->name.c_str(), (unsigned long long)result->faces_deleted);
-      return int(kExitOk);
-    });
-  }, exit_code);
+        });
+      },
+      exit_code);
 
   auto history_json = std::make_shared<bool>(false);
   auto history_limit = std::make_shared<int>(50);
@@ -335,52 +366,60 @@ void register_people_commands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   history->add_option("--limit", *history_limit, "Show at most this many (0 = all)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  on_run(history, [&g, history_json, history_limit]() {
-    auto store = storage::GalleryStore::open(database_dir(g), storage::OpenMode::kReadOnly);
-    if (!store) {
-      report_error(store.status().message());
-      return database_exit_code(store.status());
-    }
-    nlohmann::json j = nlohmann::json::array();
-    int shown = 0;
-    Status s = (*store)->for_each_history_newest_first([&](const storage::HistoryEntry& h) {
-      if (*history_limit && shown >= *history_limit) return false;
-      ++shown;
-      char when[32] = "";
-      const time_t t = time_t(h.at);
-      std::strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", std::localtime(&t));
-      if (*history_json) {
-        j.push_back({{"id", h.id},
-                     {"at", h.at},
-                     {"action", h.action},
-                     {"summary", h.summary},
-                     {"faces", h.faces.size()},
-                     {"undoes", h.undoes ? nlohmann::json(h.undoes) : nlohmann::json()},
-                     {"undone_by", h.undone_by ? nlohmann::json(h.undone_by) : nlohmann::json()}});
-      } else {
-        std::printf("%5llu  %s  %s", (unsigned long long)h.id, when, h.summary.c_str());
-        if (h.undone_by) std::printf("  [undone by %llu]", (unsigned long long)h.undone_by);
-        std::printf("\n");
-      }
-      return true;
-    });
-    if (!s) return report_status(s);
-    if (*history_json) std::printf("%s\n", j.dump(2).c_str());
-    else if (shown == 0) std::printf("no naming history yet\n");
-    return int(kExitOk);
-  }, exit_code);
+  on_run(
+      history,
+      [&g, history_json, history_limit]() {
+        auto store = storage::GalleryStore::open(database_dir(g), storage::OpenMode::kReadOnly);
+        if (!store) {
+          report_error(store.status().message());
+          return database_exit_code(store.status());
+        }
+        nlohmann::json j = nlohmann::json::array();
+        int shown = 0;
+        Status s = (*store)->for_each_history_newest_first([&](const storage::HistoryEntry& h) {
+          if (*history_limit && shown >= *history_limit) return false;
+          ++shown;
+          char when[32] = "";
+          const time_t t = time_t(h.at);
+          std::strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", std::localtime(&t));
+          if (*history_json) {
+            j.push_back({{"id", h.id},
+                         {"at", h.at},
+                         {"action", h.action},
+                         {"summary", h.summary},
+                         {"faces", h.faces.size()},
+                         {"undoes", h.undoes ? nlohmann::json(h.undoes) : nlohmann::json()},
+                         {"undone_by", h.undone_by ? nlohmann::json(h.undone_by) : nlohmann::json()}});
+          } else {
+            std::printf("%5llu  %s  %s", (unsigned long long)h.id, when, h.summary.c_str());
+            if (h.undone_by) std::printf("  [undone by %llu]", (unsigned long long)h.undone_by);
+            std::printf("\n");
+          }
+          return true;
+        });
+        if (!s) return report_status(s);
+        if (*history_json)
+          std::printf("%s\n", j.dump(2).c_str());
+        else if (shown == 0)
+          std::printf("no naming history yet\n");
+        return int(kExitOk);
+      },
+      exit_code);
 
   auto undo_id = std::make_shared<uint64_t>(0);
   auto undo_opts = std::make_shared<search::NamingOptions>();
   CLI::App* undo = app.add_subcommand("undo", "Revert a naming action: undo [N] (default: the newest still in effect)");
   undo->add_option("id", *undo_id, "History entry (facedex history)")->check(CLI::PositiveNumber);
   add_naming_flags(undo, *undo_opts, false, false);
-  on_run(undo, [&g, undo_id, undo_opts]() {
-    return with_existing_gallery(g, [&](storage::Gallery& gallery) {
-      auto r = search::undo(gallery, *undo_id, *undo_opts);
-      return print_result(g, r, *undo_opts, "undone");
-    });
-  }, exit_code);
+  on_run(
+      undo,
+      [&g, undo_id, undo_opts]() {
+        return with_existing_gallery(g, [&](storage::Gallery& gallery) {
+          auto r = search::undo(gallery, *undo_id, *undo_opts);
+          return print_result(g, r, *undo_opts, "undone");
+        });
+      },
+      exit_code);
 }
 
 }  // namespace facedex::cli

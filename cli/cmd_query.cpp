@@ -41,8 +41,10 @@ nlohmann::json matches_json(const std::vector<search::GalleryMatch>& matches) {
 // "face 12  cluster 3  Barack Obama (automatic)  +2 copies" for a terminal.
 std::string match_line(const search::GalleryMatch& m) {
   std::string s = "face " + std::to_string(m.face_id);
-  if (!m.person.empty()) s += "  " + m.person + (m.automatic ? " (automatic)" : "");
-  else if (m.cluster_id) s += "  cluster " + std::to_string(m.cluster_id);
+  if (!m.person.empty())
+    s += "  " + m.person + (m.automatic ? " (automatic)" : "");
+  else if (m.cluster_id)
+    s += "  cluster " + std::to_string(m.cluster_id);
   if (!m.copies.empty()) s += "  +" + std::to_string(m.copies.size()) + (m.copies.size() == 1 ? " copy" : " copies");
   if (m.missing) s += "  (file missing)";
   return s;
@@ -98,13 +100,15 @@ int run_who(const GlobalOptions& g, const QueryOptions& o, bool raw_search) {
       ++failed;
       report_error(probe.error.message());
       if (o.json)
-        std::printf("%s\n", nlohmann::json{{"photo", path_json(probe.path)}, {"error", probe.error.message()}}.dump().c_str());
+        std::printf("%s\n",
+                    nlohmann::json{{"photo", path_json(probe.path)}, {"error", probe.error.message()}}.dump().c_str());
       continue;
     }
     std::vector<Descriptor> descriptors;
     for (const auto& f : probe.faces) descriptors.push_back(f.descriptor);
     nlohmann::json j{{"photo", path_json(probe.path)}, {"faces", nlohmann::json::array()}};
-    if (!o.json) std::printf("%s: %zu face%s\n", probe.path.c_str(), probe.faces.size(), probe.faces.size() == 1 ? "" : "s");
+    if (!o.json)
+      std::printf("%s: %zu face%s\n", probe.path.c_str(), probe.faces.size(), probe.faces.size() == 1 ? "" : "s");
 
     if (raw_search) {
       for (size_t i = 0; i < probe.faces.size(); ++i) {
@@ -121,7 +125,8 @@ int run_who(const GlobalOptions& g, const QueryOptions& o, bool raw_search) {
       for (size_t i = 0; i < answers.size(); ++i) {
         const auto& a = answers[i];
         nlohmann::json candidates = nlohmann::json::array();
-        for (const auto& c : a.candidates) candidates.push_back({{"name", c.name}, {"distance", c.distance}, {"votes", c.votes}});
+        for (const auto& c : a.candidates)
+          candidates.push_back({{"name", c.name}, {"distance", c.distance}, {"votes", c.votes}});
         j["faces"].push_back({{"box", box_json(probe.faces[i].box)},
                               {"identity", a.identity ? nlohmann::json(*a.identity) : nlohmann::json()},
                               {"distance", a.distance ? nlohmann::json(*a.distance) : nlohmann::json()},
@@ -169,13 +174,15 @@ int run_compare(const GlobalOptions& g, const std::string& a, const std::string&
   const double d = descriptor_distance(fa.descriptor, fb.descriptor);
   const bool same = d < threshold;
   if (json) {
-    std::printf("%s\n", nlohmann::json{{"a", {{"photo", path_json(a)}, {"box", box_json(fa.box)}, {"faces", probes[0].faces.size()}}},
-                                       {"b", {{"photo", path_json(b)}, {"box", box_json(fb.box)}, {"faces", probes[1].faces.size()}}},
-                                       {"distance", d},
-                                       {"threshold", threshold},
-                                       {"same", same}}
-                            .dump(2)
-                            .c_str());
+    std::printf(
+        "%s\n",
+        nlohmann::json{{"a", {{"photo", path_json(a)}, {"box", box_json(fa.box)}, {"faces", probes[0].faces.size()}}},
+                       {"b", {{"photo", path_json(b)}, {"box", box_json(fb.box)}, {"faces", probes[1].faces.size()}}},
+                       {"distance", d},
+                       {"threshold", threshold},
+                       {"same", same}}
+            .dump(2)
+            .c_str());
     return kExitOk;
   }
   auto describe = [](const search::ProbePhoto& p) {
@@ -201,14 +208,16 @@ void register_query_commands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   cmd->add_option("--threshold", who->threshold,
                   "Plain distance threshold instead of the calibrated rule (names more strangers)");
   cmd->add_flag("--json", who->json, "One JSON object per probe photo");
-  on_run(cmd, [&g, who]() { return run_who(g, *who, false); }, exit_code);
+  on_run(
+      cmd, [&g, who]() { return run_who(g, *who, false); }, exit_code);
 
   auto search_opts = std::make_shared<QueryOptions>();
   CLI::App* s = app.add_subcommand("search", "The nearest gallery faces of each face in the probe photos");
   s->add_option("probes", search_opts->probes, "Photos or folders")->required();
   s->add_option("--k", search_opts->k, "Faces per probe face")->capture_default_str();
   s->add_flag("--json", search_opts->json, "One JSON object per probe photo");
-  on_run(s, [&g, search_opts]() { return run_who(g, *search_opts, true); }, exit_code);
+  on_run(
+      s, [&g, search_opts]() { return run_who(g, *search_opts, true); }, exit_code);
 
   auto a = std::make_shared<std::string>(), b = std::make_shared<std::string>();
   auto threshold = std::make_shared<double>(-1);
@@ -219,7 +228,8 @@ void register_query_commands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   c->add_option("--threshold", *threshold,
                 "Same person below this distance (default: the model's 1:1 threshold, 0.6 for dlib's ResNet)");
   c->add_flag("--json", *json, "JSON output");
-  on_run(c, [&g, a, b, threshold, json]() { return run_compare(g, *a, *b, *threshold, *json); }, exit_code);
+  on_run(
+      c, [&g, a, b, threshold, json]() { return run_compare(g, *a, *b, *threshold, *json); }, exit_code);
 }
 
 }  // namespace facedex::cli

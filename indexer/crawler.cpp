@@ -69,6 +69,12 @@ struct Walker {
 
 }  // namespace
 
+bool path_is_under(const std::string& path, const std::string& root) {
+  if (root == "/") return !path.empty() && path[0] == '/';
+  return path == root ||
+         (path.size() > root.size() && path.compare(0, root.size(), root) == 0 && path[root.size()] == '/');
+}
+
 std::string absolute_path(const std::string& path) {
   std::error_code ec;
   std::string p = std::filesystem::absolute(path, ec).lexically_normal().string();
@@ -77,8 +83,8 @@ std::string absolute_path(const std::string& path) {
 }
 
 bool has_photo_extension(const std::string& name) {
-  static const char* kExtensions[] = {"jpg", "jpeg", "jpe", "png", "webp", "bmp", "tif", "tiff",
-                                      "ppm", "pgm",  "pnm", "heic", "heif"};
+  static const char* kExtensions[] = {"jpg",  "jpeg", "jpe", "png", "webp", "bmp", "tif",
+                                      "tiff", "ppm",  "pgm", "pnm", "heic", "heif"};
   const auto dot = name.find_last_of('.');
   if (dot == std::string::npos || dot == 0) return false;
   std::string ext = name.substr(dot + 1);

@@ -35,4 +35,7 @@ bool has_photo_extension(const std::string& name);
 // Absolute, normalised form of a path (no symlink resolution).
 std::string absolute_path(const std::string& path);
 
+// True when `path` is `root` or lies below it (both absolute, normalised).
+bool path_is_under(const std::string& path, const std::string& root);
+
 }  // namespace facedex::indexer

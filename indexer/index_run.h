@@ -42,31 +42,31 @@ struct IndexOptions {
 };
 
 struct IndexProgress {
-  uint64_t found = 0;      // photo files found so far
-  uint64_t done = 0;       // of those, settled (unchanged, indexed, failed, ...)
-  uint64_t faces = 0;      // faces added so far
-  bool crawl_done = false; // found is final
+  uint64_t found = 0;       // photo files found so far
+  uint64_t done = 0;        // of those, settled (unchanged, indexed, failed, ...)
+  uint64_t faces = 0;       // faces added so far
+  bool crawl_done = false;  // found is final
   double seconds = 0;
 };
 
 struct IndexSummary {
-  uint64_t seen = 0;        // photo files found
-  uint64_t indexed = 0;     // analysed (new or modified)
-  uint64_t unchanged = 0;   // same size and mtime (or same content) as stored
-  uint64_t moved = 0;       // same content found at a new path whose old path is gone: faces kept
-  uint64_t copied = 0;      // same content as another stored photo: faces copied, not recomputed
-  uint64_t removed = 0;     // stored photos removed (an index run never removes photos now: always 0)
-  uint64_t missing = 0;     // stored photos under the roots whose files are gone (kept, marked missing)
+  uint64_t seen = 0;           // photo files found
+  uint64_t indexed = 0;        // analysed (new or modified)
+  uint64_t unchanged = 0;      // same size and mtime (or same content) as stored
+  uint64_t moved = 0;          // same content found at a new path whose old path is gone: faces kept
+  uint64_t copied = 0;         // same content as another stored photo: faces copied, not recomputed
+  uint64_t removed = 0;        // stored photos removed (an index run never removes photos now: always 0)
+  uint64_t missing = 0;        // stored photos under the roots whose files are gone (kept, marked missing)
   uint64_t newly_missing = 0;  // ... of which found missing in this run
-  uint64_t restored = 0;    // photos marked missing whose content is back (same path or another)
+  uint64_t restored = 0;       // photos marked missing whose content is back (same path or another)
   // Roots that are missing, empty, or lost most of their photos at once: nothing
   // was removed, but the user should know (an unmounted drive?).
   std::vector<std::string> warnings;
-  uint64_t failed = 0;      // could not be used this run (includes unchanged failures)
+  uint64_t failed = 0;  // could not be used this run (includes unchanged failures)
   uint64_t faces_added = 0;
   uint64_t faces_removed = 0;
-  std::map<std::string, uint64_t> failures_by_kind;                // "truncated" -> 3
-  std::vector<std::pair<std::string, std::string>> failures;      // (path, reason); first 1000
+  std::map<std::string, uint64_t> failures_by_kind;           // "truncated" -> 3
+  std::vector<std::pair<std::string, std::string>> failures;  // (path, reason); first 1000
   double seconds = 0;
 };
 

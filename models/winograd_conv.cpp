@@ -236,9 +236,8 @@ WinogradConv3x3::WinogradConv3x3(WinogradFilters u, const std::vector<float>& bi
   // 256 KB of transformed input per chunk, but at least 64 tiles of F(2x2)
   // or F(4x4), so that the matrix products still reuse the transformed
   // filters. F(6x6)'s 64 matrices a tile make 16 tiles the floor: with 64, a
-  // 64-channel chunk (2 MB with its products) left L2 and the 17x17 layers
-  // took 0.17-0.22 ms a face instead of 0.13-0.15 (batch 16,
-  // one thread, session 9).
+  // 64-channel chunk (2 MB with its products) leaves L2 and the 17x17 layers
+  // slow down (benchmarks/RESULTS.md, descriptor efficiency).
   const long min_chunk = tile_ == 6 ? 16 : 64;
   chunk_ = std::min(tiles_, std::max<long>(min_chunk, 65536 / (alpha_ * alpha_ * in)));
 }

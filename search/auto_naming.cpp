@@ -33,30 +33,47 @@ bool rejects(const Unnamed& f, uint64_t person) {
 
 Expected<AutoNameSummary> auto_name_faces(storage::Gallery& gallery, const AutoNameOptions& options) {
   auto& store = gallery.store();
-  std::vector<uint64_t> ref_ids;
-  std::vector<Descriptor> ref_vecs;
-  std::map<uint64_t, uint64_t> person_of_ref;
+  AutoNameSummary summary;
   std::vector<Unnamed> unnamed;
-  std::map<uint64_t, std::set<uint64_t>> persons_in_photo;    // any name, user or automatic
-  std::map<uint64_t, std::set<uint64_t>> user_persons_in_cluster;
-  Status s = store.for_each_face([&](const storage::Face& f) {
-    if (f.person_id) {
-      persons_in_photo[f.photo_id].insert(f.person_id);
-      if (f.name_source == storage::NameSource::kUser) {
-        ref_ids.push_back(f.id);
-        ref_vecs.push_back(f.descriptor);
-        person_of_ref[f.id] = f.person_id;
-        if (f.cluster_id) user_persons_in_cluster[f.cluster_id].insert(f.person_id);
-      }
-    } else {
-      unnamed.push_back({f.id, f.photo_id, f.cluster_id, f.descriptor, f.rejected_person_ids});
-    }
+  Status s = store.for_each_face_from(options.first_face_id, [&](const storage::Face& f) {
+    if (!f.person_id) unnamed.push_back({f.id, f.photo_id, f.cluster_id, f.descriptor, f.rejected_person_ids});
     return true;
   });
   if (!s) return s;
-  AutoNameSummary summary;
   summary.considered = unnamed.size();
-  if (ref_ids.empty() || unnamed.empty()) return summary;
+  if (unnamed.empty()) return summary;
+
+  // References: the user-named faces, through the name index (named faces are
+  // few beside all faces).
+  std::vector<uint64_t> ref_ids;
+  std::vector<Descriptor> ref_vecs;
+  std::map<uint64_t, uint64_t> person_of_ref;
+  std::map<uint64_t, std::set<uint64_t>> persons_in_photo;  // any name, user or automatic
+  std::map<uint64_t, std::set<uint64_t>> user_persons_in_cluster;
+  std::vector<uint64_t> persons;
+  s = store.for_each_person([&](const storage::Person& p) {
+    persons.push_back(p.id);
+    return true;
+  });
+  if (!s) return s;
+  Status lookup;
+  for (uint64_t person : persons) {
+    s = store.for_each_face_of_person(person, [&](uint64_t fid) {
+      auto f = store.face(fid);
+      if (!f) lookup = f.status();
+      if (!f || !*f) return bool(lookup);
+      persons_in_photo[(*f)->photo_id].insert(person);
+      if ((*f)->name_source != storage::NameSource::kUser) return true;
+      ref_ids.push_back(fid);
+      ref_vecs.push_back((*f)->descriptor);
+      person_of_ref[fid] = person;
+      if ((*f)->cluster_id) user_persons_in_cluster[(*f)->cluster_id].insert(person);
+      return true;
+    });
+    if (!s) return s;
+    if (!lookup) return lookup;
+  }
+  if (ref_ids.empty()) return summary;
 
   auto refs = storage::make_faiss_index("Flat");
   if (!refs) return refs.status();

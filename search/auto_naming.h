@@ -26,16 +26,19 @@ struct AutoNameOptions {
   bool by_cluster = false;
   float cluster_max_distance = 0.45f;
   bool dry_run = false;
+  // Only faces with an id >= this are named (an index run: the faces it
+  // added); 0 = every unnamed face (cluster).
+  uint64_t first_face_id = 0;
 };
 
 // The options for a model whose same-person distance is `same_person_distance`.
 AutoNameOptions auto_name_options_for_model(float same_person_distance, AutoNameOptions defaults = {});
 
 struct AutoNameSummary {
-  size_t considered = 0;        // unnamed faces looked at
-  size_t by_rule = 0;           // named by the identity rule
-  size_t by_cluster = 0;        // named by their cluster
-  uint64_t history_id = 0;      // the pass's history entry (0: nothing named, or dry run)
+  size_t considered = 0;    // unnamed faces looked at
+  size_t by_rule = 0;       // named by the identity rule
+  size_t by_cluster = 0;    // named by their cluster
+  uint64_t history_id = 0;  // the pass's history entry (0: nothing named, or dry run)
   std::vector<std::string> changes;
 };
 

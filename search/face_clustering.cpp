@@ -21,8 +21,6 @@ ClusterParams cluster_params_for_model(float same_person_distance, ClusterParams
 }
 namespace {
 
-
-
 // Clusters under construction: members, the photos they come from, the person
 // they are named as (0 = none).
 struct Groups {
@@ -30,8 +28,8 @@ struct Groups {
   std::vector<std::vector<size_t>> members;
   std::vector<std::set<uint64_t>> photos;
   std::vector<uint64_t> person;
-  std::vector<std::set<uint64_t>> rejected;      // per root: persons some member is not
-  std::vector<std::vector<size_t>> cannot;       // per face: faces it never shares a cluster with
+  std::vector<std::set<uint64_t>> rejected;  // per root: persons some member is not
+  std::vector<std::vector<size_t>> cannot;   // per face: faces it never shares a cluster with
 
   // Whether roots a and b may become one cluster.
   bool compatible(size_t a, size_t b) {
@@ -106,7 +104,8 @@ Groups agglomerate(const ClusterInput& in, const std::vector<std::vector<storage
   for (size_t i = 0; i < n; ++i) {
     g.members[i] = {i};
     g.photos[i] = {in.photo_ids[i]};
-    if (i < in.rejected_persons.size()) g.rejected[i].insert(in.rejected_persons[i].begin(), in.rejected_persons[i].end());
+    if (i < in.rejected_persons.size())
+      g.rejected[i].insert(in.rejected_persons[i].begin(), in.rejected_persons[i].end());
   }
   if (!in.cannot_link.empty()) {
     g.cannot.resize(n);

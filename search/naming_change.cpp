@@ -3,14 +3,17 @@
 #include <chrono>
 
 namespace facedex::search {
-namespace {
-
-int64_t now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+int64_t unix_seconds_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-}  // namespace
+void record_deletion(storage::GalleryBatch& batch, const std::string& summary) {
+  storage::HistoryEntry entry;
+  entry.action = "delete";
+  entry.at = unix_seconds_now();
+  entry.summary = summary;
+  batch.put_history(entry);
+}
 
 std::string describe_labels(const storage::FaceLabels& labels, const std::string& person_name) {
   if (!labels.person_id) return "(no name)";
@@ -38,15 +41,15 @@ uint64_t NamingChange::person_named(const std::string& name, const std::optional
     if (c.exists_after && c.name_after == name) return id;
   storage::Person p;
   p.name = name;
-  p.created_at = now_seconds();
+  p.created_at = unix_seconds_now();
   batch_.put_person(p);
   persons_[p.id] = {p.id, false, true, "", name, p.created_at};
   return p.id;
 }
 
 void NamingChange::rename_person(const storage::Person& person, const std::string& to) {
-  auto [it, inserted] = persons_.try_emplace(person.id, storage::HistoryEntry::PersonChange{
-                                                            person.id, true, true, person.name, to, person.created_at});
+  auto [it, inserted] = persons_.try_emplace(
+      person.id, storage::HistoryEntry::PersonChange{person.id, true, true, person.name, to, person.created_at});
   it->second.name_after = to;
   it->second.exists_after = true;
   storage::Person renamed = person;
@@ -55,8 +58,8 @@ void NamingChange::rename_person(const storage::Person& person, const std::strin
 }
 
 void NamingChange::remove_person(const storage::Person& person) {
-  auto [it, inserted] = persons_.try_emplace(person.id, storage::HistoryEntry::PersonChange{
-                                                            person.id, true, false, person.name, "", person.created_at});
+  auto [it, inserted] = persons_.try_emplace(
+      person.id, storage::HistoryEntry::PersonChange{person.id, true, false, person.name, "", person.created_at});
   it->second.exists_after = false;
   it->second.name_after.clear();
   batch_.remove_person(person);
@@ -110,7 +113,7 @@ Expected<storage::HistoryEntry> NamingChange::commit(const std::string& summary,
   }
   for (const auto& [id, c] : persons_) entry_.persons.push_back(c);
   if (entry_.faces.empty() && entry_.persons.empty()) return entry_;
-  entry_.at = now_seconds();
+  entry_.at = unix_seconds_now();
   entry_.summary = summary;
   entry_.undoes = undoes;
   batch_.put_history(entry_);

@@ -24,6 +24,8 @@ class NamingChange {
   void remove_person(const storage::Person& person);
   // Puts back a person removed earlier, under their old id (undo).
   void restore_person(uint64_t id, const std::string& name, int64_t created_at);
+  // A cluster id never handed out before (split gives faces a cluster of their own).
+  uint64_t new_cluster_id() { return batch_.new_cluster_id(); }
 
   // The name a person id has in this change (new and renamed ones included).
   std::string name_of(uint64_t person_id) const;
@@ -40,11 +42,18 @@ class NamingChange {
   storage::Gallery& gallery_;
   storage::GalleryBatch batch_;
   storage::HistoryEntry entry_;
-  std::map<uint64_t, storage::Face> faces_;              // current state, by face id
-  std::map<uint64_t, storage::FaceLabels> before_;       // labels as stored
+  std::map<uint64_t, storage::Face> faces_;         // current state, by face id
+  std::map<uint64_t, storage::FaceLabels> before_;  // labels as stored
   std::map<uint64_t, storage::HistoryEntry::PersonChange> persons_;
-  std::map<uint64_t, std::string> known_names_;          // stored names looked up so far
+  std::map<uint64_t, std::string> known_names_;  // stored names looked up so far
 };
+
+// Seconds since the epoch, the clock of history entries and missing photos.
+int64_t unix_seconds_now();
+
+// Adds a history entry saying that a deletion happened (never what was
+// deleted: deletions really delete); `undo` refuses it.
+void record_deletion(storage::GalleryBatch& batch, const std::string& summary);
 
 // "Barack Obama (user)" style label for a face's naming state, for dry runs.
 std::string describe_labels(const storage::FaceLabels& labels, const std::string& person_name);

@@ -1,7 +1,6 @@
 #include "search/people.h"
 
 #include <algorithm>
-#include <chrono>
 #include <map>
 #include <set>
 
@@ -63,7 +62,7 @@ Expected<ResolvedName> resolve_name(const storage::GalleryStore& store, const st
 
 Expected<NamingResult> finish(NamingChange& change, const NamingOptions& options, const std::string& summary,
                               NamingResult result, uint64_t undoes = 0) {
-  result.changes = change.describe_faces();
+  if (options.dry_run) result.changes = change.describe_faces();  // a photo lookup per face: only when shown
   result.faces_changed = change.changed_faces();
   if (options.dry_run) return result;
   auto entry = change.commit(summary, undoes);
@@ -163,7 +162,7 @@ Expected<NamingResult> split_faces(storage::Gallery& gallery, const std::vector<
     if (!s) return s;
   }
   const uint64_t person = change.person_named(resolved->name, resolved->stored);
-  const uint64_t cluster = gallery.store().new_batch().new_cluster_id();
+  const uint64_t cluster = change.new_cluster_id();
   for (uint64_t fid : face_ids) {
     storage::Face* face = *change.face(fid);
     if (face->person_id != person) add_unique(face->rejected_person_ids, face->person_id);
@@ -176,8 +175,8 @@ Expected<NamingResult> split_faces(storage::Gallery& gallery, const std::vector<
   NamingResult result;
   result.note = resolved->note;
   result.person = resolved->name;
-  return finish(change, options,
-                "split " + std::to_string(face_ids.size()) + " faces into \"" + resolved->name + "\"", result);
+  return finish(change, options, "split " + std::to_string(face_ids.size()) + " faces into \"" + resolved->name + "\"",
+                result);
 }
 
 Expected<NamingResult> rename_person(storage::Gallery& gallery, const std::string& from, const std::string& to_typed,
@@ -274,13 +273,7 @@ Expected<DeleteResult> delete_person_faces(storage::Gallery& gallery, const std:
   }
   for (const auto& [id, p] : photos) batch.update_photo(p);
   batch.remove_person(*person);
-  // The history keeps that a deletion happened, never what was deleted.
-  storage::HistoryEntry entry;
-  entry.action = "delete";
-  entry.at = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-                 .count();
-  entry.summary = "forget --faces: a person and " + std::to_string(result.faces_deleted) + " faces deleted";
-  batch.put_history(entry);
+  record_deletion(batch, "forget --faces: a person and " + std::to_string(result.faces_deleted) + " faces deleted");
   if (Status s = gallery.commit(batch, true); !s) return s;
   // The index file on disk still holds the descriptors until it is rewritten,
   // and RocksDB keeps deleted values in its files until they are compacted.
@@ -363,8 +356,10 @@ Expected<NamingResult> undo(storage::Gallery& gallery, uint64_t id, const Naming
       return !still_named;
     });
     if (!s) return s;
-    if (still_named) ++conflicts;
-    else change.remove_person(**now);
+    if (still_named)
+      ++conflicts;
+    else
+      change.remove_person(**now);
   }
   if (conflicts)
     result.note = std::to_string(conflicts) + " change" + (conflicts == 1 ? " was" : "s were") +
@@ -394,8 +389,8 @@ Expected<std::vector<PersonSummary>> list_persons(const storage::GalleryStore& s
     if (!s) return s;
     if (!lookup) return lookup;
   }
-  if (!all) out.erase(std::remove_if(out.begin(), out.end(), [](const PersonSummary& p) { return p.faces == 0; }),
-                      out.end());
+  if (!all)
+    out.erase(std::remove_if(out.begin(), out.end(), [](const PersonSummary& p) { return p.faces == 0; }), out.end());
   std::sort(out.begin(), out.end(), [](const PersonSummary& a, const PersonSummary& b) {
     return a.faces != b.faces ? a.faces > b.faces : a.person.name < b.person.name;
   });

@@ -25,11 +25,11 @@ struct NamingOptions {
 };
 
 struct NamingResult {
-  uint64_t history_id = 0;            // 0 when nothing was committed (dry run, no change)
+  uint64_t history_id = 0;  // 0 when nothing was committed (dry run, no change)
   size_t faces_changed = 0;
-  std::vector<std::string> changes;   // one line per face changed (dry run: what would change)
-  std::string note;                   // e.g. "using the existing person \"Barack Obama\""
-  std::string person;                 // the name the faces now carry, as stored
+  std::vector<std::string> changes;  // dry run only: one line per face that would change
+  std::string note;                  // e.g. "using the existing person \"Barack Obama\""
+  std::string person;                // the name the faces now carry, as stored
 };
 
 // Names faces as `name` (trimmed), creating the person if needed. Faces a user

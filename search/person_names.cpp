@@ -90,8 +90,10 @@ std::string fold_case(const std::string& name) {
   std::vector<char32_t> cps = decode_utf8(name);
   const locale_t loc = utf8_locale();
   for (char32_t& c : cps) {
-    if (c < 0x80) c = (c >= 'A' && c <= 'Z') ? c + 32 : c;
-    else if (loc) c = char32_t(towlower_l(wint_t(c), loc));
+    if (c < 0x80)
+      c = (c >= 'A' && c <= 'Z') ? c + 32 : c;
+    else if (loc)
+      c = char32_t(towlower_l(wint_t(c), loc));
   }
   return encode_utf8(cps);
 }

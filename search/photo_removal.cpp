@@ -2,15 +2,11 @@
 
 #include <sys/stat.h>
 
-#include <chrono>
+#include "indexer/crawler.h"
+#include "search/naming_change.h"
 
 namespace facedex::search {
 namespace {
-
-bool is_under(const std::string& path, const std::string& root) {
-  if (root == "/") return true;
-  return path == root || (path.size() > root.size() && path.compare(0, root.size(), root) == 0 && path[root.size()] == '/');
-}
 
 Status add_to_plan(const storage::GalleryStore& store, const storage::Photo& p, PhotoRemovalPlan* plan) {
   plan->photos.push_back(p);
@@ -23,11 +19,6 @@ Status add_to_plan(const storage::GalleryStore& store, const storage::Photo& p, 
   return Status::ok();
 }
 
-int64_t now_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
 Expected<PhotoRemovalPlan> photos_under(const storage::GalleryStore& store, const std::string& path) {
@@ -36,7 +27,7 @@ Expected<PhotoRemovalPlan> photos_under(const storage::GalleryStore& store, cons
   PhotoRemovalPlan plan;
   Status inner;
   Status s = store.for_each_photo([&](const storage::Photo& p) {
-    if (is_under(p.path, root)) inner = add_to_plan(store, p, &plan);
+    if (indexer::path_is_under(p.path, root)) inner = add_to_plan(store, p, &plan);
     return bool(inner);
   });
   if (!s) return s;
@@ -46,14 +37,14 @@ Expected<PhotoRemovalPlan> photos_under(const storage::GalleryStore& store, cons
 
 Expected<PhotoRemovalPlan> missing_photos(const storage::GalleryStore& store, double min_days,
                                           const std::vector<std::string>& roots) {
-  const int64_t before = now_seconds() - int64_t(min_days * 86400);
+  const int64_t before = unix_seconds_now() - int64_t(min_days * 86400);
   PhotoRemovalPlan plan;
   Status inner;
   Status s = store.for_each_photo([&](const storage::Photo& p) {
     if (!p.missing_since || p.missing_since > before) return true;
     if (!roots.empty()) {
       bool under = false;
-      for (const auto& r : roots) under = under || is_under(p.path, r);
+      for (const auto& r : roots) under = under || indexer::path_is_under(p.path, r);
       if (!under) return true;
     }
     struct stat st {};
@@ -79,13 +70,8 @@ Status remove_photos(storage::Gallery& gallery, const PhotoRemovalPlan& plan, co
       pending = 0;
     }
   }
-  // The history keeps that a deletion happened, never what was deleted.
-  storage::HistoryEntry entry;
-  entry.action = "delete";
-  entry.at = now_seconds();
-  entry.summary = why + ": " + std::to_string(plan.photos.size()) + " photos and " + std::to_string(plan.faces) +
-                  " faces deleted";
-  batch.put_history(entry);
+  record_deletion(batch, why + ": " + std::to_string(plan.photos.size()) + " photos and " + std::to_string(plan.faces) +
+                             " faces deleted");
   if (Status s = gallery.commit(batch, true); !s) return s;
   if (Status s = gallery.save_vectors(); !s) return s;
   return store.compact();

@@ -21,7 +21,6 @@
 namespace facedex::search {
 namespace {
 
-
 // Mean distance between two sets of faces (at most 32 of each side) and the closest pair.
 float mean_distance(const std::vector<Descriptor>& d, const std::vector<size_t>& a, const std::vector<size_t>& b,
                     size_t* best_a, size_t* best_b) {
@@ -37,7 +36,6 @@ float mean_distance(const std::vector<Descriptor>& d, const std::vector<size_t>&
     }
   return float(sum / double(sa * sb));
 }
-
 
 std::string file_url(const std::string& path) {
   static const char* kHex = "0123456789ABCDEF";
@@ -93,12 +91,23 @@ std::string html_escape(const std::string& raw) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -131,8 +140,8 @@ Expected<Report> build_report(const storage::Gallery& gallery, const ReportOptio
   std::vector<Descriptor> descriptors;
   std::vector<uint64_t> photo_of;
   s = store.for_each_face([&](const storage::Face& f) {
-    r.faces.push_back({f.id, photo_paths[f.photo_id], f.box, f.person_id, f.cluster_id,
-                       f.name_source == storage::NameSource::kAuto});
+    r.faces.push_back(
+        {f.id, photo_paths[f.photo_id], f.box, f.person_id, f.cluster_id, f.name_source == storage::NameSource::kAuto});
     descriptors.push_back(f.descriptor);
     photo_of.push_back(f.photo_id);
     return true;
@@ -169,7 +178,8 @@ Expected<Report> build_report(const storage::Gallery& gallery, const ReportOptio
       gids[gi] = gi;
       Descriptor c{};
       for (size_t i : r.groups[gi].faces)
-        for (int d = 0; d < kDescriptorDims; ++d) c[size_t(d)] += descriptors[i][size_t(d)] / float(r.groups[gi].faces.size());
+        for (int d = 0; d < kDescriptorDims; ++d)
+          c[size_t(d)] += descriptors[i][size_t(d)] / float(r.groups[gi].faces.size());
       centroids[gi] = c;
     }
     auto index = storage::make_faiss_index("Flat");
@@ -183,8 +193,12 @@ Expected<Report> build_report(const storage::Gallery& gallery, const ReportOptio
         size_t x = 0, y = 0;
         const float mean = mean_distance(descriptors, r.groups[gi].faces, r.groups[gj].faces, &x, &y);
         if (mean < options.same_person_distance)
-          r.findings.push_back({"one_person_two_groups", r.groups[gi].name, r.groups[gj].name, mean,
-                                {r.faces[x].face_id}, {r.faces[y].face_id}});
+          r.findings.push_back({"one_person_two_groups",
+                                r.groups[gi].name,
+                                r.groups[gj].name,
+                                mean,
+                                {r.faces[x].face_id},
+                                {r.faces[y].face_id}});
       }
   }
   // (b) two people under one group: cluster the group's faces on their own.
@@ -207,9 +221,12 @@ Expected<Report> build_report(const storage::Gallery& gallery, const ReportOptio
     size_t x = 0, y = 0;
     const float mean = mean_distance(descriptors, big[0], big[1], &x, &y);
     if (mean > options.split_distance)
-      r.findings.push_back({"two_people_one_group", g.name + " (" + std::to_string(big[0].size()) + " faces)",
-                            g.name + " (" + std::to_string(big[1].size()) + " faces)", mean,
-                            {r.faces[big[0][0]].face_id}, {r.faces[big[1][0]].face_id}});
+      r.findings.push_back({"two_people_one_group",
+                            g.name + " (" + std::to_string(big[0].size()) + " faces)",
+                            g.name + " (" + std::to_string(big[1].size()) + " faces)",
+                            mean,
+                            {r.faces[big[0][0]].face_id},
+                            {r.faces[big[1][0]].face_id}});
   }
   // (c) faces that match a named person but sit in another group.
   std::vector<uint64_t> named_pos;
@@ -234,10 +251,15 @@ Expected<Report> build_report(const storage::Gallery& gallery, const ReportOptio
       const size_t named = named_face[knn[q][0].id];
       const auto& f = r.faces[query_face[q]];
       const std::string where = f.cluster_id ? "cluster " + std::to_string(f.cluster_id) : "unclustered";
-      matches.push_back({"matches_named_person", where, names[r.faces[named].person_id], knn[q][0].distance,
-                         {f.face_id}, {r.faces[named].face_id}});
+      matches.push_back({"matches_named_person",
+                         where,
+                         names[r.faces[named].person_id],
+                         knn[q][0].distance,
+                         {f.face_id},
+                         {r.faces[named].face_id}});
     }
-    std::sort(matches.begin(), matches.end(), [](const Finding& a, const Finding& b) { return a.distance < b.distance; });
+    std::sort(matches.begin(), matches.end(),
+              [](const Finding& a, const Finding& b) { return a.distance < b.distance; });
     if (matches.size() > 1000) matches.resize(1000);
     r.findings.insert(r.findings.end(), matches.begin(), matches.end());
   }
@@ -267,18 +289,21 @@ Status write_html_report(const storage::Gallery& gallery, const Report& report, 
     if (!with_link) return "<span class=\"face\">" + img + "</span>";
     // The folder and the file name: enough to find the photo, short enough for a phone.
     const auto last = f.photo.find_last_of('/');
-    const auto before = last == std::string::npos || last == 0 ? std::string::npos : f.photo.find_last_of('/', last - 1);
+    const auto before =
+        last == std::string::npos || last == 0 ? std::string::npos : f.photo.find_last_of('/', last - 1);
     const std::string name = before == std::string::npos ? f.photo : f.photo.substr(before + 1);
     return "<span class=\"face\"><a href=\"" + html_escape(file_url(f.photo)) + "\">" + img + "</a><br>face " +
            std::to_string(face_id) + (f.automatic ? " (automatic name)" : "") + "<br>" + html_escape(name) + "</span>";
   };
 
   // Index pages: groups by size, a strip of thumbnails each.
-  const size_t index_pages = std::max<size_t>(1, (report.groups.size() + options.groups_per_page - 1) / options.groups_per_page);
+  const size_t index_pages =
+      std::max<size_t>(1, (report.groups.size() + options.groups_per_page - 1) / options.groups_per_page);
   size_t total_faces = 0;
   for (const auto& g : report.groups) total_faces += g.faces.size();
   for (size_t page = 0; page < index_pages; ++page) {
-    std::string html = "<!doctype html><html><head>" + std::string(kStyle) + "<title>facedex report</title></head><body>";
+    std::string html =
+        "<!doctype html><html><head>" + std::string(kStyle) + "<title>facedex report</title></head><body>";
     html += "<h1>facedex: " + std::to_string(report.groups.size()) + " groups, " + std::to_string(total_faces) +
             " faces</h1><p><a href=\"duplicates.html\">duplicate persons (" + std::to_string(report.findings.size()) +
             " findings)</a></p>";
@@ -303,7 +328,8 @@ Status write_html_report(const storage::Gallery& gallery, const Report& report, 
                          "</title></head><body><p><a href=\"index.html\">all groups</a></p><h1>" + html_escape(g.name) +
                          ": " + std::to_string(g.faces.size()) + " faces</h1>";
       html += pager(page, pages, [&](size_t p) { return group_page(g, p); }) + "<div class=\"grid\">";
-      for (size_t k = page * options.faces_per_page; k < std::min(g.faces.size(), (page + 1) * options.faces_per_page); ++k)
+      for (size_t k = page * options.faces_per_page; k < std::min(g.faces.size(), (page + 1) * options.faces_per_page);
+           ++k)
         html += thumb(report.faces[g.faces[k]].face_id, true);
       html += "</div>" + pager(page, pages, [&](size_t p) { return group_page(g, p); }) + "</body></html>";
       if (Status s = write_text(dir + "/" + group_page(g, page), html); !s) return s;
@@ -325,7 +351,8 @@ Status write_html_report(const storage::Gallery& gallery, const Report& report, 
       ++shown;
       html += "<div class=\"row pair\"><div>";
       for (uint64_t id : f.example_a) html += thumb(id, true);
-      html += "<br>" + html_escape(f.a) + "</div><div>distance " + std::to_string(f.distance).substr(0, 5) + "</div><div>";
+      html +=
+          "<br>" + html_escape(f.a) + "</div><div>distance " + std::to_string(f.distance).substr(0, 5) + "</div><div>";
       for (uint64_t id : f.example_b) html += thumb(id, true);
       html += "<br>" + html_escape(f.b) + "</div></div>";
     }

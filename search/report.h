@@ -21,9 +21,9 @@ struct ReportFace {
 };
 
 struct ReportGroup {
-  std::string kind;  // "person", "cluster" or "unclustered"
-  uint64_t id = 0;   // person id or cluster id (0 for unclustered)
-  std::string name;  // person's name, "cluster N", or "unclustered"
+  std::string kind;           // "person", "cluster" or "unclustered"
+  uint64_t id = 0;            // person id or cluster id (0 for unclustered)
+  std::string name;           // person's name, "cluster N", or "unclustered"
   std::vector<size_t> faces;  // indexes into Report::faces
 };
 
@@ -32,8 +32,8 @@ struct Finding {
   // "two_people_one_group": a name or cluster whose faces split into two separate groups;
   // "matches_named_person": a face that matches a named person but sits elsewhere.
   std::string kind;
-  std::string a, b;        // the groups concerned (display names)
-  float distance = 0;      // mean distance between the two sides
+  std::string a, b;                            // the groups concerned (display names)
+  float distance = 0;                          // mean distance between the two sides
   std::vector<uint64_t> example_a, example_b;  // face ids shown side by side
 };
 

@@ -77,7 +77,11 @@ std::vector<GalleryMatch> Identifier::nearest(const Descriptor& face, int k) con
         continue;
       }
     }
-    GalleryMatch m{n.id, have_photo ? (*p)->path : "", n.distance, person_name((*f)->person_id)};
+    GalleryMatch m;
+    m.face_id = n.id;
+    m.photo = have_photo ? (*p)->path : "";
+    m.distance = n.distance;
+    m.person = person_name((*f)->person_id);
     m.automatic = (*f)->name_source == storage::NameSource::kAuto;
     m.cluster_id = (*f)->cluster_id;
     m.missing = have_photo && (*p)->missing_since != 0;
@@ -91,7 +95,8 @@ std::vector<FaceAnswer> Identifier::identify(const std::vector<Descriptor>& face
   std::vector<std::vector<Candidate>> candidates(faces.size());
   for (size_t i = 0; i < faces.size(); ++i) {
     std::vector<NamedNeighbor> neighbors;
-    for (const auto& n : named_->search(faces[i], rule.k)) neighbors.push_back({n.id, person_of_face_.at(n.id), n.distance});
+    for (const auto& n : named_->search(faces[i], rule.k))
+      neighbors.push_back({n.id, person_of_face_.at(n.id), n.distance});
     candidates[i] = rank_candidates(neighbors);
   }
   const std::vector<int> chosen = assign_identities(candidates, rule);

@@ -16,9 +16,9 @@ namespace facedex::search {
 
 struct GalleryMatch {
   uint64_t face_id = 0;
-  std::string photo;   // path of the photo the face is in
+  std::string photo;  // path of the photo the face is in
   float distance = 0;
-  std::string person;  // empty when nobody named the face
+  std::string person;       // empty when nobody named the face
   bool automatic = false;   // the name was given automatically, not by a user
   uint64_t cluster_id = 0;  // 0 = none
   bool missing = false;     // the photo's file was gone at the last index run
@@ -36,7 +36,7 @@ struct FaceAnswer {
   std::optional<std::string> identity;  // nullopt = unknown
   std::optional<float> distance;        // to the nearest named face, if any
   std::vector<NamedCandidate> candidates;
-  std::vector<GalleryMatch> matches;    // nearest gallery faces, named or not
+  std::vector<GalleryMatch> matches;  // nearest gallery faces, named or not
 };
 
 class Identifier {
@@ -46,8 +46,7 @@ class Identifier {
   static Expected<std::unique_ptr<Identifier>> create(const storage::Gallery& gallery);
 
   // All faces of one probe photo together: two faces never get one identity.
-  std::vector<FaceAnswer> identify(const std::vector<Descriptor>& faces, const IdentityRule& rule,
-                                   int matches) const;
+  std::vector<FaceAnswer> identify(const std::vector<Descriptor>& faces, const IdentityRule& rule, int matches) const;
 
   // The k nearest gallery faces; a face of a byte copy of a photo already
   // listed is folded into that match (GalleryMatch::copies).

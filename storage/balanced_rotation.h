@@ -5,8 +5,8 @@
 // the two-covariance million-face gallery the first principal axis carries
 // 30x the variance of the 64th). Product quantization gives every subspace
 // the same 16 centroids, so on raw coordinates the codes of 32 subquantizers
-// of 4 dimensions kept recall@10 at 0.81 where, after this rotation, they
-// reached 0.97 (benchmarks/RESULTS.md, "Search at scale", session 7).
+// of 4 dimensions keep far less of the exact 10 nearest than after this
+// rotation (benchmarks/RESULTS.md, "Search at scale").
 //
 // The axes are the principal axes of a sample, dealt out to `groups` groups
 // of d / groups axes each so that the products of the groups' variances come

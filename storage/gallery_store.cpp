@@ -1,19 +1,17 @@
 #include "storage/gallery_store.h"
 
 #include <fcntl.h>
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <algorithm>
 #include <filesystem>
-
-#include <rocksdb/db.h>
-#include <rocksdb/options.h>
-#include <rocksdb/options.h>
-#include <rocksdb/write_batch.h>
 
 namespace facedex::storage {
 namespace {
@@ -188,17 +186,16 @@ Expected<std::unique_ptr<GalleryStore>> GalleryStore::open(const std::string& di
     }
     // Faces are biometric data: a new database is private to its owner.
     if (!exists && ::chmod(store->dir_.c_str(), 0700) != 0)
-      return Status::io_error(store->dir_ + ": cannot make the database directory private (" +
-                              std::strerror(errno) + ")");
+      return Status::io_error(store->dir_ + ": cannot make the database directory private (" + std::strerror(errno) +
+                              ")");
     auto fd = take_writer_lock(store->dir_);
     if (!fd) return fd.status();
     store->lock_fd_ = *fd;
   }
 
   rocksdb::Options options = base_options();
-  const std::vector<std::string> wanted = {kMetaCf,    kPhotosCf,      kPathsCf,     kHashesCf,     kFacesCf,
-                                           kPersonsCf, kPersonNamesCf, kVectorLogCf, kPersonFacesCf,
-                                           kHistoryCf};
+  const std::vector<std::string> wanted = {kMetaCf,    kPhotosCf,      kPathsCf,     kHashesCf,      kFacesCf,
+                                           kPersonsCf, kPersonNamesCf, kVectorLogCf, kPersonFacesCf, kHistoryCf};
   // A read-only opener cannot create column families a newer facedex added:
   // it opens those that exist and treats the others as empty.
   std::vector<std::string> existing = wanted;
@@ -211,19 +208,17 @@ Expected<std::unique_ptr<GalleryStore>> GalleryStore::open(const std::string& di
     cfs.emplace_back(wanted[i], rocksdb::ColumnFamilyOptions(options));
   }
   rocksdb::DB* db = nullptr;
-  rocksdb::Status s = store->read_only_
-                          ? rocksdb::DB::OpenForReadOnly(options, store->dir_, cfs, &store->handles_, &db)
-                          : rocksdb::DB::Open(options, store->dir_, cfs, &store->handles_, &db);
+  rocksdb::Status s = store->read_only_ ? rocksdb::DB::OpenForReadOnly(options, store->dir_, cfs, &store->handles_, &db)
+                                        : rocksdb::DB::Open(options, store->dir_, cfs, &store->handles_, &db);
   if (!s.ok()) {
     if (s.IsIOError() && s.ToString().find("lock") != std::string::npos)
       return Status::busy("database " + store->dir_ + " is locked by another process (" + s.ToString() + ")");
     return from_rocks(s, "cannot open database " + store->dir_);
   }
   store->db_.reset(db);
-  rocksdb::ColumnFamilyHandle** targets[] = {&store->meta_,    &store->photos_,       &store->paths_,
-                                             &store->hashes_,  &store->faces_,        &store->persons_,
-                                             &store->person_names_, &store->vector_log_, &store->person_faces_,
-                                             &store->history_};
+  rocksdb::ColumnFamilyHandle** targets[] = {
+      &store->meta_,    &store->photos_,       &store->paths_,      &store->hashes_,       &store->faces_,
+      &store->persons_, &store->person_names_, &store->vector_log_, &store->person_faces_, &store->history_};
   for (size_t i = 0; i < wanted.size(); ++i) *targets[i] = slot[i] >= 0 ? store->handles_[size_t(slot[i])] : nullptr;
   if (!store->meta_ || !store->photos_ || !store->paths_ || !store->hashes_ || !store->faces_ || !store->persons_ ||
       !store->person_names_ || !store->vector_log_)
@@ -346,12 +341,17 @@ Expected<std::optional<Person>> GalleryStore::person_by_name(const std::string& 
 }
 
 template <typename T>
-Status GalleryStore::scan(rocksdb::ColumnFamilyHandle* cf, const std::function<bool(const T&)>& fn) const {
+Status GalleryStore::scan(rocksdb::ColumnFamilyHandle* cf, const std::function<bool(const T&)>& fn,
+                          const std::string& from_key) const {
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cf));
   T record;
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+  if (from_key.empty())
+    it->SeekToFirst();
+  else
+    it->Seek(from_key);
+  for (; it->Valid(); it->Next()) {
     if (!decode(it->value().ToString(), &record))
       return Status::corruption("database " + dir_ + ": undecodable record in " + cf->GetName() +
                                 " (run `facedex check --repair`)");
@@ -362,10 +362,13 @@ Status GalleryStore::scan(rocksdb::ColumnFamilyHandle* cf, const std::function<b
 
 Status GalleryStore::for_each_photo(const std::function<bool(const Photo&)>& fn) const { return scan(photos_, fn); }
 Status GalleryStore::for_each_face(const std::function<bool(const Face&)>& fn) const { return scan(faces_, fn); }
+Status GalleryStore::for_each_face_from(uint64_t first_id, const std::function<bool(const Face&)>& fn) const {
+  return scan(faces_, fn, first_id ? id_key(first_id) : "");
+}
 Status GalleryStore::for_each_person(const std::function<bool(const Person&)>& fn) const { return scan(persons_, fn); }
 
 Status GalleryStore::for_each_face_of_person(uint64_t person_id,
-                                            const std::function<bool(uint64_t face_id)>& fn) const {
+                                             const std::function<bool(uint64_t face_id)>& fn) const {
   if (!person_faces_) return Status::ok();  // an older database opened read-only: nobody named yet
   const std::string prefix = id_key(person_id);
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), person_faces_));

@@ -106,6 +106,8 @@ class GalleryStore {
   const std::string& index_type() const { return index_type_; }
   Status set_index_type(const std::string& type);
   uint64_t last_log_seq() const { return next_log_seq_ - 1; }
+  // The id the next new face will get.
+  uint64_t next_face_id() const { return next_face_id_; }
 
   // Lookups in the committed state. Corrupt records give kCorruption.
   Expected<std::optional<Photo>> photo(uint64_t id) const;
@@ -118,6 +120,8 @@ class GalleryStore {
   // Full scans; fn returns false to stop early.
   Status for_each_photo(const std::function<bool(const Photo&)>& fn) const;
   Status for_each_face(const std::function<bool(const Face&)>& fn) const;
+  // Faces with id >= first_id (those added since next_face_id() was first_id).
+  Status for_each_face_from(uint64_t first_id, const std::function<bool(const Face&)>& fn) const;
   Status for_each_person(const std::function<bool(const Person&)>& fn) const;
   // Face ids named as this person (the person_faces index).
   Status for_each_face_of_person(uint64_t person_id, const std::function<bool(uint64_t face_id)>& fn) const;
@@ -154,7 +158,8 @@ class GalleryStore {
   template <typename T>
   Expected<std::optional<T>> get_record(rocksdb::ColumnFamilyHandle* cf, const std::string& key) const;
   template <typename T>
-  Status scan(rocksdb::ColumnFamilyHandle* cf, const std::function<bool(const T&)>& fn) const;
+  Status scan(rocksdb::ColumnFamilyHandle* cf, const std::function<bool(const T&)>& fn,
+              const std::string& from_key = "") const;
 
   std::string dir_;
   bool read_only_ = false;

@@ -31,8 +31,9 @@ namespace facedex::storage {
 class PqFastScan {
  public:
   // The default of train(); the IVF search picks 32 or 64 by measurement
-  // (neighbour_rank_share). Without the rotation, 32 of 4 dimensions lost
-  // 2.7% of the exact 10 nearest where 64 of 2 lost 0.1% (session 5).
+  // (neighbour_rank_share). Without the rotation, 32 subquantizers of 4
+  // dimensions lose far more of the exact 10 nearest than 64 of 2
+  // (benchmarks/RESULTS.md, "Search at scale").
   static constexpr size_t kSubquantizers = 64;
   static constexpr size_t kMaxSubquantizers = 64;
   static constexpr size_t kMaxDims = 512;

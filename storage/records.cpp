@@ -201,8 +201,7 @@ bool decode(const std::string& bytes, Face* f) {
   f->not_with_face_ids.clear();
   if (version >= 2) {
     uint8_t source;
-    if (!r.u8(&source) || source > 2 || !r.ids(&f->rejected_person_ids) || !r.ids(&f->not_with_face_ids))
-      return false;
+    if (!r.u8(&source) || source > 2 || !r.ids(&f->rejected_person_ids) || !r.ids(&f->not_with_face_ids)) return false;
     f->name_source = NameSource(source);
   }
   return r.done();

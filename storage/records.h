@@ -25,14 +25,14 @@ struct Photo {
   std::string content_hash;  // sha256 hex of the file's bytes; empty if it could not be read
   int width = 0;             // upright pixels (after EXIF orientation)
   int height = 0;
-  int orientation = 1;       // EXIF orientation tag found in the file
-  std::string format;        // "jpeg", "png", ...
-  std::string taken_at;      // EXIF DateTimeOriginal, empty if none
+  int orientation = 1;   // EXIF orientation tag found in the file
+  std::string format;    // "jpeg", "png", ...
+  std::string taken_at;  // EXIF DateTimeOriginal, empty if none
   PhotoStatus status = PhotoStatus::kIndexed;
-  std::string failure;       // reason, when status == kFailed
-  std::string failure_kind;  // short group for summaries: "truncated", "not an image", ...
+  std::string failure;             // reason, when status == kFailed
+  std::string failure_kind;        // short group for summaries: "truncated", "not an image", ...
   std::vector<uint64_t> face_ids;  // faces found in this photo, largest first
-  int64_t indexed_at = 0;    // unix seconds of the last (re)index
+  int64_t indexed_at = 0;          // unix seconds of the last (re)index
   // Unix seconds since the file was first found missing; 0 = present. A missing
   // photo keeps its faces and names (an unmounted drive is not a deletion) until
   // `facedex prune`; its content hash finds it again wherever it comes back.
@@ -95,10 +95,10 @@ void set_labels(Face* f, const FaceLabels& labels);
 // One naming action (name, rename, merge, split, unname, forget, enroll,
 // automatic naming, undo), with enough of the state before and after to undo it.
 struct HistoryEntry {
-  uint64_t id = 0;        // 1, 2, ... in the order the actions were committed
-  int64_t at = 0;         // unix seconds
-  std::string action;     // "name", "rename", ...
-  std::string summary;    // what a user reads in `facedex history`
+  uint64_t id = 0;      // 1, 2, ... in the order the actions were committed
+  int64_t at = 0;       // unix seconds
+  std::string action;   // "name", "rename", ...
+  std::string summary;  // what a user reads in `facedex history`
   struct FaceChange {
     uint64_t face_id = 0;
     FaceLabels before, after;

@@ -249,8 +249,11 @@ TEST_F(NamingCommandTest, RenamingTakenFacesNeedsForceDryRunChangesNothingAndEve
   EXPECT_NE(out.find("Joe Biden -> Barack Obama"), std::string::npos) << out;
   EXPECT_EQ(names(), before) << "a dry run changed something";
   ASSERT_EQ(run("name --cluster " + c + " " + shell_quote("Barack Obama") + " --force", &out), 0);
-  for (const auto& [id, n] : names())
-    if (before.at(id) == "Joe Biden") EXPECT_EQ(n, "Barack Obama");
+  for (const auto& [id, n] : names()) {
+    if (before.at(id) == "Joe Biden") {
+      EXPECT_EQ(n, "Barack Obama");
+    }
+  }
   ASSERT_EQ(run("undo", &out), 0) << out;
   EXPECT_EQ(names(), before);
 
@@ -289,11 +292,14 @@ TEST_F(NamingCommandTest, NotThisPersonSticksThroughClusteringAndAutomaticNames)
   ASSERT_EQ(run("cluster", &out), 0);
   std::map<uint64_t, uint64_t> cluster_of;
   for (const auto& f : faces()) cluster_of[f["face_id"]] = f["cluster"].is_null() ? 0 : f["cluster"].get<uint64_t>();
-  for (const auto& [id, c] : cluster_of)
-    if (id != split_face) EXPECT_TRUE(c != cluster_of[split_face] || c == 0 || cluster_of[split_face] == 0 ||
-                                      names()[id] == "Other")
-        << "face " << split_face << " was put back with face " << id;
-  EXPECT_EQ(names()[split_face], "Other");
+  const auto now = names();
+  for (const auto& [id, c] : cluster_of) {
+    if (id != split_face) {
+      EXPECT_TRUE(c != cluster_of[split_face] || c == 0 || cluster_of[split_face] == 0 || now.at(id) == "Other")
+          << "face " << split_face << " was put back with face " << id;
+    }
+  }
+  EXPECT_EQ(now.at(split_face), "Other");
 
   // A face unnamed from a person is never named so again, not by its cluster either.
   ASSERT_EQ(run("name --cluster " + std::to_string(c1) + " Bea", &out), 0);
@@ -304,8 +310,11 @@ TEST_F(NamingCommandTest, NotThisPersonSticksThroughClusteringAndAutomaticNames)
   ASSERT_EQ(run("index " + shell_quote(lib_), &out), 0);
   EXPECT_EQ(names()[unnamed], "");
   const auto persons = json_of("persons --json");
-  for (const auto& p : persons)
-    if (p["name"] == "Bea") EXPECT_EQ(p["faces"], 3);
+  for (const auto& p : persons) {
+    if (p["name"] == "Bea") {
+      EXPECT_EQ(p["faces"], 3);
+    }
+  }
 }
 
 TEST_F(NamingCommandTest, NamesAreTrimmedCaseVariantsRefusedAndEmptyPersonsHidden) {
@@ -364,8 +373,7 @@ TEST_F(NamingCommandTest, WhoShowsFaceIdsAndFoldsByteCopies) {
   EXPECT_TRUE(folded) << out;
   ASSERT_EQ(run("who --matches 3 " + shell_quote(probe), &out), 0);
   EXPECT_NE(out.find("+1 copy"), std::string::npos) << out;
-  EXPECT_NE(out.find("face " + std::to_string(fs5[0]["face_id"].get<uint64_t>()) + "  Dora"), std::string::npos)
-      << out;
+  EXPECT_NE(out.find("face " + std::to_string(fs5[0]["face_id"].get<uint64_t>()) + "  Dora"), std::string::npos) << out;
 }
 
 TEST_F(NamingCommandTest, AReportReplacesTheOneBeforeItAndRefusesOtherFolders) {

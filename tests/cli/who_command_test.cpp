@@ -146,7 +146,8 @@ TEST_F(WhoCommandTest, EveryEnrolledFaceGetsItsOwnNameAndAStrangerIsUnknown) {
   ASSERT_FALSE(raw["faces"].empty());
   EXPECT_TRUE(raw.contains("photo"));
   for (const auto& f : raw["faces"]) {
-    for (const char* key : {"box", "identity", "distance", "candidates", "matches"}) EXPECT_TRUE(f.contains(key)) << key;
+    for (const char* key : {"box", "identity", "distance", "candidates", "matches"})
+      EXPECT_TRUE(f.contains(key)) << key;
     for (const auto& c : f["candidates"])
       for (const char* key : {"name", "distance", "votes"}) EXPECT_TRUE(c.contains(key)) << key;
     for (const auto& m : f["matches"])
@@ -248,7 +249,8 @@ TEST_F(WhoCommandTest, BadProbesAreNamedAndTheOthersStillAnswered) {
   enroll_everyone();
   testing::write_file(tmp_.file("broken.jpg"), "not a photo");
   std::string out, err;
-  const int code = run("who --json " + shell_quote(tmp_.file("broken.jpg")) + " " + shell_quote(write_probe(3)), &out, &err);
+  const int code =
+      run("who --json " + shell_quote(tmp_.file("broken.jpg")) + " " + shell_quote(write_probe(3)), &out, &err);
   EXPECT_EQ(code, 1);
   EXPECT_NE(err.find(tmp_.file("broken.jpg") + ": not an image"), std::string::npos) << err;
   const auto lines = parse_lines(out);

@@ -1,12 +1,13 @@
 // The indexer on real photos into a real RocksDB + FAISS gallery: incremental
 // runs, moves, deletions, modifications, EXIF orientation.
+#include "indexer/index_run.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <filesystem>
 #include <map>
 
-#include "indexer/index_run.h"
 #include "models/photo_decoder.h"
 #include "search/photo_removal.h"
 #include "storage/gallery_check.h"
@@ -33,7 +34,8 @@ class IndexRunTest : public ::testing::Test {
     photos_ = tmp_.file("photos");
     db_ = tmp_.file("db");
     fs::create_directories(photos_);
-    for (int i = 1; i <= 6; ++i) fs::copy_file(testing::demo_photo(i), photos_ + "/sample" + std::to_string(i) + ".jpg");
+    for (int i = 1; i <= 6; ++i)
+      fs::copy_file(testing::demo_photo(i), photos_ + "/sample" + std::to_string(i) + ".jpg");
   }
 
   std::unique_ptr<storage::Gallery> open() {
@@ -46,10 +48,9 @@ class IndexRunTest : public ::testing::Test {
     auto gallery = open();
     if (!gallery) return {};
     if (roots.empty()) roots = {photos_};
-    auto summary = indexer::run_index(*gallery, models_, roots, indexer::IndexOptions{}, nullptr,
-                                      [](const std::string& p, const std::string& r) {
-                                        std::printf("problem: %s: %s\n", p.c_str(), r.c_str());
-                                      });
+    auto summary = indexer::run_index(
+        *gallery, models_, roots, indexer::IndexOptions{}, nullptr,
+        [](const std::string& p, const std::string& r) { std::printf("problem: %s: %s\n", p.c_str(), r.c_str()); });
     EXPECT_TRUE(summary) << summary.status().message();
     auto check = storage::check_gallery(*gallery, false);
     EXPECT_TRUE(check && check->ok()) << (check && !check->problems.empty() ? check->problems[0] : "");
@@ -247,7 +248,8 @@ TEST_F(IndexRunTest, ModifiedFileIsReindexed) {
   for (const auto& f : faces) {
     const int mirrored = 1920 - (f.box.left + f.box.right) / 2;
     bool matched = false;
-    for (const auto& b : before) matched |= std::abs((b.box.left + b.box.right) / 2 - mirrored) < (b.box.right - b.box.left) / 4;
+    for (const auto& b : before)
+      matched |= std::abs((b.box.left + b.box.right) / 2 - mirrored) < (b.box.right - b.box.left) / 4;
     EXPECT_TRUE(matched) << "face at x " << (f.box.left + f.box.right) / 2;
   }
 }
@@ -280,8 +282,8 @@ TEST_F(IndexRunTest, MissingVectorIndexFileIsRebuiltFromTheStore) {
   index();
   fs::remove(db_ + "/vectors.faiss");
   std::vector<std::string> notices;
-  auto g = storage::Gallery::open(db_, storage::OpenMode::kReadOnly,
-                                  [&](const std::string& n) { notices.push_back(n); });
+  auto g =
+      storage::Gallery::open(db_, storage::OpenMode::kReadOnly, [&](const std::string& n) { notices.push_back(n); });
   ASSERT_TRUE(g) << g.status().message();
   EXPECT_EQ((*g)->vectors().size(), 20u);
   ASSERT_EQ(notices.size(), 1u);
