@@ -22,6 +22,7 @@ std::string database_dir(const GlobalOptions& g) {
 }
 
 int database_exit_code(const Status& s) {
+  if (s.code() == Status::Code::kInvalidInput) return kExitUsage;  // an argument the store refused
   return s.code() == Status::Code::kModelMismatch || s.code() == Status::Code::kBusy ||
                  s.code() == Status::Code::kCorruption || s.code() == Status::Code::kIoError ||
                  s.code() == Status::Code::kNotFound || s.code() == Status::Code::kUnsupported
@@ -30,14 +31,15 @@ int database_exit_code(const Status& s) {
 }
 
 std::unique_ptr<storage::Gallery> open_gallery_or_report(const GlobalOptions& g, storage::OpenMode mode, int* exit_code,
-                                                         const std::string& index_type) {
+                                                         const std::string& index_type,
+                                                         bool accept_lost_writes) {
   const bool quiet = g.quiet;
   auto gallery = storage::Gallery::open(
       database_dir(g), mode,
       [quiet](const std::string& notice) {
         if (!quiet) std::fprintf(stderr, "facedex: %s\n", notice.c_str());
       },
-      index_type);
+      index_type, storage::kApproximateIndexFaces, accept_lost_writes);
   if (!gallery) {
     report_error(gallery.status().message());
     *exit_code = database_exit_code(gallery.status());
@@ -46,7 +48,8 @@ std::unique_ptr<storage::Gallery> open_gallery_or_report(const GlobalOptions& g,
   return std::move(*gallery);
 }
 
-std::unique_ptr<storage::Gallery> open_existing_gallery_or_report(const GlobalOptions& g, int* exit_code) {
+std::unique_ptr<storage::Gallery> open_existing_gallery_or_report(const GlobalOptions& g, int* exit_code,
+                                                                  bool accept_lost_writes) {
   const std::string dir = database_dir(g);
   std::error_code ec;
   if (!std::filesystem::exists(dir + "/CURRENT", ec)) {
@@ -54,7 +57,7 @@ std::unique_ptr<storage::Gallery> open_existing_gallery_or_report(const GlobalOp
     *exit_code = kExitDatabase;
     return nullptr;
   }
-  return open_gallery_or_report(g, storage::OpenMode::kReadWrite, exit_code);
+  return open_gallery_or_report(g, storage::OpenMode::kReadWrite, exit_code, "", accept_lost_writes);
 }
 
 bool confirm(const std::string& question, bool yes) {

@@ -48,11 +48,13 @@ std::string database_dir(const GlobalOptions& g);
 // Opens the gallery, printing notices (index rebuilt...) to stderr unless quiet.
 // On failure prints the reason and sets *exit_code.
 std::unique_ptr<storage::Gallery> open_gallery_or_report(const GlobalOptions& g, storage::OpenMode mode, int* exit_code,
-                                                         const std::string& index_type = "");
+                                                         const std::string& index_type = "",
+                                                         bool accept_lost_writes = false);
 
 // For commands that change an existing gallery (naming, cluster, prune): a
 // mistyped --db must not create an empty database.
-std::unique_ptr<storage::Gallery> open_existing_gallery_or_report(const GlobalOptions& g, int* exit_code);
+std::unique_ptr<storage::Gallery> open_existing_gallery_or_report(const GlobalOptions& g, int* exit_code,
+                                                                  bool accept_lost_writes = false);
 
 // Asks "question [y/N]" on a terminal; true at once with `yes`. Without a
 // terminal and without --yes it refuses, saying so.

@@ -142,15 +142,29 @@ int run_export(const GlobalOptions& g, const std::string& format) {
   return kExitOk;
 }
 
-int run_check(const GlobalOptions& g, bool repair, bool json) {
+int run_check(const GlobalOptions& g, bool repair, bool accept_lost_writes, bool json) {
   int exit_code = kExitOk;
-  auto gallery =
-      open_gallery_or_report(g, repair ? storage::OpenMode::kReadWrite : storage::OpenMode::kReadOnly, &exit_code);
+  if (accept_lost_writes && !repair) {
+    report_error("--accept-lost-writes goes with --repair");
+    return kExitUsage;
+  }
+  auto gallery = repair ? open_existing_gallery_or_report(g, &exit_code, accept_lost_writes)
+                        : open_gallery_or_report(g, storage::OpenMode::kReadOnly, &exit_code);
   if (!gallery) return exit_code;
   auto report = storage::check_gallery(*gallery, repair);
   if (!report) {
     report_error(report.status().message());
     return database_exit_code(report.status());
+  }
+  // What a repair could not mend: the same check again.
+  std::vector<std::string> left;
+  if (repair && !report->ok()) {
+    auto again = storage::check_gallery(*gallery, false);
+    if (!again) {
+      report_error(again.status().message());
+      return database_exit_code(again.status());
+    }
+    left = again->problems;
   }
   if (json) {
     std::printf("%s\n", nlohmann::json{{"photos", report->photos},
@@ -158,19 +172,24 @@ int run_check(const GlobalOptions& g, bool repair, bool json) {
                                        {"vectors", report->vectors},
                                        {"ok", report->ok()},
                                        {"problems", report->problems},
-                                       {"repairs", report->repairs}}
+                                       {"repairs", report->repairs},
+                                       {"not_repaired", left},
+                                       {"notes", report->notes}}
                             .dump(2)
                             .c_str());
   } else {
     for (const auto& p : report->problems) std::printf("problem: %s\n", p.c_str());
     for (const auto& r : report->repairs) std::printf("repaired: %s\n", r.c_str());
+    for (const auto& l : left) std::printf("not repaired: %s\n", l.c_str());
+    for (const auto& n : report->notes) std::printf("note: %s\n", n.c_str());
     std::printf("%llu photos, %llu faces, %llu vectors: %s\n", (unsigned long long)report->photos,
                 (unsigned long long)report->faces, (unsigned long long)report->vectors,
-                report->ok() ? "consistent"
-                : repair     ? "repaired"
-                             : "INCONSISTENT (run facedex check --repair)");
+                report->ok()    ? "consistent"
+                : !left.empty() ? "NOT REPAIRED (restore the folder from a backup)"
+                : repair        ? "repaired"
+                                : "INCONSISTENT (run facedex check --repair)");
   }
-  return report->ok() || repair ? kExitOk : kExitDatabase;
+  return report->ok() || (repair && left.empty()) ? kExitOk : kExitDatabase;
 }
 
 }  // namespace
@@ -194,8 +213,12 @@ void register_gallery_commands(CLI::App& app, GlobalOptions& g, int* exit_code) 
   CLI::App* check = app.add_subcommand("check", "Verify that the store and the vector index agree");
   check->add_flag("--repair", *repair, "Fix what can be fixed");
   check->add_flag("--json", *check_json, "JSON output");
+  auto accept = std::make_shared<bool>(false);
+  check->add_flag("--accept-lost-writes", *accept,
+                  "With --repair: go on with a database that lost committed writes (damaged write-ahead log), "
+                  "keeping what is left");
   on_run(
-      check, [&g, repair, check_json]() { return run_check(g, *repair, *check_json); }, exit_code);
+      check, [&g, repair, accept, check_json]() { return run_check(g, *repair, *accept, *check_json); }, exit_code);
 }
 
 }  // namespace facedex::cli

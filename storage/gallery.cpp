@@ -38,8 +38,11 @@ bool read_header(FILE* f, FileHeader* h) {
 std::string Gallery::vectors_path() const { return store_->dir() + "/" + kVectorsFile; }
 
 Expected<std::unique_ptr<Gallery>> Gallery::open(const std::string& dir, OpenMode mode, const NoticeFn& notice,
-                                                 const std::string& index_type, size_t approximate_from) {
-  auto store = GalleryStore::open(dir, mode);
+                                                 const std::string& index_type, size_t approximate_from,
+                                                 bool accept_lost_writes) {
+  if (!index_type.empty())
+    if (Status s = check_index_type(index_type); !s) return s;
+  auto store = GalleryStore::open(dir, mode, accept_lost_writes);
   if (!store) return store.status();
   std::unique_ptr<Gallery> g(new Gallery());
   g->store_ = std::move(*store);
@@ -48,10 +51,24 @@ Expected<std::unique_ptr<Gallery>> Gallery::open(const std::string& dir, OpenMod
                                                       : kDefaultIndexType;
   g->approximate_from_ = approximate_from;
   g->notice_ = notice;
+  // An older facedex stored any string: one that is not runnable falls back.
+  if (Status s = check_index_type(g->index_type_); !s) {
+    if (notice) notice("the stored " + s.message() + "; using auto (facedex index --index-type TYPE changes it)");
+    g->index_type_ = kDefaultIndexType;
+  }
+  Status loaded = g->load_or_rebuild(notice);
+  if (!loaded && index_type.empty() && g->index_type_ != kDefaultIndexType) {
+    // The stored type cannot be made from these faces: answer with auto rather than not at all.
+    if (notice) notice(loaded.message() + "; using auto (facedex index --index-type TYPE changes it)");
+    g->index_type_ = kDefaultIndexType;
+    loaded = g->load_or_rebuild(notice);
+  }
+  if (!loaded) return loaded;
+  // Stored only once an index of that type was made from the faces: a type
+  // FAISS cannot make here never reaches the store.
   if (!index_type.empty() && index_type != g->store_->index_type() && mode == OpenMode::kReadWrite) {
     if (Status s = g->store_->set_index_type(index_type); !s) return s;
   }
-  if (Status s = g->load_or_rebuild(notice); !s) return s;
   return g;
 }
 
@@ -66,6 +83,15 @@ Status Gallery::load_or_rebuild(const NoticeFn& notice) {
       why = "of type " + h.index_type + ", not " + index_type_;
     } else if (h.model != store_->model_fingerprint()) {
       why = "from another model";
+    } else if (h.applied_seq > store_->last_log_seq() && !store_->lost_writes()) {
+      // The file reflects commits RocksDB no longer has.
+      std::fclose(f);
+      return Status::corruption("database " + store_->dir() + " lost committed writes: " + path +
+                                " holds changes up to log entry " + std::to_string(h.applied_seq) +
+                                ", RocksDB only up to " + std::to_string(store_->last_log_seq()) +
+                                " (its write-ahead log was damaged or deleted). Nothing was changed; restore the "
+                                "folder from a backup, or keep what is left: facedex check --repair "
+                                "--accept-lost-writes");
     } else if (h.applied_seq < store_->vector_log_trimmed_upto() || h.applied_seq > store_->last_log_seq()) {
       why = "out of step with the database";
     } else {
@@ -91,6 +117,7 @@ Status Gallery::load_or_rebuild(const NoticeFn& notice) {
     vectors_.reset();
   }
   if (Status s = rebuild_vectors(); !s) return s;
+  rebuilt_because_ = why;
   if (!why.empty() && notice)
     notice("vector index " + path + " was " + why + ": rebuilt from the " + std::to_string(vectors_->size()) +
            " faces in the database");
@@ -219,6 +246,7 @@ Status Gallery::save_vectors() {
     ::close(dfd);
   }
   saved_seq_ = applied_seq_;
+  rebuilt_because_.clear();
   return store_->trim_vector_log(saved_seq_);
 }
 

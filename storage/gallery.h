@@ -30,7 +30,8 @@ class Gallery {
   // (storage/index_choice.h), switched when the vectors are saved, with a notice.
   static Expected<std::unique_ptr<Gallery>> open(const std::string& dir, OpenMode mode, const NoticeFn& notice,
                                                  const std::string& index_type = "",
-                                                 size_t approximate_from = kApproximateIndexFaces);
+                                                 size_t approximate_from = kApproximateIndexFaces,
+                                                 bool accept_lost_writes = false);
 
   GalleryStore& store() { return *store_; }
   const GalleryStore& store() const { return *store_; }
@@ -43,6 +44,10 @@ class Gallery {
   // Log entries applied in memory but not yet in the saved file.
   uint64_t unsaved_ops() const { return applied_seq_ - saved_seq_; }
   std::string vectors_path() const;
+
+  // Why the index file could not be used on open ("missing", "unreadable"...):
+  // it was rebuilt in memory and is not saved yet. Empty when it was used.
+  const std::string& rebuilt_because() const { return rebuilt_because_; }
 
   // Rebuilds the in-memory index from every face in the store.
   Status rebuild_vectors();
@@ -57,6 +62,7 @@ class Gallery {
   std::string index_type_;  // as asked: "auto" or a factory string; vectors_->type() is what it is
   size_t approximate_from_ = kApproximateIndexFaces;
   NoticeFn notice_;
+  std::string rebuilt_because_;
   uint64_t applied_seq_ = 0;  // vector log entries reflected in memory
   uint64_t saved_seq_ = 0;    // ... and in the file
 };

@@ -9,12 +9,22 @@ namespace facedex::storage {
 Expected<CheckReport> check_gallery(Gallery& gallery, bool repair) {
   CheckReport report;
   GalleryStore& store = gallery.store();
+  if (Status v = store.verify_every_record(&report.problems); !v) return v;
+  if (store.lost_writes())
+    report.repairs.push_back("accepted that the database lost committed writes: it goes on with what is left");
+  if (!gallery.rebuilt_because().empty())
+    report.problems.push_back("the vector index file was " + gallery.rebuilt_because() +
+                              " (rebuilt in memory; --repair saves it)");
   std::unordered_map<uint64_t, uint64_t> face_photo;  // face id -> photo id it claims
   Status s = store.for_each_face([&](const Face& f) {
     face_photo[f.id] = f.photo_id;
     return true;
   });
-  if (!s) return s;
+  // Damaged records stop the cross-checks: --repair cannot mend them.
+  if (!s) {
+    report.problems.push_back(s.message());
+    return report;
+  }
   report.faces = face_photo.size();
 
   GalleryBatch batch = store.new_batch();
@@ -41,7 +51,10 @@ Expected<CheckReport> check_gallery(Gallery& gallery, bool repair) {
     if (repair && (fixed.face_ids.size() != p.face_ids.size() || !path_ok)) batch.update_photo(fixed);
     return true;
   });
-  if (!s) return s;
+  if (!s) {
+    report.problems.push_back(s.message());
+    return report;
+  }
 
   for (const auto& [fid, pid] : face_photo) {
     if (listed.count(fid)) continue;
@@ -63,6 +76,23 @@ Expected<CheckReport> check_gallery(Gallery& gallery, bool repair) {
     report.problems.push_back("the vector index lacks " + std::to_string(missing) + " stored faces and holds " +
                               std::to_string(extra) + " faces that are not stored");
   }
+
+  // Each stored vector against its face record: a swapped or damaged vector
+  // answers searches with the wrong person.
+  size_t differ = 0;
+  Status lookup;
+  const bool comparable = gallery.vectors().for_each_vector([&](uint64_t id, const float* v) {
+    if (!lookup) return;
+    auto f = store.face(id);
+    if (!f) lookup = f.status();
+    else if (*f && !std::equal((*f)->descriptor.begin(), (*f)->descriptor.end(), v)) ++differ;
+  });
+  if (!lookup) return lookup;
+  if (differ) {
+    vectors_ok = false;
+    report.problems.push_back(std::to_string(differ) + " vectors in the vector index differ from their face records");
+  }
+  if (!comparable) report.notes.push_back("a " + gallery.vectors().type() + " index keeps no exact vectors to compare");
 
   if (repair && !report.problems.empty()) {
     if (!batch.empty()) {

@@ -10,8 +10,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
+#include <optional>
 
 namespace facedex::storage {
 namespace {
@@ -41,6 +45,56 @@ constexpr const char* kMetaLogTrimmed = "vector_log_trimmed_upto";
 constexpr const char* kMetaNextHistory = "next_history_id";
 
 constexpr const char* kLockFile = "facedex.lock";
+// RocksDB's sequence number after the last synced commit, and when: a database
+// whose RocksDB is behind it lost committed writes (a damaged or deleted WAL).
+constexpr const char* kCommitFile = "facedex.commit";
+
+// What a database directory holds, looked at before RocksDB may write to it.
+enum class DirState { kAbsent, kEmpty, kDatabase, kDamaged, kForeign };
+
+bool is_database_file(const std::string& name) {
+  auto starts = [&](const char* p) { return name.rfind(p, 0) == 0; };
+  auto ends = [&](const char* e) {
+    const std::string s(e);
+    return name.size() >= s.size() && name.compare(name.size() - s.size(), s.size(), s) == 0;
+  };
+  return name == "CURRENT" || name == "IDENTITY" || name == "LOCK" || starts("LOG") || starts("MANIFEST-") ||
+         starts("OPTIONS-") || ends(".sst") || ends(".log") || ends(".blob") || starts("vectors.faiss") ||
+         name == kLockFile || name == kCommitFile;
+}
+
+// A directory with RocksDB or facedex files but no CURRENT is damaged: opening
+// it would start an empty database over the old files (and delete them).
+DirState dir_state(const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) return DirState::kAbsent;
+  if (std::filesystem::exists(dir + "/CURRENT", ec)) return DirState::kDatabase;
+  bool ours = false, other = false;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    // A lock file alone is what an open that stopped early leaves.
+    if (name == kLockFile || name == "LOCK") continue;
+    (is_database_file(name) ? ours : other) = true;
+  }
+  if (ec) return DirState::kForeign;
+  return ours ? DirState::kDamaged : other ? DirState::kForeign : DirState::kEmpty;
+}
+
+struct CommitMark {
+  uint64_t sequence = 0;
+  int64_t at = 0;  // unix seconds
+};
+
+std::optional<CommitMark> read_commit_mark(const std::string& dir) {
+  FILE* f = std::fopen((dir + "/" + kCommitFile).c_str(), "r");
+  if (!f) return std::nullopt;
+  unsigned long long seq = 0;
+  long long at = 0;
+  const bool ok = std::fscanf(f, "%llu %lld", &seq, &at) == 2;
+  std::fclose(f);
+  if (!ok) return std::nullopt;
+  return CommitMark{seq, at};
+}
 
 Status from_rocks(const rocksdb::Status& s, const std::string& what) {
   if (s.ok()) return Status::ok();
@@ -169,22 +223,32 @@ void GalleryBatch::remove_person(const Person& person) {
   batch_->Delete(store_->person_names_, person.name);
 }
 
-Expected<std::unique_ptr<GalleryStore>> GalleryStore::open(const std::string& dir_arg, OpenMode mode) {
+Expected<std::unique_ptr<GalleryStore>> GalleryStore::open(const std::string& dir_arg, OpenMode mode,
+                                                           bool accept_lost_writes) {
   std::error_code ec;
   const std::string dir = std::filesystem::absolute(dir_arg, ec).lexically_normal().string();
   std::unique_ptr<GalleryStore> store(new GalleryStore());
   store->dir_ = dir.size() > 1 && dir.back() == '/' ? dir.substr(0, dir.size() - 1) : dir;
   store->read_only_ = mode == OpenMode::kReadOnly;
-  const bool exists = std::filesystem::exists(store->dir_ + "/CURRENT", ec);
-
+  const DirState state = dir_state(store->dir_);
+  const bool exists = state == DirState::kDatabase;
+  if (state == DirState::kDamaged)
+    return Status::corruption("database " + store->dir_ +
+                              " is damaged: its CURRENT file is missing but its data files are there. Nothing was "
+                              "changed. Restore CURRENT (one line naming the newest MANIFEST-* file, with a newline) "
+                              "or the whole folder from a backup");
   if (store->read_only_ && !exists)
     return Status::not_found("no facedex database at " + store->dir_ + " (run `facedex index` first)");
   if (!store->read_only_) {
-    if (!std::filesystem::exists(store->dir_, ec)) {
+    if (state == DirState::kForeign)
+      return Status::unsupported(store->dir_ +
+                                 " is not empty and not a facedex database: give --db a new or empty folder");
+    if (state == DirState::kAbsent) {
       std::filesystem::create_directories(store->dir_, ec);
       if (ec) return Status::io_error(store->dir_ + ": cannot create database directory (" + ec.message() + ")");
     }
-    // Faces are biometric data: a new database is private to its owner.
+    // Faces are biometric data: a new database is private to its owner. A
+    // folder that existed (empty) keeps its mode only if already private.
     if (!exists && ::chmod(store->dir_.c_str(), 0700) != 0)
       return Status::io_error(store->dir_ + ": cannot make the database directory private (" + std::strerror(errno) +
                               ")");
@@ -193,7 +257,11 @@ Expected<std::unique_ptr<GalleryStore>> GalleryStore::open(const std::string& di
     store->lock_fd_ = *fd;
   }
 
+  // Read before RocksDB opens, so that a writer committing meanwhile can only
+  // make the mark older than what this opener sees, never newer.
+  const std::optional<CommitMark> mark = read_commit_mark(store->dir_);
   rocksdb::Options options = base_options();
+  options.create_if_missing = !exists;
   const std::vector<std::string> wanted = {kMetaCf,    kPhotosCf,      kPathsCf,     kHashesCf,      kFacesCf,
                                            kPersonsCf, kPersonNamesCf, kVectorLogCf, kPersonFacesCf, kHistoryCf};
   // A read-only opener cannot create column families a newer facedex added:
@@ -223,7 +291,21 @@ Expected<std::unique_ptr<GalleryStore>> GalleryStore::open(const std::string& di
   if (!store->meta_ || !store->photos_ || !store->paths_ || !store->hashes_ || !store->faces_ || !store->persons_ ||
       !store->person_names_ || !store->vector_log_)
     return Status::corruption("database " + store->dir_ + " lacks column families facedex needs");
+  store->lost_writes_ = mark && store->db_->GetLatestSequenceNumber() < mark->sequence;
+  if (store->lost_writes_ && !accept_lost_writes) {
+    char when[32] = "";
+    const time_t t = time_t(mark->at);
+    std::strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", std::localtime(&t));
+    return Status::corruption("database " + store->dir_ + " lost committed writes since " + when +
+                              " (its write-ahead log was damaged or deleted: RocksDB is at sequence " +
+                              std::to_string(store->db_->GetLatestSequenceNumber()) + ", facedex had committed " +
+                              std::to_string(mark->sequence) + "). Nothing was changed; restore the folder from a "
+                              "backup, or keep what is left: facedex check --repair --accept-lost-writes");
+  }
   if (Status st = store->load_meta(); !st) return st;
+  // Accepted: what is left is the database from now on.
+  if (store->lost_writes_ && !store->read_only_)
+    if (Status st = store->write_commit_mark(); !st) return st;
   return store;
 }
 
@@ -406,6 +488,35 @@ Expected<std::optional<HistoryEntry>> GalleryStore::history(uint64_t id) const {
   return get_record<HistoryEntry>(history_, id_key(id));
 }
 
+Status GalleryStore::verify_every_record(std::vector<std::string>* problems) const {
+  if (rocksdb::Status s = db_->VerifyChecksum(); !s.ok())
+    problems->push_back("RocksDB files fail their checksums: " + s.ToString());
+  for (auto* h : handles_) {
+    const std::string cf = h->GetName();
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), h));
+    uint64_t bad = 0;
+    std::string first_bad;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string key = it->key().ToString(), value = it->value().ToString();
+      bool ok = true;
+      if (h == photos_) ok = [&] { Photo p; return decode(value, &p); }();
+      else if (h == faces_) ok = [&] { Face f; return decode(value, &f); }();
+      else if (h == persons_) ok = [&] { Person p; return decode(value, &p); }();
+      else if (h == history_) ok = [&] { HistoryEntry e; return decode(value, &e); }();
+      else if (h == paths_ || h == person_names_) ok = value.size() == 8;
+      else if (h == hashes_) ok = key.size() == 72 && value.empty();
+      else if (h == person_faces_) ok = key.size() == 16 && value.empty();
+      else if (h == vector_log_) ok = key.size() == 8 && value.size() == 9;
+      if (!ok && bad++ == 0) first_bad = key.size() == 8 ? "key " + std::to_string(id_from_key(key)) : "a key";
+    }
+    if (!it->status().ok()) problems->push_back("column family " + cf + " cannot be read: " + it->status().ToString());
+    if (bad)
+      problems->push_back("column family " + cf + " holds " + std::to_string(bad) + " undecodable entries (first: " +
+                          first_bad + ")");
+  }
+  return Status::ok();
+}
+
 GalleryBatch GalleryStore::new_batch() { return GalleryBatch(this); }
 
 Status GalleryStore::commit(GalleryBatch& batch, bool sync) {
@@ -419,7 +530,25 @@ Status GalleryStore::commit(GalleryBatch& batch, bool sync) {
   b.Put(meta_, kMetaNextHistory, std::to_string(next_history_id_));
   rocksdb::WriteOptions wo;
   wo.sync = sync;
-  return from_rocks(db_->Write(wo, &b), "writing to " + dir_);
+  if (Status s = from_rocks(db_->Write(wo, &b), "writing to " + dir_); !s) return s;
+  return sync ? write_commit_mark() : Status::ok();
+}
+
+Status GalleryStore::write_commit_mark() {
+  const std::string path = dir_ + "/" + kCommitFile, tmp = path + ".tmp";
+  FILE* f = std::fopen(tmp.c_str(), "w");
+  if (!f) return Status::io_error(tmp + ": cannot create (" + std::strerror(errno) + ")");
+  const long long now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  std::fprintf(f, "%llu %lld\n", (unsigned long long)db_->GetLatestSequenceNumber(), now);
+  const bool written = std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
+  std::fclose(f);
+  if (!written || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return Status::io_error(path + ": cannot write (" + std::strerror(errno) + ", disk full?)");
+  }
+  return Status::ok();
 }
 
 Status GalleryStore::trim_vector_log(uint64_t upto_seq) {

@@ -88,10 +88,20 @@ class GalleryStore {
   // kReadWrite creates the directory (mode 0700) and takes the writer lock:
   // kBusy "database DIR is in use by PID n" when another process holds it.
   // kReadOnly needs an existing database and works while a writer runs.
-  static Expected<std::unique_ptr<GalleryStore>> open(const std::string& dir, OpenMode mode);
+  //
+  // A directory holding database files but no CURRENT is refused as damaged
+  // (kCorruption), a non-empty one that is not a database as foreign
+  // (kUnsupported): neither is ever written to. A RocksDB behind the sequence
+  // recorded after the last synced commit lost committed writes (a damaged or
+  // deleted WAL): kCorruption, unless accept_lost_writes (check --repair
+  // --accept-lost-writes) says to go on with what is left.
+  static Expected<std::unique_ptr<GalleryStore>> open(const std::string& dir, OpenMode mode,
+                                                      bool accept_lost_writes = false);
   ~GalleryStore();
 
   const std::string& dir() const { return dir_; }
+  // Opened with accept_lost_writes over a database that lost some.
+  bool lost_writes() const { return lost_writes_; }
   bool read_only() const { return read_only_; }
 
   // Metadata. The model fingerprint is empty until the first face is stored.
@@ -131,6 +141,10 @@ class GalleryStore {
   Status for_each_history_newest_first(const std::function<bool(const HistoryEntry&)>& fn) const;
   Expected<std::optional<HistoryEntry>> history(uint64_t id) const;
 
+  // Reads every column family whole: RocksDB's block checksums, then each
+  // record's and index entry's shape. Appends one line per problem found.
+  Status verify_every_record(std::vector<std::string>* problems) const;
+
   GalleryBatch new_batch();
   // REQUIRES: !read_only(). sync: fsync the WAL (end of a run); without it a
   // killed process still keeps every committed batch (the OS has the bytes).
@@ -155,6 +169,8 @@ class GalleryStore {
   friend class GalleryBatch;
   GalleryStore() = default;
   Status load_meta();
+  // Records RocksDB's sequence number after a synced commit (facedex.commit).
+  Status write_commit_mark();
   template <typename T>
   Expected<std::optional<T>> get_record(rocksdb::ColumnFamilyHandle* cf, const std::string& key) const;
   template <typename T>
@@ -163,6 +179,7 @@ class GalleryStore {
 
   std::string dir_;
   bool read_only_ = false;
+  bool lost_writes_ = false;
   int lock_fd_ = -1;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <regex>
 
 #include "storage/pq_fast_scan.h"
 
@@ -11,6 +12,19 @@ namespace {
 bool is_ivf(const std::string& type) { return type.rfind("IVF", 0) == 0; }
 
 }  // namespace
+
+Status check_index_type(const std::string& type) {
+  static const std::regex form(R"(auto|Flat|IVF([0-9]{1,7}),(Flat|SQ8|PQ([0-9]{1,3}))|HNSW([0-9]{1,3})(,Flat)?)");
+  std::smatch m;
+  bool ok = std::regex_match(type, m, form);
+  if (ok && m[1].matched) ok = std::stoul(m[1]) >= 1 && std::stoul(m[1]) <= (1u << 20);
+  if (ok && m[3].matched) ok = std::stoul(m[3]) >= 1 && 128 % std::stoul(m[3]) == 0;
+  if (ok && m[4].matched) ok = std::stoul(m[4]) >= 2 && std::stoul(m[4]) <= 256;
+  if (ok) return Status::ok();
+  return Status::invalid_input("index type \"" + type +
+                               "\" is not one facedex runs: use auto, Flat, IVF<lists>,Flat (lists 1 to 1048576), "
+                               "IVF<lists>,SQ8, IVF<lists>,PQ<m> (m divides 128) or HNSW<m> (m 2 to 256)");
+}
 
 size_t inverted_file_lists(size_t faces) {
   const double ideal = 4 * std::sqrt(double(faces));
@@ -36,6 +50,7 @@ bool auto_index_should_switch(const std::string& current, size_t faces, size_t a
 }
 
 bool is_auto_index_choice(const std::string& concrete) {
+  if (!check_index_type(concrete)) return false;  // a damaged file's header
   return concrete == "Flat" || (is_ivf(concrete) && concrete.size() > 5 && concrete.substr(concrete.size() - 5) == ",Flat");
 }
 

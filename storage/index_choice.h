@@ -7,9 +7,16 @@
 #include <cstddef>
 #include <string>
 
+#include "util/status.h"
+
 namespace facedex::storage {
 
 inline constexpr const char* kAutoIndexType = "auto";
+
+// kInvalidInput unless `type` is "auto" or a FAISS factory string facedex
+// runs: Flat, IVF<n>,Flat, IVF<n>,SQ8, IVF<n>,PQ<m> (m divides 128), HNSW<m>.
+// Checked before a type is stored: FAISS crashes on some strings (HNSW0).
+Status check_index_type(const std::string& type);
 // Exact (Flat) search costs ~13 ms per query at 100,000 faces and ~130 ms at
 // 1,000,000 on this machine; from here on an IVF index answers in about a millisecond.
 inline constexpr size_t kApproximateIndexFaces = 200000;

@@ -7,7 +7,9 @@
 
 #include <faiss/AutoTune.h>
 #include <faiss/IndexIDMap.h>
+#include <faiss/IndexFlat.h>
 #include <faiss/IndexIVF.h>
+#include <faiss/IndexIVFFlat.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
 #include <faiss/index_factory.h>
@@ -87,6 +89,28 @@ class FaissVectorIndex final : public VectorIndex {
     return out;
   }
   bool has_hidden_removals() const override { return !tombstones_.empty(); }
+  bool for_each_vector(const std::function<void(uint64_t id, const float* v)>& fn) const override {
+    if (const auto* map = dynamic_cast<const faiss::IndexIDMap*>(index_.get())) {
+      const auto* flat = dynamic_cast<const faiss::IndexFlat*>(map->index);
+      if (!flat) return false;
+      const float* xb = flat->get_xb();
+      for (size_t i = 0; i < map->id_map.size(); ++i)
+        if (!tombstones_.count(uint64_t(map->id_map[i]))) fn(uint64_t(map->id_map[i]), xb + i * kDescriptorDims);
+      return true;
+    }
+    const auto* ivf = dynamic_cast<const faiss::IndexIVFFlat*>(index_.get());
+    if (!ivf) return false;
+    for (size_t list = 0; list < ivf->nlist; ++list) {
+      const size_t n = ivf->invlists->list_size(list);
+      const faiss::Index::idx_t* ids = ivf->invlists->get_ids(list);
+      const uint8_t* codes = ivf->invlists->get_codes(list);
+      for (size_t i = 0; i < n; ++i)
+        fn(uint64_t(ids[i]), reinterpret_cast<const float*>(codes + i * ivf->code_size));
+      ivf->invlists->release_codes(list, codes);
+      ivf->invlists->release_ids(list, ids);
+    }
+    return true;
+  }
   std::string type() const override { return factory_; }
   std::string search_method() const override {
     const std::string described = describe_search(*index_);
@@ -143,6 +167,10 @@ class BruteForceVectorIndex final : public VectorIndex {
 
   size_t size() const override { return ids_.size(); }
   std::vector<uint64_t> ids() const override { return ids_; }
+  bool for_each_vector(const std::function<void(uint64_t id, const float* v)>& fn) const override {
+    for (size_t i = 0; i < ids_.size(); ++i) fn(ids_[i], vectors_[i].data());
+    return true;
+  }
   std::string type() const override { return "BruteForce"; }
 
  private:

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,6 +36,10 @@ class VectorIndex {
   virtual size_t size() const = 0;
   // Every id held, in no particular order (for consistency checks).
   virtual std::vector<uint64_t> ids() const = 0;
+  // Every stored vector with its id, where the index keeps them exactly
+  // (Flat, IVF-Flat, brute force); false, calling nothing, for types that
+  // keep only codes (PQ, SQ8) or a graph (HNSW). For `check`.
+  virtual bool for_each_vector(const std::function<void(uint64_t id, const float* v)>& fn) const = 0;
   // The FAISS factory string ("Flat", "HNSW32", ...) or "BruteForce".
   virtual std::string type() const = 0;
   // How a query is answered: "exact", or in what way it is approximate.
