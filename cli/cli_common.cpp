@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -31,8 +32,7 @@ int database_exit_code(const Status& s) {
 }
 
 std::unique_ptr<storage::Gallery> open_gallery_or_report(const GlobalOptions& g, storage::OpenMode mode, int* exit_code,
-                                                         const std::string& index_type,
-                                                         bool accept_lost_writes) {
+                                                         const std::string& index_type, bool accept_lost_writes) {
   const bool quiet = g.quiet;
   auto gallery = storage::Gallery::open(
       database_dir(g), mode,
@@ -52,7 +52,9 @@ std::unique_ptr<storage::Gallery> open_existing_gallery_or_report(const GlobalOp
                                                                   bool accept_lost_writes) {
   const std::string dir = database_dir(g);
   std::error_code ec;
-  if (!std::filesystem::exists(dir + "/CURRENT", ec)) {
+  // A folder with something in it goes to the store, which says what is wrong with it.
+  if (!std::filesystem::exists(dir + "/CURRENT", ec) &&
+      (!std::filesystem::is_directory(dir, ec) || std::filesystem::is_empty(dir, ec))) {
     report_error("no facedex database at " + dir + " (check --db, or run facedex index first)");
     *exit_code = kExitDatabase;
     return nullptr;
@@ -73,6 +75,30 @@ bool confirm(const std::string& question, bool yes) {
   return answer[0] == 'y' || answer[0] == 'Y';
 }
 
+CLI::Validator positive_id() {
+  return CLI::Validator(
+      [](std::string& value) -> std::string {
+        if (value.empty() || value.size() > 19 || value.find_first_not_of("0123456789") != std::string::npos ||
+            std::stoull(value) == 0)
+          return "must be an id (1, 2, ...), not " + value;
+        return "";
+      },
+      "ID");
+}
+
+CLI::Validator distance_in(double lo, double hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& value) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(value.c_str(), &end);
+        if (value.empty() || *end != '\0' || !std::isfinite(v) || v < lo || v > hi)
+          return "must be a number from " + CLI::detail::to_string(lo) + " to " + CLI::detail::to_string(hi) +
+                 ", not " + value;
+        return "";
+      },
+      "DISTANCE in [" + CLI::detail::to_string(lo) + ", " + CLI::detail::to_string(hi) + "]");
+}
+
 void add_auto_name_flags(CLI::App* cmd, AutoNameFlags& flags, bool with_by_cluster) {
   cmd->add_flag("--no-auto-name", flags.off, "Do not name faces after the persons they confidently look like");
   if (with_by_cluster)
@@ -82,10 +108,10 @@ void add_auto_name_flags(CLI::App* cmd, AutoNameFlags& flags, bool with_by_clust
   cmd->add_option("--auto-name-distance", flags.distance,
                   "Automatic names: the person's nearest user-named face within this distance (default 0.45 for "
                   "dlib's ResNet)")
-      ->check(CLI::Range(0.0f, 4.0f));
+      ->check(distance_in(0, 4));
   cmd->add_option("--auto-name-margin", flags.margin,
                   "Automatic names: the runner-up person at least this much further (default 0.08)")
-      ->check(CLI::Range(0.0f, 4.0f));
+      ->check(distance_in(0, 4));
 }
 
 std::optional<search::AutoNameSummary> auto_name_or_report(storage::Gallery& gallery, const AutoNameFlags& flags,

@@ -60,6 +60,12 @@ std::unique_ptr<storage::Gallery> open_existing_gallery_or_report(const GlobalOp
 // terminal and without --yes it refuses, saying so.
 bool confirm(const std::string& question, bool yes);
 
+// A gallery id (face, cluster, history entry): 1, 2, ...
+CLI::Validator positive_id();
+
+// A finite distance in [lo, hi]: CLI::Range lets nan through.
+CLI::Validator distance_in(double lo, double hi);
+
 // --no-auto-name and the automatic-naming rule's flags, shared by index and cluster.
 struct AutoNameFlags {
   bool off = false;

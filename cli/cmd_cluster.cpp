@@ -133,9 +133,14 @@ void register_cluster_commands(CLI::App& app, GlobalOptions& g, int* exit_code) 
                   "Groups merge while their faces' mean distance (stretched where faces are crowded) is below this "
                   "(default for dlib's ResNet; an external model's scales with its same-person distance)")
       ->capture_default_str()
+      ->check(distance_in(0.01, 4))
       ->each([o](const std::string&) { o->threshold_given = true; });
-  cmd->add_option("--k", o->cluster.params.k, "Neighbours per face in the graph")->capture_default_str();
-  cmd->add_option("--min-size", o->cluster.min_size, "Smaller groups stay unclustered")->capture_default_str();
+  cmd->add_option("--k", o->cluster.params.k, "Neighbours per face in the graph")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--min-size", o->cluster.min_size, "Smaller groups stay unclustered")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000000000));
   cmd->add_flag("--json", o->json, "JSON summary");
   add_auto_name_flags(cmd, o->auto_name, true);
   on_run(
@@ -148,7 +153,7 @@ void register_cluster_commands(CLI::App& app, GlobalOptions& g, int* exit_code) 
   split->add_option("--face", *faces, "Face id (repeatable)")
       ->allow_extra_args(false)
       ->required()
-      ->check(CLI::PositiveNumber);
+      ->check(positive_id());
   split->add_option("--name", *name, "The person they belong to instead (new or existing)")->required();
   split->add_flag("--dry-run", split_opts->dry_run, "Show what would change; change nothing");
   split->add_flag("--new", split_opts->new_person, "Create the person even if a name differing only by case exists");

@@ -95,10 +95,12 @@ void register_faces_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
   cmd->add_option("photos", o->photos, "Photo files")->required();
   cmd->add_flag("--json", o->json, "One JSON object per photo");
   cmd->add_option("--upsample", o->detect.upsample, "Times to double the image before HOG (-1 = auto)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(-1, 3));
   cmd->add_option("--max-detect-side", o->detect.max_detect_side,
                   "Long side HOG runs at, but no less than 60% of the photo (0 = full size)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 16));
   cmd->add_option("--save-chips", o->save_chips_dir, "Write each aligned 150x150 chip as PPM into this directory")
       ->check(CLI::ExistingDirectory);
   on_run(

@@ -6,16 +6,10 @@
 
 #include "cli/cli_common.h"
 #include "storage/gallery_check.h"
+#include "util/csv.h"
 
 namespace facedex::cli {
 namespace {
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return out + "\"";
-}
 
 int run_stats(const GlobalOptions& g, bool json) {
   int exit_code = kExitOk;
@@ -108,10 +102,10 @@ int run_export(const GlobalOptions& g, const std::string& format) {
                                    : f.name_source == storage::NameSource::kAuto ? "automatic"
                                                                                  : "user";
         if (csv) {
-          std::string line = std::to_string(f.id) + "," + csv_field(p.path) + "," + std::to_string(f.box.left) + "," +
+          std::string line = std::to_string(f.id) + "," + csv_cell(p.path) + "," + std::to_string(f.box.left) + "," +
                              std::to_string(f.box.top) + "," + std::to_string(f.box.right) + "," +
                              std::to_string(f.box.bottom) + "," + std::to_string(f.score) + "," +
-                             (person != person_names.end() ? csv_field(person->second) : "") + "," + source + "," +
+                             (person != person_names.end() ? csv_cell(person->second) : "") + "," + source + "," +
                              (f.cluster_id ? std::to_string(f.cluster_id) : "");
           char buf[32];
           for (float v : f.descriptor) {

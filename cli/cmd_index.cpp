@@ -162,15 +162,20 @@ void register_index_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
   auto o = std::make_shared<IndexCommandOptions>();
   CLI::App* cmd = app.add_subcommand("index", "Find, describe and store every face in photo folders (incremental)");
   cmd->add_option("paths", o->paths, "Folders (crawled recursively) or photo files")->required();
-  cmd->add_option("-j,--jobs", o->index.jobs, "Worker threads (0 = one per core)")->capture_default_str();
+  cmd->add_option("-j,--jobs", o->index.jobs, "Worker threads (0 = one per core; at most 256)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 256));
   cmd->add_option("--upsample", o->index.detect.upsample,
                   "Times to double the detection image (-1 = auto: once when its long side is at most 1024 px)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(-1, 3));
   cmd->add_option("--max-detect-side", o->index.detect.max_detect_side,
                   "Detect on a copy downscaled to this long side, but to no less than 60% of the photo (0 = full size)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 16));
   cmd->add_option("--max-pixels", o->index.decode.max_pixels, "Refuse photos larger than this many pixels")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(int64_t(1), int64_t(1) << 40));
   cmd->add_option("--exclude", o->index.excludes, "Skip paths or names matching this glob (repeatable)");
   cmd->add_flag("--follow-symlinks", o->index.follow_symlinks, "Follow symbolic links (loops are detected)");
   cmd->add_flag("--keep-missing", o->index.keep_missing,

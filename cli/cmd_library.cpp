@@ -193,7 +193,7 @@ void register_library_commands(CLI::App& app, GlobalOptions& g, int* exit_code) 
   auto photos_json = std::make_shared<bool>(false);
   CLI::App* photos = app.add_subcommand("photos", "Photos of a person or a cluster, with face ids and boxes");
   auto* person_opt = photos->add_option("--person", *person, "Name");
-  auto* cluster_opt = photos->add_option("--cluster", *cluster, "Cluster id")->check(CLI::PositiveNumber);
+  auto* cluster_opt = photos->add_option("--cluster", *cluster, "Cluster id")->check(positive_id());
   person_opt->excludes(cluster_opt);
   photos->add_flag("--json", *photos_json, "One JSON line per photo");
   on_run(

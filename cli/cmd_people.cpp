@@ -181,9 +181,9 @@ void register_people_commands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   CLI::App* name_cmd =
       app.add_subcommand("name", "Name gallery faces or a whole cluster: name --face ID... NAME | --cluster ID NAME");
   auto* face_opt =
-      name_cmd->add_option("--face", *face_ids, kFaceIdHelp)->allow_extra_args(false)->check(CLI::PositiveNumber);
+      name_cmd->add_option("--face", *face_ids, kFaceIdHelp)->allow_extra_args(false)->check(positive_id());
   auto* cluster_opt = name_cmd->add_option("--cluster", *cluster_id, "Cluster id (from clusters, cluster or report)")
-                          ->check(CLI::PositiveNumber);
+                          ->check(positive_id());
   face_opt->excludes(cluster_opt);
   name_cmd->add_option("name", *name, "Name")->required();
   add_naming_flags(name_cmd, *name_opts, true, true);
@@ -213,10 +213,7 @@ void register_people_commands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   auto unname_ids = std::make_shared<std::vector<uint64_t>>();
   auto unname_opts = std::make_shared<search::NamingOptions>();
   CLI::App* unname = app.add_subcommand("unname", "Take the name off faces; they are remembered as not that person");
-  unname->add_option("--face", *unname_ids, kFaceIdHelp)
-      ->allow_extra_args(false)
-      ->required()
-      ->check(CLI::PositiveNumber);
+  unname->add_option("--face", *unname_ids, kFaceIdHelp)->allow_extra_args(false)->required()->check(positive_id());
   add_naming_flags(unname, *unname_opts, false, false);
   on_run(
       unname,
@@ -409,7 +406,7 @@ void register_people_commands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   auto undo_id = std::make_shared<uint64_t>(0);
   auto undo_opts = std::make_shared<search::NamingOptions>();
   CLI::App* undo = app.add_subcommand("undo", "Revert a naming action: undo [N] (default: the newest still in effect)");
-  undo->add_option("id", *undo_id, "History entry (facedex history)")->check(CLI::PositiveNumber);
+  undo->add_option("id", *undo_id, "History entry (facedex history)")->check(positive_id());
   add_naming_flags(undo, *undo_opts, false, false);
   on_run(
       undo,

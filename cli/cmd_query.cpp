@@ -203,10 +203,13 @@ void register_query_commands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   auto who = std::make_shared<QueryOptions>();
   CLI::App* cmd = app.add_subcommand("who", "Who is in these photos? Identity per face, and where else it appears");
   cmd->add_option("probes", who->probes, "Photos or folders")->required();
-  cmd->add_option("--k", who->k, "Named faces consulted per face")->capture_default_str();
-  cmd->add_option("--matches", who->matches, "Nearest gallery faces shown per face")->capture_default_str();
+  cmd->add_option("--k", who->k, "Named faces consulted per face")->capture_default_str()->check(CLI::Range(1, 1000));
+  cmd->add_option("--matches", who->matches, "Nearest gallery faces shown per face")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1000));
   cmd->add_option("--threshold", who->threshold,
-                  "Plain distance threshold instead of the calibrated rule (names more strangers)");
+                  "Plain distance threshold instead of the calibrated rule (names more strangers)")
+      ->check(distance_in(0, 4));
   cmd->add_flag("--json", who->json, "One JSON object per probe photo");
   on_run(
       cmd, [&g, who]() { return run_who(g, *who, false); }, exit_code);
@@ -214,7 +217,7 @@ void register_query_commands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   auto search_opts = std::make_shared<QueryOptions>();
   CLI::App* s = app.add_subcommand("search", "The nearest gallery faces of each face in the probe photos");
   s->add_option("probes", search_opts->probes, "Photos or folders")->required();
-  s->add_option("--k", search_opts->k, "Faces per probe face")->capture_default_str();
+  s->add_option("--k", search_opts->k, "Faces per probe face")->capture_default_str()->check(CLI::Range(1, 1000));
   s->add_flag("--json", search_opts->json, "One JSON object per probe photo");
   on_run(
       s, [&g, search_opts]() { return run_who(g, *search_opts, true); }, exit_code);
@@ -226,7 +229,8 @@ void register_query_commands(CLI::App& app, GlobalOptions& g, int* exit_code) {
   c->add_option("a", *a, "Photo")->required();
   c->add_option("b", *b, "Photo")->required();
   c->add_option("--threshold", *threshold,
-                "Same person below this distance (default: the model's 1:1 threshold, 0.6 for dlib's ResNet)");
+                "Same person below this distance (default: the model's 1:1 threshold, 0.6 for dlib's ResNet)")
+      ->check(distance_in(0, 4));
   c->add_flag("--json", *json, "JSON output");
   on_run(
       c, [&g, a, b, threshold, json]() { return run_compare(g, *a, *b, *threshold, *json); }, exit_code);

@@ -16,6 +16,7 @@
 #include "models/model_constants.h"
 #include "search/face_clustering.h"
 #include "storage/vector_index.h"
+#include "util/csv.h"
 #include "util/utf8.h"
 
 namespace facedex::search {
@@ -80,6 +81,8 @@ Status write_text(const std::string& path, const std::string& text) {
   out << text;
   out.close();
   if (!out) return Status::io_error(path + ": cannot write (disk full?)");
+  // Reports hold face thumbnails and names: private like the database.
+  ::chmod(path.c_str(), 0600);
   return Status::ok();
 }
 
@@ -272,6 +275,7 @@ Status write_html_report(const storage::Gallery& gallery, const Report& report, 
   std::error_code ec;
   std::filesystem::create_directories(dir + "/thumbs", ec);
   if (ec) return Status::io_error(dir + ": cannot create report folder (" + ec.message() + ")");
+  ::chmod((dir + "/thumbs").c_str(), 0700);
   // Thumbnails from the store: the report works when the photos are gone.
   for (const auto& f : report.faces) {
     auto face = gallery.store().face(f.face_id);
@@ -392,13 +396,7 @@ Status write_json_report(const Report& report, const std::string& dir) {
 Status write_csv_report(const Report& report, const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  auto field = [](const std::string& raw) {
-    const std::string s = utf8_safe(raw);
-    if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-    std::string out = "\"";
-    for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return out + "\"";
-  };
+  auto field = [](const std::string& raw) { return csv_cell(utf8_safe(raw)); };
   std::string faces = "face_id,photo,left,top,right,bottom,group_kind,group_id,group_name,name_source\n";
   for (const auto& g : report.groups)
     for (size_t i : g.faces) {

@@ -46,11 +46,12 @@ Expected<std::unique_ptr<Gallery>> Gallery::open(const std::string& dir, OpenMod
   if (!store) return store.status();
   std::unique_ptr<Gallery> g(new Gallery());
   g->store_ = std::move(*store);
-  g->index_type_ = !index_type.empty()               ? index_type
+  g->index_type_ = !index_type.empty()                ? index_type
                    : !g->store_->index_type().empty() ? g->store_->index_type()
                                                       : kDefaultIndexType;
   g->approximate_from_ = approximate_from;
   g->notice_ = notice;
+  g->accept_lost_writes_ = accept_lost_writes;
   // An older facedex stored any string: one that is not runnable falls back.
   if (Status s = check_index_type(g->index_type_); !s) {
     if (notice) notice("the stored " + s.message() + "; using auto (facedex index --index-type TYPE changes it)");
@@ -83,7 +84,7 @@ Status Gallery::load_or_rebuild(const NoticeFn& notice) {
       why = "of type " + h.index_type + ", not " + index_type_;
     } else if (h.model != store_->model_fingerprint()) {
       why = "from another model";
-    } else if (h.applied_seq > store_->last_log_seq() && !store_->lost_writes()) {
+    } else if (h.applied_seq > store_->last_log_seq() && !accept_lost_writes_) {
       // The file reflects commits RocksDB no longer has.
       std::fclose(f);
       return Status::corruption("database " + store_->dir() + " lost committed writes: " + path +
@@ -111,7 +112,8 @@ Status Gallery::load_or_rebuild(const NoticeFn& notice) {
   }
   if (vectors_) {
     if (Status s = catch_up(); !s) return s;
-    if (index_type_ != kAutoIndexType || !auto_index_should_switch(vectors_->type(), vectors_->size(), approximate_from_))
+    if (index_type_ != kAutoIndexType ||
+        !auto_index_should_switch(vectors_->type(), vectors_->size(), approximate_from_))
       return Status::ok();
     why = "sized for another number of faces";
     vectors_.reset();
@@ -134,8 +136,7 @@ Status Gallery::rebuild_vectors() {
     return true;
   });
   if (!s) return s;
-  const std::string type =
-      index_type_ == kAutoIndexType ? auto_index_type(ids.size(), approximate_from_) : index_type_;
+  const std::string type = index_type_ == kAutoIndexType ? auto_index_type(ids.size(), approximate_from_) : index_type_;
   auto index = make_trained_faiss_index(type, vecs, auto_search_parameters(type));
   if (!index) return index.status();
   vectors_ = std::move(*index);
@@ -209,7 +210,8 @@ Status Gallery::commit(GalleryBatch& batch, bool sync) {
 
 Status Gallery::save_vectors() {
   if (store_->read_only()) return Status::io_error("database is open read-only");
-  if (index_type_ == kAutoIndexType && auto_index_should_switch(vectors_->type(), vectors_->size(), approximate_from_)) {
+  if (index_type_ == kAutoIndexType &&
+      auto_index_should_switch(vectors_->type(), vectors_->size(), approximate_from_)) {
     const std::string was = vectors_->type();
     if (Status s = rebuild_vectors(); !s) return s;
     if (notice_)
@@ -219,7 +221,8 @@ Status Gallery::save_vectors() {
   }
   if (vectors_->has_hidden_removals()) {
     if (Status s = rebuild_vectors(); !s) return s;
-    if (notice_) notice_("vector index " + vectors_->type() + " cannot delete vectors: rebuilt without the removed faces");
+    if (notice_)
+      notice_("vector index " + vectors_->type() + " cannot delete vectors: rebuilt without the removed faces");
   }
   if (saved_seq_ == applied_seq_ && saved_seq_ != 0) return Status::ok();
   const std::string path = vectors_path(), tmp = path + ".tmp";

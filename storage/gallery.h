@@ -63,6 +63,7 @@ class Gallery {
   size_t approximate_from_ = kApproximateIndexFaces;
   NoticeFn notice_;
   std::string rebuilt_because_;
+  bool accept_lost_writes_ = false;
   uint64_t applied_seq_ = 0;  // vector log entries reflected in memory
   uint64_t saved_seq_ = 0;    // ... and in the file
 };
