@@ -28,7 +28,9 @@ struct WorkItem {
 
 // What a worker found out about one file.
 struct Outcome {
-  enum Kind { kTouched, kSameContentAs, kAnalyzed, kFailed } kind = kFailed;
+  // kStoreFailed: the gallery could not be read; the run stops (a damaged
+  // database is not the photo's fault).
+  enum Kind { kTouched, kSameContentAs, kAnalyzed, kFailed, kStoreFailed } kind = kFailed;
   WorkItem item;
   std::string hash;
   std::vector<uint64_t> same_content;   // kSameContentAs: stored, indexed photos with this content
@@ -145,11 +147,12 @@ class Worker {
       return;
     }
     auto same = store_.photo_ids_by_hash(out.hash);
-    if (!same) return fail(out, same.status());
+    if (!same) return store_failed(out, same.status());
     for (uint64_t id : *same) {
       if (item.existing && id == item.existing->id) continue;
       auto p = store_.photo(id);
-      if (p && *p && (*p)->status == storage::PhotoStatus::kIndexed) out.same_content.push_back(id);
+      if (!p) return store_failed(out, p.status());
+      if (*p && (*p)->status == storage::PhotoStatus::kIndexed) out.same_content.push_back(id);
     }
     if (!out.same_content.empty()) {
       out.kind = Outcome::kSameContentAs;
@@ -197,6 +200,10 @@ class Worker {
     out.kind = Outcome::kFailed;
     out.error = s;
   }
+  static void store_failed(Outcome& out, const Status& s) {
+    out.kind = Outcome::kStoreFailed;
+    out.error = s;
+  }
 
   std::shared_ptr<const models::FaceModels> models_;
   std::unique_ptr<models::FacePipeline> pipeline_;
@@ -231,6 +238,8 @@ class Writer {
       case Outcome::kFailed:
         failed(o);
         break;
+      case Outcome::kStoreFailed:
+        return o.error;
     }
     ++pending_;
     return maybe_commit(false);

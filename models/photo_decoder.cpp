@@ -13,13 +13,9 @@
 namespace facedex::models {
 namespace {
 
-uint32_t be16(const std::string& b, size_t i) {
-  return (uint32_t(uint8_t(b[i])) << 8) | uint8_t(b[i + 1]);
-}
+uint32_t be16(const std::string& b, size_t i) { return (uint32_t(uint8_t(b[i])) << 8) | uint8_t(b[i + 1]); }
 uint32_t be32(const std::string& b, size_t i) { return (be16(b, i) << 16) | be16(b, i + 2); }
-uint32_t le16(const std::string& b, size_t i) {
-  return uint8_t(b[i]) | (uint32_t(uint8_t(b[i + 1])) << 8);
-}
+uint32_t le16(const std::string& b, size_t i) { return uint8_t(b[i]) | (uint32_t(uint8_t(b[i + 1])) << 8); }
 uint32_t le32(const std::string& b, size_t i) { return le16(b, i) | (le16(b, i + 2) << 16); }
 
 bool starts_with(const std::string& b, size_t at, const char* magic, size_t n) {
@@ -190,8 +186,9 @@ Expected<ImageHeader> sniff_image(const std::string& b) {
     h.format = "jpeg";
     size_t scan = 0;
     sized = jpeg_dimensions(b, &h.width, &h.height, &scan);
-    if (!sized) return Status::invalid_input("truncated or corrupt JPEG (no frame header before the data ends; " +
-                                             std::to_string(b.size()) + " bytes)");
+    if (!sized)
+      return Status::invalid_input("truncated or corrupt JPEG (no frame header before the data ends; " +
+                                   std::to_string(b.size()) + " bytes)");
     // A complete JPEG ends its entropy-coded data with an EOI marker; a cut-off
     // download does not, and decoders silently fill the missing part with grey.
     if (b.find("\xFF\xD9", scan) == std::string::npos)
@@ -249,31 +246,54 @@ Expected<ImageHeader> sniff_image(const std::string& b) {
 cv::Mat apply_exif_orientation(const cv::Mat& image, int orientation) {
   cv::Mat out;
   switch (orientation) {
-    case 2: cv::flip(image, out, 1); break;
-    case 3: cv::rotate(image, out, cv::ROTATE_180); break;
-    case 4: cv::flip(image, out, 0); break;
-    case 5: cv::transpose(image, out); break;
-    case 6: cv::rotate(image, out, cv::ROTATE_90_CLOCKWISE); break;
+    case 2:
+      cv::flip(image, out, 1);
+      break;
+    case 3:
+      cv::rotate(image, out, cv::ROTATE_180);
+      break;
+    case 4:
+      cv::flip(image, out, 0);
+      break;
+    case 5:
+      cv::transpose(image, out);
+      break;
+    case 6:
+      cv::rotate(image, out, cv::ROTATE_90_CLOCKWISE);
+      break;
     case 7:
       cv::transpose(image, out);
       cv::rotate(out, out, cv::ROTATE_180);
       break;
-    case 8: cv::rotate(image, out, cv::ROTATE_90_COUNTERCLOCKWISE); break;
-    default: out = image; break;
+    case 8:
+      cv::rotate(image, out, cv::ROTATE_90_COUNTERCLOCKWISE);
+      break;
+    default:
+      out = image;
+      break;
   }
   return out;
 }
 
 Expected<DecodedPhoto> decode_photo(const std::string& name, const std::string& bytes, const DecodeOptions& options) {
   auto header = sniff_image(bytes);
-  if (!header) return Status(header.status().code() == Status::Code::kUnsupported
-                                 ? Status::unsupported(name + ": " + header.status().message())
-                                 : Status::invalid_input(name + ": " + header.status().message()));
+  if (!header)
+    return Status(header.status().code() == Status::Code::kUnsupported
+                      ? Status::unsupported(name + ": " + header.status().message())
+                      : Status::invalid_input(name + ": " + header.status().message()));
   const int64_t pixels = int64_t(header->width) * header->height;
   if (pixels > options.max_pixels)
     return Status::unsupported(name + ": " + header->format + " declares " + std::to_string(header->width) + "x" +
                                std::to_string(header->height) + " pixels, over the limit of " +
                                std::to_string(options.max_pixels / 1'000'000) + " MP; not decoded");
+  // Every 8x8 block of a JPEG costs bits, even a flat one: a header declaring
+  // far more pixels than the bytes can describe is truncated or forged, and
+  // decoding it would allocate the whole declared image for nothing.
+  constexpr int64_t kMaxJpegPixelsPerByte = 1024;
+  if (header->format == "jpeg" && int64_t(bytes.size()) * kMaxJpegPixelsPerByte < pixels)
+    return Status::invalid_input(name + ": truncated JPEG (its header declares " + std::to_string(header->width) + "x" +
+                                 std::to_string(header->height) + " pixels, far more than its " +
+                                 std::to_string(bytes.size()) + " bytes can hold); not decoded");
 
   DecodedPhoto photo;
   photo.format = header->format;

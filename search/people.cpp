@@ -274,11 +274,11 @@ Expected<DeleteResult> delete_person_faces(storage::Gallery& gallery, const std:
   for (const auto& [id, p] : photos) batch.update_photo(p);
   batch.remove_person(*person);
   record_deletion(batch, "forget --faces: a person and " + std::to_string(result.faces_deleted) + " faces deleted");
+  batch.mark_purge_pending();
   if (Status s = gallery.commit(batch, true); !s) return s;
   // The index file on disk still holds the descriptors until it is rewritten,
   // and RocksDB keeps deleted values in its files until they are compacted.
-  if (Status s = gallery.save_vectors(); !s) return s;
-  if (Status s = store.compact(); !s) return s;
+  if (Status s = gallery.purge_deleted(); !s) return s;
   return result;
 }
 

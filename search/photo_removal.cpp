@@ -62,6 +62,8 @@ Status remove_photos(storage::Gallery& gallery, const PhotoRemovalPlan& plan, co
   auto& store = gallery.store();
   size_t pending = 0;
   storage::GalleryBatch batch = store.new_batch();
+  // In the first batch: whatever commits, an interruption is finished later.
+  batch.mark_purge_pending();
   for (const auto& p : plan.photos) {
     batch.remove_photo(p);
     if (++pending >= 256) {
@@ -73,8 +75,7 @@ Status remove_photos(storage::Gallery& gallery, const PhotoRemovalPlan& plan, co
   record_deletion(batch, why + ": " + std::to_string(plan.photos.size()) + " photos and " + std::to_string(plan.faces) +
                              " faces deleted");
   if (Status s = gallery.commit(batch, true); !s) return s;
-  if (Status s = gallery.save_vectors(); !s) return s;
-  return store.compact();
+  return gallery.purge_deleted();
 }
 
 }  // namespace facedex::search

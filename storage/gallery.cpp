@@ -65,6 +65,10 @@ Expected<std::unique_ptr<Gallery>> Gallery::open(const std::string& dir, OpenMod
     loaded = g->load_or_rebuild(notice);
   }
   if (!loaded) return loaded;
+  if (mode == OpenMode::kReadWrite && g->store_->purge_pending()) {
+    if (Status s = g->purge_deleted(); !s) return s;
+    if (notice) notice("finished an interrupted deletion: the deleted faces' bytes have left the disk");
+  }
   // Stored only once an index of that type was made from the faces: a type
   // FAISS cannot make here never reaches the store.
   if (!index_type.empty() && index_type != g->store_->index_type() && mode == OpenMode::kReadWrite) {
@@ -206,6 +210,14 @@ Status Gallery::commit(GalleryBatch& batch, bool sync) {
   vectors_->add(ids, vecs);
   vectors_->remove(removes);
   return Status::ok();
+}
+
+Status Gallery::purge_deleted() {
+  // The file must be rewritten even when it is "saved": it may predate the deletion.
+  saved_seq_ = 0;
+  if (Status s = save_vectors(); !s) return s;
+  if (Status s = store_->compact(); !s) return s;
+  return store_->clear_purge_pending();
 }
 
 Status Gallery::save_vectors() {

@@ -41,6 +41,11 @@ class Gallery {
   Status commit(GalleryBatch& batch, bool sync = false);
   // Writes the index file atomically and trims the log it covers. REQUIRES: writable.
   Status save_vectors();
+  // After a committed deletion (GalleryBatch::mark_purge_pending): rewrites
+  // the index file and compacts RocksDB so the deleted bytes leave the disk,
+  // then clears the mark. Opening a writable gallery whose mark is set (a
+  // deletion killed midway) does this first.
+  Status purge_deleted();
   // Log entries applied in memory but not yet in the saved file.
   uint64_t unsaved_ops() const { return applied_seq_ - saved_seq_; }
   std::string vectors_path() const;

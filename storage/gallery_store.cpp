@@ -43,6 +43,7 @@ constexpr const char* kMetaNextLogSeq = "next_log_seq";
 constexpr const char* kMetaNextCluster = "next_cluster_id";
 constexpr const char* kMetaLogTrimmed = "vector_log_trimmed_upto";
 constexpr const char* kMetaNextHistory = "next_history_id";
+constexpr const char* kMetaPurgePending = "purge_pending";
 
 constexpr const char* kLockFile = "facedex.lock";
 // RocksDB's sequence number after the last synced commit, and when: a database
@@ -213,6 +214,11 @@ void GalleryBatch::put_person(Person& person, const std::string& old_name) {
 
 uint64_t GalleryBatch::new_cluster_id() { return store_->next_cluster_id_++; }
 
+void GalleryBatch::mark_purge_pending() {
+  batch_->Put(store_->meta_, kMetaPurgePending, "1");
+  store_->purge_pending_ = true;
+}
+
 void GalleryBatch::put_history(HistoryEntry& entry) {
   if (entry.id == 0) entry.id = store_->next_history_id_++;
   batch_->Put(store_->history_, id_key(entry.id), encode(entry));
@@ -299,7 +305,8 @@ Expected<std::unique_ptr<GalleryStore>> GalleryStore::open(const std::string& di
     return Status::corruption("database " + store->dir_ + " lost committed writes since " + when +
                               " (its write-ahead log was damaged or deleted: RocksDB is at sequence " +
                               std::to_string(store->db_->GetLatestSequenceNumber()) + ", facedex had committed " +
-                              std::to_string(mark->sequence) + "). Nothing was changed; restore the folder from a "
+                              std::to_string(mark->sequence) +
+                              "). Nothing was changed; restore the folder from a "
                               "backup, or keep what is left: facedex check --repair --accept-lost-writes");
   }
   if (Status st = store->load_meta(); !st) return st;
@@ -347,6 +354,7 @@ Status GalleryStore::load_meta() {
   counter(kMetaNextCluster, &next_cluster_id_);
   counter(kMetaLogTrimmed, &log_trimmed_upto_);
   counter(kMetaNextHistory, &next_history_id_);
+  purge_pending_ = get(kMetaPurgePending, &value);
   return Status::ok();
 }
 
@@ -499,20 +507,40 @@ Status GalleryStore::verify_every_record(std::vector<std::string>* problems) con
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       const std::string key = it->key().ToString(), value = it->value().ToString();
       bool ok = true;
-      if (h == photos_) ok = [&] { Photo p; return decode(value, &p); }();
-      else if (h == faces_) ok = [&] { Face f; return decode(value, &f); }();
-      else if (h == persons_) ok = [&] { Person p; return decode(value, &p); }();
-      else if (h == history_) ok = [&] { HistoryEntry e; return decode(value, &e); }();
-      else if (h == paths_ || h == person_names_) ok = value.size() == 8;
-      else if (h == hashes_) ok = key.size() == 72 && value.empty();
-      else if (h == person_faces_) ok = key.size() == 16 && value.empty();
-      else if (h == vector_log_) ok = key.size() == 8 && value.size() == 9;
+      if (h == photos_)
+        ok = [&] {
+          Photo p;
+          return decode(value, &p);
+        }();
+      else if (h == faces_)
+        ok = [&] {
+          Face f;
+          return decode(value, &f);
+        }();
+      else if (h == persons_)
+        ok = [&] {
+          Person p;
+          return decode(value, &p);
+        }();
+      else if (h == history_)
+        ok = [&] {
+          HistoryEntry e;
+          return decode(value, &e);
+        }();
+      else if (h == paths_ || h == person_names_)
+        ok = value.size() == 8;
+      else if (h == hashes_)
+        ok = key.size() == 72 && value.empty();
+      else if (h == person_faces_)
+        ok = key.size() == 16 && value.empty();
+      else if (h == vector_log_)
+        ok = key.size() == 8 && value.size() == 9;
       if (!ok && bad++ == 0) first_bad = key.size() == 8 ? "key " + std::to_string(id_from_key(key)) : "a key";
     }
     if (!it->status().ok()) problems->push_back("column family " + cf + " cannot be read: " + it->status().ToString());
     if (bad)
-      problems->push_back("column family " + cf + " holds " + std::to_string(bad) + " undecodable entries (first: " +
-                          first_bad + ")");
+      problems->push_back("column family " + cf + " holds " + std::to_string(bad) +
+                          " undecodable entries (first: " + first_bad + ")");
   }
   return Status::ok();
 }
@@ -538,9 +566,8 @@ Status GalleryStore::write_commit_mark() {
   const std::string path = dir_ + "/" + kCommitFile, tmp = path + ".tmp";
   FILE* f = std::fopen(tmp.c_str(), "w");
   if (!f) return Status::io_error(tmp + ": cannot create (" + std::strerror(errno) + ")");
-  const long long now = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+  const long long now =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   std::fprintf(f, "%llu %lld\n", (unsigned long long)db_->GetLatestSequenceNumber(), now);
   const bool written = std::fflush(f) == 0 && ::fsync(fileno(f)) == 0;
   std::fclose(f);
@@ -558,6 +585,14 @@ Status GalleryStore::trim_vector_log(uint64_t upto_seq) {
   b.Put(meta_, kMetaLogTrimmed, std::to_string(upto_seq));
   if (Status s = from_rocks(db_->Write(rocksdb::WriteOptions(), &b), "trimming the vector log"); !s) return s;
   log_trimmed_upto_ = upto_seq;
+  return Status::ok();
+}
+
+Status GalleryStore::clear_purge_pending() {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  if (Status s = from_rocks(db_->Delete(wo, meta_, kMetaPurgePending), "writing metadata"); !s) return s;
+  purge_pending_ = false;
   return Status::ok();
 }
 

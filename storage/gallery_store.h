@@ -66,6 +66,11 @@ class GalleryBatch {
   // A naming action's history entry; assigns entry.id when 0 (a rewrite, such
   // as marking an entry undone, keeps its id).
   void put_history(HistoryEntry& entry);
+  // Records, with the deletions in this batch, that their bytes must still
+  // leave the disk (vector file rewritten, RocksDB compacted): a deletion
+  // interrupted after its commit is finished by the next writer
+  // (Gallery::purge_deleted).
+  void mark_purge_pending();
 
   const std::vector<VectorOp>& vector_ops() const { return ops_; }
   // Descriptors of the added faces, aligned with the kAdd entries of vector_ops().
@@ -157,6 +162,9 @@ class GalleryStore {
   // Rewrites every RocksDB file so deleted values physically leave the disk
   // (forget: faces are biometric data). REQUIRES: writable.
   Status compact();
+  // A committed deletion whose bytes may still be on disk (mark_purge_pending).
+  bool purge_pending() const { return purge_pending_; }
+  Status clear_purge_pending();
 
   struct Counts {
     uint64_t photos = 0, photos_failed = 0, faces = 0, persons = 0;
@@ -180,6 +188,7 @@ class GalleryStore {
   std::string dir_;
   bool read_only_ = false;
   bool lost_writes_ = false;
+  bool purge_pending_ = false;
   int lock_fd_ = -1;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;

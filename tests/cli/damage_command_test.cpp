@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "storage/gallery.h"
 #include "tests/support/test_photos.h"
 
 namespace facedex {
@@ -174,6 +175,10 @@ TEST_F(DamageCommandTest, ADamagedSstIsCaughtByCheck) {
   std::string err;
   EXPECT_EQ(run("check", &out, &err), 4) << out << err;
   EXPECT_NE((out + err).find("checksum"), std::string::npos) << out << err;
+  // Indexing stops on the damaged store instead of blaming the photos.
+  fs::copy_file(testing::demo_photo(4), photos_ + "/s4.jpg");
+  EXPECT_EQ(run("index --json " + shell_quote(photos_), &out, &err), 4) << out << err;
+  EXPECT_EQ(out.find("\"failed\": 1"), std::string::npos) << out;
 }
 
 TEST_F(DamageCommandTest, InvalidIndexTypesAreRefusedBeforeTheyAreStored) {
@@ -244,6 +249,61 @@ TEST_F(DamageCommandTest, CsvCellsCannotRunAsFormulasAndReportsArePrivate) {
     ASSERT_EQ(::stat(e.path().c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 077, 0u) << e.path() << " is readable by others";
   }
+}
+
+// Which files of a folder hold these bytes.
+std::vector<std::string> files_holding(const std::string& dir, const std::string& bytes) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.is_regular_file() && testing::read_file(e.path().string()).find(bytes) != std::string::npos)
+      out.push_back(e.path().filename().string());
+  return out;
+}
+
+TEST_F(DamageCommandTest, AForgetFacesKilledAfterItsCommitIsFinishedByTheNextWriter) {
+  make_gallery();
+  const auto faces = exported();
+  std::string ann;  // face 1's descriptor as stored
+  for (const auto& f : faces)
+    if (f["face_id"] == 1)
+      for (const auto& v : f["embedding"]) {
+        const float x = v.get<float>();
+        ann.append(reinterpret_cast<const char*>(&x), 4);
+      }
+  ASSERT_EQ(ann.size(), 512u);
+  {
+    // What `forget --person Ann --faces` has done when killed right after its
+    // commit: records gone, the bytes still in the vector file and RocksDB's log.
+    auto gallery = storage::Gallery::open(db_, storage::OpenMode::kReadWrite, nullptr);
+    ASSERT_TRUE(gallery) << gallery.status().message();
+    auto& store = (*gallery)->store();
+    auto face = store.face(1);
+    ASSERT_TRUE(face && *face);
+    auto photo = store.photo((*face)->photo_id);
+    ASSERT_TRUE(photo && *photo);
+    auto person = store.person((*face)->person_id);
+    ASSERT_TRUE(person && *person);
+    storage::Photo p = **photo;
+    p.face_ids.erase(std::find(p.face_ids.begin(), p.face_ids.end(), 1u));
+    auto batch = store.new_batch();
+    batch.remove_face(1);
+    batch.update_photo(p);
+    batch.remove_person(**person);
+    batch.mark_purge_pending();
+    ASSERT_TRUE((*gallery)->commit(batch, true));
+  }
+  ASSERT_FALSE(files_holding(db_, ann).empty()) << "the test did not leave the bytes behind";
+  // Readers work meanwhile; the next writer finishes the deletion.
+  std::string out, err;
+  ASSERT_EQ(run("persons --json", &out), 0);
+  EXPECT_EQ(nlohmann::json::parse(out).size(), 1u);
+  ASSERT_EQ(run("index " + shell_quote(photos_), &out, &err), 0) << err;
+  EXPECT_NE(err.find("finished an interrupted deletion"), std::string::npos) << err;
+  EXPECT_EQ(files_holding(db_, ann), std::vector<std::string>{}) << "deleted descriptor bytes are still on disk";
+  EXPECT_EQ(run("check", &out), 0) << out;
+  // Once finished, it is not done again.
+  ASSERT_EQ(run("index " + shell_quote(photos_), &out, &err), 0) << err;
+  EXPECT_EQ(err.find("interrupted deletion"), std::string::npos) << err;
 }
 
 }  // namespace

@@ -1,13 +1,13 @@
 // Bad files get a clear reason naming the file; good ones decode upright.
-#include <gtest/gtest.h>
+#include "models/photo_decoder.h"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "models/photo_decoder.h"
 #include "tests/support/test_photos.h"
 
 namespace facedex {
@@ -20,8 +20,8 @@ void expect_refused(const std::string& path, Status::Code code, const std::strin
   auto photo = load_photo(path, DecodeOptions{});
   ASSERT_FALSE(photo) << path << " was accepted";
   EXPECT_EQ(int(photo.status().code()), int(code)) << photo.status().message();
-  EXPECT_NE(photo.status().message().find(path), std::string::npos) << "message must name the file: "
-                                                                     << photo.status().message();
+  EXPECT_NE(photo.status().message().find(path), std::string::npos)
+      << "message must name the file: " << photo.status().message();
   EXPECT_NE(photo.status().message().find(reason), std::string::npos) << photo.status().message();
 }
 
@@ -36,6 +36,23 @@ TEST(PhotoDecoderTest, TruncatedJpegIsRefusedRatherThanDecodedHalfGrey) {
   const std::string bytes = testing::read_file(testing::demo_photo(3));
   testing::write_file(dir.file("cut.jpg"), bytes.substr(0, bytes.size() / 2));
   expect_refused(dir.file("cut.jpg"), Status::Code::kInvalidInput, "truncated JPEG");
+}
+
+TEST(PhotoDecoderTest, TinyJpegDeclaringAHugeImageIsRefusedBeforeDecoding) {
+  testing::TempDir dir;
+  std::string bytes = testing::encode_jpeg(cv::Mat(64, 64, CV_8UC3, cv::Scalar(90, 120, 150)), 90);
+  // The frame header (SOF0: FF C0, length, precision, height, width) now claims 14000x14000.
+  const size_t sof = bytes.find("\xFF\xC0");
+  ASSERT_NE(sof, std::string::npos);
+  for (size_t at : {sof + 5, sof + 7}) bytes[at] = char(14000 >> 8), bytes[at + 1] = char(14000 & 0xFF);
+  testing::write_file(dir.file("forged.jpg"), bytes);
+  expect_refused(dir.file("forged.jpg"), Status::Code::kInvalidInput, "truncated JPEG");
+  // A real large photo of one flat colour, the most compressible JPEG there is, still decodes.
+  testing::write_file(dir.file("flat.jpg"),
+                      testing::encode_jpeg(cv::Mat(3000, 4000, CV_8UC3, cv::Scalar(0, 0, 0)), 95));
+  auto flat = load_photo(dir.file("flat.jpg"), DecodeOptions{});
+  ASSERT_TRUE(flat) << flat.status().message();
+  EXPECT_EQ(flat->rgb.cols, 4000);
 }
 
 TEST(PhotoDecoderTest, CorruptJpegDataIsRefused) {
