@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 #include <sys/file.h>
@@ -128,6 +129,28 @@ Expected<int> take_writer_lock(const std::string& dir) {
   }
   return fd;
 }
+
+// RocksDB's own LOG writer aborts the process when it writes again after a
+// failed write (a full disk): this one appends the same lines with stdio and
+// drops what it cannot write.
+class LogFileLogger final : public rocksdb::Logger {
+ public:
+  explicit LogFileLogger(const std::string& path)
+      : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL), file_(std::fopen(path.c_str(), "a")) {}
+  ~LogFileLogger() override {
+    if (file_) std::fclose(file_);
+  }
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    if (!file_) return;
+    std::vfprintf(file_, format, ap);
+    std::fputc('\n', file_);
+    std::fflush(file_);
+  }
+
+ private:
+  FILE* file_;
+};
 
 rocksdb::Options base_options() {
   rocksdb::Options options;
@@ -268,6 +291,7 @@ Expected<std::unique_ptr<GalleryStore>> GalleryStore::open(const std::string& di
   const std::optional<CommitMark> mark = read_commit_mark(store->dir_);
   rocksdb::Options options = base_options();
   options.create_if_missing = !exists;
+  if (!store->read_only_) options.info_log = std::make_shared<LogFileLogger>(store->dir_ + "/LOG");
   const std::vector<std::string> wanted = {kMetaCf,    kPhotosCf,      kPathsCf,     kHashesCf,      kFacesCf,
                                            kPersonsCf, kPersonNamesCf, kVectorLogCf, kPersonFacesCf, kHistoryCf};
   // A read-only opener cannot create column families a newer facedex added:
@@ -316,8 +340,17 @@ Expected<std::unique_ptr<GalleryStore>> GalleryStore::open(const std::string& di
   return store;
 }
 
+Status GalleryStore::written(const rocksdb::Status& s, const std::string& what) {
+  if (!s.ok()) write_failed_ = true;
+  return from_rocks(s, what);
+}
+
 GalleryStore::~GalleryStore() {
-  if (db_) {
+  if (db_ && write_failed_) {
+    // After a failed write (a full disk) RocksDB aborts the process when it is
+    // closed. Leave it as a crash would: every committed batch is in the WAL.
+    (void)db_.release();
+  } else if (db_) {
     for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
     db_->Close();
     db_.reset();
@@ -336,8 +369,8 @@ Status GalleryStore::load_meta() {
       return Status::unsupported("database " + dir_ + " has schema version " + value + "; this facedex reads version " +
                                  std::to_string(kSchemaVersion));
   } else if (!read_only_) {
-    if (Status s = from_rocks(db_->Put(rocksdb::WriteOptions(), meta_, kMetaSchema, std::to_string(kSchemaVersion)),
-                              "writing metadata");
+    if (Status s = written(db_->Put(rocksdb::WriteOptions(), meta_, kMetaSchema, std::to_string(kSchemaVersion)),
+                           "writing metadata");
         !s)
       return s;
   }
@@ -369,14 +402,14 @@ Status GalleryStore::bind_model(const std::string& fingerprint, float same_perso
   rocksdb::WriteBatch b;
   b.Put(meta_, kMetaModel, fingerprint);
   b.Put(meta_, kMetaSamePersonDistance, std::to_string(same_person_distance));
-  if (Status s = from_rocks(db_->Write(rocksdb::WriteOptions(), &b), "writing metadata"); !s) return s;
+  if (Status s = written(db_->Write(rocksdb::WriteOptions(), &b), "writing metadata"); !s) return s;
   model_fingerprint_ = fingerprint;
   same_person_distance_ = same_person_distance;
   return Status::ok();
 }
 
 Status GalleryStore::set_index_type(const std::string& type) {
-  if (Status s = from_rocks(db_->Put(rocksdb::WriteOptions(), meta_, kMetaIndexType, type), "writing metadata"); !s)
+  if (Status s = written(db_->Put(rocksdb::WriteOptions(), meta_, kMetaIndexType, type), "writing metadata"); !s)
     return s;
   index_type_ = type;
   return Status::ok();
@@ -558,7 +591,7 @@ Status GalleryStore::commit(GalleryBatch& batch, bool sync) {
   b.Put(meta_, kMetaNextHistory, std::to_string(next_history_id_));
   rocksdb::WriteOptions wo;
   wo.sync = sync;
-  if (Status s = from_rocks(db_->Write(wo, &b), "writing to " + dir_); !s) return s;
+  if (Status s = written(db_->Write(wo, &b), "writing to " + dir_); !s) return s;
   return sync ? write_commit_mark() : Status::ok();
 }
 
@@ -583,7 +616,7 @@ Status GalleryStore::trim_vector_log(uint64_t upto_seq) {
   rocksdb::WriteBatch b;
   b.DeleteRange(vector_log_, id_key(0), id_key(upto_seq + 1));
   b.Put(meta_, kMetaLogTrimmed, std::to_string(upto_seq));
-  if (Status s = from_rocks(db_->Write(rocksdb::WriteOptions(), &b), "trimming the vector log"); !s) return s;
+  if (Status s = written(db_->Write(rocksdb::WriteOptions(), &b), "trimming the vector log"); !s) return s;
   log_trimmed_upto_ = upto_seq;
   return Status::ok();
 }
@@ -591,19 +624,19 @@ Status GalleryStore::trim_vector_log(uint64_t upto_seq) {
 Status GalleryStore::clear_purge_pending() {
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  if (Status s = from_rocks(db_->Delete(wo, meta_, kMetaPurgePending), "writing metadata"); !s) return s;
+  if (Status s = written(db_->Delete(wo, meta_, kMetaPurgePending), "writing metadata"); !s) return s;
   purge_pending_ = false;
   return Status::ok();
 }
 
 Status GalleryStore::compact() {
   if (read_only_) return Status::io_error("database " + dir_ + " is open read-only");
-  if (Status s = from_rocks(db_->FlushWAL(true), "flushing " + dir_); !s) return s;
+  if (Status s = written(db_->FlushWAL(true), "flushing " + dir_); !s) return s;
   rocksdb::CompactRangeOptions options;
   options.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
   for (auto* h : handles_) {
-    if (Status s = from_rocks(db_->Flush(rocksdb::FlushOptions(), h), "flushing " + dir_); !s) return s;
-    if (Status s = from_rocks(db_->CompactRange(options, h, nullptr, nullptr), "compacting " + dir_); !s) return s;
+    if (Status s = written(db_->Flush(rocksdb::FlushOptions(), h), "flushing " + dir_); !s) return s;
+    if (Status s = written(db_->CompactRange(options, h, nullptr, nullptr), "compacting " + dir_); !s) return s;
   }
   return Status::ok();
 }

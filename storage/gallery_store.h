@@ -18,6 +18,7 @@
 
 namespace rocksdb {
 class DB;
+class Status;
 class ColumnFamilyHandle;
 class WriteBatch;
 }  // namespace rocksdb
@@ -177,6 +178,8 @@ class GalleryStore {
   friend class GalleryBatch;
   GalleryStore() = default;
   Status load_meta();
+  // from_rocks for a write; remembers that one failed (see the destructor).
+  Status written(const rocksdb::Status& s, const std::string& what);
   // Records RocksDB's sequence number after a synced commit (facedex.commit).
   Status write_commit_mark();
   template <typename T>
@@ -189,6 +192,7 @@ class GalleryStore {
   bool read_only_ = false;
   bool lost_writes_ = false;
   bool purge_pending_ = false;
+  bool write_failed_ = false;
   int lock_fd_ = -1;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;

@@ -251,6 +251,35 @@ TEST_F(DamageCommandTest, CsvCellsCannotRunAsFormulasAndReportsArePrivate) {
   }
 }
 
+TEST_F(DamageCommandTest, AFullDiskDuringIndexExits4AndTheResumeMatchesACleanRun) {
+  // Enough distinct photos that a 120 KB filesystem fills while they are stored.
+  for (int i = 4; i <= 6; ++i) fs::copy_file(testing::demo_photo(i), photos_ + "/s" + std::to_string(i) + ".jpg");
+  const std::string small = tmp_.file("small");
+  fs::create_directories(small);
+  if (testing::run_command("mount -t tmpfs -o size=120k tmpfs " + shell_quote(small) + " 2>/dev/null") != 0)
+    GTEST_SKIP() << "cannot mount a small tmpfs here (needs root with CAP_SYS_ADMIN): the full disk is not tested";
+  std::string out, err;
+  const int code = run("index " + shell_quote(photos_), &out, &err, small + "/db");
+  fs::copy(small + "/db", tmp_.file("resumed"), fs::copy_options::recursive);
+  testing::run_command("umount " + shell_quote(small));
+  EXPECT_EQ(code, 4) << err;
+  EXPECT_NE(err.find("disk full"), std::string::npos) << err;
+  // Space back (the folder moved to a roomy disk): the same command finishes the job.
+  const std::string resumed = tmp_.file("resumed");
+  ASSERT_EQ(run("index " + shell_quote(photos_), &out, &err, resumed), 0) << err;
+  ASSERT_EQ(run("index " + shell_quote(photos_), &out, &err), 0) << err;
+  std::string a, b;
+  ASSERT_EQ(run("export", &a, &err, resumed), 0);
+  ASSERT_EQ(run("export", &b), 0);
+  auto faces = [](const std::string& text) {
+    std::multiset<std::string> out;
+    for (const auto& f : parse_lines(text)) out.insert(f["photo"].get<std::string>() + f["box"].dump());
+    return out;
+  };
+  EXPECT_EQ(faces(a), faces(b)) << "the resumed gallery differs from a clean run";
+  EXPECT_EQ(run("check", &out, &err, resumed), 0) << out;
+}
+
 // Which files of a folder hold these bytes.
 std::vector<std::string> files_holding(const std::string& dir, const std::string& bytes) {
   std::vector<std::string> out;
