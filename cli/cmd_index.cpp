@@ -5,6 +5,7 @@
 
 #include "cli/cli_common.h"
 #include "indexer/index_run.h"
+#include "models/decode_budget.h"
 
 namespace facedex::cli {
 namespace {
@@ -15,6 +16,7 @@ struct IndexCommandOptions {
   std::string index_type;
   bool json = false;
   AutoNameFlags auto_name;
+  int64_t memory_budget_mb = 0;  // 0: half the machine's memory
 };
 
 std::string format_duration(double s) {
@@ -119,6 +121,7 @@ void print_summary(const indexer::IndexSummary& s, const storage::Gallery& g, co
 }
 
 int run_index_command(const GlobalOptions& g, IndexCommandOptions& o) {
+  if (o.memory_budget_mb > 0) models::DecodeBudget::process().set_bytes(o.memory_budget_mb << 20);
   auto models = load_models_or_report(g);
   if (!models) return kExitModels;
   int exit_code = kExitOk;
@@ -176,6 +179,10 @@ void register_index_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
   cmd->add_option("--max-pixels", o->index.decode.max_pixels, "Refuse photos larger than this many pixels")
       ->capture_default_str()
       ->check(CLI::Range(int64_t(1), int64_t(1) << 40));
+  cmd->add_option("--memory-budget", o->memory_budget_mb,
+                  "MiB that decoded photos may take at once (workers wait for each other; a photo that needs more "
+                  "is refused). Default: half the machine's memory")
+      ->check(CLI::Range(int64_t(64), int64_t(1) << 24));
   cmd->add_option("--exclude", o->index.excludes, "Skip paths or names matching this glob (repeatable)");
   cmd->add_flag("--follow-symlinks", o->index.follow_symlinks, "Follow symbolic links (loops are detected)");
   cmd->add_flag("--keep-missing", o->index.keep_missing,

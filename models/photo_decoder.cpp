@@ -10,6 +10,8 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "models/decode_budget.h"
+
 namespace facedex::models {
 namespace {
 
@@ -296,6 +298,9 @@ Expected<DecodedPhoto> decode_photo(const std::string& name, const std::string& 
                                  std::to_string(bytes.size()) + " bytes can hold); not decoded");
 
   DecodedPhoto photo;
+  auto reserved = DecodeBudget::process().reserve(decode_cost_bytes(pixels));
+  if (!reserved) return Status::unsupported(name + ": " + reserved.status().message());
+  photo.budget = std::move(*reserved);
   photo.format = header->format;
   cv::Mat bgr;
   try {

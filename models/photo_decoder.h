@@ -5,9 +5,9 @@
 #pragma once
 
 #include <cstdint>
-#include <string>
-
+#include <memory>
 #include <opencv2/core.hpp>
+#include <string>
 
 #include "util/status.h"
 
@@ -30,7 +30,9 @@ struct ImageHeader {
 };
 
 struct DecodedPhoto {
-  cv::Mat rgb;           // upright (EXIF orientation applied), CV_8UC3 in RGB order
+  cv::Mat rgb;  // upright (EXIF orientation applied), CV_8UC3 in RGB order
+  // Its share of DecodeBudget::process(), given back when the photo is dropped.
+  std::shared_ptr<void> budget;
   std::string format;    // from ImageHeader
   int orientation = 1;   // EXIF orientation tag found in the file (1 = already upright)
   std::string taken_at;  // EXIF DateTimeOriginal "YYYY:MM:DD HH:MM:SS", empty if none
@@ -46,7 +48,8 @@ Expected<std::string> read_file_bytes(const std::string& path, int64_t max_bytes
 Expected<ImageHeader> sniff_image(const std::string& bytes);
 
 // name is used only in messages. Truncated and corrupt images fail with
-// kInvalidInput, oversized ones with kUnsupported.
+// kInvalidInput, oversized ones with kUnsupported. Waits for its share of
+// DecodeBudget::process() first (models/decode_budget.h).
 Expected<DecodedPhoto> decode_photo(const std::string& name, const std::string& bytes, const DecodeOptions& options);
 
 // Convenience: read_file_bytes + decode_photo.

@@ -5,9 +5,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <thread>
 
+#include "models/decode_budget.h"
 #include "tests/support/test_photos.h"
 
 namespace facedex {
@@ -53,6 +57,36 @@ TEST(PhotoDecoderTest, TinyJpegDeclaringAHugeImageIsRefusedBeforeDecoding) {
   auto flat = load_photo(dir.file("flat.jpg"), DecodeOptions{});
   ASSERT_TRUE(flat) << flat.status().message();
   EXPECT_EQ(flat->rgb.cols, 4000);
+}
+
+TEST(PhotoDecoderTest, PhotosWaitForTheMemoryBudgetAndOneThatCannotFitIsRefused) {
+  auto& budget = models::DecodeBudget::process();
+  const int64_t saved = budget.bytes();
+  const std::string path = testing::demo_photo(3);
+  auto probe = load_photo(path, DecodeOptions{});
+  ASSERT_TRUE(probe);
+  const int64_t cost = models::decode_cost_bytes(int64_t(probe->rgb.cols) * probe->rgb.rows);
+  probe = Status::ok();  // gives its share back
+
+  budget.set_bytes(cost - 1);
+  expect_refused(path, Status::Code::kUnsupported, "memory budget");
+
+  // Room for one photo at a time: a second decode waits until the first is dropped.
+  budget.set_bytes(cost + cost / 2);
+  auto first = load_photo(path, DecodeOptions{});
+  ASSERT_TRUE(first);
+  std::atomic<bool> second_done{false};
+  std::thread second([&] {
+    auto p = load_photo(path, DecodeOptions{});
+    EXPECT_TRUE(p) << p.status().message();
+    second_done = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_FALSE(second_done) << "decoded beside the first although the budget holds one";
+  first = Status::ok();
+  second.join();
+  EXPECT_TRUE(second_done);
+  budget.set_bytes(saved);
 }
 
 TEST(PhotoDecoderTest, CorruptJpegDataIsRefused) {
