@@ -83,8 +83,8 @@ std::string absolute_path(const std::string& path) {
 }
 
 bool has_photo_extension(const std::string& name) {
-  static const char* kExtensions[] = {"jpg",  "jpeg", "jpe", "png", "webp", "bmp", "tif",
-                                      "tiff", "ppm",  "pgm", "pnm", "heic", "heif"};
+  static const char* kExtensions[] = {"jpg", "jpeg", "jpe", "png",  "webp", "bmp", "tif", "tiff",
+                                      "ppm", "pgm",  "pnm", "heic", "heif", "hif", "avif"};
   const auto dot = name.find_last_of('.');
   if (dot == std::string::npos || dot == 0) return false;
   std::string ext = name.substr(dot + 1);

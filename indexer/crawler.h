@@ -28,8 +28,7 @@ void crawl(const std::vector<std::string>& roots, const CrawlOptions& options, c
            const CrawlProblemFn& problem);
 
 // True when the name ends in an extension facedex reads (jpg, jpeg, png, webp,
-// bmp, tif, tiff, ppm, pgm, pnm, heic, heif), case-insensitively. HEIC is listed so
-// that such photos are reported as unsupported rather than silently ignored.
+// bmp, tif, tiff, ppm, pgm, pnm, heic, heif, hif, avif), case-insensitively.
 bool has_photo_extension(const std::string& name);
 
 // Absolute, normalised form of a path (no symlink resolution).

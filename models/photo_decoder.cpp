@@ -11,6 +11,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "models/decode_budget.h"
+#include "models/heif_decoder.h"
 
 namespace facedex::models {
 namespace {
@@ -231,9 +232,13 @@ Expected<ImageHeader> sniff_image(const std::string& b) {
   } else if (b.size() > 2 && b[0] == 'P' && b[1] >= '1' && b[1] <= '6') {
     h.format = "pnm";
     sized = pnm_dimensions(b, &h.width, &h.height);
-  } else if (starts_with(b, 4, "ftypheic", 8) || starts_with(b, 4, "ftypheix", 8) || starts_with(b, 4, "ftypmif1", 8) ||
-             starts_with(b, 4, "ftypavif", 8)) {
-    return Status::unsupported("HEIC/AVIF photo: not supported yet (convert it to JPEG)");
+  } else if (is_heif(b)) {
+    auto heif = read_heif_header(b);
+    if (!heif) return heif.status();
+    h.format = heif->format;
+    h.width = heif->width;
+    h.height = heif->height;
+    sized = true;
   } else if (starts_with(b, 0, "GIF8", 4)) {
     return Status::unsupported("GIF image: not supported (OpenCV 4.6 has no GIF decoder)");
   } else {
@@ -302,6 +307,17 @@ Expected<DecodedPhoto> decode_photo(const std::string& name, const std::string& 
   if (!reserved) return Status::unsupported(name + ": " + reserved.status().message());
   photo.budget = std::move(*reserved);
   photo.format = header->format;
+  if (photo.format == "heic" || photo.format == "avif") {
+    auto heif = decode_heif(bytes);
+    if (!heif)
+      return Status(heif.status().code() == Status::Code::kUnsupported
+                        ? Status::unsupported(name + ": " + heif.status().message())
+                        : Status::invalid_input(name + ": " + heif.status().message()));
+    photo.rgb = std::move(heif->rgb);  // upright (models/heif_decoder.h)
+    photo.orientation = heif->orientation;
+    photo.taken_at = std::move(heif->taken_at);
+    return photo;
+  }
   cv::Mat bgr;
   try {
     // Orientation is applied by us, from the tag we also record, so that the

@@ -1,8 +1,7 @@
 // `facedex index` end to end with the real binary: JSON summary, export and
 // stats agreeing, kill -9 at random moments, hostile inputs, a second writer.
-#include <gtest/gtest.h>
-
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -58,8 +57,8 @@ TEST(IndexCommandTest, JsonSummaryExportAndStatsAgree) {
   testing::TempDir tmp;
   copy_demo_photos(tmp.file("photos"));
   std::string out, err;
-  ASSERT_EQ(testing::run_command(facedex(tmp.file("db")) + "index --json " + shell_quote(tmp.file("photos")), &out, &err),
-            0)
+  ASSERT_EQ(
+      testing::run_command(facedex(tmp.file("db")) + "index --json " + shell_quote(tmp.file("photos")), &out, &err), 0)
       << err;
   const auto summary = nlohmann::json::parse(out);
   EXPECT_EQ(summary["photos_seen"], 6);
@@ -121,6 +120,29 @@ pid_t spawn(const std::vector<std::string>& args) {
   return pid;
 }
 
+TEST(IndexCommandTest, HeicAndAvifPhotosAreIndexedWithTheFacesOfTheirJpeg) {
+  testing::TempDir tmp;
+  const std::string dir = tmp.file("iphone");
+  fs::create_directories(dir);
+  fs::copy_file(testing::demo_photo(3), dir + "/IMG_0001.jpg");
+  std::string out, err;
+  for (const char* name : {"IMG_0002.HEIC", "IMG_0003.avif"})
+    ASSERT_EQ(testing::run_command(
+                  "heif-enc -q 90 " + shell_quote(dir + "/IMG_0001.jpg") + " -o " + shell_quote(dir + "/" + name), &out,
+                  &err),
+              0)
+        << "heif-enc (scripts/setup.sh installs libheif-examples): " << err;
+  ASSERT_EQ(testing::run_command(facedex(tmp.file("db")) + "index --json " + shell_quote(dir), &out, &err), 0) << err;
+  const auto summary = nlohmann::json::parse(out);
+  EXPECT_EQ(summary["indexed"], 3) << out;
+  EXPECT_EQ(summary["failed"], 0) << out;
+  std::map<std::string, int> per_photo;
+  for (const auto& [key, e] : export_faces(tmp.file("db"))) ++per_photo[key.substr(0, key.find(" ["))];
+  EXPECT_EQ(per_photo[dir + "/IMG_0001.jpg"], 3);
+  EXPECT_EQ(per_photo[dir + "/IMG_0002.HEIC"], 3);
+  EXPECT_EQ(per_photo[dir + "/IMG_0003.avif"], 3);
+}
+
 TEST(IndexCommandTest, KilledAtRandomMomentsThenResumedGivesExactlyTheCleanRunsFaces) {
   testing::TempDir tmp;
   const std::string photos = tmp.file("photos");
@@ -139,7 +161,8 @@ TEST(IndexCommandTest, KilledAtRandomMomentsThenResumedGivesExactlyTheCleanRunsF
   std::printf("kill schedule seed %u\n", seed);
   for (int k = 0; k < 4; ++k) {
     const int ms = delay_ms(rng);
-    const pid_t pid = spawn({testing::facedex_binary(), "--db", tmp.file("killed"), "index", "--upsample", "0", photos});
+    const pid_t pid =
+        spawn({testing::facedex_binary(), "--db", tmp.file("killed"), "index", "--upsample", "0", photos});
     ASSERT_GT(pid, 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     kill(pid, SIGKILL);
@@ -194,7 +217,8 @@ TEST(IndexCommandTest, HostileInputsAreReportedAndEverythingElseIsIndexed) {
   fs::create_directory_symlink("..", dir + "/sub/loop");
   mkfifo((dir + "/fifo.jpg").c_str(), 0644);
   fs::copy_file(testing::demo_photo(4), dir + "/vanishing.jpg");
-  for (const auto& e : fs::recursive_directory_iterator(tmp.path())) chmod(e.path().c_str(), e.is_directory() ? 0777 : (e.path().filename() == "noperm.jpg" ? 0 : 0666));
+  for (const auto& e : fs::recursive_directory_iterator(tmp.path()))
+    chmod(e.path().c_str(), e.is_directory() ? 0777 : (e.path().filename() == "noperm.jpg" ? 0 : 0666));
 
   std::string prefix;
   if (geteuid() == 0 &&
@@ -218,7 +242,9 @@ TEST(IndexCommandTest, HostileInputsAreReportedAndEverythingElseIsIndexed) {
   const auto summary = nlohmann::json::parse(out);
   std::map<std::string, std::string> failures;
   for (const auto& f : summary["failures"]) failures[f["photo"].get<std::string>()] = f["reason"].get<std::string>();
-  auto reason = [&](const std::string& name) { return failures.count(dir + "/" + name) ? failures[dir + "/" + name] : "(none)"; };
+  auto reason = [&](const std::string& name) {
+    return failures.count(dir + "/" + name) ? failures[dir + "/" + name] : "(none)";
+  };
   EXPECT_NE(reason("zero.jpg").find("empty file"), std::string::npos) << reason("zero.jpg");
   EXPECT_NE(reason("truncated.jpg").find("truncated JPEG"), std::string::npos) << reason("truncated.jpg");
   EXPECT_NE(reason("random.jpg").find("not an image"), std::string::npos) << reason("random.jpg");
@@ -258,8 +284,8 @@ TEST(IndexCommandTest, HostileInputsAreReportedAndEverythingElseIsIndexed) {
   EXPECT_EQ(testing::run_command(facedex(tmp.file("db")) + "check", &out, &err), 0) << out << err;
 
   // Second run: nothing changes, the loop still does not repeat work.
-  ASSERT_EQ(testing::run_command(prefix + facedex(tmp.file("db")) + "index --json --follow-symlinks " + shell_quote(dir),
-                                 &out, &err),
+  ASSERT_EQ(testing::run_command(
+                prefix + facedex(tmp.file("db")) + "index --json --follow-symlinks " + shell_quote(dir), &out, &err),
             0)
       << err;
   const auto again = nlohmann::json::parse(out);
