@@ -1,4 +1,5 @@
 // facedex index PATH... : progress while it runs, a summary at the end.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -155,6 +156,12 @@ int run_index_command(const GlobalOptions& g, IndexCommandOptions& o) {
     std::printf("%s\n", summary_json(*summary, *gallery, *named).dump(2).c_str());
   } else if (!g.quiet) {
     print_summary(*summary, *gallery, *named);
+  }
+  // A folder or photo the user named that is not there is a request that
+  // failed (a mistyped path, an unmounted drive): the run still completed.
+  for (const auto& path : o.paths) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return kExitSomeInputsFailed;
   }
   return kExitOk;
 }

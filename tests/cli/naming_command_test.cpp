@@ -108,7 +108,7 @@ TEST_F(NamingCommandTest, NamesSurviveARootRenamedAwayAFolderMovedOutAndFilesRes
   const std::string away = tmp_.file("library-away");
   fs::rename(lib_, away);
   std::string out, err;
-  ASSERT_EQ(run("index " + shell_quote(lib_), &out, &err), 0) << err;
+  ASSERT_EQ(run("index " + shell_quote(lib_), &out, &err), 1) << "a root that is not there is an input that failed";
   EXPECT_NE(err.find("warning: " + lib_ + " is missing"), std::string::npos) << err;
   expect_names(named, "root missing");
   auto persons = json_of("persons --json");
