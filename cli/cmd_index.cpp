@@ -87,6 +87,7 @@ nlohmann::json summary_json(const indexer::IndexSummary& s, const storage::Galle
           {"missing", s.missing},
           {"newly_missing", s.newly_missing},
           {"restored", s.restored},
+          {"skipped_symlinks", s.skipped_symlinks},
           {"warnings", s.warnings},
           {"named_automatically", named.by_rule + named.by_cluster},
           {"failed", s.failed},
@@ -114,6 +115,9 @@ void print_summary(const indexer::IndexSummary& s, const storage::Gallery& g, co
     std::printf("  restored   %6llu   (missing photos back, with their faces and names)\n",
                 (unsigned long long)s.restored);
   std::printf("  failed     %6llu\n", (unsigned long long)s.failed);
+  if (s.skipped_symlinks)
+    std::printf("  skipped    %6llu   symbolic links (--follow-symlinks follows them)\n",
+                (unsigned long long)s.skipped_symlinks);
   for (const auto& [kind, n] : s.failures_by_kind) std::printf("    %-18s %llu\n", kind.c_str(), (unsigned long long)n);
   if (named.by_rule + named.by_cluster)
     std::printf("  named automatically %llu faces (facedex undo %llu reverts it)\n",
@@ -152,6 +156,9 @@ int run_index_command(const GlobalOptions& g, IndexCommandOptions& o) {
   auto named = auto_name_or_report(*gallery, o.auto_name, first_new_face, &exit_code);
   if (!named) return exit_code;
   for (const auto& w : summary->warnings) report_error("warning: " + w);
+  if (summary->seen == 0 && summary->skipped_symlinks > 0)
+    report_error("note: no photos found, but " + std::to_string(summary->skipped_symlinks) +
+                 " symbolic links were skipped: add --follow-symlinks to index what they point to");
   if (o.json) {
     std::printf("%s\n", summary_json(*summary, *gallery, *named).dump(2).c_str());
   } else if (!g.quiet) {

@@ -20,6 +20,7 @@ struct Walker {
   std::set<std::pair<dev_t, ino_t>> visited_dirs;   // loop guard
   std::set<std::pair<dev_t, ino_t>> visited_files;  // one file reached through two links is indexed once
   std::set<std::pair<dev_t, ino_t>> skipped_dirs;
+  CrawlStats stats;
 
   bool excluded(const std::string& path, const std::string& name) const {
     for (const auto& glob : options.excludes)
@@ -29,6 +30,11 @@ struct Walker {
 
   void visit_file(const std::string& path, const struct stat& st) {
     if (!visited_files.insert({st.st_dev, st.st_ino}).second) return;
+    if (options.follow_symlinks) {
+      std::error_code ec;
+      const std::string real = std::filesystem::canonical(path, ec).string();
+      if (!ec && real != path) return found(real, st);
+    }
     found(path, st);
   }
 
@@ -55,7 +61,10 @@ struct Walker {
       struct stat st {};
       if (::lstat(path.c_str(), &st) != 0) continue;  // vanished between readdir and lstat
       if (S_ISLNK(st.st_mode)) {
-        if (!options.follow_symlinks) continue;
+        if (!options.follow_symlinks) {
+          ++stats.skipped_symlinks;
+          continue;
+        }
         if (::stat(path.c_str(), &st) != 0) continue;  // dangling link
       }
       if (S_ISDIR(st.st_mode)) {
@@ -92,9 +101,9 @@ bool has_photo_extension(const std::string& name) {
   return std::any_of(std::begin(kExtensions), std::end(kExtensions), [&](const char* e) { return ext == e; });
 }
 
-void crawl(const std::vector<std::string>& roots, const CrawlOptions& options, const FoundFn& found,
-           const CrawlProblemFn& problem) {
-  Walker walker{options, found, problem, {}, {}, {}};
+CrawlStats crawl(const std::vector<std::string>& roots, const CrawlOptions& options, const FoundFn& found,
+                 const CrawlProblemFn& problem) {
+  Walker walker{options, found, problem, {}, {}, {}, {}};
   for (const auto& skip : options.skip_dirs) {
     struct stat st {};
     if (::stat(skip.c_str(), &st) == 0) walker.skipped_dirs.insert({st.st_dev, st.st_ino});
@@ -114,6 +123,7 @@ void crawl(const std::vector<std::string>& roots, const CrawlOptions& options, c
       problem(root, "not a file or folder");
     }
   }
+  return walker.stats;
 }
 
 }  // namespace facedex::indexer

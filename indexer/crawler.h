@@ -5,6 +5,7 @@
 
 #include <sys/stat.h>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -22,10 +23,16 @@ using FoundFn = std::function<void(const std::string& path, const struct stat& s
 // Called for what could not be walked (unreadable folder, missing root).
 using CrawlProblemFn = std::function<void(const std::string& path, const std::string& reason)>;
 
+struct CrawlStats {
+  uint64_t skipped_symlinks = 0;  // links not followed (follow_symlinks off)
+};
+
 // Crawls each root (a folder or a single photo file) in order, depth first,
-// entries sorted by name so runs are repeatable.
-void crawl(const std::vector<std::string>& roots, const CrawlOptions& options, const FoundFn& found,
-           const CrawlProblemFn& problem);
+// entries sorted by name so runs are repeatable. With follow_symlinks, a photo
+// reached through a link is reported under its real (canonical) path, so that
+// one file is one photo however it is reached.
+CrawlStats crawl(const std::vector<std::string>& roots, const CrawlOptions& options, const FoundFn& found,
+                 const CrawlProblemFn& problem);
 
 // True when the name ends in an extension facedex reads (jpg, jpeg, png, webp,
 // bmp, tif, tiff, ppm, pgm, pnm, heic, heif, hif, avif), case-insensitively.

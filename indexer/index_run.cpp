@@ -46,6 +46,14 @@ bool is_transient(const std::string& kind) {
   return kind == "unreadable" || kind == "vanished" || kind == "internal error";
 }
 
+// `link` is a symbolic link whose target is the file at `path`.
+bool link_to_same_file(const std::string& link, const std::string& path) {
+  struct stat l {
+  }, a{}, b{};
+  return ::lstat(link.c_str(), &l) == 0 && S_ISLNK(l.st_mode) && ::stat(link.c_str(), &a) == 0 &&
+         ::stat(path.c_str(), &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 bool path_exists(const std::string& path) {
   struct stat st {};
   return ::lstat(path.c_str(), &st) == 0;
@@ -323,12 +331,14 @@ class Writer {
   }
 
   Status same_content(Outcome& o) {
-    // A move: same content stored under a path that no longer exists.
+    // A move: same content stored under a path that no longer exists, or
+    // under a link to this very file (stored by a run that followed links
+    // before their real paths were used).
     for (uint64_t id : o.same_content) {
       if (moved_.count(id)) continue;
       auto src = gallery_.store().photo(id);
       if (!src) return src.status();
-      if (!*src || path_exists((*src)->path)) continue;
+      if (!*src || (path_exists((*src)->path) && !link_to_same_file((*src)->path, o.item.path))) continue;
       if (o.item.existing) remove_existing(*o.item.existing);
       storage::Photo p = **src;
       const std::string old_path = p.path;
@@ -537,7 +547,7 @@ Expected<IndexSummary> run_index(storage::Gallery& gallery, std::shared_ptr<cons
     });
   Status crawl_status;
   std::vector<uint64_t> found_per_root(roots.size(), 0);
-  crawl(
+  const CrawlStats crawl_stats = crawl(
       roots, crawl_options,
       [&](const std::string& path, const struct stat& st) {
         ++found;
@@ -587,6 +597,7 @@ Expected<IndexSummary> run_index(storage::Gallery& gallery, std::shared_ptr<cons
   if (Status s = writer.mark_missing(roots, found_per_root); !s) return s;
   if (Status s = writer.maybe_commit(true); !s) return s;
   summary.seen = found.load();
+  summary.skipped_symlinks = crawl_stats.skipped_symlinks;
   summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   report(true);
   return summary;

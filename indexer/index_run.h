@@ -58,7 +58,9 @@ struct IndexSummary {
   uint64_t removed = 0;        // stored photos removed (an index run never removes photos now: always 0)
   uint64_t missing = 0;        // stored photos under the roots whose files are gone (kept, marked missing)
   uint64_t newly_missing = 0;  // ... of which found missing in this run
-  uint64_t restored = 0;       // photos marked missing whose content is back (same path or another)
+  uint64_t restored = 0;
+  uint64_t skipped_symlinks = 0;  // links not followed (--follow-symlinks follows them)       // photos marked missing
+                                  // whose content is back (same path or another)
   // Roots that are missing, empty, or lost most of their photos at once: nothing
   // was removed, but the user should know (an unmounted drive?).
   std::vector<std::string> warnings;

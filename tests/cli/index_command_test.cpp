@@ -15,10 +15,12 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "models/photo_decoder.h"
+#include "storage/gallery.h"
 #include "storage/gallery_store.h"
 #include "tests/support/test_photos.h"
 
@@ -141,6 +143,68 @@ TEST(IndexCommandTest, HeicAndAvifPhotosAreIndexedWithTheFacesOfTheirJpeg) {
   EXPECT_EQ(per_photo[dir + "/IMG_0001.jpg"], 3);
   EXPECT_EQ(per_photo[dir + "/IMG_0002.HEIC"], 3);
   EXPECT_EQ(per_photo[dir + "/IMG_0003.avif"], 3);
+}
+
+TEST(IndexCommandTest, SymlinkedAlbumsAreNeverSilentAndOneFileIsOnePhoto) {
+  testing::TempDir tmp;
+  const std::string real = tmp.file("library/2024"), album = tmp.file("library/album");
+  fs::create_directories(real);
+  fs::create_directories(album);
+  fs::copy_file(testing::demo_photo(3), real + "/IMG_1.jpg");
+  fs::create_symlink(real + "/IMG_1.jpg", album + "/best.jpg");
+  const std::string db = tmp.file("db");
+  std::string out, err;
+  // Not followed: said, with the hint.
+  ASSERT_EQ(testing::run_command(facedex(db) + "index --json " + shell_quote(album), &out, &err), 0) << err;
+  EXPECT_EQ(nlohmann::json::parse(out)["skipped_symlinks"], 1) << out;
+  EXPECT_NE(err.find("--follow-symlinks"), std::string::npos) << err;
+  // Followed: stored under the real path, and the real file indexed directly later is the same photo.
+  ASSERT_EQ(testing::run_command(facedex(db) + "index --follow-symlinks " + shell_quote(album), &out, &err), 0) << err;
+  ASSERT_EQ(testing::run_command(facedex(db) + "index " + shell_quote(real), &out, &err), 0) << err;
+  std::set<std::string> photos;
+  for (const auto& f : parse_lines([&] {
+         EXPECT_EQ(testing::run_command(facedex(db) + "export", &out, &err), 0);
+         return out;
+       }()))
+    photos.insert(f["photo"].get<std::string>());
+  EXPECT_EQ(photos, std::set<std::string>{fs::canonical(real + "/IMG_1.jpg").string()});
+}
+
+TEST(IndexCommandTest, APhotoStoredUnderALinkMovesToItsRealPathWithItsName) {
+  testing::TempDir tmp;
+  const std::string real = tmp.file("real"), album = tmp.file("album");
+  fs::create_directories(real);
+  fs::create_directories(album);
+  fs::copy_file(testing::demo_photo(3), real + "/IMG_1.jpg");
+  fs::create_symlink(real + "/IMG_1.jpg", album + "/best.jpg");
+  const std::string db = tmp.file("db");
+  std::string out, err;
+  ASSERT_EQ(testing::run_command(facedex(db) + "index " + shell_quote(real), &out, &err), 0) << err;
+  ASSERT_EQ(testing::run_command(facedex(db) + "name --face 1 Ann", &out, &err), 0) << err;
+  {
+    // What an older facedex stored when it followed the link: the link's path.
+    auto gallery = storage::Gallery::open(db, storage::OpenMode::kReadWrite, nullptr);
+    ASSERT_TRUE(gallery) << gallery.status().message();
+    auto photo = (*gallery)->store().photo_by_path(fs::canonical(real + "/IMG_1.jpg").string());
+    ASSERT_TRUE(photo && *photo);
+    storage::Photo p = **photo;
+    const std::string old = p.path;
+    p.path = album + "/best.jpg";
+    auto batch = (*gallery)->store().new_batch();
+    batch.update_photo(p, old);
+    ASSERT_TRUE((*gallery)->commit(batch, true));
+  }
+  ASSERT_EQ(testing::run_command(facedex(db) + "index --json " + shell_quote(real), &out, &err), 0) << err;
+  EXPECT_EQ(nlohmann::json::parse(out)["moved"], 1) << out;
+  ASSERT_EQ(testing::run_command(facedex(db) + "export", &out, &err), 0);
+  std::set<std::string> photos;
+  std::set<std::string> names;
+  for (const auto& f : parse_lines(out)) {
+    photos.insert(f["photo"].get<std::string>());
+    if (!f["person"].is_null()) names.insert(f["person"].get<std::string>());
+  }
+  EXPECT_EQ(photos, std::set<std::string>{fs::canonical(real + "/IMG_1.jpg").string()});
+  EXPECT_EQ(names, std::set<std::string>{"Ann"});
 }
 
 TEST(IndexCommandTest, KilledAtRandomMomentsThenResumedGivesExactlyTheCleanRunsFaces) {
