@@ -50,6 +50,7 @@ int run_models(const GlobalOptions& g, bool json, const std::string& export_path
     j["embedder"] = embedder_name(g);
     j["same_person_distance"] = set->same_person_distance;
     j["detector_kernel"] = models::FaceDetector::default_kernel_name();
+    j["detector_module"] = models::FaceDetector::avx2_module_path();
     std::printf("%s\n", j.dump(2).c_str());
     return kExitOk;
   }
@@ -63,9 +64,10 @@ int run_models(const GlobalOptions& g, bool json, const std::string& export_path
   std::printf("fingerprint  %s (stored with every descriptor; galleries never mix fingerprints)\n",
               set->fingerprint.c_str());
   if (set->onnx)
-    std::printf("embedder     onnx (external model: own fingerprint; distance rules scaled to its same-person "
-                "distance %.3f)\n",
-                set->same_person_distance);
+    std::printf(
+        "embedder     onnx (external model: own fingerprint; distance rules scaled to its same-person "
+        "distance %.3f)\n",
+        set->same_person_distance);
   else
     std::printf("embedder     %s (--embedder: onednn or dlib; they agree within 1e-4 and share the fingerprint)\n",
                 embedder_name(g).c_str());
@@ -85,7 +87,8 @@ void register_models_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
                   "Write the descriptor network as an ONNX model FILE plus FILE.json, the spec --embedder onnx:FILE "
                   "reads (input_size, channel_order rgb|bgr, layout nchw|nhwc, mean, scale, output_dims 128, "
                   "normalise_output none|l2, same_person_distance)");
-  on_run(cmd, [&g, json, export_path]() { return run_models(g, *json, *export_path); }, exit_code);
+  on_run(
+      cmd, [&g, json, export_path]() { return run_models(g, *json, *export_path); }, exit_code);
 }
 
 }  // namespace facedex::cli

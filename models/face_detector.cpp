@@ -1,19 +1,18 @@
 #include "models/face_detector.h"
 
 #include <dlfcn.h>
+#include <dlib/image_processing.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-
-#include <dlib/image_processing.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "models/face_detection_kernel.h"
-#include "models/shape_predictor_cache.h"
 #include "models/model_files.h"
+#include "models/shape_predictor_cache.h"
 
 namespace facedex::models {
 
@@ -46,6 +45,7 @@ namespace {
 struct Avx2Kernels {
   const DetectionKernelOps* fused_scan = nullptr;
   const DetectionKernelOps* dlib_scan = nullptr;
+  std::string path;  // the module loaded
 };
 
 Avx2Kernels load_avx2_kernels() {
@@ -56,6 +56,8 @@ Avx2Kernels load_avx2_kernels() {
   std::error_code ec;
   const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (!ec) candidates.push_back((exe.parent_path() / kDetectorModuleFile).string());
+  if (const std::string lib = installed_path(kInstalledLibDir); !lib.empty())
+    candidates.push_back(lib + "/" + kDetectorModuleFile);
   candidates.push_back(FACEDEX_DETECTOR_MODULE_PATH);
   for (const auto& path : candidates) {
     // RTLD_LOCAL: the module's dlib instantiations stay its own.
@@ -64,7 +66,7 @@ Avx2Kernels load_avx2_kernels() {
     using Entry = const DetectionKernelOps* (*)();
     auto fused = reinterpret_cast<Entry>(dlsym(handle, "facedex_detection_kernel_avx2"));
     auto dlib_scan = reinterpret_cast<Entry>(dlsym(handle, "facedex_detection_kernel_avx2_dlib_scan"));
-    if (fused && dlib_scan) return {fused(), dlib_scan()};
+    if (fused && dlib_scan) return {fused(), dlib_scan(), path};
     dlclose(handle);
   }
   return {};
@@ -116,6 +118,8 @@ FaceDetector::~FaceDetector() = default;
 
 const char* FaceDetector::kernel_name() const { return impl_->kernel->name; }
 const char* FaceDetector::default_kernel_name() { return chosen_kernel().name; }
+
+std::string FaceDetector::avx2_module_path() { return avx2_kernels().path; }
 
 namespace {
 

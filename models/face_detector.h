@@ -10,10 +10,9 @@
 
 #include <array>
 #include <memory>
+#include <opencv2/core.hpp>
 #include <string>
 #include <vector>
-
-#include <opencv2/core.hpp>
 
 #include "models/embedder.h"
 #include "util/status.h"
@@ -103,6 +102,8 @@ class FaceDetector {
   // "avx2", "avx2-dlib-scan" or "generic": which build of the pixel code runs.
   const char* kernel_name() const;
   static const char* default_kernel_name();
+  // The AVX2 detection module's file when it was loaded, else "".
+  static std::string avx2_module_path();
 
  private:
   struct Impl;

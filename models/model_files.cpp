@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -77,7 +78,26 @@ Expected<ModelFile> describe(const std::string& path, const std::string& origin)
 
 }  // namespace
 
-std::string bundled_models_dir() { return FACEDEX_BUNDLED_MODELS_DIR; }
+std::string installed_path(const std::string& relative) {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  return (exe.parent_path().parent_path() / relative).lexically_normal().string();
+}
+
+std::string bundled_models_dir() {
+  // Installed (PREFIX/bin/facedex beside PREFIX/share/facedex/models) first, so
+  // that an installed binary never depends on its build tree; the build's own
+  // folder next.
+  static const std::string dir = [] {
+    const std::string installed = installed_path(kInstalledModelsDir);
+    std::error_code ec;
+    if (!installed.empty() && std::filesystem::is_regular_file(installed + "/" + kConvertedDescriptorFile, ec))
+      return installed;
+    return std::string(FACEDEX_BUNDLED_MODELS_DIR);
+  }();
+  return dir;
+}
 
 Expected<ModelSet> locate_models(const std::string& user_dir_arg, const std::string& embedder) {
   std::string user_dir = user_dir_arg;
@@ -148,9 +168,9 @@ Expected<ModelSet> locate_models(const std::string& user_dir_arg, const std::str
   }
   // The descriptor recipe is part of the fingerprint: flip-averaged and plain
   // descriptors of the same network are not comparable either.
-  set.fingerprint = sha256_hex(set.descriptor.sha256 + ":" + set.landmarks.sha256 +
-                               (kFlipAveragedDescriptors ? ":flip-average" : ""))
-                        .substr(0, 16);
+  set.fingerprint =
+      sha256_hex(set.descriptor.sha256 + ":" + set.landmarks.sha256 + (kFlipAveragedDescriptors ? ":flip-average" : ""))
+          .substr(0, 16);
   if (const std::string onnx = onnx_model_path(embedder); !onnx.empty()) {
     auto spec = load_onnx_model_spec(onnx);
     if (!spec) return spec.status();

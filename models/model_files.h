@@ -23,9 +23,9 @@ struct ModelFile {
 };
 
 struct ModelSet {
-  ModelFile descriptor;  // dlib ResNet metric network (.dat, anet_type)
-  ModelFile landmarks;   // dlib shape predictor, 68 or 5 points
-  int landmark_points;   // 68 or 5
+  ModelFile descriptor;                   // dlib ResNet metric network (.dat, anet_type)
+  ModelFile landmarks;                    // dlib shape predictor, 68 or 5 points
+  int landmark_points;                    // 68 or 5
   std::optional<ModelFile> cnn_detector;  // mmod_human_face_detector.dat if the user has it (not used yet)
   // Short hash of descriptor + landmark model: two descriptors are comparable
   // only when their fingerprints are equal (alignment depends on the landmarks).
@@ -55,7 +55,15 @@ Expected<ModelSet> locate_models(const std::string& user_dir, const std::string&
 // landmarks) and its same-person distance.
 Status use_onnx_model(const OnnxModelSpec& spec, ModelSet* set);
 
-// The directory facedex's own setup writes the converted model to.
+// The directory of the bundled models: PREFIX/share/facedex/models when the
+// program is installed there (cmake --install), else the build's folder.
 std::string bundled_models_dir();
+
+// Where `cmake --install` puts the bundled models and the AVX2 detection module,
+// relative to the install prefix (the program is PREFIX/bin/facedex).
+inline constexpr const char* kInstalledModelsDir = "share/facedex/models";
+inline constexpr const char* kInstalledLibDir = "lib/facedex";
+// PREFIX/relative for the running program, or "" when it cannot be told.
+std::string installed_path(const std::string& relative);
 
 }  // namespace facedex::models
