@@ -11,11 +11,15 @@
 #include <vector>
 
 #include "models/shape_predictor_members.h"
+#include "util/sha256.h"
 
 namespace facedex::models {
 namespace {
 
-constexpr char kMagic[] = "facedex shape predictor copy 1\n";
+// Version 2 ends with the sha256 (hex) of everything before it: a copy whose
+// floats changed would move every landmark under the same model fingerprint.
+constexpr char kMagic[] = "facedex shape predictor copy 2\n";
+constexpr size_t kDigestChars = 64;
 
 class Writer {
  public:
@@ -115,6 +119,8 @@ bool write_shape_predictor_cache(const dlib::shape_predictor& predictor, const s
     const float xy[2] = {d.x(), d.y()};
     out.floats(xy, 2);
   });
+  const std::string digest = sha256_hex(out.data().data(), out.data().size());
+  out.bytes(digest.data(), digest.size());
   std::error_code ignored;  // a directory that cannot be made fails the write below
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ignored);
   const std::string tmp = path + ".tmp." + std::to_string(::getpid());
@@ -137,10 +143,13 @@ bool read_shape_predictor_cache(const std::string& path, dlib::shape_predictor* 
   std::ifstream file(path, std::ios::binary | std::ios::ate);
   if (!file) return false;
   const std::streamoff size = file.tellg();
-  if (size < std::streamoff(sizeof kMagic)) return false;
+  if (size < std::streamoff(sizeof kMagic + kDigestChars)) return false;
   std::vector<char> data(static_cast<size_t>(size));
   file.seekg(0);
   if (!file.read(data.data(), size)) return false;
+  const size_t body = data.size() - kDigestChars;
+  if (sha256_hex(data.data(), body) != std::string(data.data() + body, kDigestChars)) return false;
+  data.resize(body);
   Reader in(data);
   char magic[sizeof kMagic - 1];
   if (!in.bytes(magic, sizeof magic) || std::memcmp(magic, kMagic, sizeof magic) != 0) return false;

@@ -4,7 +4,8 @@
 // mantissa and an exponent that deserialize() decodes one at a time: ~0.7 s,
 // half of a `facedex search` of one photo. The copy holds the floats as they
 // are in memory, in a file of the user's cache directory named after the
-// model's sha256; any doubt about it (missing, short, another format version)
+// model's sha256 and ending with the sha256 of its own bytes; any doubt about
+// it (missing, short, another format version, a checksum that does not match)
 // means the model is read from dlib's file again and the copy rewritten.
 #pragma once
 

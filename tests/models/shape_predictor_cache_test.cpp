@@ -1,5 +1,7 @@
 // The fast copy of the landmark model must place exactly the landmarks dlib's
 // own file places, and a damaged copy must be refused and made again.
+#include "models/shape_predictor_cache.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -8,7 +10,6 @@
 #include "models/face_detector.h"
 #include "models/model_files.h"
 #include "models/photo_decoder.h"
-#include "models/shape_predictor_cache.h"
 #include "tests/support/test_photos.h"
 
 namespace facedex {
@@ -59,15 +60,19 @@ TEST(ShapePredictorCacheTest, CopyPlacesTheSameLandmarksAndDamagedCopiesAreRemad
   }
 
   // Damaged copies are refused: cut short, a feature index out of range, a
-  // foreign header. Loading then reads dlib's file and writes a good copy.
+  // foreign header, one changed float among the leaves (it would move every
+  // landmark under the same fingerprint). Loading then reads dlib's file and
+  // writes a good copy.
   const std::string good = testing::read_file(copy);
-  const size_t magic = std::string("facedex shape predictor copy 1\n").size();
+  const size_t magic = std::string("facedex shape predictor copy 2\n").size();
   const size_t first_split = magic + 8 + 136 * sizeof(float) + 8 + 8 + 8;  // shape, forests, trees, splits counts
   std::string out_of_range = good;
   out_of_range[first_split + 5] = char(0x7f);  // idx1 of the first split: ~2^47
   std::string foreign = good;
   foreign[0] = 'X';
-  for (const std::string& damaged : {good.substr(0, good.size() - 3), out_of_range, foreign}) {
+  std::string changed_leaf = good;
+  changed_leaf[good.size() / 2] ^= 0x01;
+  for (const std::string& damaged : {good.substr(0, good.size() - 3), out_of_range, foreign, changed_leaf}) {
     std::ofstream(copy, std::ios::binary | std::ios::trunc) << damaged;
     EXPECT_FALSE(models::read_shape_predictor_cache(copy, &read_back));
     auto reloaded = models::LandmarkModel::load(set->landmarks.path, set->landmarks.sha256);
