@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cli/cli_common.h"
+#include "indexer/crawler.h"
 #include "indexer/index_run.h"
 #include "models/decode_budget.h"
 
@@ -125,7 +126,25 @@ void print_summary(const indexer::IndexSummary& s, const storage::Gallery& g, co
   std::printf("database %s: %zu faces in the index\n", g.store().dir().c_str(), g.vectors().size());
 }
 
+// A database inside a folder being indexed, with no hidden folder between
+// them, would put RocksDB's files among the user's photos.
+std::string database_among_photos(const std::string& db_dir, const std::vector<std::string>& paths) {
+  const std::string db = indexer::absolute_path(db_dir);
+  for (const auto& p : paths) {
+    const std::string root = indexer::absolute_path(p);
+    if (!indexer::path_is_under(db, root) || db == root) continue;
+    const std::string rest = db.substr(root == "/" ? 1 : root.size() + 1);
+    if (rest[0] != '.' && rest.find("/.") == std::string::npos) return root;
+  }
+  return "";
+}
+
 int run_index_command(const GlobalOptions& g, IndexCommandOptions& o) {
+  if (const std::string root = database_among_photos(database_dir(g), o.paths); !root.empty()) {
+    report_error("the database " + indexer::absolute_path(database_dir(g)) + " would sit among the photos of " + root +
+                 ": give --db a folder outside it (or a hidden one, such as " + root + "/.facedex)");
+    return kExitUsage;
+  }
   if (o.memory_budget_mb > 0) models::DecodeBudget::process().set_bytes(o.memory_budget_mb << 20);
   auto models = load_models_or_report(g);
   if (!models) return kExitModels;

@@ -231,6 +231,14 @@ TEST_F(DamageCommandTest, CommandsThatChangeAGalleryNeverCreateOneAndForeignFold
   EXPECT_EQ(st.st_mode & 07777, 01777u);
 }
 
+TEST_F(DamageCommandTest, ADatabaseAmongThePhotosIsRefusedAndAHiddenOneIsFine) {
+  std::string out, err;
+  EXPECT_EQ(run("index " + shell_quote(photos_), &out, &err, photos_ + "/db"), 2);
+  EXPECT_NE(err.find("among the photos"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(photos_ + "/db"));
+  EXPECT_EQ(run("index " + shell_quote(photos_), &out, &err, photos_ + "/.facedex"), 0) << err;
+}
+
 TEST_F(DamageCommandTest, CsvCellsCannotRunAsFormulasAndReportsArePrivate) {
   ASSERT_EQ(run("index " + shell_quote(photos_)), 0);
   ASSERT_EQ(run("name --face 1 " + shell_quote("=1+2")), 0);
