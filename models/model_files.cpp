@@ -1,6 +1,7 @@
 #include "models/model_files.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -61,7 +62,8 @@ Expected<std::string> cached_sha256(const std::string& path) {
   if (!digest) return digest;
   if (!cache.empty()) {
     entries[key.str()] = *digest;
-    const std::string tmp = cache + ".tmp";
+    // Per process: two processes writing at once must not share a half-written file.
+    const std::string tmp = cache + ".tmp." + std::to_string(::getpid());
     std::ofstream out(tmp, std::ios::trunc);
     for (const auto& [k, v] : entries) out << k << '\t' << v << '\n';
     out.close();

@@ -33,6 +33,8 @@ TEST(ShapePredictorCacheTest, CopyPlacesTheSameLandmarksAndDamagedCopiesAreRemad
   auto set = models::locate_models("");
   ASSERT_TRUE(set) << set.status().message();
   testing::TempDir dir;
+  const char* before = std::getenv("XDG_CACHE_HOME");
+  const std::string saved = before ? before : "";
   ASSERT_EQ(::setenv("XDG_CACHE_HOME", dir.path().c_str(), 1), 0);
   const std::string copy = models::shape_predictor_cache_path(set->landmarks.sha256);
   EXPECT_EQ(copy.rfind(dir.path(), 0), 0u) << copy;
@@ -79,7 +81,10 @@ TEST(ShapePredictorCacheTest, CopyPlacesTheSameLandmarksAndDamagedCopiesAreRemad
     ASSERT_TRUE(reloaded);
     EXPECT_EQ(testing::read_file(copy), good) << "the copy was not made again";
   }
-  ::unsetenv("XDG_CACHE_HOME");
+  if (saved.empty())
+    ::unsetenv("XDG_CACHE_HOME");
+  else
+    ::setenv("XDG_CACHE_HOME", saved.c_str(), 1);
 }
 
 }  // namespace
