@@ -1,6 +1,5 @@
 #include "models/heif_decoder.h"
 
-#include <libexif/exif-data.h>
 #include <libheif/heif.h>
 
 #include <algorithm>
@@ -8,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "models/exif_fields.h"
 #include "models/photo_decoder.h"
 
 namespace facedex::models {
@@ -58,19 +58,9 @@ void read_exif_block(const heif_image_handle* handle, HeifImage* out) {
   if (offset >= size) return;
   std::vector<uint8_t> exif = {'E', 'x', 'i', 'f', 0, 0};
   exif.insert(exif.end(), block.begin() + long(offset), block.end());
-  ExifData* data = exif_data_new_from_data(exif.data(), unsigned(exif.size()));
-  if (!data) return;
-  const ExifByteOrder order = exif_data_get_byte_order(data);
-  if (ExifEntry* e = exif_data_get_entry(data, EXIF_TAG_ORIENTATION); e && e->format == EXIF_FORMAT_SHORT) {
-    const int value = exif_get_short(e->data, order);
-    if (value >= 1 && value <= 8) out->orientation = value;
-  }
-  if (ExifEntry* e = exif_data_get_entry(data, EXIF_TAG_DATE_TIME_ORIGINAL); e && e->format == EXIF_FORMAT_ASCII) {
-    std::string t(reinterpret_cast<const char*>(e->data), e->size);
-    while (!t.empty() && (t.back() == '\0' || t.back() == ' ')) t.pop_back();
-    if (t.size() == 19 && t.find_first_not_of("0123456789: ") == std::string::npos) out->taken_at = t;
-  }
-  exif_data_unref(data);
+  const ExifFields fields = read_exif_fields(exif.data(), exif.size());
+  out->orientation = fields.orientation;
+  out->taken_at = fields.taken_at;
 }
 
 }  // namespace

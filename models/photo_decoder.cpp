@@ -1,7 +1,6 @@
 #include "models/photo_decoder.h"
 
 #include <fcntl.h>
-#include <libexif/exif-data.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +10,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "models/decode_budget.h"
+#include "models/exif_fields.h"
 #include "models/heif_decoder.h"
 
 namespace facedex::models {
@@ -116,26 +116,6 @@ bool looks_like_text(const std::string& b) {
     if (c < 9 || (c > 13 && c < 32 && c != 27)) return false;
   }
   return true;
-}
-
-// EXIF orientation and capture time. Only JPEG carries EXIF in practice for
-// the formats OpenCV decodes here; libexif finds the APP1 segment itself.
-void read_exif(const std::string& bytes, DecodedPhoto* photo) {
-  ExifData* data = exif_data_new_from_data(reinterpret_cast<const unsigned char*>(bytes.data()),
-                                           static_cast<unsigned int>(bytes.size()));
-  if (!data) return;
-  const ExifByteOrder order = exif_data_get_byte_order(data);
-  if (ExifEntry* e = exif_data_get_entry(data, EXIF_TAG_ORIENTATION); e && e->format == EXIF_FORMAT_SHORT) {
-    const int value = exif_get_short(e->data, order);
-    if (value >= 1 && value <= 8) photo->orientation = value;
-  }
-  if (ExifEntry* e = exif_data_get_entry(data, EXIF_TAG_DATE_TIME_ORIGINAL); e && e->format == EXIF_FORMAT_ASCII) {
-    std::string s(reinterpret_cast<const char*>(e->data), e->size);
-    while (!s.empty() && (s.back() == '\0' || s.back() == ' ')) s.pop_back();
-    if (s.size() == 19 && s.find_first_not_of("0123456789: ") == std::string::npos && s != "0000:00:00 00:00:00")
-      photo->taken_at = s;
-  }
-  exif_data_unref(data);
 }
 
 }  // namespace
@@ -332,7 +312,13 @@ Expected<DecodedPhoto> decode_photo(const std::string& name, const std::string& 
     return Status::invalid_input(name + ": corrupt " + header->format + " (header says " +
                                  std::to_string(header->width) + "x" + std::to_string(header->height) +
                                  ", decoder gave " + std::to_string(bgr.cols) + "x" + std::to_string(bgr.rows) + ")");
-  if (header->format == "jpeg") read_exif(bytes, &photo);
+  // Only JPEG carries EXIF in practice among the formats OpenCV decodes here;
+  // libexif finds the APP1 segment itself.
+  if (header->format == "jpeg") {
+    const ExifFields exif = read_exif_fields(bytes.data(), bytes.size());
+    photo.orientation = exif.orientation;
+    photo.taken_at = exif.taken_at;
+  }
   cv::Mat rgb;
   cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
   photo.rgb = apply_exif_orientation(rgb, photo.orientation);

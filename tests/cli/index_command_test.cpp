@@ -145,13 +145,18 @@ TEST(IndexCommandTest, HeicAndAvifPhotosAreIndexedWithTheFacesOfTheirJpeg) {
   EXPECT_EQ(per_photo[dir + "/IMG_0003.avif"], 3);
 }
 
-TEST(IndexCommandTest, SymlinkedAlbumsAreNeverSilentAndOneFileIsOnePhoto) {
-  testing::TempDir tmp;
-  const std::string real = tmp.file("library/2024"), album = tmp.file("library/album");
+// real/IMG_1.jpg (a demo photo) and album/best.jpg, a link to it.
+void make_linked_album(const std::string& real, const std::string& album) {
   fs::create_directories(real);
   fs::create_directories(album);
   fs::copy_file(testing::demo_photo(3), real + "/IMG_1.jpg");
   fs::create_symlink(real + "/IMG_1.jpg", album + "/best.jpg");
+}
+
+TEST(IndexCommandTest, SymlinkedAlbumsAreNeverSilentAndOneFileIsOnePhoto) {
+  testing::TempDir tmp;
+  const std::string real = tmp.file("library/2024"), album = tmp.file("library/album");
+  make_linked_album(real, album);
   const std::string db = tmp.file("db");
   std::string out, err;
   // Not followed: said, with the hint.
@@ -173,10 +178,7 @@ TEST(IndexCommandTest, SymlinkedAlbumsAreNeverSilentAndOneFileIsOnePhoto) {
 TEST(IndexCommandTest, APhotoStoredUnderALinkMovesToItsRealPathWithItsName) {
   testing::TempDir tmp;
   const std::string real = tmp.file("real"), album = tmp.file("album");
-  fs::create_directories(real);
-  fs::create_directories(album);
-  fs::copy_file(testing::demo_photo(3), real + "/IMG_1.jpg");
-  fs::create_symlink(real + "/IMG_1.jpg", album + "/best.jpg");
+  make_linked_album(real, album);
   const std::string db = tmp.file("db");
   std::string out, err;
   ASSERT_EQ(testing::run_command(facedex(db) + "index " + shell_quote(real), &out, &err), 0) << err;
