@@ -12,6 +12,7 @@
 #include "models/decode_budget.h"
 #include "models/exif_fields.h"
 #include "models/heif_decoder.h"
+#include "models/jpeg_decoder.h"
 
 namespace facedex::models {
 namespace {
@@ -298,29 +299,38 @@ Expected<DecodedPhoto> decode_photo(const std::string& name, const std::string& 
     photo.taken_at = std::move(heif->taken_at);
     return photo;
   }
-  cv::Mat bgr;
-  try {
-    // Orientation is applied by us, from the tag we also record, so that the
-    // stored orientation and the pixels always agree.
-    bgr = cv::imdecode(cv::Mat(1, int(bytes.size()), CV_8U, const_cast<char*>(bytes.data())),
-                       cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
-  } catch (const cv::Exception& e) {
-    return Status::invalid_input(name + ": corrupt " + header->format + " (" + e.what() + ")");
+  cv::Mat rgb;
+  if (header->format == "jpeg") {
+    auto jpeg = decode_jpeg_rgb(bytes);
+    if (jpeg)
+      rgb = std::move(*jpeg);
+    else if (jpeg.status().code() != Status::Code::kUnsupported)  // CMYK goes to OpenCV below
+      return Status::invalid_input(name + ": " + jpeg.status().message());
   }
-  if (bgr.empty()) return Status::invalid_input(name + ": corrupt " + header->format + " (decoder gave no image)");
-  if (bgr.cols != header->width || bgr.rows != header->height)
+  if (rgb.empty()) {
+    cv::Mat bgr;
+    try {
+      // Orientation is applied by us, from the tag we also record, so that the
+      // stored orientation and the pixels always agree.
+      bgr = cv::imdecode(cv::Mat(1, int(bytes.size()), CV_8U, const_cast<char*>(bytes.data())),
+                         cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+    } catch (const cv::Exception& e) {
+      return Status::invalid_input(name + ": corrupt " + header->format + " (" + e.what() + ")");
+    }
+    if (bgr.empty()) return Status::invalid_input(name + ": corrupt " + header->format + " (decoder gave no image)");
+    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+  }
+  if (rgb.cols != header->width || rgb.rows != header->height)
     return Status::invalid_input(name + ": corrupt " + header->format + " (header says " +
                                  std::to_string(header->width) + "x" + std::to_string(header->height) +
-                                 ", decoder gave " + std::to_string(bgr.cols) + "x" + std::to_string(bgr.rows) + ")");
-  // Only JPEG carries EXIF in practice among the formats OpenCV decodes here;
-  // libexif finds the APP1 segment itself.
+                                 ", decoder gave " + std::to_string(rgb.cols) + "x" + std::to_string(rgb.rows) + ")");
+  // Only JPEG carries EXIF in practice among the formats decoded here; libexif
+  // finds the APP1 segment itself.
   if (header->format == "jpeg") {
     const ExifFields exif = read_exif_fields(bytes.data(), bytes.size());
     photo.orientation = exif.orientation;
     photo.taken_at = exif.taken_at;
   }
-  cv::Mat rgb;
-  cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
   photo.rgb = apply_exif_orientation(rgb, photo.orientation);
   return photo;
 }

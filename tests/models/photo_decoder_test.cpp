@@ -89,6 +89,42 @@ TEST(PhotoDecoderTest, PhotosWaitForTheMemoryBudgetAndOneThatCannotFitIsRefused)
   budget.set_bytes(saved);
 }
 
+TEST(PhotoDecoderTest, JpegPixelsAreExactlyOpenCvsAndGreyFilledOnesAreRefused) {
+  testing::TempDir dir;
+  // The same pixels as OpenCV's decoder (the library and settings it uses): demo
+  // photos, a recompressed and a grey one, and CMYK (decoded by OpenCV).
+  std::vector<std::pair<std::string, std::string>> files;
+  for (int n = 1; n <= 6; ++n)
+    files.emplace_back("sample" + std::to_string(n), testing::read_file(testing::demo_photo(n)));
+  auto photo = load_photo(testing::demo_photo(2), DecodeOptions{});
+  ASSERT_TRUE(photo);
+  cv::Mat grey;
+  cv::cvtColor(photo->rgb, grey, cv::COLOR_RGB2GRAY);
+  std::vector<uchar> encoded;
+  cv::imencode(".jpg", grey, encoded, {cv::IMWRITE_JPEG_QUALITY, 60});
+  files.emplace_back("grey", std::string(encoded.begin(), encoded.end()));
+  const std::string cmyk = dir.file("cmyk.jpg");
+  ASSERT_EQ(testing::run_command("convert " + testing::shell_quote(testing::demo_photo(1)) + " -colorspace CMYK " +
+                                 testing::shell_quote(cmyk)),
+            0);
+  files.emplace_back("cmyk", testing::read_file(cmyk));
+  for (const auto& [name, bytes] : files) {
+    auto ours = models::decode_photo(name, bytes, DecodeOptions{});
+    ASSERT_TRUE(ours) << name << ": " << ours.status().message();
+    cv::Mat bgr = cv::imdecode(cv::Mat(1, int(bytes.size()), CV_8U, const_cast<char*>(bytes.data())),
+                               cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+    cv::Mat rgb;
+    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+    ASSERT_EQ(ours->rgb.size(), rgb.size()) << name;
+    EXPECT_EQ(cv::norm(ours->rgb, rgb, cv::NORM_INF), 0) << name;
+  }
+  // Cut in the middle but ending in an end-of-image marker: libjpeg fills the
+  // rest with grey and warns; the photo is refused, naming the file.
+  const std::string bytes = testing::read_file(testing::demo_photo(3));
+  testing::write_file(dir.file("cut with eoi.jpg"), bytes.substr(0, bytes.size() / 2) + "\xFF\xD9");
+  expect_refused(dir.file("cut with eoi.jpg"), Status::Code::kInvalidInput, "truncated JPEG");
+}
+
 TEST(PhotoDecoderTest, CorruptJpegDataIsRefused) {
   testing::TempDir dir;
   std::string bytes = testing::read_file(testing::demo_photo(3));
