@@ -89,6 +89,12 @@ nlohmann::json summary_json(const indexer::IndexSummary& s, const storage::Galle
           {"newly_missing", s.newly_missing},
           {"restored", s.restored},
           {"skipped_symlinks", s.skipped_symlinks},
+          {"notices",
+           [&] {
+             nlohmann::json n = nlohmann::json::array();
+             for (const auto& [path, note] : s.notices) n.push_back({{"photo", path_json(path)}, {"note", note}});
+             return n;
+           }()},
           {"warnings", s.warnings},
           {"named_automatically", named.by_rule + named.by_cluster},
           {"failed", s.failed},

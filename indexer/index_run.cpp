@@ -37,6 +37,7 @@ struct Outcome {
   storage::Photo photo;                 // kAnalyzed
   std::vector<storage::Face> faces;     // kAnalyzed
   std::vector<models::FaceChip> chips;  // kAnalyzed, one per face until described
+  std::string note;                     // kAnalyzed: the decoder's notice, if any
   Status error;                         // kFailed
 };
 
@@ -188,6 +189,7 @@ class Worker {
     photo.orientation = decoded->orientation;
     photo.format = decoded->format;
     photo.taken_at = decoded->taken_at;
+    out.note = decoded->note;
     photo.status = storage::PhotoStatus::kIndexed;
     const std::string& model = pipeline_->model_set().fingerprint;
     for (auto& detected : pipeline_->detector().detect(decoded->rgb, options_.detect)) {
@@ -395,6 +397,10 @@ class Writer {
     take_place_of_existing(o.item, &p);
     batch_.add_photo(p, o.faces);
     ++summary_.indexed;
+    if (!o.note.empty()) {
+      problem_(o.item.path, o.note);
+      if (summary_.notices.size() < 1000) summary_.notices.emplace_back(o.item.path, o.note);
+    }
     summary_.faces_added += o.faces.size();
     return Status::ok();
   }

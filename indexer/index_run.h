@@ -69,6 +69,7 @@ struct IndexSummary {
   uint64_t faces_removed = 0;
   std::map<std::string, uint64_t> failures_by_kind;           // "truncated" -> 3
   std::vector<std::pair<std::string, std::string>> failures;  // (path, reason); first 1000
+  std::vector<std::pair<std::string, std::string>> notices;   // (path, note) of indexed photos; first 1000
   double seconds = 0;
 };
 

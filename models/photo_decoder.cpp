@@ -8,6 +8,7 @@
 #include <cstring>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <set>
 
 #include "models/decode_budget.h"
 #include "models/exif_fields.h"
@@ -75,6 +76,25 @@ bool tiff_dimensions(const std::string& b, int* w, int* h) {
     if (tag == 257) *h = int(value);
   }
   return *w > 0 && *h > 0;
+}
+
+// Pages (IFDs) in a TIFF, following the chain of next-IFD offsets; a loop or an
+// offset outside the file ends it.
+int tiff_pages(const std::string& b) {
+  if (b.size() < 8) return 0;
+  const bool little = b[0] == 'I';
+  auto u16 = [&](size_t i) { return little ? le16(b, i) : be16(b, i); };
+  auto u32 = [&](size_t i) { return little ? le32(b, i) : be32(b, i); };
+  int pages = 0;
+  size_t ifd = u32(4);
+  std::set<size_t> seen;
+  while (ifd != 0 && ifd + 2 <= b.size() && seen.insert(ifd).second && pages < 10000) {
+    ++pages;
+    const size_t next = ifd + 2 + 12 * size_t(u16(ifd));
+    if (next + 4 > b.size()) break;
+    ifd = u32(next);
+  }
+  return pages;
 }
 
 bool pnm_dimensions(const std::string& b, int* w, int* h) {
@@ -324,6 +344,9 @@ Expected<DecodedPhoto> decode_photo(const std::string& name, const std::string& 
     return Status::invalid_input(name + ": corrupt " + header->format + " (header says " +
                                  std::to_string(header->width) + "x" + std::to_string(header->height) +
                                  ", decoder gave " + std::to_string(rgb.cols) + "x" + std::to_string(rgb.rows) + ")");
+  if (header->format == "tiff")
+    if (const int pages = tiff_pages(bytes); pages > 1)
+      photo.note = "multi-page TIFF: only its first page of " + std::to_string(pages) + " is indexed";
   // Only JPEG carries EXIF in practice among the formats decoded here; libexif
   // finds the APP1 segment itself.
   if (header->format == "jpeg") {

@@ -36,6 +36,7 @@ struct DecodedPhoto {
   std::string format;    // from ImageHeader
   int orientation = 1;   // EXIF orientation tag found in the file (1 = already upright)
   std::string taken_at;  // EXIF DateTimeOriginal "YYYY:MM:DD HH:MM:SS", empty if none
+  std::string note;      // what a user should know, the photo being usable (a multi-page TIFF's other pages)
 };
 
 // Whole file into memory. kNotFound / kIoError name the file and the OS reason;

@@ -125,6 +125,22 @@ TEST(PhotoDecoderTest, JpegPixelsAreExactlyOpenCvsAndGreyFilledOnesAreRefused) {
   expect_refused(dir.file("cut with eoi.jpg"), Status::Code::kInvalidInput, "truncated JPEG");
 }
 
+TEST(PhotoDecoderTest, AMultiPageTiffSaysOnlyItsFirstPageIsRead) {
+  testing::TempDir dir;
+  auto photo = load_photo(testing::demo_photo(1), DecodeOptions{});
+  ASSERT_TRUE(photo);
+  cv::Mat bgr;
+  cv::cvtColor(photo->rgb, bgr, cv::COLOR_RGB2BGR);
+  ASSERT_TRUE(cv::imwritemulti(dir.file("pages.tiff"), std::vector<cv::Mat>{bgr, bgr, bgr}));
+  ASSERT_TRUE(cv::imwrite(dir.file("one.tiff"), bgr));
+  auto pages = load_photo(dir.file("pages.tiff"), DecodeOptions{});
+  ASSERT_TRUE(pages) << pages.status().message();
+  EXPECT_NE(pages->note.find("first page of 3"), std::string::npos) << pages->note;
+  auto one = load_photo(dir.file("one.tiff"), DecodeOptions{});
+  ASSERT_TRUE(one) << one.status().message();
+  EXPECT_EQ(one->note, "");
+}
+
 TEST(PhotoDecoderTest, CorruptJpegDataIsRefused) {
   testing::TempDir dir;
   std::string bytes = testing::read_file(testing::demo_photo(3));
