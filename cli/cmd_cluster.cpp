@@ -52,6 +52,7 @@ int run_cluster(const GlobalOptions& g, const ClusterCommandOptions& o) {
                             .c_str());
     return kExitOk;
   }
+  if (g.quiet) return kExitOk;
   std::printf(
       "%zu faces: %zu clusters (%zu kept their id, %zu new), %zu faces unclustered; %zu faces changed cluster "
       "(%.1f s)\n",
