@@ -217,7 +217,8 @@ Status Gallery::purge_deleted() {
   saved_seq_ = 0;
   if (Status s = save_vectors(); !s) return s;
   if (Status s = store_->compact(); !s) return s;
-  return store_->clear_purge_pending();
+  if (Status s = store_->clear_purge_pending(); !s) return s;
+  return store_->reopen();
 }
 
 Status Gallery::save_vectors() {

@@ -289,38 +289,7 @@ Expected<std::unique_ptr<GalleryStore>> GalleryStore::open(const std::string& di
   // Read before RocksDB opens, so that a writer committing meanwhile can only
   // make the mark older than what this opener sees, never newer.
   const std::optional<CommitMark> mark = read_commit_mark(store->dir_);
-  rocksdb::Options options = base_options();
-  options.create_if_missing = !exists;
-  if (!store->read_only_) options.info_log = std::make_shared<LogFileLogger>(store->dir_ + "/LOG");
-  const std::vector<std::string> wanted = {kMetaCf,    kPhotosCf,      kPathsCf,     kHashesCf,      kFacesCf,
-                                           kPersonsCf, kPersonNamesCf, kVectorLogCf, kPersonFacesCf, kHistoryCf};
-  // A read-only opener cannot create column families a newer facedex added:
-  // it opens those that exist and treats the others as empty.
-  std::vector<std::string> existing = wanted;
-  if (store->read_only_) rocksdb::DB::ListColumnFamilies(options, store->dir_, &existing);
-  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-  std::vector<int> slot(wanted.size(), -1);
-  for (size_t i = 0; i < wanted.size(); ++i) {
-    if (std::find(existing.begin(), existing.end(), wanted[i]) == existing.end()) continue;
-    slot[i] = int(cfs.size());
-    cfs.emplace_back(wanted[i], rocksdb::ColumnFamilyOptions(options));
-  }
-  rocksdb::DB* db = nullptr;
-  rocksdb::Status s = store->read_only_ ? rocksdb::DB::OpenForReadOnly(options, store->dir_, cfs, &store->handles_, &db)
-                                        : rocksdb::DB::Open(options, store->dir_, cfs, &store->handles_, &db);
-  if (!s.ok()) {
-    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos)
-      return Status::busy("database " + store->dir_ + " is locked by another process (" + s.ToString() + ")");
-    return from_rocks(s, "cannot open database " + store->dir_);
-  }
-  store->db_.reset(db);
-  rocksdb::ColumnFamilyHandle** targets[] = {
-      &store->meta_,    &store->photos_,       &store->paths_,      &store->hashes_,       &store->faces_,
-      &store->persons_, &store->person_names_, &store->vector_log_, &store->person_faces_, &store->history_};
-  for (size_t i = 0; i < wanted.size(); ++i) *targets[i] = slot[i] >= 0 ? store->handles_[size_t(slot[i])] : nullptr;
-  if (!store->meta_ || !store->photos_ || !store->paths_ || !store->hashes_ || !store->faces_ || !store->persons_ ||
-      !store->person_names_ || !store->vector_log_)
-    return Status::corruption("database " + store->dir_ + " lacks column families facedex needs");
+  if (Status st = store->open_rocksdb(!exists); !st) return st;
   store->lost_writes_ = mark && store->db_->GetLatestSequenceNumber() < mark->sequence;
   if (store->lost_writes_ && !accept_lost_writes) {
     char when[32] = "";
@@ -338,6 +307,48 @@ Expected<std::unique_ptr<GalleryStore>> GalleryStore::open(const std::string& di
   if (store->lost_writes_ && !store->read_only_)
     if (Status st = store->write_commit_mark(); !st) return st;
   return store;
+}
+
+Status GalleryStore::open_rocksdb(bool create) {
+  rocksdb::Options options = base_options();
+  options.create_if_missing = create;
+  if (!read_only_) options.info_log = std::make_shared<LogFileLogger>(dir_ + "/LOG");
+  const std::vector<std::string> wanted = {kMetaCf,    kPhotosCf,      kPathsCf,     kHashesCf,      kFacesCf,
+                                           kPersonsCf, kPersonNamesCf, kVectorLogCf, kPersonFacesCf, kHistoryCf};
+  // A read-only opener cannot create column families a newer facedex added:
+  // it opens those that exist and treats the others as empty.
+  std::vector<std::string> existing = wanted;
+  if (read_only_) rocksdb::DB::ListColumnFamilies(options, dir_, &existing);
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  std::vector<int> slot(wanted.size(), -1);
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    if (std::find(existing.begin(), existing.end(), wanted[i]) == existing.end()) continue;
+    slot[i] = int(cfs.size());
+    cfs.emplace_back(wanted[i], rocksdb::ColumnFamilyOptions(options));
+  }
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = read_only_ ? rocksdb::DB::OpenForReadOnly(options, dir_, cfs, &handles_, &db)
+                                 : rocksdb::DB::Open(options, dir_, cfs, &handles_, &db);
+  if (!s.ok()) {
+    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos)
+      return Status::busy("database " + dir_ + " is locked by another process (" + s.ToString() + ")");
+    return from_rocks(s, "cannot open database " + dir_);
+  }
+  db_.reset(db);
+  rocksdb::ColumnFamilyHandle** targets[] = {&meta_,    &photos_,       &paths_,      &hashes_,       &faces_,
+                                             &persons_, &person_names_, &vector_log_, &person_faces_, &history_};
+  for (size_t i = 0; i < wanted.size(); ++i) *targets[i] = slot[i] >= 0 ? handles_[size_t(slot[i])] : nullptr;
+  if (!meta_ || !photos_ || !paths_ || !hashes_ || !faces_ || !persons_ || !person_names_ || !vector_log_)
+    return Status::corruption("database " + dir_ + " lacks column families facedex needs");
+  return Status::ok();
+}
+
+Status GalleryStore::reopen() {
+  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+  handles_.clear();
+  if (Status s = from_rocks(db_->Close(), "closing " + dir_); !s) return s;
+  db_.reset();
+  return open_rocksdb(false);
 }
 
 Status GalleryStore::written(const rocksdb::Status& s, const std::string& what) {

@@ -163,6 +163,11 @@ class GalleryStore {
   // Rewrites every RocksDB file so deleted values physically leave the disk
   // (forget: faces are biometric data). REQUIRES: writable.
   Status compact();
+  // Closes and opens RocksDB again: the new MANIFEST it starts with describes
+  // only the files that exist, so the old one, whose records name the key
+  // ranges (paths among them) of files compacted away, is deleted. After a
+  // deletion (Gallery::purge_deleted). REQUIRES: writable.
+  Status reopen();
   // A committed deletion whose bytes may still be on disk (mark_purge_pending).
   bool purge_pending() const { return purge_pending_; }
   Status clear_purge_pending();
@@ -178,6 +183,8 @@ class GalleryStore {
   friend class GalleryBatch;
   GalleryStore() = default;
   Status load_meta();
+  // RocksDB's part of open(): options, column families, handles.
+  Status open_rocksdb(bool create);
   // from_rocks for a write; remembers that one failed (see the destructor).
   Status written(const rocksdb::Status& s, const std::string& what);
   // Records RocksDB's sequence number after a synced commit (facedex.commit).
