@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
   }
 
   std::vector<std::unique_ptr<models::FaceDetector>> detectors;
-  for (const auto* k : kernels) detectors.push_back(std::make_unique<models::FaceDetector>((*loaded)->landmarks(), k));
+  for (const auto* k : kernels) detectors.push_back(std::make_unique<models::FaceDetector>((*loaded)->landmarks(), nullptr, k));
   std::vector<double> best(kernels.size(), 1e30);
   std::vector<std::vector<std::vector<models::FaceBox>>> boxes(kernels.size());
   for (int r = 0; r < rounds; ++r) {

@@ -1,12 +1,12 @@
 #include "models/face_detection_kernel.h"
 
-#include <algorithm>
-#include <cmath>
-
 #include <dlib/image_processing.h>
 #include <dlib/image_processing/frontal_face_detector.h>
 #include <dlib/image_transforms.h>
 #include <dlib/opencv/cv_image.h>
+
+#include <algorithm>
+#include <cmath>
 #include <opencv2/imgproc.hpp>
 
 #ifdef FACEDEX_DETECTION_KERNEL_AVX2
@@ -53,12 +53,32 @@ const PlanarImage& upsampled_planar(const cv::Mat& rgb, int upsample, PlanarImag
 
 // The 68 landmarks in `box`: dlib's cascade, read with prefetches where the fused scan runs.
 template <bool kFusedScan>
-dlib::full_object_detection place_landmarks(const LandmarkModel& landmarks, const dlib::cv_image<dlib::rgb_pixel>& image,
-                                            const dlib::rectangle& box) {
+dlib::full_object_detection place_landmarks(const LandmarkModel& landmarks,
+                                            const dlib::cv_image<dlib::rgb_pixel>& image, const dlib::rectangle& box) {
 #ifdef FACEDEX_DETECTION_KERNEL_AVX2
   if constexpr (kFusedScan) return predict_shape_prefetched(landmarks.predictor(), image, box);
 #endif
   return landmarks.predictor()(image, box);
+}
+
+// Landmarks and an aligned chip for each seed whose box is not empty.
+template <bool kFusedScan>
+void place(const LandmarkModel& landmarks, const cv::Mat& rgb, const std::vector<FaceSeed>& seeds,
+           std::vector<DetectedFace>* out) {
+  const dlib::cv_image<dlib::rgb_pixel> full(rgb);
+  for (const auto& seed : seeds) {
+    if (seed.box.width() <= 0 || seed.box.height() <= 0) continue;
+    const dlib::rectangle rect(seed.shape_left, seed.shape_top, seed.shape_right, seed.shape_bottom);
+    const dlib::full_object_detection shape = place_landmarks<kFusedScan>(landmarks, full, rect);
+    DetectedFace face;
+    face.score = seed.score;
+    face.box = seed.box;
+    face.landmarks.reserve(shape.num_parts());
+    for (unsigned long p = 0; p < shape.num_parts(); ++p)
+      face.landmarks.push_back({float(shape.part(p).x()), float(shape.part(p).y())});
+    dlib::extract_image_chip(full, dlib::get_face_chip_details(shape, kChipSize, kChipPadding), face.chip);
+    out->push_back(std::move(face));
+  }
 }
 
 // kFusedScan: window scores by hog_scan_avx2 (AVX2 build only) instead of dlib's scanner.
@@ -84,27 +104,23 @@ void detect(void* hog_ptr, const LandmarkModel& landmarks, const cv::Mat& rgb, d
     hog(det_image, detections, adjust_threshold);
   }
 
-  const dlib::cv_image<dlib::rgb_pixel> full(rgb);
+  std::vector<FaceSeed> seeds;
   for (const auto& d : detections) {
     dlib::drectangle r = d.rect;
     for (int i = 0; i < upsample; ++i) r = pyramid.rect_down(r);
-    const dlib::rectangle in_photo(std::lround(r.left() / scale), std::lround(r.top() / scale),
-                                   std::lround(r.right() / scale), std::lround(r.bottom() / scale));
-    const dlib::full_object_detection shape = place_landmarks<kFusedScan>(landmarks, full, in_photo);
-
-    DetectedFace face;
-    face.score = d.detection_confidence;
-    face.box.left = std::clamp<int>(int(in_photo.left()), 0, rgb.cols);
-    face.box.top = std::clamp<int>(int(in_photo.top()), 0, rgb.rows);
-    face.box.right = std::clamp<int>(int(in_photo.right()) + 1, 0, rgb.cols);
-    face.box.bottom = std::clamp<int>(int(in_photo.bottom()) + 1, 0, rgb.rows);
-    if (face.box.width() <= 0 || face.box.height() <= 0) continue;
-    face.landmarks.reserve(shape.num_parts());
-    for (unsigned long p = 0; p < shape.num_parts(); ++p)
-      face.landmarks.push_back({float(shape.part(p).x()), float(shape.part(p).y())});
-    dlib::extract_image_chip(full, dlib::get_face_chip_details(shape, kChipSize, kChipPadding), face.chip);
-    out->push_back(std::move(face));
+    FaceSeed seed;
+    seed.score = d.detection_confidence;
+    seed.shape_left = std::lround(r.left() / scale);
+    seed.shape_top = std::lround(r.top() / scale);
+    seed.shape_right = std::lround(r.right() / scale);
+    seed.shape_bottom = std::lround(r.bottom() / scale);
+    seed.box.left = std::clamp<int>(int(seed.shape_left), 0, rgb.cols);
+    seed.box.top = std::clamp<int>(int(seed.shape_top), 0, rgb.rows);
+    seed.box.right = std::clamp<int>(int(seed.shape_right) + 1, 0, rgb.cols);
+    seed.box.bottom = std::clamp<int>(int(seed.shape_bottom) + 1, 0, rgb.rows);
+    seeds.push_back(seed);
   }
+  place<kFusedScan>(landmarks, rgb, seeds, out);
 }
 
 // The fHOG planes the detector scores at one pyramid level: dlib's
@@ -147,16 +163,18 @@ void fhog(const cv::Mat& rgb, int upsample, int level, std::vector<std::vector<f
   *cols = hog[0].nc();
   for (size_t i = 0; i < hog.size(); ++i) {
     planes->emplace_back();
-    for (long r = 0; r < hog[i].nr(); ++r) planes->back().insert(planes->back().end(), &hog[i][r][0], &hog[i][r][0] + hog[i].nc());
+    for (long r = 0; r < hog[i].nr(); ++r)
+      planes->back().insert(planes->back().end(), &hog[i][r][0], &hog[i][r][0] + hog[i].nc());
   }
 }
 
 #ifdef FACEDEX_DETECTION_KERNEL_AVX2
-const DetectionKernelOps kOps{"avx2", &create_hog, &destroy_hog, &detect<true>, &fhog<true>};
+const DetectionKernelOps kOps{"avx2", &create_hog, &destroy_hog, &detect<true>, &place<true>, &fhog<true>};
 // dlib's own scanner at AVX2: what the fused scan is compared with.
-const DetectionKernelOps kDlibScanOps{"avx2-dlib-scan", &create_hog, &destroy_hog, &detect<false>, &fhog<false>};
+const DetectionKernelOps kDlibScanOps{"avx2-dlib-scan", &create_hog,   &destroy_hog,
+                                      &detect<false>,   &place<false>, &fhog<false>};
 #else
-const DetectionKernelOps kOps{"generic", &create_hog, &destroy_hog, &detect<false>, &fhog<false>};
+const DetectionKernelOps kOps{"generic", &create_hog, &destroy_hog, &detect<false>, &place<false>, &fhog<false>};
 #endif
 
 }  // namespace

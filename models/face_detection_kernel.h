@@ -11,16 +11,24 @@
 // be free to do, crashing CPUs without AVX2).
 #pragma once
 
-#include <vector>
-
 #include <opencv2/core.hpp>
+#include <vector>
 
 #include "models/face_detector.h"
 
 namespace facedex::models {
 
+// A face another detector found: its box and score as reported, and the
+// rectangle dlib's shape predictor starts from (inclusive corners, as dlib's
+// rectangle has them), which is where HOG would have put its box.
+struct FaceSeed {
+  FaceBox box;
+  double score = 0;
+  long shape_left = 0, shape_top = 0, shape_right = 0, shape_bottom = 0;
+};
+
 struct DetectionKernelOps {
-  const char* name;                // "generic" or "avx2"
+  const char* name;  // "generic" or "avx2"
   // One HOG scanner (stateful: one per thread). `decoded_path`: dlib's frontal
   // detector as written by facedex_write_hog_detector, read instead of decoding
   // the compressed copy in dlib's headers (~0.8 s) when it exists.
@@ -30,6 +38,9 @@ struct DetectionKernelOps {
   // boxes back and places landmarks and chips on the full-resolution pixels.
   void (*detect)(void* hog, const LandmarkModel& landmarks, const cv::Mat& rgb, double scale, int upsample,
                  double adjust_threshold, std::vector<DetectedFace>* out);
+  // Places landmarks and cuts chips for faces found by another detector.
+  void (*place)(const LandmarkModel& landmarks, const cv::Mat& rgb, const std::vector<FaceSeed>& seeds,
+                std::vector<DetectedFace>* out);
   // The 31 fHOG planes (8 px cells, padded for 10x10 filters) of pyramid level
   // `level` of `rgb` upsampled `upsample` times, as this kernel's detector
   // computes them, each `rows` x `cols`, row-major: for tests that compare kernels.

@@ -13,6 +13,7 @@
 #include "models/face_detection_kernel.h"
 #include "models/model_files.h"
 #include "models/shape_predictor_cache.h"
+#include "models/ulfd_network.h"
 
 namespace facedex::models {
 
@@ -99,21 +100,34 @@ const DetectionKernelOps& chosen_kernel() {
 const DetectionKernelOps* avx2_detection_kernel() { return avx2_kernels().fused_scan; }
 const DetectionKernelOps* avx2_dlib_scan_detection_kernel() { return avx2_kernels().dlib_scan; }
 
+const char* detector_kind_name(DetectorKind kind) { return kind == DetectorKind::kCnn ? "cnn" : "hog"; }
+
+Expected<DetectorKind> parse_detector_kind(const std::string& name) {
+  if (name == "cnn") return DetectorKind::kCnn;
+  if (name == "hog") return DetectorKind::kHog;
+  return Status::invalid_input("unknown detector '" + name + "' (cnn or hog)");
+}
+
 struct FaceDetector::Impl {
   const DetectionKernelOps* kernel = nullptr;
-  void* hog = nullptr;
+  void* hog = nullptr;  // created on first use: a CNN detector never needs it
+  std::unique_ptr<UlfdNetwork> cnn;
   std::shared_ptr<const LandmarkModel> landmarks;
   ~Impl() {
     if (hog) kernel->destroy_hog(hog);
   }
 };
 
-FaceDetector::FaceDetector(std::shared_ptr<const LandmarkModel> landmarks, const DetectionKernelOps* kernel)
+FaceDetector::FaceDetector(std::shared_ptr<const LandmarkModel> landmarks, std::unique_ptr<UlfdNetwork> cnn,
+                           const DetectionKernelOps* kernel)
     : impl_(std::make_unique<Impl>()) {
   impl_->kernel = kernel ? kernel : &chosen_kernel();
-  impl_->hog = impl_->kernel->create_hog(decoded_hog_detector_path().c_str());
+  impl_->cnn = std::move(cnn);
+  if (!impl_->cnn) impl_->hog = impl_->kernel->create_hog(decoded_hog_detector_path().c_str());
   impl_->landmarks = std::move(landmarks);
 }
+
+DetectorKind FaceDetector::kind() const { return impl_->cnn ? DetectorKind::kCnn : DetectorKind::kHog; }
 FaceDetector::~FaceDetector() = default;
 
 const char* FaceDetector::kernel_name() const { return impl_->kernel->name; }
@@ -137,12 +151,76 @@ int FaceDetector::effective_upsample(int width, int height, const DetectOptions&
   return std::lround(std::max(width, height) * s) <= kAutoUpsampleMaxSide ? 1 : 0;
 }
 
+namespace {
+
+// ULFD's smallest anchors are 10-24 px: the finest scale brings a face of
+// min_face pixels to kCnnSmallFaceInput pixels of the network's input.
+constexpr double kCnnSmallFaceInput = 16;
+// Its largest anchors are 128-256 px: each coarser scale is this much smaller,
+// until the whole photo fits in kCnnCoarsestSide pixels.
+constexpr double kCnnScaleStep = 4;
+constexpr double kCnnCoarsestSide = 320;
+constexpr double kCnnMaxUpscale = 2;
+// Overlapping boxes, from one scale or two, are one face.
+constexpr float kCnnSuppressIou = 0.3f;
+
+// Where dlib's HOG would put its box for a face ULFD boxed: the shape
+// predictor was trained on HOG boxes, which sit lower and are squarer than
+// ULFD's. Fitted on groups/dlib (benchmarks/detection_quality.cpp --calibrate).
+constexpr double kShapeCentreX = 0.0, kShapeCentreY = 0.0;  // times the box's width and height
+constexpr double kShapeWidth = 1.0, kShapeHeight = 1.0;
+
+FaceSeed seed_from_cnn_box(const ScoredBox& b, int cols, int rows) {
+  FaceSeed seed;
+  seed.score = b.score;
+  seed.box.left = std::clamp(int(std::lround(b.left)), 0, cols);
+  seed.box.top = std::clamp(int(std::lround(b.top)), 0, rows);
+  seed.box.right = std::clamp(int(std::lround(b.right)), 0, cols);
+  seed.box.bottom = std::clamp(int(std::lround(b.bottom)), 0, rows);
+  const double w = b.width(), h = b.height();
+  const double cx = (b.left + b.right) / 2 + kShapeCentreX * w, cy = (b.top + b.bottom) / 2 + kShapeCentreY * h;
+  const double sw = kShapeWidth * w, sh = kShapeHeight * h;
+  seed.shape_left = std::lround(cx - sw / 2);
+  seed.shape_top = std::lround(cy - sh / 2);
+  seed.shape_right = std::lround(cx + sw / 2) - 1;  // dlib's corners are inclusive
+  seed.shape_bottom = std::lround(cy + sh / 2) - 1;
+  return seed;
+}
+
+}  // namespace
+
+std::vector<double> FaceDetector::cnn_scales(int width, int height, const DetectOptions& options) {
+  std::vector<double> scales;
+  const double long_side = std::max(width, height);
+  if (long_side <= 0) return scales;
+  double s = std::min(kCnnMaxUpscale, kCnnSmallFaceInput / std::max(1, options.min_face));
+  scales.push_back(s);
+  while (long_side * s > kCnnCoarsestSide) {
+    s = std::max(s / kCnnScaleStep, kCnnCoarsestSide / long_side);
+    scales.push_back(s);
+  }
+  return scales;
+}
+
 std::vector<DetectedFace> FaceDetector::detect(const cv::Mat& rgb, const DetectOptions& options) {
   std::vector<DetectedFace> faces;
   if (rgb.empty()) return faces;
-  const double scale = detection_scale(rgb.cols, rgb.rows, options);
-  const int upsample = effective_upsample(rgb.cols, rgb.rows, options);
-  impl_->kernel->detect(impl_->hog, *impl_->landmarks, rgb, scale, upsample, options.adjust_threshold, &faces);
+  if (impl_->cnn) {
+    std::vector<ScoredBox> boxes;
+    for (double s : cnn_scales(rgb.cols, rgb.rows, options)) {
+      auto found = impl_->cnn->detect_at_scale(rgb, s, options.min_score);
+      boxes.insert(boxes.end(), found.begin(), found.end());
+    }
+    std::vector<FaceSeed> seeds;
+    for (const auto& b : suppress_overlaps(std::move(boxes), kCnnSuppressIou))
+      if (std::min(b.width(), b.height()) >= float(options.min_face))
+        seeds.push_back(seed_from_cnn_box(b, rgb.cols, rgb.rows));
+    impl_->kernel->place(*impl_->landmarks, rgb, seeds, &faces);
+  } else {
+    const double scale = detection_scale(rgb.cols, rgb.rows, options);
+    const int upsample = effective_upsample(rgb.cols, rgb.rows, options);
+    impl_->kernel->detect(impl_->hog, *impl_->landmarks, rgb, scale, upsample, options.adjust_threshold, &faces);
+  }
   // Largest first: the "main" face of a photo is faces[0].
   std::stable_sort(faces.begin(), faces.end(), [](const DetectedFace& a, const DetectedFace& b) {
     return int64_t(a.box.width()) * a.box.height() > int64_t(b.box.width()) * b.box.height();

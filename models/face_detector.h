@@ -1,11 +1,17 @@
 // Finds faces in an upright RGB photo, places landmarks and cuts aligned chips.
 //
-// HOG runs on a copy of the photo scaled for detection (downscaled when large,
-// upsampled with pyramid_up when small); boxes are mapped back to the full
-// photo, and landmarks and chips come from the full-resolution pixels.
+// Two detectors find the boxes:
+//  - cnn (the default): ULFD (models/ulfd_network.h) at a few scales chosen
+//    from the photo's size and the smallest face wanted; its boxes are mapped
+//    to where dlib's HOG would have put them, so that dlib's shape predictor,
+//    trained on HOG boxes, places the same landmarks.
+//  - hog: dlib's frontal HOG detector on a copy scaled for detection
+//    (downscaled when large, upsampled with pyramid_up when small).
+// Landmarks and chips come from the full-resolution pixels either way, so
+// descriptors stay dlib's.
 //
-// Not thread-safe: dlib's HOG scanner keeps state. One FaceDetector per thread;
-// the landmark model is shared read-only between them.
+// Not thread-safe: the HOG scanner and the network keep state. One
+// FaceDetector per thread; the landmark model is shared read-only between them.
 #pragma once
 
 #include <array>
@@ -15,6 +21,7 @@
 #include <vector>
 
 #include "models/embedder.h"
+#include "models/ulfd_network.h"
 #include "util/status.h"
 
 namespace dlib {
@@ -23,7 +30,22 @@ class shape_predictor;
 
 namespace facedex::models {
 
+enum class DetectorKind { kCnn, kHog };
+// "cnn" or "hog": what --detector takes and photo records keep.
+const char* detector_kind_name(DetectorKind kind);
+Expected<DetectorKind> parse_detector_kind(const std::string& name);
+
+// The CNN detector's defaults (benchmarks/RESULTS.md, "Face detection", has the measurements).
+inline constexpr int kDefaultMinFace = 20;
+inline constexpr float kDefaultCnnMinScore = 0.7f;
+
 struct DetectOptions {
+  // CNN only. Faces whose box's short side is below min_face pixels are left
+  // out; the detector runs at the scales that find faces of that size.
+  int min_face = kDefaultMinFace;
+  // CNN only: the least face probability (0..1) kept.
+  float min_score = kDefaultCnnMinScore;
+  // The rest is HOG's.
   // -1 = auto: one pyramid_up when the detection image's long side is at most
   // kAutoUpsampleMaxSide. HOG finds faces of ~80 px and up: 500 px VOC photos
   // have 0 of 7 faces found without upsampling, while 1920 px photos find the
@@ -53,8 +75,10 @@ struct FaceBox {
 };
 
 struct DetectedFace {
-  FaceBox box;                                  // clipped to the photo
-  double score = 0;                             // HOG detection confidence (higher = surer)
+  FaceBox box;  // clipped to the photo
+  // CNN: the face probability, 0..1. HOG: dlib's detection confidence, about
+  // -0.5..3 (0 is HOG's own threshold). Higher is surer for both.
+  double score = 0;
   std::vector<std::array<float, 2>> landmarks;  // (x, y) in photo pixels, 68 or 5 points
   FaceChip chip;                                // kChipSize aligned face for the embedder
 };
@@ -85,10 +109,12 @@ inline constexpr const char* kDetectorModuleFile = "libfacedex_detect_avx2.so";
 
 class FaceDetector {
  public:
+  // cnn: the CNN detector's network, or null for HOG.
   // kernel: null = the fastest this CPU runs (FACEDEX_DETECTOR_KERNEL=generic
   // forces the portable one, =avx2-dlib-scan the AVX2 build with dlib's own
   // HOG scanner); see face_detection_kernel.h.
-  explicit FaceDetector(std::shared_ptr<const LandmarkModel> landmarks, const DetectionKernelOps* kernel = nullptr);
+  explicit FaceDetector(std::shared_ptr<const LandmarkModel> landmarks, std::unique_ptr<UlfdNetwork> cnn = nullptr,
+                        const DetectionKernelOps* kernel = nullptr);
   ~FaceDetector();
   FaceDetector(const FaceDetector&) = delete;
   FaceDetector& operator=(const FaceDetector&) = delete;
@@ -96,7 +122,12 @@ class FaceDetector {
   // REQUIRES: rgb is CV_8UC3, RGB order, upright.
   std::vector<DetectedFace> detect(const cv::Mat& rgb, const DetectOptions& options);
 
-  // The upsample count and detection scale detect() would use for this size.
+  DetectorKind kind() const;
+
+  // The scales (input size over photo size) the CNN runs at for a photo of this size.
+  static std::vector<double> cnn_scales(int width, int height, const DetectOptions& options);
+
+  // HOG: the upsample count detect() would use for this size.
   static int effective_upsample(int width, int height, const DetectOptions& options);
 
   // "avx2", "avx2-dlib-scan" or "generic": which build of the pixel code runs.

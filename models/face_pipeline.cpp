@@ -1,21 +1,33 @@
 #include "models/face_pipeline.h"
 
 #include <dlfcn.h>
-
 #include <dlib/image_transforms.h>
 
 #include "models/onednn_embedder.h"
 #include "models/onnx_embedder.h"
+#include "models/ulfd_network.h"
 
 namespace facedex::models {
 
-Expected<std::shared_ptr<const FaceModels>> FaceModels::load(const ModelSet& set, EmbedderBackend backend) {
+Expected<std::shared_ptr<const FaceModels>> FaceModels::load(const ModelSet& set, EmbedderBackend backend,
+                                                             DetectorKind detector) {
+  if (detector == DetectorKind::kCnn) {
+    if (!set.cnn_detector)
+      return Status::not_found(std::string("face detector model not found: ") + kCnnDetectorFile + " is not in " +
+                               bundled_models_dir() + " (run scripts/setup.sh to fetch it, or use --detector hog)");
+    if (set.cnn_detector->sha256 != pinned_cnn_detector_sha256())
+      return Status::invalid_input(set.cnn_detector->path + ": not the pinned face detector (sha256 " +
+                                   set.cnn_detector->sha256 + ", expected " + pinned_cnn_detector_sha256() +
+                                   "); run scripts/setup.sh to fetch it again, or use --detector hog");
+    if (auto net = UlfdNetwork::load(set.cnn_detector->path); !net) return net.status();
+  }
   auto landmarks = LandmarkModel::load(set.landmarks.path, set.landmarks.sha256);
   if (!landmarks) return landmarks.status();
   auto models = std::make_shared<FaceModels>();
   models->set_ = set;
   models->landmarks_ = *landmarks;
   models->backend_ = resolve_embedder_backend(backend);
+  models->detector_ = detector;
   if ((models->backend_ == EmbedderBackend::kOnnx) != set.onnx.has_value())
     return Status::invalid_input("the onnx embedder needs an ONNX model set (use_onnx_model), and only it");
   return std::shared_ptr<const FaceModels>(std::move(models));
@@ -28,8 +40,10 @@ Expected<std::unique_ptr<Embedder>> FaceModels::make_embedder(int threads) const
     // analyse never pays for it.
     std::call_once(resnet_weights_once_, [this] {
       auto weights = read_resnet_weights(set_.descriptor.path);
-      if (weights) resnet_weights_ = std::make_shared<const ResNetWeights>(std::move(*weights));
-      else resnet_weights_error_ = weights.status();
+      if (weights)
+        resnet_weights_ = std::make_shared<const ResNetWeights>(std::move(*weights));
+      else
+        resnet_weights_error_ = weights.status();
     });
     if (!resnet_weights_) return resnet_weights_error_;
     return make_onednn_embedder(*resnet_weights_, threads);
@@ -38,14 +52,21 @@ Expected<std::unique_ptr<Embedder>> FaceModels::make_embedder(int threads) const
   return load_dlib_embedder(set_.descriptor.path);
 }
 
-FacePipeline::FacePipeline(std::shared_ptr<const FaceModels> models, std::unique_ptr<Embedder> embedder)
-    : models_(std::move(models)), detector_(models_->landmarks()), embedder_(std::move(embedder)) {}
+FacePipeline::FacePipeline(std::shared_ptr<const FaceModels> models, std::unique_ptr<UlfdNetwork> cnn,
+                           std::unique_ptr<Embedder> embedder)
+    : models_(std::move(models)), detector_(models_->landmarks(), std::move(cnn)), embedder_(std::move(embedder)) {}
 
 Expected<std::unique_ptr<FacePipeline>> FacePipeline::create(std::shared_ptr<const FaceModels> models,
                                                              int embedder_threads) {
   auto embedder = models->make_embedder(embedder_threads);
   if (!embedder) return embedder.status();
-  return std::unique_ptr<FacePipeline>(new FacePipeline(std::move(models), std::move(*embedder)));
+  std::unique_ptr<UlfdNetwork> cnn;
+  if (models->detector_kind() == DetectorKind::kCnn) {
+    auto net = UlfdNetwork::load(models->model_set().cnn_detector->path);
+    if (!net) return net.status();
+    cnn = std::move(*net);
+  }
+  return std::unique_ptr<FacePipeline>(new FacePipeline(std::move(models), std::move(cnn), std::move(*embedder)));
 }
 
 std::vector<AnalyzedFace> FacePipeline::analyze(const cv::Mat& rgb, const DetectOptions& options) {

@@ -21,11 +21,15 @@ struct AnalyzedFace {
 // Loaded once per process and shared by every thread's pipeline.
 class FaceModels {
  public:
+  // detector: kCnn needs set.cnn_detector, and fails with the file named and
+  // the fix when it is missing or not the pinned network.
   static Expected<std::shared_ptr<const FaceModels>> load(const ModelSet& set,
-                                                          EmbedderBackend backend = EmbedderBackend::kAuto);
+                                                          EmbedderBackend backend = EmbedderBackend::kAuto,
+                                                          DetectorKind detector = DetectorKind::kCnn);
   const ModelSet& model_set() const { return set_; }
   const std::shared_ptr<const LandmarkModel>& landmarks() const { return landmarks_; }
   EmbedderBackend backend() const { return backend_; }
+  DetectorKind detector_kind() const { return detector_; }
 
   // A new embedder of the chosen backend; `threads` per forward pass.
   Expected<std::unique_ptr<Embedder>> make_embedder(int threads) const;
@@ -34,6 +38,7 @@ class FaceModels {
   ModelSet set_;
   std::shared_ptr<const LandmarkModel> landmarks_;
   EmbedderBackend backend_ = EmbedderBackend::kDlib;
+  DetectorKind detector_ = DetectorKind::kCnn;
   // Read on the first oneDNN embedder, shared by every thread's.
   mutable std::once_flag resnet_weights_once_;
   mutable std::shared_ptr<const ResNetWeights> resnet_weights_;
@@ -61,7 +66,8 @@ class FacePipeline {
   const ModelSet& model_set() const { return models_->model_set(); }
 
  private:
-  FacePipeline(std::shared_ptr<const FaceModels> models, std::unique_ptr<Embedder> embedder);
+  FacePipeline(std::shared_ptr<const FaceModels> models, std::unique_ptr<UlfdNetwork> cnn,
+               std::unique_ptr<Embedder> embedder);
 
   std::shared_ptr<const FaceModels> models_;
   FaceDetector detector_;

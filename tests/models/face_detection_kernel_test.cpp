@@ -34,8 +34,8 @@ TEST(FaceDetectionKernelTest, Avx2BuildFindsWhatTheGenericBuildFinds) {
   ASSERT_TRUE(set) << set.status().message();
   auto loaded = models::FaceModels::load(*set);
   ASSERT_TRUE(loaded) << loaded.status().message();
-  models::FaceDetector generic((*loaded)->landmarks(), &models::generic_detection_kernel());
-  models::FaceDetector fast((*loaded)->landmarks(), avx2);
+  models::FaceDetector generic((*loaded)->landmarks(), nullptr, &models::generic_detection_kernel());
+  models::FaceDetector fast((*loaded)->landmarks(), nullptr, avx2);
   EXPECT_STREQ(generic.kernel_name(), "generic");
   EXPECT_STREQ(fast.kernel_name(), "avx2");
 
@@ -135,8 +135,8 @@ TEST(FaceDetectionKernelTest, FusedHogScanScoresWindowsLikeDlibsScanner) {
   ASSERT_TRUE(set) << set.status().message();
   auto loaded = models::FaceModels::load(*set);
   ASSERT_TRUE(loaded) << loaded.status().message();
-  models::FaceDetector a((*loaded)->landmarks(), dlib_scan);
-  models::FaceDetector b((*loaded)->landmarks(), fused);
+  models::FaceDetector a((*loaded)->landmarks(), nullptr, dlib_scan);
+  models::FaceDetector b((*loaded)->landmarks(), nullptr, fused);
 
   size_t compared = 0;
   double worst = 0;

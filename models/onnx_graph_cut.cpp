@@ -1,0 +1,156 @@
+#include "models/onnx_graph_cut.h"
+
+#include <set>
+#include <string_view>
+
+#include "models/protobuf_writer.h"
+
+namespace facedex::models {
+namespace {
+
+// One field of a protobuf message, as it was on the wire.
+struct Field {
+  int number = 0;
+  int wire_type = 0;
+  std::string_view value;  // the payload of length-delimited fields
+  std::string_view raw;    // the whole field, key included, to copy it unchanged
+};
+
+bool read_varint(std::string_view* in, uint64_t* v) {
+  *v = 0;
+  for (int shift = 0; shift < 64 && !in->empty(); shift += 7) {
+    const auto byte = uint8_t(in->front());
+    in->remove_prefix(1);
+    *v |= uint64_t(byte & 0x7f) << shift;
+    if (!(byte & 0x80)) return true;
+  }
+  return false;
+}
+
+// The fields of one message, or false when the bytes are not a message.
+bool read_fields(std::string_view message, std::vector<Field>* fields) {
+  fields->clear();
+  while (!message.empty()) {
+    const char* start = message.data();
+    uint64_t key = 0;
+    if (!read_varint(&message, &key)) return false;
+    Field f;
+    f.number = int(key >> 3);
+    f.wire_type = int(key & 7);
+    uint64_t n = 0;
+    switch (f.wire_type) {
+      case 0:
+        if (!read_varint(&message, &n)) return false;
+        break;
+      case 1:
+      case 5: {
+        const size_t width = f.wire_type == 1 ? 8 : 4;
+        if (message.size() < width) return false;
+        message.remove_prefix(width);
+        break;
+      }
+      case 2:
+        if (!read_varint(&message, &n) || n > message.size()) return false;
+        f.value = message.substr(0, n);
+        message.remove_prefix(n);
+        break;
+      default:
+        return false;
+    }
+    f.raw = std::string_view(start, size_t(message.data() - start));
+    fields->push_back(f);
+  }
+  return true;
+}
+
+// onnx.proto field numbers.
+constexpr int kModelGraph = 7;
+constexpr int kGraphNode = 1, kGraphOutput = 12, kGraphValueInfo = 13;
+constexpr int kNodeInput = 1, kNodeOutput = 2;
+constexpr int kValueInfoName = 1, kValueInfoType = 2;
+constexpr int kTypeTensor = 1, kTensorElemType = 1, kTensorShape = 2, kElemFloat = 1;
+
+struct Node {
+  std::string_view raw;
+  std::vector<std::string_view> inputs, outputs;
+};
+
+}  // namespace
+
+Expected<std::string> cut_onnx_graph(const std::string& model, const std::vector<std::string>& outputs) {
+  std::vector<Field> model_fields, graph_fields, node_fields;
+  if (!read_fields(model, &model_fields)) return Status::invalid_input("not an ONNX model (bad protobuf)");
+  const Field* graph = nullptr;
+  for (const auto& f : model_fields)
+    if (f.number == kModelGraph && f.wire_type == 2) graph = &f;
+  if (!graph || !read_fields(graph->value, &graph_fields)) return Status::invalid_input("not an ONNX model (no graph)");
+
+  std::vector<Node> nodes;
+  for (const auto& f : graph_fields) {
+    if (f.number != kGraphNode || f.wire_type != 2) continue;
+    if (!read_fields(f.value, &node_fields)) return Status::invalid_input("not an ONNX model (bad node)");
+    Node node{f.raw, {}, {}};
+    for (const auto& nf : node_fields) {
+      if (nf.number == kNodeInput && nf.wire_type == 2) node.inputs.push_back(nf.value);
+      if (nf.number == kNodeOutput && nf.wire_type == 2) node.outputs.push_back(nf.value);
+    }
+    nodes.push_back(std::move(node));
+  }
+
+  // Walk back from the outputs; ONNX lists nodes in topological order, so one
+  // pass from the end finds every node they need.
+  std::set<std::string_view> needed(outputs.begin(), outputs.end());
+  std::set<std::string_view> made;
+  std::vector<bool> keep(nodes.size(), false);
+  for (size_t i = nodes.size(); i-- > 0;) {
+    for (const auto& out : nodes[i].outputs)
+      if (needed.count(out)) keep[i] = true;
+    if (!keep[i]) continue;
+    for (const auto& out : nodes[i].outputs) made.insert(out);
+    for (const auto& in : nodes[i].inputs) needed.insert(in);
+  }
+  for (const auto& out : outputs)
+    if (!made.count(out)) return Status::invalid_input("no node of the model makes tensor '" + out + "'");
+
+  std::string new_graph;
+  bool outputs_written = false;
+  size_t node_index = 0;
+  for (const auto& f : graph_fields) {
+    if (f.number == kGraphNode && f.wire_type == 2) {
+      if (keep[node_index++]) new_graph.append(f.raw);
+    } else if (f.number == kGraphOutput || f.number == kGraphValueInfo) {
+      // Shapes recorded for the old outputs and intermediates are dropped:
+      // they hold the fixed input size the cut is made to escape.
+      if (f.number == kGraphOutput && !outputs_written) {
+        for (const auto& name : outputs) {
+          // OpenCV wants a type and a shape on every output: float, no dimensions given.
+          protobuf::Message tensor, type, value_info, holder;
+          tensor.add_int(kTensorElemType, kElemFloat);
+          tensor.add_message(kTensorShape, protobuf::Message());
+          type.add_message(kTypeTensor, tensor);
+          value_info.add_bytes(kValueInfoName, name);
+          value_info.add_message(kValueInfoType, type);
+          holder.add_message(kGraphOutput, value_info);
+          new_graph.append(holder.bytes());
+        }
+        outputs_written = true;
+      }
+    } else {
+      new_graph.append(f.raw);
+    }
+  }
+
+  std::string out;
+  for (const auto& f : model_fields) {
+    if (f.number != kModelGraph) {
+      out.append(f.raw);
+      continue;
+    }
+    protobuf::Message holder;
+    holder.add_bytes(kModelGraph, new_graph);
+    out.append(holder.bytes());
+  }
+  return out;
+}
+
+}  // namespace facedex::models
