@@ -155,20 +155,37 @@ namespace {
 
 // ULFD's smallest anchors are 10-24 px: the finest scale brings a face of
 // min_face pixels to kCnnSmallFaceInput pixels of the network's input.
-constexpr double kCnnSmallFaceInput = 16;
+constexpr double kCnnSmallFaceInput = 12;
 // Its largest anchors are 128-256 px: each coarser scale is this much smaller,
 // until the whole photo fits in kCnnCoarsestSide pixels.
 constexpr double kCnnScaleStep = 4;
 constexpr double kCnnCoarsestSide = 320;
 constexpr double kCnnMaxUpscale = 2;
+// ULFD was trained on 320x240 crowd photos: at finer scales large textures
+// (arms, shirts) come out as faces. Each scale but the coarsest keeps only
+// boxes up to this many input pixels, which the next scale would see below
+// its smallest anchors.
+constexpr double kCnnFinestBand = 48;
 // Overlapping boxes, from one scale or two, are one face.
 constexpr float kCnnSuppressIou = 0.3f;
+// A box scoring below DetectOptions::min_score is kept when HOG finds the
+// same face (hog_in_window) and it scores at least this.
+constexpr float kCnnConfirmedMinScore = 0.5f;
 
-// Where dlib's HOG would put its box for a face ULFD boxed: the shape
-// predictor was trained on HOG boxes, which sit lower and are squarer than
-// ULFD's. Fitted on groups/dlib (benchmarks/detection_quality.cpp --calibrate).
-constexpr double kShapeCentreX = 0.0, kShapeCentreY = 0.0;  // times the box's width and height
-constexpr double kShapeWidth = 1.0, kShapeHeight = 1.0;
+// dlib's shape predictor was trained on HOG's boxes and misplaces landmarks
+// when its box is off by a tenth of the face, which is how far ULFD's boxes
+// vary around HOG's. So each CNN face is first looked for by HOG in a window
+// around it, brought to the size HOG finds best; HOG's box, when it finds
+// one there, seeds the landmarks, and the descriptor is the one a HOG run
+// would give. Faces HOG cannot find (profiles, small or blurred ones) start
+// from the CNN box mapped to where HOG boxes sit on average.
+constexpr double kLocalWindow = 3.0;         // the window's side, times the face's
+constexpr double kLocalFaceSide = 100.0;     // HOG's window is 80 px
+constexpr double kLocalHogThreshold = -0.5;  // the CNN already found a face here
+constexpr float kLocalMatchIou = 0.3f;
+// The average map, fitted on groups/dlib (benchmarks/detection_quality.cpp --calibrate).
+constexpr double kShapeCentreX = 0.0, kShapeCentreY = 0.073;  // times the box's width and height
+constexpr double kShapeWidth = 1.156, kShapeHeight = 0.822;
 
 FaceSeed seed_from_cnn_box(const ScoredBox& b, int cols, int rows) {
   FaceSeed seed;
@@ -189,6 +206,37 @@ FaceSeed seed_from_cnn_box(const ScoredBox& b, int cols, int rows) {
 
 }  // namespace
 
+std::optional<DetectedFace> FaceDetector::hog_in_window(const ScoredBox& b, const cv::Mat& rgb) {
+  if (!impl_->hog) impl_->hog = impl_->kernel->create_hog(decoded_hog_detector_path().c_str());
+  const double side = std::max(b.width(), b.height());
+  const double cx = (b.left + b.right) / 2, cy = (b.top + b.bottom) / 2, half = kLocalWindow * side / 2;
+  const cv::Rect window = cv::Rect(cv::Point(int(std::floor(cx - half)), int(std::floor(cy - half))),
+                                   cv::Point(int(std::ceil(cx + half)), int(std::ceil(cy + half)))) &
+                          cv::Rect(0, 0, rgb.cols, rgb.rows);
+  if (window.empty()) return std::nullopt;
+  const double scale = std::min(1.0, kLocalFaceSide / side);
+  const int upsample = side * scale >= kLocalFaceSide * 0.8 ? 0 : side * 2 >= kLocalFaceSide * 0.8 ? 1 : 2;
+  std::vector<DetectedFace> found;
+  impl_->kernel->detect(impl_->hog, *impl_->landmarks, rgb(window), scale, upsample, kLocalHogThreshold, &found);
+  DetectedFace* best = nullptr;
+  float best_iou = kLocalMatchIou;
+  for (auto& f : found) {
+    const ScoredBox in_photo{float(f.box.left + window.x), float(f.box.top + window.y), float(f.box.right + window.x),
+                             float(f.box.bottom + window.y), 0.f};
+    if (const float iou = box_iou(in_photo, b); iou > best_iou) best_iou = iou, best = &f;
+  }
+  if (!best) return std::nullopt;
+  DetectedFace face = std::move(*best);
+  for (auto& p : face.landmarks) p[0] += float(window.x), p[1] += float(window.y);
+  // The CNN's box and score: one detector's, whichever placed the landmarks.
+  face.box.left = std::clamp(int(std::lround(b.left)), 0, rgb.cols);
+  face.box.top = std::clamp(int(std::lround(b.top)), 0, rgb.rows);
+  face.box.right = std::clamp(int(std::lround(b.right)), 0, rgb.cols);
+  face.box.bottom = std::clamp(int(std::lround(b.bottom)), 0, rgb.rows);
+  face.score = b.score;
+  return face;
+}
+
 std::vector<double> FaceDetector::cnn_scales(int width, int height, const DetectOptions& options) {
   std::vector<double> scales;
   const double long_side = std::max(width, height);
@@ -207,15 +255,22 @@ std::vector<DetectedFace> FaceDetector::detect(const cv::Mat& rgb, const DetectO
   if (rgb.empty()) return faces;
   if (impl_->cnn) {
     std::vector<ScoredBox> boxes;
-    for (double s : cnn_scales(rgb.cols, rgb.rows, options)) {
-      auto found = impl_->cnn->detect_at_scale(rgb, s, options.min_score);
-      boxes.insert(boxes.end(), found.begin(), found.end());
+    const float confirmed = std::min(options.min_score, kCnnConfirmedMinScore);
+    const std::vector<double> scales = cnn_scales(rgb.cols, rgb.rows, options);
+    for (size_t i = 0; i < scales.size(); ++i) {
+      for (const auto& b : impl_->cnn->detect_at_scale(rgb, scales[i], confirmed))
+        // Finer scales only for the faces coarser ones cannot see.
+        if (i + 1 == scales.size() || std::max(b.width(), b.height()) * scales[i] <= kCnnFinestBand) boxes.push_back(b);
     }
-    std::vector<FaceSeed> seeds;
-    for (const auto& b : suppress_overlaps(std::move(boxes), kCnnSuppressIou))
-      if (std::min(b.width(), b.height()) >= float(options.min_face))
-        seeds.push_back(seed_from_cnn_box(b, rgb.cols, rgb.rows));
-    impl_->kernel->place(*impl_->landmarks, rgb, seeds, &faces);
+    std::vector<FaceSeed> unmatched;
+    for (const auto& b : suppress_overlaps(std::move(boxes), kCnnSuppressIou)) {
+      if (std::min(b.width(), b.height()) < float(options.min_face)) continue;
+      if (auto face = hog_in_window(b, rgb))
+        faces.push_back(std::move(*face));
+      else if (b.score >= options.min_score)
+        unmatched.push_back(seed_from_cnn_box(b, rgb.cols, rgb.rows));
+    }
+    impl_->kernel->place(*impl_->landmarks, rgb, unmatched, &faces);
   } else {
     const double scale = detection_scale(rgb.cols, rgb.rows, options);
     const int upsample = effective_upsample(rgb.cols, rgb.rows, options);

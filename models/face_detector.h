@@ -17,6 +17,7 @@
 #include <array>
 #include <memory>
 #include <opencv2/core.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,7 +38,7 @@ Expected<DetectorKind> parse_detector_kind(const std::string& name);
 
 // The CNN detector's defaults (benchmarks/RESULTS.md, "Face detection", has the measurements).
 inline constexpr int kDefaultMinFace = 20;
-inline constexpr float kDefaultCnnMinScore = 0.7f;
+inline constexpr float kDefaultCnnMinScore = 0.9f;
 
 struct DetectOptions {
   // CNN only. Faces whose box's short side is below min_face pixels are left
@@ -137,6 +138,9 @@ class FaceDetector {
   static std::string avx2_module_path();
 
  private:
+  // HOG's face in a window around a CNN box, when it finds that face.
+  std::optional<DetectedFace> hog_in_window(const ScoredBox& box, const cv::Mat& rgb);
+
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -123,13 +123,13 @@ int run_command(const std::string& command, std::string* out, std::string* err) 
 
 namespace facedex::testing {
 
-std::unique_ptr<models::FacePipeline> make_pipeline() {
+std::unique_ptr<models::FacePipeline> make_pipeline(models::DetectorKind detector) {
   auto set = models::locate_models("");
   if (!set) {
     ADD_FAILURE() << set.status().message();
     return nullptr;
   }
-  auto loaded = models::FaceModels::load(*set);
+  auto loaded = models::FaceModels::load(*set, models::EmbedderBackend::kAuto, detector);
   if (!loaded) {
     ADD_FAILURE() << loaded.status().message();
     return nullptr;

@@ -58,7 +58,7 @@ std::string shell_quote(const std::string& s);
 #include "models/face_pipeline.h"
 
 namespace facedex::testing {
-// The pipeline over the models a user would get (locate_models("")); fails the
-// calling test when they are missing.
-std::unique_ptr<models::FacePipeline> make_pipeline();
+// The pipeline over the models a user would get (locate_models("")), with
+// `detector`; fails the calling test when they are missing.
+std::unique_ptr<models::FacePipeline> make_pipeline(models::DetectorKind detector = models::DetectorKind::kCnn);
 }  // namespace facedex::testing
