@@ -136,6 +136,28 @@ int naming_exit_code(const Status& s) {
                                                                                         : database_exit_code(s);
 }
 
+void add_detect_flags(CLI::App* cmd, models::DetectOptions& detect) {
+  cmd->add_option("--min-face", detect.min_face,
+                  "CNN detector: leave out faces smaller than this many pixels (short side of the box); smaller "
+                  "values find smaller faces and cost more time")
+      ->capture_default_str()
+      ->check(CLI::Range(8, 1 << 16));
+  cmd->add_option("--min-score", detect.min_score,
+                  "CNN detector: the least face probability kept (0..1; faces HOG also finds are kept from 0.5)")
+      ->capture_default_str()
+      ->check(distance_in(0, 1));
+  cmd->add_option("--upsample", detect.upsample,
+                  "HOG detector: times to double the detection image (-1 = auto: once when its long side is at most "
+                  "1024 px)")
+      ->capture_default_str()
+      ->check(CLI::Range(-1, 3));
+  cmd->add_option("--max-detect-side", detect.max_detect_side,
+                  "HOG detector: detect on a copy downscaled to this long side, but to no less than 60% of the photo "
+                  "(0 = full size)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1 << 16));
+}
+
 void report_error(const std::string& message) { std::fprintf(stderr, "facedex: %s\n", message.c_str()); }
 
 std::shared_ptr<const models::FaceModels> load_models_or_report(const GlobalOptions& g) {
@@ -149,7 +171,12 @@ std::shared_ptr<const models::FaceModels> load_models_or_report(const GlobalOpti
     report_error(backend.status().message());
     return nullptr;
   }
-  auto loaded = models::FaceModels::load(*set, *backend);
+  auto detector = models::parse_detector_kind(g.detector);
+  if (!detector) {
+    report_error(detector.status().message());
+    return nullptr;
+  }
+  auto loaded = models::FaceModels::load(*set, *backend, *detector);
   if (!loaded) {
     report_error(loaded.status().message());
     return nullptr;

@@ -29,6 +29,7 @@ struct GlobalOptions {
   std::string db_dir;             // --db or FACEDEX_DB
   std::string models_dir;         // --models or FACEDEX_MODELS
   std::string embedder = "auto";  // --embedder or FACEDEX_EMBEDDER
+  std::string detector = "cnn";   // --detector or FACEDEX_DETECTOR
   bool quiet = false;             // --quiet: errors only
 };
 
@@ -37,6 +38,9 @@ using CommandBody = std::function<int()>;
 
 // Registers one subcommand; its body runs when it was chosen.
 void on_run(CLI::App* command, CommandBody body, int* exit_code);
+
+// --min-face and --min-score (the CNN detector), --upsample and --max-detect-side (HOG).
+void add_detect_flags(CLI::App* cmd, models::DetectOptions& detect);
 
 // Locates and loads the models, printing a message and returning nullptr on failure.
 std::shared_ptr<const models::FaceModels> load_models_or_report(const GlobalOptions& g);

@@ -59,6 +59,7 @@ int run_faces(const GlobalOptions& g, const FacesOptions& o) {
                        {"width", photo->rgb.cols},
                        {"height", photo->rgb.rows},
                        {"orientation", photo->orientation},
+                       {"detector", models::detector_kind_name((*pipeline)->detector().kind())},
                        {"upsample", upsample},
                        {"model", (*pipeline)->model_set().fingerprint},
                        {"faces", nlohmann::json::array()}};
@@ -94,13 +95,7 @@ void register_faces_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
   CLI::App* cmd = app.add_subcommand("faces", "Find the faces in photos and print box, score and 128-d descriptor");
   cmd->add_option("photos", o->photos, "Photo files")->required();
   cmd->add_flag("--json", o->json, "One JSON object per photo");
-  cmd->add_option("--upsample", o->detect.upsample, "Times to double the image before HOG (-1 = auto)")
-      ->capture_default_str()
-      ->check(CLI::Range(-1, 3));
-  cmd->add_option("--max-detect-side", o->detect.max_detect_side,
-                  "Long side HOG runs at, but no less than 60% of the photo (0 = full size)")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 1 << 16));
+  add_detect_flags(cmd, o->detect);
   cmd->add_option("--save-chips", o->save_chips_dir, "Write each aligned 150x150 chip as PPM into this directory")
       ->check(CLI::ExistingDirectory);
   on_run(

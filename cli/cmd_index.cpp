@@ -88,6 +88,9 @@ nlohmann::json summary_json(const indexer::IndexSummary& s, const storage::Galle
           {"missing", s.missing},
           {"newly_missing", s.newly_missing},
           {"restored", s.restored},
+          {"redetected", s.redetected},
+          {"redetected_faces_found_again", s.faces_found_again},
+          {"redetected_faces_added", s.faces_added_by_redetection},
           {"skipped_symlinks", s.skipped_symlinks},
           {"notices",
            [&] {
@@ -121,6 +124,12 @@ void print_summary(const indexer::IndexSummary& s, const storage::Gallery& g, co
   if (s.restored)
     std::printf("  restored   %6llu   (missing photos back, with their faces and names)\n",
                 (unsigned long long)s.restored);
+  if (s.redetected)
+    std::printf(
+        "  redetected %6llu   (analysed before by another detector: %llu faces found again and kept as "
+        "they were, %llu new faces added)\n",
+        (unsigned long long)s.redetected, (unsigned long long)s.faces_found_again,
+        (unsigned long long)s.faces_added_by_redetection);
   std::printf("  failed     %6llu\n", (unsigned long long)s.failed);
   if (s.skipped_symlinks)
     std::printf("  skipped    %6llu   symbolic links (--follow-symlinks follows them)\n",
@@ -207,14 +216,7 @@ void register_index_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
   cmd->add_option("-j,--jobs", o->index.jobs, "Worker threads (0 = one per core; at most 256)")
       ->capture_default_str()
       ->check(CLI::Range(0, 256));
-  cmd->add_option("--upsample", o->index.detect.upsample,
-                  "Times to double the detection image (-1 = auto: once when its long side is at most 1024 px)")
-      ->capture_default_str()
-      ->check(CLI::Range(-1, 3));
-  cmd->add_option("--max-detect-side", o->index.detect.max_detect_side,
-                  "Detect on a copy downscaled to this long side, but to no less than 60% of the photo (0 = full size)")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 1 << 16));
+  add_detect_flags(cmd, o->index.detect);
   cmd->add_option("--max-pixels", o->index.decode.max_pixels, "Refuse photos larger than this many pixels")
       ->capture_default_str()
       ->check(CLI::Range(int64_t(1), int64_t(1) << 40));

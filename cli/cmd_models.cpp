@@ -47,6 +47,8 @@ int run_models(const GlobalOptions& g, bool json, const std::string& export_path
                      {"landmarks", file_json(set->landmarks)},
                      {"landmark_points", set->landmark_points}};
     j["cnn_detector"] = set->cnn_detector ? file_json(*set->cnn_detector) : nlohmann::json();
+    if (set->cnn_detector) j["cnn_detector"]["licence"] = "MIT";
+    j["detector"] = g.detector;
     j["embedder"] = embedder_name(g);
     j["same_person_distance"] = set->same_person_distance;
     j["detector_kernel"] = models::FaceDetector::default_kernel_name();
@@ -60,7 +62,11 @@ int run_models(const GlobalOptions& g, bool json, const std::string& export_path
   };
   print("descriptor", set->descriptor);
   print("landmarks", set->landmarks);
-  if (set->cnn_detector) print("cnn detector", *set->cnn_detector);
+  if (set->cnn_detector)
+    print("cnn detector", *set->cnn_detector);
+  else
+    std::printf("cnn detector missing: %s is not in %s (run scripts/setup.sh, or use --detector hog)\n",
+                models::kCnnDetectorFile, models::bundled_models_dir().c_str());
   std::printf("fingerprint  %s (stored with every descriptor; galleries never mix fingerprints)\n",
               set->fingerprint.c_str());
   if (set->onnx)
@@ -71,8 +77,14 @@ int run_models(const GlobalOptions& g, bool json, const std::string& export_path
   else
     std::printf("embedder     %s (--embedder: onednn or dlib; they agree within 1e-4 and share the fingerprint)\n",
                 embedder_name(g).c_str());
-  std::printf("detector     dlib HOG, %s build (the AVX2 build is used when the CPU has it; same boxes)\n",
-              models::FaceDetector::default_kernel_name());
+  if (g.detector == "cnn")
+    std::printf(
+        "detector     cnn: ULFD RFB-320 boxes; dlib HOG (%s build) around each face seeds the 68 landmarks "
+        "(--detector hog: HOG alone)\n",
+        models::FaceDetector::default_kernel_name());
+  else
+    std::printf("detector     hog: dlib HOG, %s build (the AVX2 build is used when the CPU has it; same boxes)\n",
+                models::FaceDetector::default_kernel_name());
   return kExitOk;
 }
 

@@ -211,6 +211,7 @@ void register_query_commands(CLI::App& app, GlobalOptions& g, int* exit_code) {
                   "Plain distance threshold instead of the calibrated rule (names more strangers)")
       ->check(distance_in(0, 4));
   cmd->add_flag("--json", who->json, "One JSON object per probe photo");
+  add_detect_flags(cmd, who->detect);
   on_run(
       cmd, [&g, who]() { return run_who(g, *who, false); }, exit_code);
 

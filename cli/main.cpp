@@ -32,6 +32,12 @@ int main(int argc, char** argv) {
             return parsed ? std::string() : parsed.status().message();
           },
           "auto|onednn|dlib|onnx:PATH"));
+  app.add_option("--detector", g.detector,
+                 "Face detector: cnn (ULFD, finds turned, small and crowded faces) or hog (dlib's frontal HOG). A "
+                 "gallery indexed with the other one is analysed again once, keeping every face it has")
+      ->envname("FACEDEX_DETECTOR")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"cnn", "hog"}));
   app.add_flag("-q,--quiet", g.quiet, "Print errors only");
 
   int exit_code = kExitOk;
@@ -47,7 +53,7 @@ int main(int argc, char** argv) {
   // CLI11 would say "arguments were not expected" of a mistyped command.
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "--db" || arg == "--models" || arg == "--embedder") {
+    if (arg == "--db" || arg == "--models" || arg == "--embedder" || arg == "--detector") {
       ++i;
       continue;
     }

@@ -30,7 +30,9 @@ struct WorkItem {
 struct Outcome {
   // kStoreFailed: the gallery could not be read; the run stops (a damaged
   // database is not the photo's fault).
-  enum Kind { kTouched, kSameContentAs, kAnalyzed, kFailed, kStoreFailed } kind = kFailed;
+  // kRedetected: unchanged, but analysed by another detector than this run's:
+  // faces and photo are this run's analysis, to add what it found anew.
+  enum Kind { kTouched, kSameContentAs, kAnalyzed, kRedetected, kFailed, kStoreFailed } kind = kFailed;
   WorkItem item;
   std::string hash;
   std::vector<uint64_t> same_content;   // kSameContentAs: stored, indexed photos with this content
@@ -45,6 +47,19 @@ int64_t mtime_ns_of(const struct stat& st) { return int64_t(st.st_mtim.tv_sec) *
 
 bool is_transient(const std::string& kind) {
   return kind == "unreadable" || kind == "vanished" || kind == "internal error";
+}
+
+// A face found again by another detector overlaps its stored box at least this
+// much (HOG's square boxes and the CNN's taller ones overlap ~0.5-0.7).
+constexpr double kSameFaceIou = 0.3;
+
+double box_iou(const storage::Box& a, const storage::Box& b) {
+  const double w = std::min(a.right, b.right) - std::max(a.left, b.left);
+  const double h = std::min(a.bottom, b.bottom) - std::max(a.top, b.top);
+  if (w <= 0 || h <= 0) return 0;
+  const double area_a = double(a.right - a.left) * (a.bottom - a.top),
+               area_b = double(b.right - b.left) * (b.bottom - b.top);
+  return w * h / (area_a + area_b - w * h);
 }
 
 // `link` is a symbolic link whose target is the file at `path`.
@@ -151,11 +166,15 @@ class Worker {
     auto bytes = models::read_file_bytes(item.path, options_.decode.max_file_bytes);
     if (!bytes) return fail(out, bytes.status());
     out.hash = sha256_hex(*bytes);
-    if (item.existing && item.existing->content_hash == out.hash) {
+    const bool redetect = item.existing && item.existing->content_hash == out.hash &&
+                          item.existing->status == storage::PhotoStatus::kIndexed &&
+                          item.existing->detector != detector_name();
+    if (item.existing && item.existing->content_hash == out.hash && !redetect) {
       out.kind = Outcome::kTouched;
       return;
     }
-    auto same = store_.photo_ids_by_hash(out.hash);
+    auto same =
+        redetect ? Expected<std::vector<uint64_t>>(std::vector<uint64_t>{}) : store_.photo_ids_by_hash(out.hash);
     if (!same) return store_failed(out, same.status());
     for (uint64_t id : *same) {
       if (item.existing && id == item.existing->id) continue;
@@ -191,6 +210,7 @@ class Worker {
     photo.taken_at = decoded->taken_at;
     out.note = decoded->note;
     photo.status = storage::PhotoStatus::kIndexed;
+    photo.detector = detector_name();
     const std::string& model = pipeline_->model_set().fingerprint;
     for (auto& detected : pipeline_->detector().detect(decoded->rgb, options_.detect)) {
       storage::Face f;
@@ -203,8 +223,10 @@ class Worker {
       out.faces.push_back(std::move(f));
       out.chips.push_back(std::move(detected.chip));
     }
-    out.kind = Outcome::kAnalyzed;
+    out.kind = redetect ? Outcome::kRedetected : Outcome::kAnalyzed;
   }
+
+  const char* detector_name() const { return models::detector_kind_name(models_->detector_kind()); }
 
   static void fail(Outcome& out, const Status& s) {
     out.kind = Outcome::kFailed;
@@ -244,6 +266,9 @@ class Writer {
         break;
       case Outcome::kAnalyzed:
         if (Status s = analysed(o); !s) return s;
+        break;
+      case Outcome::kRedetected:
+        if (Status s = redetected(o); !s) return s;
         break;
       case Outcome::kFailed:
         failed(o);
@@ -405,6 +430,43 @@ class Writer {
     return Status::ok();
   }
 
+  // Another detector analysed this photo: every face it has is kept as it is
+  // (id, descriptor, name, cluster); the faces this detector found that no
+  // stored face overlaps are added.
+  Status redetected(Outcome& o) {
+    storage::Photo p = *o.item.existing;
+    std::vector<storage::Box> old_boxes;
+    for (uint64_t fid : p.face_ids) {
+      auto f = gallery_.store().face(fid);
+      if (!f) return f.status();
+      if (*f) old_boxes.push_back((*f)->box);
+    }
+    std::vector<bool> old_taken(old_boxes.size(), false), found_again(o.faces.size(), false);
+    // Best overlaps first, each stored face matched once.
+    std::vector<std::tuple<double, size_t, size_t>> overlaps;
+    for (size_t n = 0; n < o.faces.size(); ++n)
+      for (size_t k = 0; k < old_boxes.size(); ++k)
+        if (const double v = box_iou(o.faces[n].box, old_boxes[k]); v >= kSameFaceIou) overlaps.emplace_back(v, n, k);
+    std::sort(overlaps.begin(), overlaps.end(),
+              [](const auto& a, const auto& b) { return std::get<0>(a) > std::get<0>(b); });
+    for (const auto& [v, n, k] : overlaps)
+      if (!found_again[n] && !old_taken[k]) found_again[n] = old_taken[k] = true;
+    std::vector<storage::Face> added;
+    for (size_t n = 0; n < o.faces.size(); ++n)
+      if (!found_again[n]) added.push_back(std::move(o.faces[n]));
+    p.size = o.item.size;
+    p.mtime_ns = o.item.mtime_ns;
+    if (p.missing_since) ++summary_.restored;
+    p.missing_since = 0;
+    p.detector = o.photo.detector;
+    batch_.add_faces(p, added);
+    ++summary_.redetected;
+    summary_.faces_added += added.size();
+    summary_.faces_found_again += o.faces.size() - added.size();
+    summary_.faces_added_by_redetection += added.size();
+    return Status::ok();
+  }
+
   void failed(Outcome& o) {
     const std::string kind = failure_kind(o.error);
     problem_(o.item.path, o.error.message());
@@ -490,6 +552,7 @@ Expected<IndexSummary> run_index(storage::Gallery& gallery, std::shared_ptr<cons
 
   std::vector<std::string> roots;
   for (const auto& r : roots_arg) roots.push_back(absolute_path(r));
+  const std::string detector = models::detector_kind_name(face_models->detector_kind());
   const int jobs = options.jobs > 0 ? options.jobs : int(std::max(1u, std::thread::hardware_concurrency()));
   models::set_blas_threads(1);
 
@@ -570,6 +633,7 @@ Expected<IndexSummary> run_index(storage::Gallery& gallery, std::shared_ptr<cons
         // same content and clears the mark.
         if (item.existing && item.existing->size == item.size && item.existing->mtime_ns == item.mtime_ns &&
             !item.existing->missing_since &&
+            (item.existing->status == storage::PhotoStatus::kFailed || item.existing->detector == detector) &&
             !(item.existing->status == storage::PhotoStatus::kFailed && is_transient(item.existing->failure_kind))) {
           std::lock_guard<std::mutex> lock(summary_mu);
           if (item.existing->status == storage::PhotoStatus::kFailed) {

@@ -50,17 +50,21 @@ struct IndexProgress {
 };
 
 struct IndexSummary {
-  uint64_t seen = 0;           // photo files found
-  uint64_t indexed = 0;        // analysed (new or modified)
-  uint64_t unchanged = 0;      // same size and mtime (or same content) as stored
-  uint64_t moved = 0;          // same content found at a new path whose old path is gone: faces kept
-  uint64_t copied = 0;         // same content as another stored photo: faces copied, not recomputed
-  uint64_t removed = 0;        // stored photos removed (an index run never removes photos now: always 0)
-  uint64_t missing = 0;        // stored photos under the roots whose files are gone (kept, marked missing)
-  uint64_t newly_missing = 0;  // ... of which found missing in this run
-  uint64_t restored = 0;
-  uint64_t skipped_symlinks = 0;  // links not followed (--follow-symlinks follows them)       // photos marked missing
-                                  // whose content is back (same path or another)
+  uint64_t seen = 0;       // photo files found
+  uint64_t indexed = 0;    // analysed (new or modified)
+  uint64_t unchanged = 0;  // same size and mtime (or same content) as stored
+  uint64_t moved = 0;      // same content found at a new path whose old path is gone: faces kept
+  uint64_t copied = 0;     // same content as another stored photo: faces copied, not recomputed
+  // Unchanged photos that another detector had analysed, analysed again by
+  // this run's: their faces are kept, and faces found anew added.
+  uint64_t redetected = 0;
+  uint64_t faces_found_again = 0;           // ... faces the new detector found again (kept as they were)
+  uint64_t faces_added_by_redetection = 0;  // ... faces it found anew (counted in faces_added too)
+  uint64_t removed = 0;                     // stored photos removed (an index run never removes photos now: always 0)
+  uint64_t missing = 0;                     // stored photos under the roots whose files are gone (kept, marked missing)
+  uint64_t newly_missing = 0;               // ... of which found missing in this run
+  uint64_t restored = 0;                    // photos marked missing whose content is back (same path or another)
+  uint64_t skipped_symlinks = 0;            // links not followed (--follow-symlinks follows them)
   // Roots that are missing, empty, or lost most of their photos at once: nothing
   // was removed, but the user should know (an unmounted drive?).
   std::vector<std::string> warnings;

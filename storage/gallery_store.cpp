@@ -182,21 +182,28 @@ void GalleryBatch::log(VectorOp::Kind kind, uint64_t face_id) {
   ops_.push_back(op);
 }
 
+void GalleryBatch::put_new_face(Photo& photo, Face& f) {
+  f.id = store_->next_face_id_++;
+  f.photo_id = photo.id;
+  photo.face_ids.push_back(f.id);
+  batch_->Put(store_->faces_, id_key(f.id), encode(f));
+  if (f.person_id) batch_->Put(store_->person_faces_, person_face_key(f.person_id, f.id), "");
+  log(VectorOp::kAdd, f.id);
+  added_.emplace_back(f.id, f.descriptor);
+}
+
 void GalleryBatch::add_photo(Photo& photo, std::vector<Face>& faces) {
   if (photo.id == 0) photo.id = store_->next_photo_id_++;
   photo.face_ids.clear();
-  for (Face& f : faces) {
-    f.id = store_->next_face_id_++;
-    f.photo_id = photo.id;
-    photo.face_ids.push_back(f.id);
-    batch_->Put(store_->faces_, id_key(f.id), encode(f));
-    if (f.person_id) batch_->Put(store_->person_faces_, person_face_key(f.person_id, f.id), "");
-    log(VectorOp::kAdd, f.id);
-    added_.emplace_back(f.id, f.descriptor);
-  }
+  for (Face& f : faces) put_new_face(photo, f);
   batch_->Put(store_->photos_, id_key(photo.id), encode(photo));
   batch_->Put(store_->paths_, photo.path, id_key(photo.id));
   if (!photo.content_hash.empty()) batch_->Put(store_->hashes_, hash_key(photo.content_hash, photo.id), "");
+}
+
+void GalleryBatch::add_faces(Photo& photo, std::vector<Face>& faces) {
+  for (Face& f : faces) put_new_face(photo, f);
+  update_photo(photo);
 }
 
 void GalleryBatch::update_photo(const Photo& photo, const std::string& old_path) {

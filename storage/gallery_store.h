@@ -52,6 +52,9 @@ class GalleryBatch {
   // Rewrites a photo record whose faces do not change (mtime touched, moved,
   // failure updated). old_path: the path it was stored under, if different.
   void update_photo(const Photo& photo, const std::string& old_path = "");
+  // Adds `faces` to a stored photo (ids assigned, appended to photo.face_ids)
+  // and writes the photo record.
+  void add_faces(Photo& photo, std::vector<Face>& faces);
   // Removes a photo, its path and hash entries, and its faces (logged).
   void remove_photo(const Photo& photo);
   // Rewrites a face record (person or cluster changes); the descriptor must not
@@ -82,6 +85,8 @@ class GalleryBatch {
   friend class GalleryStore;
   explicit GalleryBatch(GalleryStore* store);
   void log(VectorOp::Kind kind, uint64_t face_id);
+  // Writes a face that has no id yet: assigns one and lists it in `photo`.
+  void put_new_face(Photo& photo, Face& f);
 
   GalleryStore* store_;
   std::unique_ptr<rocksdb::WriteBatch> batch_;

@@ -7,7 +7,8 @@ namespace {
 
 // Version 2 of photos and faces appends the fields that keep names durable
 // (missing_since; name source, rejections); version 1 records still decode.
-constexpr uint8_t kPhotoVersion = 2;
+// Version 3 of photos appends the detector; older photos were all HOG's.
+constexpr uint8_t kPhotoVersion = 3;
 constexpr uint8_t kFaceVersion = 2;
 constexpr uint8_t kPersonVersion = 1;
 constexpr uint8_t kHistoryVersion = 1;
@@ -132,6 +133,7 @@ std::string encode(const Photo& p) {
   for (uint64_t id : p.face_ids) w.varint(id);
   w.svarint(p.indexed_at);
   w.svarint(p.missing_since);
+  w.str(p.detector);
   return w.take();
 }
 
@@ -152,6 +154,8 @@ bool decode(const std::string& bytes, Photo* p) {
   if (!r.svarint(&p->indexed_at)) return false;
   p->missing_since = 0;
   if (version >= 2 && !r.svarint(&p->missing_since)) return false;
+  p->detector = "hog";
+  if (version >= 3 && !r.str(&p->detector)) return false;
   return r.done();
 }
 

@@ -37,6 +37,9 @@ struct Photo {
   // photo keeps its faces and names (an unmounted drive is not a deletion) until
   // `facedex prune`; its content hash finds it again wherever it comes back.
   int64_t missing_since = 0;
+  // The face detector that analysed it ("cnn", "hog"); a run with another
+  // detector analyses it again once, keeping every face it has.
+  std::string detector;
 };
 
 // Box in the upright photo's pixels; right and bottom exclusive.

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-
 #include <opencv2/imgproc.hpp>
 
 #include "models/face_pipeline.h"
@@ -26,15 +25,27 @@ struct ExpectedPhoto {
 // Known gap (for later work on the detector): HOG is a frontal detector and
 // misses turned and tilted heads.
 const ExpectedPhoto kDemoPhotos[] = {
-    {1, 3, {{376, 376, 592, 592}, {1451, 233, 1667, 449}, {830, 472, 1046, 688}}, {{1494, 584, 1599, 689}},
+    {1,
+     3,
+     {{376, 376, 592, 592}, {1451, 233, 1667, 449}, {830, 472, 1046, 688}},
+     {{1494, 584, 1599, 689}},
      "none; the round badge on the right woman's shirt is taken for a face"},
     {2, 3, {{1448, 214, 1628, 394}}, {}, "the left woman (profile) and the middle one (head bowed)"},
     {3, 3, {{1025, 251, 1284, 510}, {567, 376, 783, 592}, {1499, 352, 1715, 568}}, {}, "none"},
-    {4, 4, {{615, 113, 831, 329}, {950, 209, 1166, 425}, {1229, 194, 1409, 374}}, {},
+    {4,
+     4,
+     {{615, 113, 831, 329}, {950, 209, 1166, 425}, {1229, 194, 1409, 374}},
+     {},
      "the leftmost woman (head tilted and turned)"},
-    {5, 5,
-     {{376, 926, 592, 1142}, {1380, 448, 1596, 664}, {791, 134, 971, 314}, {1090, 254, 1270, 434}, {642, 476, 793, 627}},
-     {}, "none"},
+    {5,
+     5,
+     {{376, 926, 592, 1142},
+      {1380, 448, 1596, 664},
+      {791, 134, 971, 314},
+      {1090, 254, 1270, 434},
+      {642, 476, 793, 627}},
+     {},
+     "none"},
     {6, 4, {{1165, 376, 1381, 592}, {639, 376, 855, 592}, {257, 543, 473, 759}, {1451, 328, 1667, 544}}, {}, "none"},
 };
 
@@ -78,8 +89,8 @@ void expect_sound_faces(const std::vector<models::AnalyzedFace>& faces, const cv
     EXPECT_GT(std::sqrt(norm), 1.0);
     EXPECT_LT(std::sqrt(norm), 2.0);
     for (size_t j = i + 1; j < faces.size(); ++j)
-      EXPECT_LT(iou(faces[i].face.box, {faces[j].face.box.left, faces[j].face.box.top, faces[j].face.box.right,
-                                        faces[j].face.box.bottom}),
+      EXPECT_LT(iou(faces[i].face.box,
+                    {faces[j].face.box.left, faces[j].face.box.top, faces[j].face.box.right, faces[j].face.box.bottom}),
                 0.3)
           << "duplicate boxes " << i << " and " << j;
   }
@@ -176,7 +187,8 @@ TEST_F(DemoPhotoDetectionTest, HogFindsSmallFacesInAVeryLargePhoto) {
   cv::resize(photo->rgb, copy, cv::Size(), shrink, shrink, cv::INTER_AREA);
   cv::Mat canvas(2 * copy.rows, 5 * copy.cols + 80, CV_8UC3, cv::Scalar(128, 128, 128));
   for (int row = 0; row < 2; ++row)
-    for (int col = 0; col < 5; ++col) copy.copyTo(canvas(cv::Rect(col * (copy.cols + 20), row * copy.rows, copy.cols, copy.rows)));
+    for (int col = 0; col < 5; ++col)
+      copy.copyTo(canvas(cv::Rect(col * (copy.cols + 20), row * copy.rows, copy.cols, copy.rows)));
   ASSERT_GT(canvas.cols, 5000);
 
   const auto found = pipeline_->detector().detect(canvas, {});

@@ -27,9 +27,7 @@ class DescriptorInvarianceTest : public ::testing::Test {
     return pipeline_->analyze(photo->rgb, {});
   }
 
-  static cv::Point2f center(const models::FaceBox& b) {
-    return {0.5f * (b.left + b.right), 0.5f * (b.top + b.bottom)};
-  }
+  static cv::Point2f center(const models::FaceBox& b) { return {0.5f * (b.left + b.right), 0.5f * (b.top + b.bottom)}; }
 
   // For each original face: the face in the copy whose centre, mapped back into
   // the original's coordinates, is nearest; its distance to the original.
@@ -70,24 +68,28 @@ TEST_F(DescriptorInvarianceTest, TransformedCopiesOfADemoPhotoKeepEveryFaceUnder
 
     cv::Mat flipped;
     cv::flip(rgb, flipped, 1);
-    expect_same_faces(original, analyze_bytes(testing::encode_jpeg(flipped)),
-                      [w](cv::Point2f p) { return cv::Point2f(w - p.x, p.y); }, name + "flipped");
+    expect_same_faces(
+        original, analyze_bytes(testing::encode_jpeg(flipped)),
+        [w](cv::Point2f p) { return cv::Point2f(w - p.x, p.y); }, name + "flipped");
 
     for (double scale : {0.5, 2.0}) {
       cv::Mat scaled;
       cv::resize(rgb, scaled, cv::Size(), scale, scale, scale < 1 ? cv::INTER_AREA : cv::INTER_CUBIC);
-      expect_same_faces(original, analyze_bytes(testing::encode_jpeg(scaled)),
-                        [scale](cv::Point2f p) { return p * float(1 / scale); },
-                        name + "rescaled x" + std::to_string(scale).substr(0, 3));
+      expect_same_faces(
+          original, analyze_bytes(testing::encode_jpeg(scaled)),
+          [scale](cv::Point2f p) { return p * float(1 / scale); },
+          name + "rescaled x" + std::to_string(scale).substr(0, 3));
     }
 
-    expect_same_faces(original, analyze_bytes(testing::encode_jpeg(rgb, 40)), [](cv::Point2f p) { return p; },
-                      name + "JPEG quality 40");
+    expect_same_faces(
+        original, analyze_bytes(testing::encode_jpeg(rgb, 40)), [](cv::Point2f p) { return p; },
+        name + "JPEG quality 40");
 
     for (int degrees : {90, 180, 270}) {
       // Stored rotated with the EXIF tag that undoes it: decoded upright again.
-      expect_same_faces(original, analyze_bytes(testing::rotated_jpeg_with_exif(rgb, degrees)),
-                        [](cv::Point2f p) { return p; }, name + "rotated " + std::to_string(degrees) + " + EXIF");
+      expect_same_faces(
+          original, analyze_bytes(testing::rotated_jpeg_with_exif(rgb, degrees)), [](cv::Point2f p) { return p; },
+          name + "rotated " + std::to_string(degrees) + " + EXIF");
     }
   }
 }

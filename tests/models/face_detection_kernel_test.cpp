@@ -1,12 +1,12 @@
 // The AVX2 build of the detection kernel must find what the generic build
 // finds: same boxes, same landmarks, same chips, scores equal to rounding.
+#include "models/face_detection_kernel.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
-
 #include <opencv2/imgproc.hpp>
 
-#include "models/face_detection_kernel.h"
 #include "models/face_pipeline.h"
 #include "models/model_files.h"
 #include "models/photo_decoder.h"
@@ -89,10 +89,12 @@ TEST(FaceDetectionKernelTest, Avx2FhogPlanesEqualDlibs) {
   for (int n : {2, 5}) {
     auto photo = models::load_photo(testing::demo_photo(n), {});
     ASSERT_TRUE(photo) << photo.status().message();
-    for (const cv::Size size : {cv::Size(0, 0), cv::Size(501, 333), cv::Size(250, 250), cv::Size(67, 93), cv::Size(21, 19)}) {
+    for (const cv::Size size :
+         {cv::Size(0, 0), cv::Size(501, 333), cv::Size(250, 250), cv::Size(67, 93), cv::Size(21, 19)}) {
       cv::Mat image = photo->rgb;
       if (size.width) cv::resize(photo->rgb, image, size, 0, 0, cv::INTER_AREA);
-      SCOPED_TRACE("sample" + std::to_string(n) + " at " + std::to_string(image.cols) + "x" + std::to_string(image.rows));
+      SCOPED_TRACE("sample" + std::to_string(n) + " at " + std::to_string(image.cols) + "x" +
+                   std::to_string(image.rows));
       std::vector<std::vector<float>> a, b;
       long a_rows, a_cols, b_rows, b_cols;
       // The image as it is, upsampled once, and three pyramid_down<6> steps

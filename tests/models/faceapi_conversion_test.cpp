@@ -1,10 +1,10 @@
 // The converted descriptor model must compute what face-api's own JavaScript
 // network computes (tests/fixtures/make_faceapi_fixture.sh made the fixture).
+#include <dlib/image_transforms/assign_image.h>
+#include <dlib/opencv/cv_image.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <dlib/image_transforms/assign_image.h>
-#include <dlib/opencv/cv_image.h>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>

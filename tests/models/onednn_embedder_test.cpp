@@ -1,17 +1,17 @@
 // The oneDNN backend must compute dlib's descriptors: within 1e-4 per dimension
 // on real chips, at every batch size and thread count. This equality is what
 // lets both backends share one model fingerprint (embedder.h).
+#include "models/onednn_embedder.h"
+
+#include <dlib/image_transforms.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
-#include <dlib/image_transforms.h>
-
 #include "models/embedder.h"
 #include "models/model_files.h"
-#include "models/onednn_embedder.h"
 #include "models/photo_decoder.h"
 #include "models/winograd_conv.h"
 #include "tests/support/demo_chips.h"

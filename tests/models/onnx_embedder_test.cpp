@@ -1,13 +1,14 @@
 // External ONNX descriptor models (--embedder onnx:PATH), tested with a real
 // model file facedex makes itself: the bundled ResNet exported to ONNX, run by
 // OpenCV's dnn module, must give dlib's descriptors; bad specs are named.
+#include "models/onnx_embedder.h"
+
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "models/embedder.h"
 #include "models/model_files.h"
-#include "models/onnx_embedder.h"
 #include "models/onnx_export.h"
 #include "tests/support/demo_chips.h"
 #include "tests/support/test_photos.h"
@@ -58,7 +59,9 @@ TEST_F(OnnxEmbedderTest, ExportedResNetRunByOpenCvMatchesDlib) {
 }
 
 TEST_F(OnnxEmbedderTest, AnExternalModelHasItsOwnFingerprintAndDistance) {
-  write_spec({{"input_size", 150}, {"mean", {122.782, 117.001, 104.298}}, {"scale", 1.0 / 256},
+  write_spec({{"input_size", 150},
+              {"mean", {122.782, 117.001, 104.298}},
+              {"scale", 1.0 / 256},
               {"same_person_distance", 0.3}});
   auto spec = models::load_onnx_model_spec(model_);
   ASSERT_TRUE(spec) << spec.status().message();

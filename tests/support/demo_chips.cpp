@@ -1,11 +1,10 @@
 #include "tests/support/demo_chips.h"
 
+#include <dlib/image_transforms.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
-
-#include <dlib/image_transforms.h>
 
 #include "models/model_files.h"
 #include "models/photo_decoder.h"

@@ -2,9 +2,9 @@
 // index becomes when a gallery is opened again.
 #pragma once
 
-#include <memory>
-
 #include <faiss/Index.h>
+
+#include <memory>
 
 namespace facedex::testing {
 

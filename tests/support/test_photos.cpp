@@ -56,11 +56,32 @@ std::string encode_jpeg(const cv::Mat& rgb, int quality) {
 std::string with_exif_orientation(const std::string& jpeg, int orientation) {
   // APP1: "Exif\0\0" + little-endian TIFF header + IFD0 with one entry.
   const unsigned char tiff[] = {
-      'I', 'I', 0x2A, 0x00, 0x08, 0x00, 0x00, 0x00,  // header, IFD0 at offset 8
-      0x01, 0x00,                                    // one entry
-      0x12, 0x01, 0x03, 0x00, 0x01, 0x00, 0x00, 0x00,  // tag 0x0112 Orientation, SHORT, count 1
-      static_cast<unsigned char>(orientation), 0x00, 0x00, 0x00,  // value
-      0x00, 0x00, 0x00, 0x00,                        // no next IFD
+      'I',
+      'I',
+      0x2A,
+      0x00,
+      0x08,
+      0x00,
+      0x00,
+      0x00,  // header, IFD0 at offset 8
+      0x01,
+      0x00,  // one entry
+      0x12,
+      0x01,
+      0x03,
+      0x00,
+      0x01,
+      0x00,
+      0x00,
+      0x00,  // tag 0x0112 Orientation, SHORT, count 1
+      static_cast<unsigned char>(orientation),
+      0x00,
+      0x00,
+      0x00,  // value
+      0x00,
+      0x00,
+      0x00,
+      0x00,  // no next IFD
   };
   std::string payload = std::string("Exif\0\0", 6) + std::string(reinterpret_cast<const char*>(tiff), sizeof(tiff));
   const size_t len = payload.size() + 2;
@@ -75,10 +96,20 @@ std::string rotated_jpeg_with_exif(const cv::Mat& upright_rgb, int clockwise_deg
   cv::Mat stored;
   int tag = 1;
   switch (clockwise_degrees) {
-    case 90: cv::rotate(upright_rgb, stored, cv::ROTATE_90_CLOCKWISE); tag = 8; break;
-    case 180: cv::rotate(upright_rgb, stored, cv::ROTATE_180); tag = 3; break;
-    case 270: cv::rotate(upright_rgb, stored, cv::ROTATE_90_COUNTERCLOCKWISE); tag = 6; break;
-    default: throw std::invalid_argument("rotation must be 90, 180 or 270");
+    case 90:
+      cv::rotate(upright_rgb, stored, cv::ROTATE_90_CLOCKWISE);
+      tag = 8;
+      break;
+    case 180:
+      cv::rotate(upright_rgb, stored, cv::ROTATE_180);
+      tag = 3;
+      break;
+    case 270:
+      cv::rotate(upright_rgb, stored, cv::ROTATE_90_COUNTERCLOCKWISE);
+      tag = 6;
+      break;
+    default:
+      throw std::invalid_argument("rotation must be 90, 180 or 270");
   }
   return with_exif_orientation(encode_jpeg(stored, quality), tag);
 }

@@ -3,11 +3,10 @@
 // rotate + EXIF tag). Nothing here depends on ../shared/data.
 #pragma once
 
-#include <string>
-#include <vector>
-
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
+#include <string>
+#include <vector>
 
 #include "models/model_constants.h"
 
@@ -55,6 +54,7 @@ std::string shell_quote(const std::string& s);
 }  // namespace facedex::testing
 
 #include <memory>
+
 #include "models/face_pipeline.h"
 
 namespace facedex::testing {
