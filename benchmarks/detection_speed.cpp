@@ -1,18 +1,23 @@
-// Face detection alone (HOG, landmarks, chips; no descriptors), each build of
-// the detection kernel in turns on the same decoded photos in one process:
-// generic (Debian's SSE2 baseline), avx2-dlib-scan (dlib's HOG scanner at
-// AVX2) and avx2 (window scores by models/hog_scan_avx2). Prints ms per photo,
-// the best of the rounds, ratios against the generic build, and whether every
-// kernel found the same boxes as the generic build.
+// Face detection alone (boxes, landmarks, chips; no descriptors), on the same
+// decoded photos in one process:
+//  1. both detectors (cnn, and hog with the fastest kernel) on every photo
+//     rescaled to a long side of 250 px, 1920 px and 4000 px: ms per photo
+//     and faces found;
+//  2. each build of HOG's detection kernel in turn: generic (Debian's SSE2
+//     baseline), avx2-dlib-scan (dlib's HOG scanner at AVX2) and avx2 (window
+//     scores by models/hog_scan_avx2), with ratios against the generic build and
+//     whether every kernel found the same boxes as the generic build.
+// Times are the best of the rounds, one thread.
 //
 //   detection_speed [--rounds N] [--kernel NAME] PHOTO_OR_LIST...
-// --kernel runs only that build (for a profile of it).
+// --kernel runs only that build in part 2 (for a profile of it).
 // A path ending in .txt is a list of photo paths, one per line.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <opencv2/imgproc.hpp>
 #include <string>
 #include <vector>
 
@@ -72,6 +77,38 @@ int main(int argc, char** argv) {
   }
   std::printf("photos: %zu, rounds: %d, one thread\n", photos.size(), rounds);
 
+  // 1. Both detectors at three photo sizes.
+  std::vector<std::unique_ptr<models::FacePipeline>> pipelines;
+  for (auto kind : {models::DetectorKind::kCnn, models::DetectorKind::kHog}) {
+    auto m = models::FaceModels::load(*set, models::EmbedderBackend::kAuto, kind);
+    if (!m) return std::fprintf(stderr, "%s\n", m.status().message().c_str()), 1;
+    auto p = models::FacePipeline::create(*m);
+    if (!p) return std::fprintf(stderr, "%s\n", p.status().message().c_str()), 1;
+    pipelines.push_back(std::move(*p));
+  }
+  for (const int side : {250, 1920, 4000}) {
+    std::vector<cv::Mat> sized;
+    for (const auto& rgb : photos) {
+      cv::Mat out;
+      const double s = double(side) / std::max(rgb.cols, rgb.rows);
+      cv::resize(rgb, out, cv::Size(), s, s, s < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+      sized.push_back(out);
+    }
+    double ms[2] = {1e30, 1e30};
+    size_t faces[2] = {0, 0};
+    for (int r = 0; r < rounds; ++r)
+      for (size_t d = 0; d < pipelines.size(); ++d) {
+        faces[d] = 0;
+        const auto start = std::chrono::steady_clock::now();
+        for (const auto& rgb : sized) faces[d] += pipelines[d]->detector().detect(rgb, {}).size();
+        ms[d] = std::min(ms[d], 1000 * std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
+                                    double(sized.size()));
+      }
+    std::printf("long side %4d px: cnn %8.1f ms/photo (%zu faces)   hog %8.1f ms/photo (%zu faces)   cnn/hog %.2fx\n",
+                side, ms[0], faces[0], ms[1], faces[1], ms[0] / ms[1]);
+  }
+
+  // 2. HOG's kernel builds.
   std::vector<const models::DetectionKernelOps*> kernels{&models::generic_detection_kernel()};
   if (models::avx2_dlib_scan_detection_kernel()) kernels.push_back(models::avx2_dlib_scan_detection_kernel());
   if (models::avx2_detection_kernel()) kernels.push_back(models::avx2_detection_kernel());
@@ -83,7 +120,8 @@ int main(int argc, char** argv) {
   }
 
   std::vector<std::unique_ptr<models::FaceDetector>> detectors;
-  for (const auto* k : kernels) detectors.push_back(std::make_unique<models::FaceDetector>((*loaded)->landmarks(), nullptr, k));
+  for (const auto* k : kernels)
+    detectors.push_back(std::make_unique<models::FaceDetector>((*loaded)->landmarks(), nullptr, k));
   std::vector<double> best(kernels.size(), 1e30);
   std::vector<std::vector<std::vector<models::FaceBox>>> boxes(kernels.size());
   for (int r = 0; r < rounds; ++r) {

@@ -243,8 +243,10 @@ std::vector<double> FaceDetector::cnn_scales(int width, int height, const Detect
   if (long_side <= 0) return scales;
   double s = std::min(kCnnMaxUpscale, kCnnSmallFaceInput / std::max(1, options.min_face));
   scales.push_back(s);
-  while (long_side * s > kCnnCoarsestSide) {
-    s = std::max(s / kCnnScaleStep, kCnnCoarsestSide / long_side);
+  const double coarsest = kCnnCoarsestSide / long_side;
+  while (s > coarsest) {
+    // Exactly `coarsest` at the end: long_side * s may round above the side.
+    s = s / kCnnScaleStep > coarsest ? s / kCnnScaleStep : coarsest;
     scales.push_back(s);
   }
   return scales;

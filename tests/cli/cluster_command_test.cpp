@@ -75,7 +75,9 @@ class ClusterCommandTest : public ::testing::Test {
     return "s" + std::to_string(sample) + "_" + std::to_string(best_x);
   }
 
-  static uint64_t cluster_of(const nlohmann::json& f) { return f["cluster"].is_null() ? 0 : f["cluster"].get<uint64_t>(); }
+  static uint64_t cluster_of(const nlohmann::json& f) {
+    return f["cluster"].is_null() ? 0 : f["cluster"].get<uint64_t>();
+  }
 
   std::vector<nlohmann::json> faces() {
     std::string out;
@@ -108,7 +110,8 @@ TEST_F(ClusterCommandTest, ClustersAreThePeopleAndKeepTheirIdsNamesAndSplits) {
     const uint64_t c = f["cluster"].get<uint64_t>();
     people_in_cluster[c].insert(truth(f, all));
     clusters_of_person[truth(f, all)].insert(c);
-    EXPECT_TRUE(cluster_photo.insert({c, f["photo"].get<std::string>()}).second) << "two faces of one photo in cluster " << c;
+    EXPECT_TRUE(cluster_photo.insert({c, f["photo"].get<std::string>()}).second)
+        << "two faces of one photo in cluster " << c;
     cluster_of_face[f["face_id"].get<uint64_t>()] = c;
   }
   EXPECT_EQ(clusters_of_person.size(), 8u);
@@ -199,15 +202,17 @@ TEST_F(ClusterCommandTest, HtmlReportOpensInChromiumWithEveryThumbnailAndHostile
     std::string dom, err;
     const int code = testing::run_command(
         "chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking "
-        "--disable-component-update --disable-sync --user-data-dir=" + shell_quote(tmp_.file("chrome")) +
-            " --virtual-time-budget=10000 --dump-dom " + shell_quote("file://" + report + "/check-" + page),
+        "--disable-component-update --disable-sync --user-data-dir=" +
+            shell_quote(tmp_.file("chrome")) + " --virtual-time-budget=10000 --dump-dom " +
+            shell_quote("file://" + report + "/check-" + page),
         &dom, &err);
     EXPECT_EQ(code, 0) << err;
     return dom;
   };
   const std::string index = browse("index.html");
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(index, m, std::regex("images=(\\d+) broken=(\\d+) scripts=(\\d+)"))) << index.substr(0, 2000);
+  ASSERT_TRUE(std::regex_search(index, m, std::regex("images=(\\d+) broken=(\\d+) scripts=(\\d+)")))
+      << index.substr(0, 2000);
   EXPECT_EQ(std::stoul(m[1]), shown_on_index);
   EXPECT_EQ(m[2], "0") << "broken thumbnails";
 
@@ -235,9 +240,9 @@ TEST_F(ClusterCommandTest, HtmlReportOpensInChromiumWithEveryThumbnailAndHostile
   std::string err;
   EXPECT_EQ(testing::run_command("chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
                                  "--disable-background-networking --disable-component-update --disable-sync "
-                                 "--user-data-dir=" + shell_quote(tmp_.file("chrome2")) +
-                                     " --window-size=1000,1200 --screenshot=" + shell_quote(shot) + " " +
-                                     shell_quote("file://" + report + "/index.html"),
+                                 "--user-data-dir=" +
+                                     shell_quote(tmp_.file("chrome2")) + " --window-size=1000,1200 --screenshot=" +
+                                     shell_quote(shot) + " " + shell_quote("file://" + report + "/index.html"),
                                  &out, &err),
             0)
       << err;

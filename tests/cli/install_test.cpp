@@ -37,6 +37,20 @@ TEST(InstallTest, AnInstalledFacedexFindsItsModelsAndModuleInItsPrefix) {
             0)
       << err;
   EXPECT_EQ(nlohmann::json::parse(out)["faces_added"], 3) << out;
+  EXPECT_EQ(models["cnn_detector"]["path"], prefix + "/share/facedex/models/ulfd_rfb320.onnx") << out;
+
+  // Without its detector model the installed program says which file is
+  // missing and what to do (exit 3), and --detector hog still works.
+  fs::remove(prefix + "/share/facedex/models/ulfd_rfb320.onnx");
+  const std::string index = shell_quote(facedex) + " --db " + shell_quote(tmp.file("db2")) + " index --json " +
+                            shell_quote(testing::demo_photo(3));
+  EXPECT_EQ(testing::run_command(index, &out, &err), 3) << err;
+  EXPECT_NE(err.find("ulfd_rfb320.onnx"), std::string::npos) << err;
+  EXPECT_NE(err.find("scripts/setup.sh"), std::string::npos) << err;
+  EXPECT_NE(err.find("--detector hog"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(tmp.file("db2")));
+  ASSERT_EQ(testing::run_command("FACEDEX_DETECTOR=hog " + index, &out, &err), 0) << err;
+  EXPECT_EQ(nlohmann::json::parse(out)["faces_added"], 3) << out;
 }
 
 }  // namespace

@@ -18,9 +18,8 @@ class OnnxEmbedderCommandTest : public ::testing::Test {
  protected:
   int run(const std::string& args, std::string* out = nullptr, std::string* err = nullptr) {
     std::string o, e;
-    const int code = testing::run_command(shell_quote(testing::facedex_binary()) + " --db " +
-                                              shell_quote(tmp_.file("db")) + " " + args,
-                                          &o, &e);
+    const int code = testing::run_command(
+        shell_quote(testing::facedex_binary()) + " --db " + shell_quote(tmp_.file("db")) + " " + args, &o, &e);
     if (out) *out = o;
     if (err) *err = e;
     return code;
@@ -71,10 +70,10 @@ TEST_F(OnnxEmbedderCommandTest, IndexesWithTheExportedModelAndKeepsItsDescriptor
   nlohmann::json spec = nlohmann::json::parse(testing::read_file(model + ".json"));
   spec["same_person_distance"] = 0.3;
   testing::write_file(model + ".json", spec.dump());
-  ASSERT_EQ(run(onnx + "compare --json " + shell_quote(testing::demo_photo(3)) + " " +
-                    shell_quote(testing::demo_photo(5)),
-                &out, &err),
-            0)
+  ASSERT_EQ(
+      run(onnx + "compare --json " + shell_quote(testing::demo_photo(3)) + " " + shell_quote(testing::demo_photo(5)),
+          &out, &err),
+      0)
       << err;
   EXPECT_NEAR(nlohmann::json::parse(out)["threshold"].get<double>(), 0.3, 1e-6) << out;
 }

@@ -224,13 +224,28 @@ TEST_F(DemoPhotoDetectionTest, CnnFindsSmallFacesInAVeryLargePhoto) {
     // Every face at ~120 px; at ~65 px ULFD's score dips below the threshold
     // for a few of the copies, depending on where they fall on its grid.
     const size_t faces = size_t(4 * rows * cols);
-    if (shrink > 0.5) EXPECT_EQ(found.size(), faces);
+    if (shrink > 0.5) {
+      EXPECT_EQ(found.size(), faces);
+    }
     EXPECT_GE(found.size(), faces * 95 / 100);
     EXPECT_LE(found.size(), faces);
     for (const auto& f : found) {
       EXPECT_GT(f.box.width(), 216 * shrink * 0.6);
       EXPECT_LT(f.box.width(), 216 * shrink * 1.4);
     }
+  }
+}
+
+// The scales end at the coarsest side for every photo size (a rounding once
+// kept them going forever).
+TEST(CnnScalesTest, EndAtTheCoarsestSideForEverySize) {
+  for (int side = 1; side < 20000; side += 7) {
+    const auto scales = models::FaceDetector::cnn_scales(side, side / 2 + 1, {});
+    ASSERT_FALSE(scales.empty());
+    ASSERT_LT(scales.size(), 8u) << side;
+    EXPECT_DOUBLE_EQ(scales.front(), 12.0 / models::kDefaultMinFace);
+    EXPECT_LE(scales.back() * side, std::max(320.0, scales.front() * side) + 1e-6) << side;
+    for (size_t i = 1; i < scales.size(); ++i) EXPECT_LT(scales[i], scales[i - 1]);
   }
 }
 
