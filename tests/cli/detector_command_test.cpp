@@ -56,6 +56,7 @@ TEST_F(DetectorCommandTest, AGalleryMadeWithHogIsAnalysedAgainOnceKeepingEveryFa
     ASSERT_EQ(run("name --face " + std::to_string(id) + " person" + std::to_string(++named)), 0);
   }
   ASSERT_EQ(named, 3);
+  const auto named_before = faces();
 
   // The default detector: every photo is analysed again, once.
   ASSERT_EQ(run("index --json --no-auto-name " + shell_quote(tmp_.file("photos")), &out, &err), 0) << err;
@@ -69,7 +70,7 @@ TEST_F(DetectorCommandTest, AGalleryMadeWithHogIsAnalysedAgainOnceKeepingEveryFa
 
   const auto after = faces();
   ASSERT_EQ(after.size(), 23u);
-  for (const auto& [id, f] : before) {
+  for (const auto& [id, f] : named_before) {
     ASSERT_TRUE(after.count(id)) << "face " << id << " is gone";
     const auto& g = after.at(id);
     EXPECT_EQ(g["box"], f["box"]);
