@@ -555,6 +555,7 @@ Expected<IndexSummary> run_index(storage::Gallery& gallery, std::shared_ptr<cons
   const std::string detector = models::detector_kind_name(face_models->detector_kind());
   const int jobs = options.jobs > 0 ? options.jobs : int(std::max(1u, std::thread::hardware_concurrency()));
   models::set_blas_threads(1);
+  models::set_cnn_threads(1);
 
   std::vector<std::unique_ptr<Worker>> workers;
   for (int i = 0; i < jobs; ++i) workers.push_back(std::make_unique<Worker>(face_models, gallery.store(), options));

@@ -184,8 +184,8 @@ constexpr double kLocalFaceSide = 100.0;     // HOG's window is 80 px
 constexpr double kLocalHogThreshold = -0.5;  // the CNN already found a face here
 constexpr float kLocalMatchIou = 0.3f;
 // The average map, fitted on groups/dlib (benchmarks/detection_quality.cpp --calibrate).
-constexpr double kShapeCentreX = 0.0, kShapeCentreY = 0.073;  // times the box's width and height
-constexpr double kShapeWidth = 1.156, kShapeHeight = 0.822;
+constexpr double kShapeCentreX = 0.008, kShapeCentreY = 0.081;  // times the box's width and height
+constexpr double kShapeWidth = 1.156, kShapeHeight = 0.841;
 
 FaceSeed seed_from_cnn_box(const ScoredBox& b, int cols, int rows) {
   FaceSeed seed;

@@ -39,6 +39,8 @@ Expected<std::shared_ptr<const std::string>> cut_model(const std::string& path) 
 
 }  // namespace
 
+void set_cnn_threads(int threads) { cv::setNumThreads(std::max(1, threads)); }
+
 float box_iou(const ScoredBox& a, const ScoredBox& b) {
   const float w = std::min(a.right, b.right) - std::max(a.left, b.left);
   const float h = std::min(a.bottom, b.bottom) - std::max(a.top, b.top);
