@@ -13,7 +13,9 @@ cmake --build build -j"$(nproc)" >/dev/null
 {
   echo "## $(date -u +%Y-%m-%d) on $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
   echo "### descriptor efficiency"; build/benchmarks/descriptor_efficiency
-  echo "### detection speed (each detection kernel in turns: 50 lfw-dev photos, the demo photos)"
+  echo "### detection quality (both detectors: wider-dev, groups/dlib, demo photos, lfw-dev)"
+  build/benchmarks/detection_quality --data "$data" --lfw
+  echo "### detection speed (both detectors at 250/1920/4000 px, then each HOG kernel in turns: 50 lfw-dev photos, the demo photos)"
   find "$data/lfw-dev/images" -name '*.jpg' | sort | head -50 >"${TMPDIR:-/tmp}/facedex-detection-list.txt"
   build/benchmarks/detection_speed --rounds 5 "${TMPDIR:-/tmp}/facedex-detection-list.txt"
   build/benchmarks/detection_speed --rounds 3 .deps/face-api/package/demo/sample*.jpg
