@@ -14,6 +14,7 @@
 #include "models/exif_fields.h"
 #include "models/heif_decoder.h"
 #include "models/jpeg_decoder.h"
+#include "models/png_decoder.h"
 
 namespace facedex::models {
 namespace {
@@ -326,6 +327,10 @@ Expected<DecodedPhoto> decode_photo(const std::string& name, const std::string& 
       rgb = std::move(*jpeg);
     else if (jpeg.status().code() != Status::Code::kUnsupported)  // CMYK goes to OpenCV below
       return Status::invalid_input(name + ": " + jpeg.status().message());
+  } else if (header->format == "png") {
+    auto png = decode_png_rgb(bytes);
+    if (!png) return Status::invalid_input(name + ": " + png.status().message());
+    rgb = std::move(*png);
   }
   if (rgb.empty()) {
     cv::Mat bgr;

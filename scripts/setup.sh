@@ -20,6 +20,7 @@ APT_PACKAGES=(
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-dnn-dev libopencv-dev
   libcli11-dev nlohmann-json3-dev libgtest-dev libexif-dev libssl-dev
   libjpeg62-turbo-dev               # JPEG decoding with libjpeg's warnings (models/jpeg_decoder.cpp)
+  libpng-dev                        # PNG decoding with libpng's messages (models/png_decoder.cpp)
   libheif-dev                       # HEIC (iPhone) and AVIF photos (models/heif_decoder.cpp)
   libheif-examples                  # heif-enc: tests make HEIC and AVIF copies of the demo photos
   npm                               # only to fetch the face-api package (weights + demo photos)

@@ -210,6 +210,49 @@ TEST(PhotoDecoderTest, ExifOrientationIsAppliedAndRecorded) {
   }
 }
 
+TEST(PhotoDecoderTest, PngPixelsAreExactlyOpenCvsAndBrokenOnesAreRefusedWithLibpngsReason) {
+  // The demo folder's PNGs (one with a 256-colour palette) and the kinds a
+  // camera or editor writes: 8-bit, 16-bit, grey, with alpha.
+  std::vector<std::pair<std::string, std::string>> files;
+  for (const char* name : {"facemesh.png", "screenshot-images.png", "screenshot-webcam.png"})
+    files.emplace_back(name, testing::read_file(testing::demo_dir() + "/" + name));
+  auto photo = load_photo(testing::demo_photo(2), DecodeOptions{});
+  ASSERT_TRUE(photo);
+  cv::Mat bgr, grey, bgra, deep;
+  cv::cvtColor(photo->rgb, bgr, cv::COLOR_RGB2BGR);
+  cv::cvtColor(bgr, grey, cv::COLOR_BGR2GRAY);
+  cv::cvtColor(bgr, bgra, cv::COLOR_BGR2BGRA);
+  for (int r = 0; r < bgra.rows; ++r)
+    for (int c = 0; c < bgra.cols; ++c) bgra.at<cv::Vec4b>(r, c)[3] = uchar((r + c) & 0xff);
+  bgr.convertTo(deep, CV_16UC3, 257.0);
+  for (const auto& [name, image] : std::vector<std::pair<std::string, cv::Mat>>{
+           {"8-bit", bgr}, {"grey", grey}, {"alpha", bgra}, {"16-bit", deep}}) {
+    std::vector<uchar> buf;
+    ASSERT_TRUE(cv::imencode(".png", image, buf)) << name;
+    files.emplace_back(name, std::string(buf.begin(), buf.end()));
+  }
+  for (const auto& [name, bytes] : files) {
+    auto ours = models::decode_photo(name, bytes, DecodeOptions{});
+    ASSERT_TRUE(ours) << name << ": " << ours.status().message();
+    cv::Mat theirs = cv::imdecode(cv::Mat(1, int(bytes.size()), CV_8U, const_cast<char*>(bytes.data())),
+                                  cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+    cv::Mat rgb;
+    cv::cvtColor(theirs, rgb, cv::COLOR_BGR2RGB);
+    ASSERT_EQ(ours->rgb.size(), rgb.size()) << name;
+    EXPECT_EQ(cv::norm(ours->rgb, rgb, cv::NORM_INF), 0) << name;
+  }
+  // Cut in its image data: refused as truncated, naming the file.
+  testing::TempDir dir;
+  const std::string& png = files[3].second;
+  testing::write_file(dir.file("cut.png"), png.substr(0, png.size() / 2));
+  expect_refused(dir.file("cut.png"), Status::Code::kInvalidInput, "truncated PNG");
+  // Flipped bytes in the image data: refused with libpng's reason.
+  std::string flipped = png;
+  for (size_t i = png.size() / 3; i < png.size() / 3 + 64; ++i) flipped[i] = char(~flipped[i]);
+  testing::write_file(dir.file("flipped.png"), flipped);
+  expect_refused(dir.file("flipped.png"), Status::Code::kInvalidInput, "PNG (libpng: ");
+}
+
 TEST(PhotoDecoderTest, PngAndWebpDecode) {
   auto upright = load_photo(testing::demo_photo(3), {});
   ASSERT_TRUE(upright);
