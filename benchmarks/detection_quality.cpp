@@ -252,6 +252,12 @@ void calibrate(Contender& cnn, Contender& hog, const std::vector<LabelledPhoto>&
       "calibration on %zu faces both detectors found: HOG box = CNN box with centre x %+.3f w, centre y %+.3f h, "
       "width x%.3f, height x%.3f\n",
       pairs.size(), mx, my, mw, mh);
+  // A CNN box moved and resized to where HOG's box would be, by the fitted map.
+  auto map_cnn_box = [&](const Found& c, double* l, double* t, double* r, double* b) {
+    const double w = c.right - c.left, h = c.bottom - c.top;
+    const double cx = (c.left + c.right) / 2 + mx * w, cy = (c.top + c.bottom) / 2 + my * h;
+    *l = cx - mw * w / 2, *t = cy - mh * h / 2, *r = cx + mw * w / 2, *b = cy + mh * h / 2;
+  };
   // Landmark error against the annotation, as a share of the inter-ocular distance.
   auto landmark_error = [&](const dlib::cv_image<dlib::rgb_pixel>& img, const std::vector<std::array<double, 2>>& truth,
                             double l, double t, double r, double b) {
@@ -276,9 +282,9 @@ void calibrate(Contender& cnn, Contender& hog, const std::vector<LabelledPhoto>&
     auto err = [&](double l, double t, double r, double b) { return landmark_error(img, truth, l, t, r, b); };
     err_hog += err(pr.hog.left, pr.hog.top, pr.hog.right, pr.hog.bottom);
     err_raw += err(pr.cnn.left, pr.cnn.top, pr.cnn.right, pr.cnn.bottom);
-    const double w = pr.cnn.right - pr.cnn.left, h = pr.cnn.bottom - pr.cnn.top;
-    const double cx = (pr.cnn.left + pr.cnn.right) / 2 + mx * w, cy = (pr.cnn.top + pr.cnn.bottom) / 2 + my * h;
-    const double e = err(cx - mw * w / 2, cy - mh * h / 2, cx + mw * w / 2, cy + mh * h / 2);
+    double l, t, r, b;
+    map_cnn_box(pr.cnn, &l, &t, &r, &b);
+    const double e = err(l, t, r, b);
     err_mapped += e;
     worst_mapped = std::max(worst_mapped, e);
     ++n;
@@ -320,9 +326,8 @@ void calibrate(Contender& cnn, Contender& hog, const std::vector<LabelledPhoto>&
       if (truth.size() != 68) continue;
       const cv::Mat rgb = load_rgb(photos[pr.photo].path);
       const dlib::cv_image<dlib::rgb_pixel> img(rgb);
-      const double w = pr.cnn.right - pr.cnn.left, h = pr.cnn.bottom - pr.cnn.top;
-      const double cx = (pr.cnn.left + pr.cnn.right) / 2 + mx * w, cy = (pr.cnn.top + pr.cnn.bottom) / 2 + my * h;
-      double l = cx - mw * w / 2, t = cy - mh * h / 2, r = cx + mw * w / 2, b = cy + mh * h / 2;
+      double l, t, r, b;
+      map_cnn_box(pr.cnn, &l, &t, &r, &b);
       for (int k = 0; k < rounds; ++k) {
         const auto shape = landmarks.predictor()(
             img, dlib::rectangle(std::lround(l), std::lround(t), std::lround(r) - 1, std::lround(b) - 1));

@@ -50,46 +50,43 @@ case "$blas" in
   *) echo "setup: warning: libblas.so.3 is $blas, not OpenBLAS: descriptors will be ~15x slower" >&2 ;;
 esac
 
-# The pinned face-api package: dlib's ResNet weights (tfjs form) and demo photos.
-pin() { awk -v k="$1" '$1==k {print $2}' models/faceapi_pins.txt; }
-PACKAGE=$(pin package)
-TARBALL_SHA=$(pin tarball_sha256)
-FACEAPI_DIR=$ROOT/.deps/face-api
-if [ ! -f "$FACEAPI_DIR/package/model/face_recognition_model.bin" ]; then
-  echo "setup: fetching $PACKAGE"
-  rm -rf "$FACEAPI_DIR" && mkdir -p "$FACEAPI_DIR"
-  (cd "$FACEAPI_DIR" && npm pack --silent "$PACKAGE" >/dev/null)
-  tgz=$(ls "$FACEAPI_DIR"/*.tgz)
+# fetch_pinned PACKAGE TARBALL_SHA256 DIR [FILE...]: npm pack PACKAGE into DIR,
+# refuse it unless its sha256 is the pinned one, and unpack it (only FILEs, if given).
+fetch_pinned() {
+  local package=$1 sha=$2 dir=$3
+  shift 3
+  echo "setup: fetching $package"
+  rm -rf "$dir" && mkdir -p "$dir"
+  (cd "$dir" && npm pack --silent "$package" >/dev/null)
+  local tgz got
+  tgz=$(ls "$dir"/*.tgz)
   got=$(sha256sum "$tgz" | cut -d' ' -f1)
-  if [ "$got" != "$TARBALL_SHA" ]; then
-    echo "setup: $tgz has sha256 $got, expected $TARBALL_SHA: refusing to use it" >&2
-    rm -rf "$FACEAPI_DIR"
+  if [ "$got" != "$sha" ]; then
+    echo "setup: $tgz has sha256 $got, expected $sha: refusing to use it" >&2
+    rm -rf "$dir"
     exit 1
   fi
-  tar xzf "$tgz" -C "$FACEAPI_DIR"
+  tar xzf "$tgz" -C "$dir" "$@"
+}
+pin() { awk -v k="$2" '$1==k {print $2}' "$ROOT/models/$1"; }
+
+# The pinned face-api package: dlib's ResNet weights (tfjs form) and demo photos.
+FACEAPI_DIR=$ROOT/.deps/face-api
+if [ ! -f "$FACEAPI_DIR/package/model/face_recognition_model.bin" ]; then
+  fetch_pinned "$(pin faceapi_pins.txt package)" "$(pin faceapi_pins.txt tarball_sha256)" "$FACEAPI_DIR"
 fi
 
 # The pinned CNN face detector: one 1.2 MB file out of a 41 MB npm package.
-dpin() { awk -v k="$1" '$1==k {print $2}' "$ROOT/models/detector_pins.txt"; }
 DETECTOR_DIR=$ROOT/.deps/face-detector
-DETECTOR_FILE=$(dpin file)
+DETECTOR_FILE=$(pin detector_pins.txt file)
 if [ ! -f "$DETECTOR_DIR/$DETECTOR_FILE" ]; then
-  echo "setup: fetching $(dpin package) (the face detector)"
-  rm -rf "$DETECTOR_DIR" && mkdir -p "$DETECTOR_DIR"
-  (cd "$DETECTOR_DIR" && npm pack --silent "$(dpin package)" >/dev/null)
-  tgz=$(ls "$DETECTOR_DIR"/*.tgz)
-  got=$(sha256sum "$tgz" | cut -d' ' -f1)
-  if [ "$got" != "$(dpin tarball_sha256)" ]; then
-    echo "setup: $tgz has sha256 $got, expected $(dpin tarball_sha256): refusing to use it" >&2
-    rm -rf "$DETECTOR_DIR"
-    exit 1
-  fi
-  tar xzf "$tgz" -C "$DETECTOR_DIR" "$DETECTOR_FILE" package/LICENSE
-  rm -f "$tgz"
+  fetch_pinned "$(pin detector_pins.txt package)" "$(pin detector_pins.txt tarball_sha256)" "$DETECTOR_DIR" \
+    "$DETECTOR_FILE" package/LICENSE
+  rm -f "$DETECTOR_DIR"/*.tgz
 fi
 got=$(sha256sum "$DETECTOR_DIR/$DETECTOR_FILE" | cut -d' ' -f1)
-if [ "$got" != "$(dpin file_sha256)" ]; then
-  echo "setup: $DETECTOR_DIR/$DETECTOR_FILE has sha256 $got, expected $(dpin file_sha256): refusing to use it" >&2
+if [ "$got" != "$(pin detector_pins.txt file_sha256)" ]; then
+  echo "setup: $DETECTOR_DIR/$DETECTOR_FILE has sha256 $got, expected $(pin detector_pins.txt file_sha256): refusing to use it" >&2
   exit 1
 fi
 
