@@ -52,8 +52,10 @@ int main(int argc, char** argv) {
   size_t size = 100000;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (a == "--db" && i + 1 < argc) db = argv[++i];
-    else if (a == "--size" && i + 1 < argc) size = std::stoul(argv[++i]);
+    if (a == "--db" && i + 1 < argc)
+      db = argv[++i];
+    else if (a == "--size" && i + 1 < argc)
+      size = std::stoul(argv[++i]);
   }
   auto source = benchmarks::load_synthetic_source(db);
   if (!source) {
@@ -61,7 +63,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::mt19937 rng(7);
-  const benchmarks::SyntheticGallery g = benchmarks::make_synthetic_gallery(*source, benchmarks::SyntheticModel::kMixedCentres, size, 5, rng);
+  const benchmarks::SyntheticGallery g =
+      benchmarks::make_synthetic_gallery(*source, benchmarks::SyntheticModel::kMixedCentres, size, 5, rng);
   search::ClusterInput in;
   in.descriptors = g.faces;
   in.photo_ids.resize(size);

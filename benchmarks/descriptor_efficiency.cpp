@@ -7,6 +7,7 @@
 // face. Backends: dlib, onednn, and onnx (the bundled network exported to
 // ONNX and run by OpenCV's dnn module, the external-model path).
 #include <dlfcn.h>
+#include <dlib/image_transforms.h>
 #include <immintrin.h>
 #include <unistd.h>
 
@@ -14,12 +15,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <opencv2/imgproc.hpp>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <dlib/image_transforms.h>
-#include <opencv2/imgproc.hpp>
 
 #include "models/face_pipeline.h"
 #include "models/onnx_export.h"
@@ -106,7 +105,8 @@ int main(int argc, char** argv) {
   // Real chips: the faces of the demo photos.
   std::vector<facedex::models::FaceChip> chips;
   for (int i = 1; i <= 6; ++i) {
-    auto photo = facedex::models::load_photo(std::string(FACEDEX_DEMO_DIR) + "/sample" + std::to_string(i) + ".jpg", {});
+    auto photo =
+        facedex::models::load_photo(std::string(FACEDEX_DEMO_DIR) + "/sample" + std::to_string(i) + ".jpg", {});
     for (auto& f : (*pipeline)->detector().detect(photo->rgb, {})) chips.push_back(f.chip);
   }
   std::vector<facedex::models::FaceChip> batch64;
@@ -125,8 +125,8 @@ int main(int argc, char** argv) {
               fma1, fma_all, cores, avx2 ? 100 * (fma1 / nominal_peak - 1) : 0.0);
   std::printf("measured sgemm (OpenBLAS, 1024^3): %.0f GFLOP/s on 1 thread, %.0f on %u\n", sgemm1, sgemm_all, cores);
   const double fma_peak = avx2 ? fma1 : nominal_peak;  // the per-core peak the %% column divides by
-  std::printf("the network's floor at that peak: %.2f ms/face on 1 core, %.2f on %u\n", gflop_per_face / fma_peak * 1000,
-              gflop_per_face / (avx2 ? fma_all : fma_peak * cores) * 1000, cores);
+  std::printf("the network's floor at that peak: %.2f ms/face on 1 core, %.2f on %u\n",
+              gflop_per_face / fma_peak * 1000, gflop_per_face / (avx2 ? fma_all : fma_peak * cores) * 1000, cores);
 
   // The onnx backend runs the bundled network exported to ONNX (a temp file).
   char onnx_dir[] = "/tmp/facedex-bench-XXXXXX";
@@ -163,9 +163,9 @@ int main(int argc, char** argv) {
     const std::vector<std::pair<int, int>> layouts = {{1, 1}, {int(cores), 1}, {1, int(cores)}};
     // oneDNN twice, measured back to back: its default (Winograd 3x3
     // convolutions, models/winograd_conv.h) and oneDNN's direct convolutions.
-    const std::vector<const char*> conv_variants =
-        backend == EmbedderBackend::kOneDnn ? std::vector<const char*>{"winograd", "direct"}
-                                            : std::vector<const char*>{""};
+    const std::vector<const char*> conv_variants = backend == EmbedderBackend::kOneDnn
+                                                       ? std::vector<const char*>{"winograd", "direct"}
+                                                       : std::vector<const char*>{""};
     for (const auto& [networks, threads] : layouts) {
       for (size_t batch : {size_t(1), size_t(16), size_t(64)}) {
         const std::vector<facedex::models::FaceChip> input(batch64.begin(), batch64.begin() + long(batch));
@@ -199,8 +199,8 @@ int main(int argc, char** argv) {
           const int used = networks * threads;
           char layout[32];
           std::snprintf(layout, sizeof layout, "%d x %d", networks, threads);
-          std::printf("%-14s %6zu %16s %10.2f %10.1f %11.1f%% %11.1f%%\n", workers[v][0]->backend_name().c_str(),
-                      batch, layout, ms, gflops, 100 * gflops / (used == 1 ? sgemm1 : sgemm_all),
+          std::printf("%-14s %6zu %16s %10.2f %10.1f %11.1f%% %11.1f%%\n", workers[v][0]->backend_name().c_str(), batch,
+                      layout, ms, gflops, 100 * gflops / (used == 1 ? sgemm1 : sgemm_all),
                       100 * gflops / (fma_peak * used));
         }
       }

@@ -5,12 +5,12 @@
 // Then run lfw_identification / lfw_clustering on the copy and compare.
 //
 //   flip_average_experiment --db COPY_OF_DB
-#include <cstdio>
-#include <string>
-
 #include <dlib/image_processing.h>
 #include <dlib/image_transforms.h>
 #include <dlib/opencv/cv_image.h>
+
+#include <cstdio>
+#include <string>
 
 #include "models/embedder.h"
 #include "models/face_pipeline.h"
@@ -33,10 +33,11 @@ int main(int argc, char** argv) {
   models::set_blas_threads(2);
   auto& store = (*gallery)->store();
   std::vector<storage::Photo> photos;
-  store.for_each_photo([&](const storage::Photo& p) {
+  const Status walked36 = store.for_each_photo([&](const storage::Photo& p) {
     if (!p.face_ids.empty()) photos.push_back(p);
     return true;
   });
+  if (!walked36) return std::fprintf(stderr, "%s\n", walked36.message().c_str()), 1;
   size_t done = 0;
   storage::GalleryBatch batch = store.new_batch();
   for (const auto& p : photos) {
@@ -65,12 +66,12 @@ int main(int argc, char** argv) {
       batch.update_face(faces[i], faces[i].person_id);
     }
     if (++done % 200 == 0) {
-      (*gallery)->commit(batch);
+      if (Status s = (*gallery)->commit(batch); !s) return std::fprintf(stderr, "%s\n", s.message().c_str()), 1;
       batch = store.new_batch();
       std::fprintf(stderr, "%zu/%zu photos\n", done, photos.size());
     }
   }
-  (*gallery)->commit(batch, true);
+  if (Status s = (*gallery)->commit(batch, true); !s) return std::fprintf(stderr, "%s\n", s.message().c_str()), 1;
   std::printf("rewrote the descriptors of %zu photos as flip averages\n", done);
   return 0;
 }

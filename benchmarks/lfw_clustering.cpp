@@ -7,6 +7,8 @@
 // Every face of the gallery is clustered, as `facedex cluster` does; scored
 // are the images' main faces (box centre nearest the image centre) against
 // the folder names. Faces left alone count as clusters of one.
+#include <dlib/clustering.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -14,8 +16,6 @@
 #include <map>
 #include <string>
 #include <vector>
-
-#include <dlib/clustering.h>
 
 #include "search/face_clustering.h"
 #include "storage/gallery.h"
@@ -57,7 +57,6 @@ Scores score(const std::vector<std::pair<unsigned long, std::string>>& items) {
   return s;
 }
 
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -74,7 +73,7 @@ int main(int argc, char** argv) {
   search::ClusterInput input;
   std::vector<std::string> truth;  // "" for faces that are not an image's main face
   std::map<uint64_t, size_t> position;
-  store.for_each_face([&](const storage::Face& f) {
+  const Status walked77 = store.for_each_face([&](const storage::Face& f) {
     position[f.id] = input.descriptors.size();
     input.descriptors.push_back(f.descriptor);
     input.photo_ids.push_back(f.photo_id);
@@ -82,8 +81,9 @@ int main(int argc, char** argv) {
     truth.push_back("");
     return true;
   });
+  if (!walked77) return std::fprintf(stderr, "%s\n", walked77.message().c_str()), 1;
   std::map<std::string, int> photos_per_person;
-  store.for_each_photo([&](const storage::Photo& p) {
+  const Status walked86 = store.for_each_photo([&](const storage::Photo& p) {
     const auto slash = p.path.find_last_of('/');
     const auto parent = p.path.find_last_of('/', slash - 1);
     const std::string person = p.path.substr(parent + 1, slash - parent - 1);
@@ -101,6 +101,7 @@ int main(int argc, char** argv) {
     }
     return true;
   });
+  if (!walked86) return std::fprintf(stderr, "%s\n", walked86.message().c_str()), 1;
   const size_t n = input.descriptors.size();
   // People split in halves by a hash of the name (as lfw_identification does):
   // parameters are chosen on the calibration half's score, reported on the other.
@@ -115,12 +116,17 @@ int main(int argc, char** argv) {
       multi_half[half_of(truth[i])].push_back({labels[i], truth[i]});
     }
     const Scores a = score(all), m = score(multi), c = score(multi_half[0]), e = score(multi_half[1]);
-    std::printf("%-58s %5.2f s | all: P %.3f R %.3f F1 %.3f BCubed %.3f | >=2 photos: P %.3f R %.3f F1 %.3f BCubed %.3f"
-                " | calibration half F1 %.3f BCubed %.3f | evaluation half F1 %.3f BCubed %.3f\n",
-                name.c_str(), seconds, a.pair_precision, a.pair_recall, a.pair_f1, a.bcubed_f1, m.pair_precision,
-                m.pair_recall, m.pair_f1, m.bcubed_f1, c.pair_f1, c.bcubed_f1, e.pair_f1, e.bcubed_f1);
+    std::printf(
+        "%-58s %5.2f s | all: P %.3f R %.3f F1 %.3f BCubed %.3f | >=2 photos: P %.3f R %.3f F1 %.3f BCubed %.3f"
+        " | calibration half F1 %.3f BCubed %.3f | evaluation half F1 %.3f BCubed %.3f\n",
+        name.c_str(), seconds, a.pair_precision, a.pair_recall, a.pair_f1, a.bcubed_f1, m.pair_precision, m.pair_recall,
+        m.pair_f1, m.bcubed_f1, c.pair_f1, c.bcubed_f1, e.pair_f1, e.bcubed_f1);
   };
-  std::printf("LFW dev view: %zu faces clustered, %zu main faces scored (%zu people)\n", n, photos_per_person.size() ? size_t(std::count_if(truth.begin(), truth.end(), [](const std::string& t) { return !t.empty(); })) : 0, photos_per_person.size());
+  std::printf("LFW dev view: %zu faces clustered, %zu main faces scored (%zu people)\n", n,
+              photos_per_person.size()
+                  ? size_t(std::count_if(truth.begin(), truth.end(), [](const std::string& t) { return !t.empty(); }))
+                  : 0,
+              photos_per_person.size());
 
   // Baseline: all pairs under the threshold, chinese whispers (dlib's example).
   for (float threshold : {0.6f, 0.5f}) {
@@ -142,8 +148,7 @@ int main(int argc, char** argv) {
   };
   const std::vector<Variant> variants = {
       {0.50f, 0, 0},  // one plain pass (no crowd stretching): the previous default
-      {0.48f, 0, 0},
-      {defaults.threshold, defaults.first_pass_threshold, defaults.crowd_distance},
+      {0.48f, 0, 0},         {defaults.threshold, defaults.first_pass_threshold, defaults.crowd_distance},
       {0.52f, 0.45f, 0.60f}, {0.56f, 0.45f, 0.60f},
       {0.54f, 0.45f, 0.58f}, {0.54f, 0.45f, 0.62f},
       {0.54f, 0.42f, 0.60f}, {0.54f, 0.48f, 0.60f},

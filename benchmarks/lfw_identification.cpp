@@ -12,8 +12,8 @@
 // threshold that is best on pairsDevTrain.txt.
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -36,7 +36,6 @@ struct Image {
   bool has_face = false;
   Descriptor descriptor{};
 };
-
 
 // ".../images/Aaron_Peirsol/Aaron_Peirsol_0002.jpg" -> ("Aaron_Peirsol", 2)
 bool parse_lfw_path(const std::string& path, std::string* person, int* number) {
@@ -134,7 +133,7 @@ int main(int argc, char** argv) {
   // Each image: the face whose box centre is nearest the image centre (LFW protocol).
   std::map<std::pair<std::string, int>, Image> images;
   size_t no_face = 0;
-  store.for_each_photo([&](const storage::Photo& p) {
+  const Status walked137 = store.for_each_photo([&](const storage::Photo& p) {
     Image img;
     if (!parse_lfw_path(p.path, &img.person, &img.number)) return true;
     double best = 1e18;
@@ -153,6 +152,7 @@ int main(int argc, char** argv) {
     images[{img.person, img.number}] = img;
     return true;
   });
+  if (!walked137) return std::fprintf(stderr, "%s\n", walked137.message().c_str()), 1;
   std::printf("LFW dev view: %zu images, %zu without a detected face (HOG misses)\n", images.size(), no_face);
 
   // ---- identification ----
@@ -192,8 +192,9 @@ int main(int argc, char** argv) {
     std::printf("  rank-1 accuracy                         %.1f%%\n", 100 * def.rank1);
     std::printf("  nearest neighbour at 0.6 (1:1 rule):    enrolled named right %.1f%%, strangers rejected %.1f%%\n",
                 100 * nn06.accept, 100 * nn06.reject);
-    std::printf("  default rule (max %.2f, margin %.2f, k %d): enrolled named right %.1f%%, strangers rejected %.1f%%\n",
-                defaults.max_distance, defaults.min_margin, defaults.k, 100 * def.accept, 100 * def.reject);
+    std::printf(
+        "  default rule (max %.2f, margin %.2f, k %d): enrolled named right %.1f%%, strangers rejected %.1f%%\n",
+        defaults.max_distance, defaults.min_margin, defaults.k, 100 * def.accept, 100 * def.reject);
   }
   // Best plain threshold and best rule with >= 95% rejection, on the calibration half.
   struct Best {
@@ -208,7 +209,8 @@ int main(int argc, char** argv) {
       if (m == 0.f && o.reject >= 0.95 && o.accept > plain.o.accept) plain = {t, 0, o};
     }
   }
-  const Outcome plain_eval = evaluate(halves[1].probes, *halves[1].gallery, halves[1].names, {defaults.k, plain.t, 0, true});
+  const Outcome plain_eval =
+      evaluate(halves[1].probes, *halves[1].gallery, halves[1].names, {defaults.k, plain.t, 0, true});
   const Outcome margin_eval =
       evaluate(halves[1].probes, *halves[1].gallery, halves[1].names, {defaults.k, margin.t, margin.m, false});
   std::printf("\nchosen on the calibration half for >= 95%% strangers rejected, reported on the evaluation half:\n");
@@ -222,7 +224,8 @@ int main(int argc, char** argv) {
     for (int hi = 0; hi < 2; ++hi)
       for (const auto& p : halves[hi].probes) {
         std::fprintf(f, "%d\t%s", hi, p.truth.empty() ? "-" : p.truth.c_str());
-        for (const auto& n : p.neighbors) std::fprintf(f, "\t%s:%.4f", halves[hi].names.at(n.person_id).c_str(), n.distance);
+        for (const auto& n : p.neighbors)
+          std::fprintf(f, "\t%s:%.4f", halves[hi].names.at(n.person_id).c_str(), n.distance);
         std::fprintf(f, "\n");
       }
     std::fclose(f);
@@ -254,11 +257,12 @@ int main(int argc, char** argv) {
     for (auto& p : probes2)
       for (const auto& n : gallery2->search(p.descriptor, 20)) p.neighbors.push_back({n.id, 0, n.distance});
     const Outcome two = evaluate(probes2, *gallery2, names2, defaults, person_of);
-    std::printf("\nevaluation half with two enrolment photos for people with 3+ photos (%zu enrolled faces, %zu probes of "
-                "enrolled people, %zu strangers):\n  default rule: enrolled named right %.1f%%, strangers rejected "
-                "%.1f%%, rank-1 %.1f%%\n",
-                gallery2->size(), two.enrolled_probes, two.stranger_probes, 100 * two.accept, 100 * two.reject,
-                100 * two.rank1);
+    std::printf(
+        "\nevaluation half with two enrolment photos for people with 3+ photos (%zu enrolled faces, %zu probes of "
+        "enrolled people, %zu strangers):\n  default rule: enrolled named right %.1f%%, strangers rejected "
+        "%.1f%%, rank-1 %.1f%%\n",
+        gallery2->size(), two.enrolled_probes, two.stranger_probes, 100 * two.accept, 100 * two.reject,
+        100 * two.rank1);
   }
 
   // ---- verification ----

@@ -5,15 +5,15 @@
 //
 //   naive_pipeline LIST_FILE BOXES_OUT.tsv
 // LIST_FILE holds one photo path per line. Prints photos/s, faces/s, faces found.
+#include <dlib/image_io.h>
+#include <dlib/image_processing.h>
+#include <dlib/image_processing/frontal_face_detector.h>
+
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <string>
 #include <vector>
-
-#include <dlib/image_io.h>
-#include <dlib/image_processing.h>
-#include <dlib/image_processing/frontal_face_detector.h>
 
 #include "models/embedder.h"
 #include "models/model_files.h"

@@ -8,25 +8,24 @@
 // How the galleries are made: benchmarks/synthetic_gallery.h; first it prints
 // how each model's gallery compares with the real one it was fitted to. Queries
 // are fresh faces of the identity centres.
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexHNSW.h>
+#include <faiss/IndexIDMap.h>
+#include <faiss/IndexIVFFlat.h>
+#include <omp.h>
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
-#include <functional>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <faiss/IndexFlat.h>
-#include <faiss/IndexHNSW.h>
-#include <faiss/IndexIDMap.h>
-#include <faiss/IndexIVFFlat.h>
-#include <omp.h>
 
 #include "benchmarks/synthetic_gallery.h"
 #include "storage/fast_search.h"

@@ -1,10 +1,10 @@
 #include "benchmarks/synthetic_gallery.h"
 
+#include <dlib/matrix.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
-
-#include <dlib/matrix.h>
 
 #include "storage/gallery.h"
 
@@ -58,16 +58,18 @@ Expected<SyntheticSource> load_synthetic_source(const std::string& db_dir) {
   SyntheticSource out;
   std::map<std::string, uint32_t> person_of_folder;
   std::map<uint64_t, uint32_t> person_of_photo;
-  (*gallery)->store().for_each_photo([&](const storage::Photo& p) {
+  Status walked = (*gallery)->store().for_each_photo([&](const storage::Photo& p) {
     const std::string folder = p.path.substr(0, p.path.find_last_of('/'));
     person_of_photo[p.id] = person_of_folder.emplace(folder, uint32_t(person_of_folder.size())).first->second;
     return true;
   });
-  (*gallery)->store().for_each_face([&](const storage::Face& f) {
+  if (!walked) return walked;
+  walked = (*gallery)->store().for_each_face([&](const storage::Face& f) {
     out.real_person.push_back(person_of_photo[f.photo_id]);
     out.real.push_back(f.descriptor);
     return true;
   });
+  if (!walked) return walked;
   if (out.real.empty()) return Status::invalid_input(db_dir + ": no faces");
 
   std::vector<std::vector<size_t>> members(person_of_folder.size());

@@ -406,13 +406,15 @@ class Writer {
     p.indexed_at =
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     if (o.item.existing) {
-      // Names given to faces survive a re-index when the face itself did not change.
+      // Names given to faces survive a re-index when the face itself did not
+      // change: a sixth of the model's same-person distance (0.1 for dlib's).
+      const float same_face_distance = gallery_.store().same_person_distance() / 6;
       for (uint64_t fid : o.item.existing->face_ids) {
         auto old = gallery_.store().face(fid);
         if (!old) return old.status();
         if (!*old || storage::labels_of(**old) == storage::FaceLabels{}) continue;
         for (auto& f : o.faces)
-          if (f.person_id == 0 && descriptor_distance(f.descriptor, (*old)->descriptor) < 0.1f) {
+          if (f.person_id == 0 && descriptor_distance(f.descriptor, (*old)->descriptor) < same_face_distance) {
             // The name with who gave it, and what the face is not.
             storage::set_labels(&f, storage::labels_of(**old));
             break;

@@ -6,6 +6,8 @@
 // calls them translates at its edge.
 #pragma once
 
+#include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <utility>
@@ -13,17 +15,17 @@
 
 namespace facedex {
 
-class Status {
+class [[nodiscard]] Status {
  public:
   enum class Code {
     kOk = 0,
-    kNotFound,         // a file, record or model that should exist does not
-    kInvalidInput,     // the input is not what it claims (corrupt, truncated, not an image)
-    kUnsupported,      // a valid input we do not handle (format, size)
-    kIoError,          // the OS refused (permission, disk full, vanished file)
-    kCorruption,       // our own store is damaged
-    kBusy,             // another process holds the database
-    kModelMismatch,    // descriptors from two different models
+    kNotFound,       // a file, record or model that should exist does not
+    kInvalidInput,   // the input is not what it claims (corrupt, truncated, not an image)
+    kUnsupported,    // a valid input we do not handle (format, size)
+    kIoError,        // the OS refused (permission, disk full, vanished file)
+    kCorruption,     // our own store is damaged
+    kBusy,           // another process holds the database
+    kModelMismatch,  // descriptors from two different models
   };
 
   Status() = default;
@@ -50,16 +52,23 @@ class Status {
 
 // A value or the Status that explains why there is none.
 template <typename T>
-class Expected {
+class [[nodiscard]] Expected {
  public:
-  Expected(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Expected(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   Expected(Status status) : status_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool has_value() const { return value_.has_value(); }
   explicit operator bool() const { return has_value(); }
+  // A failed result's value is a bug: it stops the program, saying why.
+  T& value() {
+    check_has_value();
+    return *value_;
+  }
+  const T& value() const {
+    check_has_value();
+    return *value_;
+  }
   // REQUIRES: has_value()
-  T& value() { return *value_; }
-  const T& value() const { return *value_; }
   T& operator*() { return *value_; }
   const T& operator*() const { return *value_; }
   T* operator->() { return &*value_; }
@@ -68,6 +77,13 @@ class Expected {
   const Status& status() const { return status_; }
 
  private:
+  void check_has_value() const {
+    if (value_) return;
+    std::fprintf(stderr, "facedex: internal error: the value of a failed result was used (%s)\n",
+                 status_.message().c_str());
+    std::abort();
+  }
+
   std::optional<T> value_;
   Status status_;
 };

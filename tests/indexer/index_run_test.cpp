@@ -61,11 +61,12 @@ class IndexRunTest : public ::testing::Test {
   std::map<std::string, std::vector<storage::Face>> faces_by_path() {
     std::map<std::string, std::vector<storage::Face>> out;
     auto gallery = open();
-    gallery->store().for_each_photo([&](const storage::Photo& p) {
+    const Status walked64 = gallery->store().for_each_photo([&](const storage::Photo& p) {
       auto& v = out[p.path];
       for (uint64_t fid : p.face_ids) v.push_back(**gallery->store().face(fid));
       return true;
     });
+    EXPECT_TRUE(walked64) << walked64.message();
     return out;
   }
 
@@ -95,7 +96,7 @@ TEST_F(IndexRunTest, IndexesEveryFaceOfTheDemoPhotosAndStoreAgreesWithFaiss) {
   auto gallery = open();
   EXPECT_EQ(gallery->vectors().size(), expected_faces);
   size_t stored = 0;
-  gallery->store().for_each_face([&](const storage::Face& f) {
+  const Status walked98 = gallery->store().for_each_face([&](const storage::Face& f) {
     ++stored;
     EXPECT_EQ(f.model, models_->model_set().fingerprint);
     EXPECT_FALSE(f.thumbnail_jpeg.empty());
@@ -106,13 +107,15 @@ TEST_F(IndexRunTest, IndexesEveryFaceOfTheDemoPhotosAndStoreAgreesWithFaiss) {
     EXPECT_LT(nn.at(0).distance, 1e-3);
     return true;
   });
+  EXPECT_TRUE(walked98) << walked98.message();
   EXPECT_EQ(stored, expected_faces);
-  gallery->store().for_each_photo([&](const storage::Photo& p) {
+  const Status walked110 = gallery->store().for_each_photo([&](const storage::Photo& p) {
     EXPECT_EQ(p.face_ids.size(), expected[fs::path(p.path).filename().string()]) << p.path;
     EXPECT_EQ(p.width, 1920);
     EXPECT_EQ(p.content_hash.size(), 64u);
     return true;
   });
+  EXPECT_TRUE(walked110) << walked110.message();
 }
 
 TEST_F(IndexRunTest, SecondRunReadsNothingAndSaysAllUnchanged) {
