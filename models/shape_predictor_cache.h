@@ -9,9 +9,9 @@
 // means the model is read from dlib's file again and the copy rewritten.
 #pragma once
 
-#include <string>
-
 #include <dlib/image_processing/shape_predictor.h>
+
+#include <string>
 
 namespace facedex::models {
 

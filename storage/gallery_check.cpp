@@ -84,8 +84,10 @@ Expected<CheckReport> check_gallery(Gallery& gallery, bool repair) {
   const bool comparable = gallery.vectors().for_each_vector([&](uint64_t id, const float* v) {
     if (!lookup) return;
     auto f = store.face(id);
-    if (!f) lookup = f.status();
-    else if (*f && !std::equal((*f)->descriptor.begin(), (*f)->descriptor.end(), v)) ++differ;
+    if (!f)
+      lookup = f.status();
+    else if (*f && !std::equal((*f)->descriptor.begin(), (*f)->descriptor.end(), v))
+      ++differ;
   });
   if (!lookup) return lookup;
   if (differ) {

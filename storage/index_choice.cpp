@@ -51,7 +51,8 @@ bool auto_index_should_switch(const std::string& current, size_t faces, size_t a
 
 bool is_auto_index_choice(const std::string& concrete) {
   if (!check_index_type(concrete)) return false;  // a damaged file's header
-  return concrete == "Flat" || (is_ivf(concrete) && concrete.size() > 5 && concrete.substr(concrete.size() - 5) == ",Flat");
+  return concrete == "Flat" ||
+         (is_ivf(concrete) && concrete.size() > 5 && concrete.substr(concrete.size() - 5) == ",Flat");
 }
 
 size_t auto_nprobe(size_t lists) { return std::max<size_t>(64, lists / (PqFastScan::supported() ? 8 : 16)); }

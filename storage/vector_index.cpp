@@ -1,19 +1,19 @@
 #include "storage/vector_index.h"
 
-#include <algorithm>
-#include <cmath>
-#include <unordered_map>
-#include <unordered_set>
-
 #include <faiss/AutoTune.h>
-#include <faiss/IndexIDMap.h>
 #include <faiss/IndexFlat.h>
+#include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVF.h>
 #include <faiss/IndexIVFFlat.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
 #include <faiss/index_factory.h>
 #include <faiss/index_io.h>
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "storage/fast_search.h"
 
@@ -46,9 +46,7 @@ class FaissVectorIndex final : public VectorIndex {
     }
   }
 
-  std::vector<Neighbor> search(const Descriptor& query, int k) const override {
-    return search_many({query}, k).at(0);
-  }
+  std::vector<Neighbor> search(const Descriptor& query, int k) const override { return search_many({query}, k).at(0); }
 
   std::vector<std::vector<Neighbor>> search_many(const std::vector<Descriptor>& queries, int k) const override {
     std::vector<std::vector<Neighbor>> out(queries.size());
@@ -104,8 +102,7 @@ class FaissVectorIndex final : public VectorIndex {
       const size_t n = ivf->invlists->list_size(list);
       const faiss::Index::idx_t* ids = ivf->invlists->get_ids(list);
       const uint8_t* codes = ivf->invlists->get_codes(list);
-      for (size_t i = 0; i < n; ++i)
-        fn(uint64_t(ids[i]), reinterpret_cast<const float*>(codes + i * ivf->code_size));
+      for (size_t i = 0; i < n; ++i) fn(uint64_t(ids[i]), reinterpret_cast<const float*>(codes + i * ivf->code_size));
       ivf->invlists->release_codes(list, codes);
       ivf->invlists->release_ids(list, ids);
     }
@@ -155,7 +152,8 @@ class BruteForceVectorIndex final : public VectorIndex {
     std::vector<Neighbor> all(ids_.size());
     for (size_t i = 0; i < ids_.size(); ++i) {
       double s = 0;
-      for (int d = 0; d < kDescriptorDims; ++d) s += double(q[size_t(d)] - vectors_[i][size_t(d)]) * (q[size_t(d)] - vectors_[i][size_t(d)]);
+      for (int d = 0; d < kDescriptorDims; ++d)
+        s += double(q[size_t(d)] - vectors_[i][size_t(d)]) * (q[size_t(d)] - vectors_[i][size_t(d)]);
       all[i] = {ids_[i], float(std::sqrt(s))};
     }
     const size_t n = std::min(all.size(), size_t(std::max(k, 0)));
@@ -224,7 +222,8 @@ Expected<std::unique_ptr<VectorIndex>> make_trained_faiss_index(const std::strin
       index->train(faiss::Index::idx_t(sample), training.data());
     }
     index = with_fast_search(std::move(index));
-    if (!search_parameters.empty()) faiss::ParameterSpace().set_index_parameters(index.get(), search_parameters.c_str());
+    if (!search_parameters.empty())
+      faiss::ParameterSpace().set_index_parameters(index.get(), search_parameters.c_str());
     return std::unique_ptr<VectorIndex>(new FaissVectorIndex(std::move(index), factory));
   } catch (const faiss::FaissException& e) {
     return Status::invalid_input("index type '" + factory + "' could not be made (" + e.what() + ")");
@@ -250,7 +249,8 @@ Expected<std::unique_ptr<VectorIndex>> read_faiss_index(FILE* in, const std::str
     std::unique_ptr<faiss::Index> index(faiss::read_index(in));
     if (index->d != kDescriptorDims) return Status::corruption("vector index has the wrong dimension");
     index = with_fast_search(std::move(index));
-    if (!search_parameters.empty()) faiss::ParameterSpace().set_index_parameters(index.get(), search_parameters.c_str());
+    if (!search_parameters.empty())
+      faiss::ParameterSpace().set_index_parameters(index.get(), search_parameters.c_str());
     return std::unique_ptr<VectorIndex>(new FaissVectorIndex(std::move(index), factory));
   } catch (const faiss::FaissException& e) {
     return Status::corruption(std::string("unreadable vector index (") + e.what() + ")");

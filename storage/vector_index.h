@@ -18,8 +18,8 @@
 namespace facedex::storage {
 
 struct Neighbor {
-  uint64_t id = 0;      // face id
-  float distance = 0;   // Euclidean (not squared), like dlib's 0.6 threshold
+  uint64_t id = 0;     // face id
+  float distance = 0;  // Euclidean (not squared), like dlib's 0.6 threshold
 };
 
 class VectorIndex {
