@@ -53,13 +53,8 @@ bool is_transient(const std::string& kind) {
 // much (HOG's square boxes and the CNN's taller ones overlap ~0.5-0.7).
 constexpr double kSameFaceIou = 0.3;
 
-double box_iou(const storage::Box& a, const storage::Box& b) {
-  const double w = std::min(a.right, b.right) - std::max(a.left, b.left);
-  const double h = std::min(a.bottom, b.bottom) - std::max(a.top, b.top);
-  if (w <= 0 || h <= 0) return 0;
-  const double area_a = double(a.right - a.left) * (a.bottom - a.top),
-               area_b = double(b.right - b.left) * (b.bottom - b.top);
-  return w * h / (area_a + area_b - w * h);
+models::ScoredBox as_scored_box(const storage::Box& b) {
+  return {float(b.left), float(b.top), float(b.right), float(b.bottom), 0.f};
 }
 
 // `link` is a symbolic link whose target is the file at `path`.
@@ -448,7 +443,9 @@ class Writer {
     std::vector<std::tuple<double, size_t, size_t>> overlaps;
     for (size_t n = 0; n < o.faces.size(); ++n)
       for (size_t k = 0; k < old_boxes.size(); ++k)
-        if (const double v = box_iou(o.faces[n].box, old_boxes[k]); v >= kSameFaceIou) overlaps.emplace_back(v, n, k);
+        if (const double v = models::box_iou(as_scored_box(o.faces[n].box), as_scored_box(old_boxes[k]));
+            v >= kSameFaceIou)
+          overlaps.emplace_back(v, n, k);
     std::sort(overlaps.begin(), overlaps.end(),
               [](const auto& a, const auto& b) { return std::get<0>(a) > std::get<0>(b); });
     for (const auto& [v, n, k] : overlaps)

@@ -187,13 +187,20 @@ constexpr float kLocalMatchIou = 0.3f;
 constexpr double kShapeCentreX = 0.008, kShapeCentreY = 0.081;  // times the box's width and height
 constexpr double kShapeWidth = 1.156, kShapeHeight = 0.841;
 
+// A CNN box rounded to whole pixels and clipped to the photo.
+FaceBox clipped_box(const ScoredBox& b, int cols, int rows) {
+  FaceBox box;
+  box.left = std::clamp(int(std::lround(b.left)), 0, cols);
+  box.top = std::clamp(int(std::lround(b.top)), 0, rows);
+  box.right = std::clamp(int(std::lround(b.right)), 0, cols);
+  box.bottom = std::clamp(int(std::lround(b.bottom)), 0, rows);
+  return box;
+}
+
 FaceSeed seed_from_cnn_box(const ScoredBox& b, int cols, int rows) {
   FaceSeed seed;
   seed.score = b.score;
-  seed.box.left = std::clamp(int(std::lround(b.left)), 0, cols);
-  seed.box.top = std::clamp(int(std::lround(b.top)), 0, rows);
-  seed.box.right = std::clamp(int(std::lround(b.right)), 0, cols);
-  seed.box.bottom = std::clamp(int(std::lround(b.bottom)), 0, rows);
+  seed.box = clipped_box(b, cols, rows);
   const double w = b.width(), h = b.height();
   const double cx = (b.left + b.right) / 2 + kShapeCentreX * w, cy = (b.top + b.bottom) / 2 + kShapeCentreY * h;
   const double sw = kShapeWidth * w, sh = kShapeHeight * h;
@@ -229,10 +236,7 @@ std::optional<DetectedFace> FaceDetector::hog_in_window(const ScoredBox& b, cons
   DetectedFace face = std::move(*best);
   for (auto& p : face.landmarks) p[0] += float(window.x), p[1] += float(window.y);
   // The CNN's box and score: one detector's, whichever placed the landmarks.
-  face.box.left = std::clamp(int(std::lround(b.left)), 0, rgb.cols);
-  face.box.top = std::clamp(int(std::lround(b.top)), 0, rgb.rows);
-  face.box.right = std::clamp(int(std::lround(b.right)), 0, rgb.cols);
-  face.box.bottom = std::clamp(int(std::lround(b.bottom)), 0, rgb.rows);
+  face.box = clipped_box(b, rgb.cols, rgb.rows);
   face.score = b.score;
   return face;
 }

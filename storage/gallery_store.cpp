@@ -547,6 +547,17 @@ Expected<std::optional<HistoryEntry>> GalleryStore::history(uint64_t id) const {
   return get_record<HistoryEntry>(history_, id_key(id));
 }
 
+namespace {
+
+// Whether `value` is a record of type T that this version can read.
+template <typename T>
+bool decodes(const std::string& value) {
+  T record;
+  return decode(value, &record);
+}
+
+}  // namespace
+
 Status GalleryStore::verify_every_record(std::vector<std::string>* problems) const {
   if (rocksdb::Status s = db_->VerifyChecksum(); !s.ok())
     problems->push_back("RocksDB files fail their checksums: " + s.ToString());
@@ -559,25 +570,13 @@ Status GalleryStore::verify_every_record(std::vector<std::string>* problems) con
       const std::string key = it->key().ToString(), value = it->value().ToString();
       bool ok = true;
       if (h == photos_)
-        ok = [&] {
-          Photo p;
-          return decode(value, &p);
-        }();
+        ok = decodes<Photo>(value);
       else if (h == faces_)
-        ok = [&] {
-          Face f;
-          return decode(value, &f);
-        }();
+        ok = decodes<Face>(value);
       else if (h == persons_)
-        ok = [&] {
-          Person p;
-          return decode(value, &p);
-        }();
+        ok = decodes<Person>(value);
       else if (h == history_)
-        ok = [&] {
-          HistoryEntry e;
-          return decode(value, &e);
-        }();
+        ok = decodes<HistoryEntry>(value);
       else if (h == paths_ || h == person_names_)
         ok = value.size() == 8;
       else if (h == hashes_)

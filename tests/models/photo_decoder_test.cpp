@@ -29,6 +29,20 @@ void expect_refused(const std::string& path, Status::Code code, const std::strin
   EXPECT_NE(photo.status().message().find(reason), std::string::npos) << photo.status().message();
 }
 
+// Each (name, bytes) decodes to exactly the pixels OpenCV's imdecode gives.
+void expect_opencvs_pixels(const std::vector<std::pair<std::string, std::string>>& files) {
+  for (const auto& [name, bytes] : files) {
+    auto ours = models::decode_photo(name, bytes, DecodeOptions{});
+    ASSERT_TRUE(ours) << name << ": " << ours.status().message();
+    cv::Mat bgr = cv::imdecode(cv::Mat(1, int(bytes.size()), CV_8U, const_cast<char*>(bytes.data())),
+                               cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+    cv::Mat rgb;
+    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+    ASSERT_EQ(ours->rgb.size(), rgb.size()) << name;
+    EXPECT_EQ(cv::norm(ours->rgb, rgb, cv::NORM_INF), 0) << name;
+  }
+}
+
 TEST(PhotoDecoderTest, EmptyFileIsRefusedNamingTheFile) {
   testing::TempDir dir;
   testing::write_file(dir.file("empty.jpg"), "");
@@ -108,16 +122,7 @@ TEST(PhotoDecoderTest, JpegPixelsAreExactlyOpenCvsAndGreyFilledOnesAreRefused) {
                                  testing::shell_quote(cmyk)),
             0);
   files.emplace_back("cmyk", testing::read_file(cmyk));
-  for (const auto& [name, bytes] : files) {
-    auto ours = models::decode_photo(name, bytes, DecodeOptions{});
-    ASSERT_TRUE(ours) << name << ": " << ours.status().message();
-    cv::Mat bgr = cv::imdecode(cv::Mat(1, int(bytes.size()), CV_8U, const_cast<char*>(bytes.data())),
-                               cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
-    cv::Mat rgb;
-    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
-    ASSERT_EQ(ours->rgb.size(), rgb.size()) << name;
-    EXPECT_EQ(cv::norm(ours->rgb, rgb, cv::NORM_INF), 0) << name;
-  }
+  expect_opencvs_pixels(files);
   // Cut in the middle but ending in an end-of-image marker: libjpeg fills the
   // rest with grey and warns; the photo is refused, naming the file.
   const std::string bytes = testing::read_file(testing::demo_photo(3));
@@ -231,16 +236,7 @@ TEST(PhotoDecoderTest, PngPixelsAreExactlyOpenCvsAndBrokenOnesAreRefusedWithLibp
     ASSERT_TRUE(cv::imencode(".png", image, buf)) << name;
     files.emplace_back(name, std::string(buf.begin(), buf.end()));
   }
-  for (const auto& [name, bytes] : files) {
-    auto ours = models::decode_photo(name, bytes, DecodeOptions{});
-    ASSERT_TRUE(ours) << name << ": " << ours.status().message();
-    cv::Mat theirs = cv::imdecode(cv::Mat(1, int(bytes.size()), CV_8U, const_cast<char*>(bytes.data())),
-                                  cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
-    cv::Mat rgb;
-    cv::cvtColor(theirs, rgb, cv::COLOR_BGR2RGB);
-    ASSERT_EQ(ours->rgb.size(), rgb.size()) << name;
-    EXPECT_EQ(cv::norm(ours->rgb, rgb, cv::NORM_INF), 0) << name;
-  }
+  expect_opencvs_pixels(files);
   // Cut in its image data: refused as truncated, naming the file.
   testing::TempDir dir;
   const std::string& png = files[3].second;
