@@ -5,6 +5,7 @@
 #include <map>
 
 #include "cli/cli_common.h"
+#include "search/face_tags.h"
 #include "storage/gallery_check.h"
 #include "util/csv.h"
 
@@ -136,6 +137,38 @@ int run_export(const GlobalOptions& g, const std::string& format) {
   return kExitOk;
 }
 
+struct XmpExportFlags {
+  bool xmp = false;
+  search::TagExportOptions tags;
+};
+
+// export --xmp: the named faces as MWG face regions in sidecars (or the photos).
+int run_xmp_export(const GlobalOptions& g, const search::TagExportOptions& options) {
+  auto store = storage::GalleryStore::open(database_dir(g), storage::OpenMode::kReadOnly);
+  if (!store) {
+    report_error(store.status().message());
+    return database_exit_code(store.status());
+  }
+  auto r = search::export_face_tags(**store, options);
+  if (!r) {
+    report_error(r.status().message());
+    return database_exit_code(r.status());
+  }
+  for (const auto& [path, what] : r->reports) {
+    if (options.dry_run)
+      std::printf("%s: %s\n", path.c_str(), what.c_str());
+    else
+      report_error(path + ": " + what);
+  }
+  if (!g.quiet)
+    std::printf("xmp: %llu photos with %llu named faces: %llu files %s, %llu already up to date, %llu failed\n",
+                (unsigned long long)r->photos, (unsigned long long)r->regions,
+                (unsigned long long)(options.dry_run ? r->photos - r->failed : r->written),
+                options.dry_run ? "would be written" : "written", (unsigned long long)r->unchanged,
+                (unsigned long long)r->failed);
+  return r->failed ? kExitSomeInputsFailed : kExitOk;
+}
+
 int run_check(const GlobalOptions& g, bool repair, bool accept_lost_writes, bool json) {
   int exit_code = kExitOk;
   if (accept_lost_writes && !repair) {
@@ -199,8 +232,16 @@ void register_gallery_commands(CLI::App& app, GlobalOptions& g, int* exit_code) 
   CLI::App* exp =
       app.add_subcommand("export", "Every face, one per line: face_id, photo, box, score, embedding, person, cluster");
   exp->add_option("--format", *format, "jsonl or csv")->check(CLI::IsMember({"jsonl", "csv"}))->capture_default_str();
+  auto xmp = std::make_shared<XmpExportFlags>();
+  auto* xmp_flag = exp->add_flag("--xmp", xmp->xmp,
+                                 "Instead: write the named faces as XMP face regions (MWG) into each photo's sidecar "
+                                 "(photo.jpg.xmp, or an existing photo.xmp), keeping everything else in it");
+  exp->add_flag("--in-place", xmp->tags.in_place, "With --xmp: write into the photos themselves (atomically)")
+      ->needs(xmp_flag);
+  exp->add_flag("--automatic", xmp->tags.automatic, "With --xmp: also faces named automatically")->needs(xmp_flag);
+  exp->add_flag("--dry-run", xmp->tags.dry_run, "With --xmp: say which files would be written")->needs(xmp_flag);
   on_run(
-      exp, [&g, format]() { return run_export(g, *format); }, exit_code);
+      exp, [&g, format, xmp]() { return xmp->xmp ? run_xmp_export(g, xmp->tags) : run_export(g, *format); }, exit_code);
 
   auto repair = std::make_shared<bool>(false);
   auto check_json = std::make_shared<bool>(false);

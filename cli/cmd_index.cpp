@@ -8,6 +8,7 @@
 #include "indexer/crawler.h"
 #include "indexer/index_run.h"
 #include "models/decode_budget.h"
+#include "search/face_tags.h"
 
 namespace facedex::cli {
 namespace {
@@ -19,6 +20,7 @@ struct IndexCommandOptions {
   bool json = false;
   AutoNameFlags auto_name;
   int64_t memory_budget_mb = 0;  // 0: half the machine's memory
+  bool no_tags = false;          // do not read the photos' XMP face tags
 };
 
 std::string format_duration(double s) {
@@ -73,8 +75,24 @@ class ProgressPrinter {
   double last_line_ = 0;
 };
 
+nlohmann::json tags_json(const search::TagImportResult& t) {
+  nlohmann::json reports = nlohmann::json::array();
+  for (const auto& [path, what] : t.reports)
+    reports.push_back({{"photo", path_json(path)}, {"report", path_json(what)}});
+  return {{"photos_read", t.photos_read},
+          {"photos_with_tags", t.photos_with_tags},
+          {"tags", t.tags},
+          {"faces_named", t.faces_named},
+          {"already_named", t.already_named},
+          {"conflicts", t.conflicts},
+          {"unmatched", t.unmatched},
+          {"unreadable", t.unreadable},
+          {"history_ids", t.history_ids},
+          {"reports", reports}};
+}
+
 nlohmann::json summary_json(const indexer::IndexSummary& s, const storage::Gallery& g,
-                            const search::AutoNameSummary& named) {
+                            const search::AutoNameSummary& named, const search::TagImportResult& tags) {
   nlohmann::json failures = nlohmann::json::array();
   for (const auto& [path, reason] : s.failures)
     failures.push_back({{"photo", path_json(path)}, {"reason", path_json(reason)}});
@@ -99,6 +117,7 @@ nlohmann::json summary_json(const indexer::IndexSummary& s, const storage::Galle
              return n;
            }()},
           {"warnings", s.warnings},
+          {"face_tags", tags_json(tags)},
           {"named_automatically", named.by_rule + named.by_cluster},
           {"failed", s.failed},
           {"failures_by_reason", s.failures_by_kind},
@@ -110,7 +129,20 @@ nlohmann::json summary_json(const indexer::IndexSummary& s, const storage::Galle
           {"photos_per_second", s.seconds > 0 ? double(s.seen) / s.seconds : 0.0}};
 }
 
-void print_summary(const indexer::IndexSummary& s, const storage::Gallery& g, const search::AutoNameSummary& named) {
+void print_tags(const search::TagImportResult& t) {
+  if (!t.tags && !t.unreadable) return;
+  std::string undo;
+  for (uint64_t id : t.history_ids) undo += (undo.empty() ? "facedex undo " : ", ") + std::to_string(id);
+  std::printf(
+      "  face tags  %6llu   in %llu photos' XMP: %llu faces named%s, %llu had that name, %llu conflicts "
+      "(kept facedex's), %llu over no face found, %llu files unreadable\n",
+      (unsigned long long)t.tags, (unsigned long long)t.photos_with_tags, (unsigned long long)t.faces_named,
+      undo.empty() ? "" : (" (" + undo + " reverts)").c_str(), (unsigned long long)t.already_named,
+      (unsigned long long)t.conflicts, (unsigned long long)t.unmatched, (unsigned long long)t.unreadable);
+}
+
+void print_summary(const indexer::IndexSummary& s, const storage::Gallery& g, const search::AutoNameSummary& named,
+                   const search::TagImportResult& tags) {
   std::printf("%llu photos seen in %.1f s (%.2f photos/s)\n", (unsigned long long)s.seen, s.seconds,
               s.seconds > 0 ? double(s.seen) / s.seconds : 0.0);
   std::printf("  indexed    %6llu   (%llu faces added)\n", (unsigned long long)s.indexed,
@@ -135,6 +167,7 @@ void print_summary(const indexer::IndexSummary& s, const storage::Gallery& g, co
     std::printf("  skipped    %6llu   symbolic links (--follow-symlinks follows them)\n",
                 (unsigned long long)s.skipped_symlinks);
   for (const auto& [kind, n] : s.failures_by_kind) std::printf("    %-18s %llu\n", kind.c_str(), (unsigned long long)n);
+  print_tags(tags);
   if (named.by_rule + named.by_cluster)
     std::printf("  named automatically %llu faces (facedex undo %llu reverts it)\n",
                 (unsigned long long)(named.by_rule + named.by_cluster), (unsigned long long)named.history_id);
@@ -185,6 +218,24 @@ int run_index_command(const GlobalOptions& g, IndexCommandOptions& o) {
     report_error(summary.status().message());
     return database_exit_code(summary.status());
   }
+  // Tags from other tools name faces before the automatic naming, which then
+  // takes them as references.
+  search::TagImportResult tags;
+  if (!o.no_tags) {
+    std::vector<std::string> roots;
+    for (const auto& p : o.paths) roots.push_back(indexer::absolute_path(p));
+    auto imported = search::import_face_tags(*gallery, [&](const std::string& path) {
+      for (const auto& root : roots)
+        if (indexer::path_is_under(path, root)) return true;
+      return false;
+    });
+    if (!imported) {
+      report_error(imported.status().message());
+      return database_exit_code(imported.status());
+    }
+    tags = std::move(*imported);
+    for (const auto& [path, what] : tags.reports) report_error(path + ": " + what);
+  }
   // New faces only: a re-run of an unchanged collection costs nothing here
   // (`cluster` looks at every unnamed face).
   auto named = auto_name_or_report(*gallery, o.auto_name, first_new_face, &exit_code);
@@ -194,9 +245,9 @@ int run_index_command(const GlobalOptions& g, IndexCommandOptions& o) {
     report_error("note: no photos found, but " + std::to_string(summary->skipped_symlinks) +
                  " symbolic links were skipped: add --follow-symlinks to index what they point to");
   if (o.json) {
-    std::printf("%s\n", summary_json(*summary, *gallery, *named).dump(2).c_str());
+    std::printf("%s\n", summary_json(*summary, *gallery, *named, tags).dump(2).c_str());
   } else if (!g.quiet) {
-    print_summary(*summary, *gallery, *named);
+    print_summary(*summary, *gallery, *named, tags);
   }
   // A folder or photo the user named that is not there is a request that
   // failed (a mistyped path, an unmounted drive): the run still completed.
@@ -229,6 +280,8 @@ void register_index_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
   cmd->add_flag("--keep-missing", o->index.keep_missing,
                 "Do not even mark photos whose files are gone as missing (they are never removed by index; see prune)");
   add_auto_name_flags(cmd, o->auto_name, false);
+  cmd->add_flag("--no-tags", o->no_tags,
+                "Do not read the face tags (XMP regions) that other photo tools left in the photos and sidecars");
   cmd->add_option("--index-type", o->index_type,
                   "Vector index: auto (default: exact Flat search below 200,000 faces, IVF beyond) or a FAISS factory "
                   "string such as Flat, IVF4096,Flat or HNSW32 (HNSW cannot forget faces)");

@@ -458,6 +458,7 @@ class Writer {
     if (p.missing_since) ++summary_.restored;
     p.missing_since = 0;
     p.detector = o.photo.detector;
+    p.tags_read.clear();  // the faces it added may be under a photo's tags
     batch_.add_faces(p, added);
     ++summary_.redetected;
     summary_.faces_added += added.size();

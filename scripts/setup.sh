@@ -23,6 +23,8 @@ APT_PACKAGES=(
   libpng-dev                        # PNG decoding with libpng's messages (models/png_decoder.cpp)
   libheif-dev                       # HEIC (iPhone) and AVIF photos (models/heif_decoder.cpp)
   libheif-examples                  # heif-enc: tests make HEIC and AVIF copies of the demo photos
+  libexiv2-dev                      # XMP face tags in photos and sidecars (models/xmp_face_tags.cpp)
+  exiv2                             # tests write face tags with exiv2's own command
   npm                               # only to fetch the face-api package (weights + demo photos)
   imagemagick                       # to look at photos and reports
   chromium                          # tests open the HTML report in headless Chromium

@@ -112,7 +112,11 @@ Expected<storage::HistoryEntry> NamingChange::commit(const std::string& summary,
     entry_.faces.push_back({id, b, a});
   }
   for (const auto& [id, c] : persons_) entry_.persons.push_back(c);
-  if (entry_.faces.empty() && entry_.persons.empty()) return entry_;
+  if (entry_.faces.empty() && entry_.persons.empty()) {
+    if (!batch_.empty())
+      if (Status s = gallery_.commit(batch_, true); !s) return s;
+    return entry_;
+  }
   entry_.at = unix_seconds_now();
   entry_.summary = summary;
   entry_.undoes = undoes;

@@ -24,6 +24,9 @@ class NamingChange {
   void remove_person(const storage::Person& person);
   // Puts back a person removed earlier, under their old id (undo).
   void restore_person(uint64_t id, const std::string& name, int64_t created_at);
+  // The batch the change commits in, for records that go with it (the photos
+  // whose face tags named faces).
+  storage::GalleryBatch& batch() { return batch_; }
   // A cluster id never handed out before (split gives faces a cluster of their own).
   uint64_t new_cluster_id() { return batch_.new_cluster_id(); }
 
@@ -35,7 +38,8 @@ class NamingChange {
   size_t changed_faces() const;
 
   // Commits the faces, persons and the history entry (with `summary`) in one
-  // batch. Returns the entry; a change with nothing in it commits nothing.
+  // batch. Returns the entry; a change with no face or person in it commits
+  // no history entry (only what else was put in its batch).
   Expected<storage::HistoryEntry> commit(const std::string& summary, uint64_t undoes = 0);
 
  private:

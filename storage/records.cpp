@@ -8,7 +8,7 @@ namespace {
 // Version 2 of photos and faces appends the fields that keep names durable
 // (missing_since; name source, rejections); version 1 records still decode.
 // Version 3 of photos appends the detector; older photos were all HOG's.
-constexpr uint8_t kPhotoVersion = 3;
+constexpr uint8_t kPhotoVersion = 4;
 constexpr uint8_t kFaceVersion = 2;
 constexpr uint8_t kPersonVersion = 1;
 constexpr uint8_t kHistoryVersion = 1;
@@ -134,6 +134,7 @@ std::string encode(const Photo& p) {
   w.svarint(p.indexed_at);
   w.svarint(p.missing_since);
   w.str(p.detector);
+  w.str(p.tags_read);
   return w.take();
 }
 
@@ -156,6 +157,8 @@ bool decode(const std::string& bytes, Photo* p) {
   if (version >= 2 && !r.svarint(&p->missing_since)) return false;
   p->detector = "hog";
   if (version >= 3 && !r.str(&p->detector)) return false;
+  p->tags_read.clear();
+  if (version >= 4 && !r.str(&p->tags_read)) return false;
   return r.done();
 }
 

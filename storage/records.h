@@ -40,6 +40,9 @@ struct Photo {
   // The face detector that analysed it ("cnn", "hog"); a run with another
   // detector analyses it again once, keeping every face it has.
   std::string detector;
+  // What the face tags were last read from (search/face_tags.h): the content
+  // hash and the sidecar's path, size and mtime. Empty: never read.
+  std::string tags_read;
 };
 
 // Box in the upright photo's pixels; right and bottom exclusive.

@@ -1,0 +1,270 @@
+#include "search/face_tags.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <tuple>
+
+#include "models/xmp_face_tags.h"
+#include "search/naming_change.h"
+#include "search/person_names.h"
+
+namespace facedex::search {
+namespace {
+
+// Photos per history entry: a change holds its faces in memory until it commits.
+constexpr size_t kPhotosPerEntry = 2000;
+constexpr size_t kMaxReports = 1000;
+
+void report(std::vector<std::pair<std::string, std::string>>& reports, const std::string& path, std::string what) {
+  if (reports.size() < kMaxReports) reports.emplace_back(path, std::move(what));
+}
+
+// What the tags of a photo are read from: its bytes and its sidecar, if any.
+std::string tags_source(const storage::Photo& p) {
+  std::string s = p.content_hash;
+  const std::string sidecar = models::find_sidecar(p.path);
+  struct stat st;
+  if (!sidecar.empty() && ::stat(sidecar.c_str(), &st) == 0)
+    s += "|" + sidecar + "|" + std::to_string(st.st_size) + "|" +
+         std::to_string(int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
+  return s;
+}
+
+models::FaceTag area_of(const storage::Box& b, const storage::Photo& p) {
+  models::FaceTag t;
+  t.x = (b.left + b.right) / 2.0 / p.width;
+  t.y = (b.top + b.bottom) / 2.0 / p.height;
+  t.w = double(b.right - b.left) / p.width;
+  t.h = double(b.bottom - b.top) / p.height;
+  return t;
+}
+
+double overlap(const models::FaceTag& a, const models::FaceTag& b) {
+  const double ix = std::max(0.0, std::min(a.x + a.w / 2, b.x + b.w / 2) - std::max(a.x - a.w / 2, b.x - b.w / 2));
+  const double iy = std::max(0.0, std::min(a.y + a.h / 2, b.y + b.h / 2) - std::max(a.y - a.h / 2, b.y - b.h / 2));
+  return ix * iy / (a.w * a.h + b.w * b.h - ix * iy);
+}
+
+std::string where(const models::FaceTag& t) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "at x %.3f y %.3f (w %.3f h %.3f)", t.x, t.y, t.w, t.h);
+  return buf;
+}
+
+// Pairs each tag with at most one face and each face with at most one tag,
+// best overlaps first; -1 for a tag over no face.
+std::vector<int> match_tags(const std::vector<models::FaceTag>& tags, const std::vector<models::FaceTag>& faces) {
+  std::vector<std::tuple<double, size_t, size_t>> pairs;
+  for (size_t t = 0; t < tags.size(); ++t)
+    for (size_t f = 0; f < faces.size(); ++f)
+      if (models::same_face(tags[t], faces[f])) pairs.emplace_back(overlap(tags[t], faces[f]), t, f);
+  std::sort(pairs.begin(), pairs.end(), [](const auto& a, const auto& b) { return std::get<0>(a) > std::get<0>(b); });
+  std::vector<int> face_of(tags.size(), -1);
+  std::vector<bool> taken(faces.size(), false);
+  for (const auto& [v, t, f] : pairs)
+    if (face_of[t] < 0 && !taken[f]) face_of[t] = int(f), taken[f] = true;
+  return face_of;
+}
+
+class TagImport {
+ public:
+  TagImport(storage::Gallery& gallery, TagImportResult* result) : gallery_(gallery), r_(*result) {}
+
+  Status photo(storage::Photo p) {
+    const std::string source = tags_source(p);
+    if (source == p.tags_read) return Status::ok();
+    ++r_.photos_read;
+    auto read = models::read_face_tags(p.path, p.orientation);
+    if (!read) {
+      ++r_.unreadable;
+      report(r_.reports, p.path, read.status().message());
+      return Status::ok();  // read again next run
+    }
+    for (const auto& why : read->skipped) report(r_.reports, p.path, read->from + ": " + why);
+    if (!read->tags.empty()) {
+      ++r_.photos_with_tags;
+      r_.tags += read->tags.size();
+      if (Status s = name_faces(p, *read); !s) return s;
+    }
+    p.tags_read = source;
+    change().batch().update_photo(p);
+    if (++photos_in_change_ == kPhotosPerEntry) return commit();
+    return Status::ok();
+  }
+
+  Status commit() {
+    if (!change_) return Status::ok();
+    const size_t named = change_->changed_faces();
+    auto entry = change_->commit("names from photos' face tags: " + std::to_string(named) + " faces");
+    if (!entry) return entry.status();
+    if (entry->id) r_.history_ids.push_back(entry->id);
+    change_.reset();
+    photos_in_change_ = 0;
+    return Status::ok();
+  }
+
+ private:
+  NamingChange& change() {
+    if (!change_) change_ = std::make_unique<NamingChange>(gallery_, "tags");
+    return *change_;
+  }
+
+  Status name_faces(const storage::Photo& p, const models::FaceTagsRead& read) {
+    std::vector<models::FaceTag> areas;
+    std::vector<storage::Face*> faces;
+    for (uint64_t id : p.face_ids) {
+      auto f = change().face(id);
+      if (!f) return f.status();
+      areas.push_back(area_of((*f)->box, p));
+      faces.push_back(*f);
+    }
+    const std::vector<int> face_of = match_tags(read.tags, areas);
+    for (size_t t = 0; t < read.tags.size(); ++t) {
+      const models::FaceTag& tag = read.tags[t];
+      const std::string said = read.from + ": tag \"" + tag.name + "\" " + where(tag);
+      if (face_of[t] < 0) {
+        ++r_.unmatched;
+        report(r_.reports, p.path, said + " is over no face facedex found");
+        continue;
+      }
+      storage::Face& face = *faces[size_t(face_of[t])];
+      auto person = person_for(tag.name);
+      if (!person) {
+        report(r_.reports, p.path, said + ": " + person.status().message());
+        continue;
+      }
+      const uint64_t person_id = (*person)->id;
+      if (person_id && face.person_id == person_id) {
+        ++r_.already_named;
+        face.name_source = storage::NameSource::kUser;  // the tag confirms an automatic name
+      } else if (face.person_id && face.name_source == storage::NameSource::kUser) {
+        ++r_.conflicts;
+        report(r_.reports, p.path,
+               said + ": face " + std::to_string(face.id) + " is \"" + change().name_of(face.person_id) +
+                   "\" in facedex, kept");
+      } else if (person_id && std::count(face.rejected_person_ids.begin(), face.rejected_person_ids.end(), person_id)) {
+        ++r_.conflicts;
+        report(
+            r_.reports, p.path,
+            said + ": face " + std::to_string(face.id) + " was taken away from \"" + tag.name + "\" in facedex, kept");
+      } else {
+        ++r_.faces_named;
+        if (!person_id) (*person)->id = change().person_named((*person)->name, std::nullopt);
+        face.person_id = (*person)->id;
+        face.name_source = storage::NameSource::kUser;
+      }
+    }
+    return Status::ok();
+  }
+
+  // The person a tag's name stands for: the stored one, or one differing only
+  // by case (tools and people type names differently). Id 0: nobody yet.
+  struct TagPerson {
+    std::string name;
+    uint64_t id = 0;
+  };
+  Expected<TagPerson*> person_for(const std::string& typed) {
+    auto name = clean_person_name(typed);
+    if (!name) return name.status();
+    auto it = persons_.find(*name);
+    if (it != persons_.end()) return &it->second;
+    auto stored = gallery_.store().person_by_name(*name);
+    if (!stored) return stored.status();
+    if (!*stored) {
+      auto variant = person_differing_in_case(gallery_.store(), *name);
+      if (!variant) return variant.status();
+      stored = *variant;
+    }
+    TagPerson person{*stored ? (*stored)->name : *name, *stored ? (*stored)->id : 0};
+    return &persons_.emplace(*name, person).first->second;
+  }
+
+  storage::Gallery& gallery_;
+  TagImportResult& r_;
+  std::unique_ptr<NamingChange> change_;
+  size_t photos_in_change_ = 0;
+  std::map<std::string, TagPerson> persons_;  // by the tags' names, cleaned
+};
+
+}  // namespace
+
+Expected<TagImportResult> import_face_tags(storage::Gallery& gallery,
+                                           const std::function<bool(const std::string& path)>& in_scope) {
+  std::vector<storage::Photo> photos;
+  Status s = gallery.store().for_each_photo([&](const storage::Photo& p) {
+    if (p.status == storage::PhotoStatus::kIndexed && !p.missing_since && p.width > 0 && p.height > 0 &&
+        in_scope(p.path))
+      photos.push_back(p);
+    return true;
+  });
+  if (!s) return s;
+  TagImportResult result;
+  TagImport import(gallery, &result);
+  for (auto& p : photos)
+    if (Status st = import.photo(std::move(p)); !st) return st;
+  if (Status st = import.commit(); !st) return st;
+  return result;
+}
+
+Expected<TagExportResult> export_face_tags(const storage::GalleryStore& store, const TagExportOptions& options) {
+  std::map<uint64_t, std::vector<models::FaceTag>> by_photo;
+  std::map<uint64_t, std::string> names;
+  Status s = store.for_each_face([&](const storage::Face& f) {
+    if (!f.person_id || (f.name_source != storage::NameSource::kUser && !options.automatic)) return true;
+    models::FaceTag t;
+    t.x = (f.box.left + f.box.right) / 2.0;  // pixels until the photo's size is known
+    t.y = (f.box.top + f.box.bottom) / 2.0;
+    t.w = f.box.right - f.box.left;
+    t.h = f.box.bottom - f.box.top;
+    t.name = std::to_string(f.person_id);
+    by_photo[f.photo_id].push_back(t);
+    return true;
+  });
+  if (!s) return s;
+  TagExportResult r;
+  for (auto& [photo_id, tags] : by_photo) {
+    auto p = store.photo(photo_id);
+    if (!p) return p.status();
+    if (!*p) continue;
+    const storage::Photo& photo = **p;
+    ++r.photos;
+    r.regions += tags.size();
+    if (photo.missing_since || photo.width <= 0 || photo.height <= 0) {
+      ++r.failed;
+      report(r.reports, photo.path, "the photo is missing: its faces were not written");
+      continue;
+    }
+    for (auto& t : tags) {
+      const uint64_t person_id = std::stoull(t.name);
+      auto name = names.find(person_id);
+      if (name == names.end()) {
+        auto person = store.person(person_id);
+        if (!person) return person.status();
+        name = names.emplace(person_id, *person ? (*person)->name : "").first;
+      }
+      t.name = name->second;
+      t.x /= photo.width, t.w /= photo.width;
+      t.y /= photo.height, t.h /= photo.height;
+    }
+    if (options.dry_run) {
+      report(r.reports, photo.path,
+             std::to_string(tags.size()) + " named faces -> " +
+                 (options.in_place ? photo.path : models::sidecar_for_writing(photo.path)));
+      continue;
+    }
+    auto written =
+        models::write_face_tags(photo.path, tags, photo.width, photo.height, photo.orientation, options.in_place);
+    if (!written) {
+      ++r.failed;
+      report(r.reports, photo.path, written.status().message());
+      continue;
+    }
+    ++(written->changed ? r.written : r.unchanged);
+  }
+  return r;
+}
+
+}  // namespace facedex::search
