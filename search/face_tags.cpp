@@ -174,12 +174,16 @@ class TagImport {
     auto stored = gallery_.store().person_by_name(*name);
     if (!stored) return stored.status();
     if (!*stored) {
+      auto folded = folded_.find(fold_case(*name));  // a spelling met earlier in this run
+      if (folded != folded_.end()) return folded->second;
       auto variant = person_differing_in_case(gallery_.store(), *name);
       if (!variant) return variant.status();
       stored = *variant;
     }
     TagPerson person{*stored ? (*stored)->name : *name, *stored ? (*stored)->id : 0};
-    return &persons_.emplace(*name, person).first->second;
+    TagPerson* p = &persons_.emplace(*name, person).first->second;
+    folded_.emplace(fold_case(*name), p);
+    return p;
   }
 
   storage::Gallery& gallery_;
@@ -187,6 +191,7 @@ class TagImport {
   std::unique_ptr<NamingChange> change_;
   size_t photos_in_change_ = 0;
   std::map<std::string, TagPerson> persons_;  // by the tags' names, cleaned
+  std::map<std::string, TagPerson*> folded_;  // the same, by name without case
 };
 
 }  // namespace

@@ -22,8 +22,14 @@ TEST(RecordsTest, PhotoRoundTripsWithOddBytesInThePath) {
   p.failure_kind = "truncated";
   p.face_ids = {1, 2, 300000000000ULL};
   p.indexed_at = 1700000000;
+  p.missing_since = 1700000001;
+  p.detector = "cnn";
+  p.tags_read = std::string(64, 'a') + "|/photos/x.jpg.xmp|812|17";
   Photo q;
   ASSERT_TRUE(decode(encode(p), &q));
+  EXPECT_EQ(q.missing_since, p.missing_since);
+  EXPECT_EQ(q.detector, p.detector);
+  EXPECT_EQ(q.tags_read, p.tags_read);
   EXPECT_EQ(q.path, p.path);
   EXPECT_EQ(q.mtime_ns, p.mtime_ns);
   EXPECT_EQ(q.face_ids, p.face_ids);
