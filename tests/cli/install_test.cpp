@@ -53,5 +53,39 @@ TEST(InstallTest, AnInstalledFacedexFindsItsModelsAndModuleInItsPrefix) {
   EXPECT_EQ(nlohmann::json::parse(out)["faces_added"], 3) << out;
 }
 
+// The Debian package holds the same files under /usr, and says which packages
+// it needs; unpacked anywhere, its program runs from there.
+TEST(InstallTest, TheDebianPackageDependsOnWhatItLinksAndRunsUnpacked) {
+  testing::TempDir tmp;
+  std::string out, err;
+  ASSERT_EQ(testing::run_command("cpack -G DEB -B " + shell_quote(tmp.file("out")) + " --config " +
+                                     shell_quote(std::string(FACEDEX_BUILD_DIR) + "/CPackConfig.cmake"),
+                                 &out, &err),
+            0)
+      << out << err;
+  std::string deb;
+  for (const auto& e : fs::directory_iterator(tmp.file("out")))
+    if (e.path().extension() == ".deb") deb = e.path().string();
+  ASSERT_FALSE(deb.empty()) << out;
+  EXPECT_NE(fs::path(deb).filename().string().find("facedex_"), std::string::npos) << deb;
+  EXPECT_NE(fs::path(deb).filename().string().find("_amd64.deb"), std::string::npos) << deb;
+  ASSERT_EQ(testing::run_command("dpkg-deb -f " + shell_quote(deb) + " Depends", &out, &err), 0) << err;
+  for (const char* package : {"libdlib-data", "libexiv2-27", "libheif1", "libopencv-dnn406", "libdnnl2", "libc6"})
+    EXPECT_NE(out.find(package), std::string::npos) << package << " not in Depends: " << out;
+
+  const std::string root = tmp.file("root");
+  ASSERT_EQ(testing::run_command("dpkg-deb -x " + shell_quote(deb) + " " + shell_quote(root), &out, &err), 0) << err;
+  const std::string facedex = root + "/usr/bin/facedex";
+  ASSERT_EQ(testing::run_command(shell_quote(facedex) + " models --json", &out, &err), 0) << err;
+  const auto models = nlohmann::json::parse(out);
+  EXPECT_EQ(models["cnn_detector"]["path"], root + "/usr/share/facedex/models/ulfd_rfb320.onnx") << out;
+  ASSERT_EQ(testing::run_command(shell_quote(facedex) + " --db " + shell_quote(tmp.file("db")) + " index --json " +
+                                     shell_quote(testing::demo_photo(3)),
+                                 &out, &err),
+            0)
+      << err;
+  EXPECT_EQ(nlohmann::json::parse(out)["faces_added"], 3) << out;
+}
+
 }  // namespace
 }  // namespace facedex
