@@ -9,8 +9,12 @@
 // Faces below the size floor, or flagged invalid, are "don't care": matching
 // one is neither a hit nor a false detection.
 //
-//   detection_quality [--data DIR] [--lfw] [--calibrate] [--sweep]
+//   detection_quality [--data DIR] [--lfw] [--calibrate] [--sweep] [--tags]
 // --sweep prints recall and precision at other score thresholds.
+// --tags shows how face tags people drew (the labelled boxes of 20 px and up,
+// as drawn and drawn loose like Apple Photos or Picasa: 1.4x, centred higher)
+// name the faces the CNN finds at its defaults, through the matcher `index`
+// uses (models::match_face_tags), against a plain IoU >= 0.5 match.
 // --calibrate fits the map from CNN boxes to the boxes dlib's HOG gives the
 // same faces (what the shape predictor was trained on) on groups/dlib, and
 // prints how far the 68 landmarks from each land from the annotated ones.
@@ -29,11 +33,13 @@
 #include <regex>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "models/face_pipeline.h"
 #include "models/model_files.h"
 #include "models/photo_decoder.h"
+#include "models/xmp_face_tags.h"
 
 namespace {
 
@@ -383,10 +389,93 @@ void calibrate(Contender& cnn, Contender& hog, const std::vector<LabelledPhoto>&
 
 }  // namespace
 
+// Tags per style: [0] as drawn, [1] loose.
+struct TagCounts {
+  size_t tags = 0, detectable = 0, right[2] = {}, wrong[2] = {}, lost[2] = {};  // [0] index's matcher, [1] IoU 0.5
+};
+
+void tag_matching(FaceDetector& detector, const std::vector<LabelledPhoto>& photos, const char* name) {
+  TagCounts counts[2];
+  for (const auto& photo : photos) {
+    const cv::Mat rgb = load_rgb(photo.path);
+    if (rgb.empty()) continue;
+    const auto found = run(detector, rgb, {});
+    const double W = rgb.cols, H = rgb.rows;
+    std::vector<facedex::models::FaceTag> faces;
+    for (const auto& f : found)
+      faces.push_back(
+          {"", (f.left + f.right) / 2 / W, (f.top + f.bottom) / 2 / H, (f.right - f.left) / W, (f.bottom - f.top) / H});
+    std::vector<size_t> truth;  // the labelled faces that are tags
+    for (size_t k = 0; k < photo.faces.size(); ++k)
+      if (!photo.faces[k].ignore && photo.faces[k].short_side() >= 20) truth.push_back(k);
+    // The labelled face each detection overlaps most: a tag naming another detection names the wrong face.
+    std::vector<long> owner(found.size(), -1);
+    for (size_t f = 0; f < found.size(); ++f) {
+      double best = 0.3;
+      for (size_t k = 0; k < photo.faces.size(); ++k) {
+        const Truth& t = photo.faces[k];
+        const double o =
+            iou(found[f].left, found[f].top, found[f].right, found[f].bottom, t.left, t.top, t.right, t.bottom);
+        if (o > best) best = o, owner[f] = long(k);
+      }
+    }
+    for (int style = 0; style < 2; ++style) {
+      std::vector<facedex::models::FaceTag> tags;
+      for (size_t k : truth) {
+        const Truth& t = photo.faces[k];
+        const double w = (t.right - t.left) / W, h = (t.bottom - t.top) / H;
+        const double grow = style ? 1.4 : 1.0;
+        tags.push_back(
+            {"", (t.left + t.right) / 2 / W, (t.top + t.bottom) / 2 / H - (style ? 0.1 * h : 0), w * grow, h * grow});
+      }
+      const std::vector<int> ours = facedex::models::match_face_tags(tags, faces);
+      // Plain IoU >= 0.5, best first.
+      std::vector<std::tuple<double, size_t, size_t>> pairs;
+      for (size_t t = 0; t < tags.size(); ++t)
+        for (size_t f = 0; f < found.size(); ++f) {
+          const auto& a = tags[t];
+          const double o = iou(a.x - a.w / 2, a.y - a.h / 2, a.x + a.w / 2, a.y + a.h / 2, faces[f].x - faces[f].w / 2,
+                               faces[f].y - faces[f].h / 2, faces[f].x + faces[f].w / 2, faces[f].y + faces[f].h / 2);
+          if (o >= 0.5) pairs.emplace_back(o, t, f);
+        }
+      std::sort(pairs.begin(), pairs.end(),
+                [](const auto& a, const auto& b) { return std::get<0>(a) > std::get<0>(b); });
+      std::vector<int> plain(tags.size(), -1);
+      std::vector<bool> taken(found.size(), false);
+      for (const auto& [o, t, f] : pairs)
+        if (plain[t] < 0 && !taken[f]) plain[t] = int(f), taken[f] = true;
+      TagCounts& c = counts[style];
+      for (size_t t = 0; t < tags.size(); ++t) {
+        ++c.tags;
+        bool detectable = false;
+        for (size_t f = 0; f < found.size(); ++f) detectable |= owner[f] == long(truth[t]);
+        c.detectable += detectable;
+        const int matched[2] = {ours[t], plain[t]};
+        for (int m = 0; m < 2; ++m) {
+          if (matched[m] >= 0 && owner[size_t(matched[m])] == long(truth[t]))
+            ++c.right[m];
+          else if (matched[m] >= 0)
+            ++c.wrong[m];
+          else if (detectable)
+            ++c.lost[m];
+        }
+      }
+    }
+  }
+  for (int style = 0; style < 2; ++style) {
+    const TagCounts& c = counts[style];
+    std::printf(
+        "tags %-10s %-8s %4zu tags, %4zu over a face found: named right %4zu / %4zu (IoU 0.5 alone), "
+        "wrong %zu / %zu, lost %zu / %zu\n",
+        name, style ? "loose" : "as drawn", c.tags, c.detectable, c.right[0], c.right[1], c.wrong[0], c.wrong[1],
+        c.lost[0], c.lost[1]);
+  }
+}
+
 int main(int argc, char** argv) {
   using namespace facedex;
   std::string data = "../shared/data";
-  bool with_lfw = false, with_calibration = false, sweep = false;
+  bool with_lfw = false, with_calibration = false, sweep = false, tags = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--data") == 0 && i + 1 < argc)
       data = argv[++i];
@@ -396,8 +485,10 @@ int main(int argc, char** argv) {
       with_calibration = true;
     else if (std::strcmp(argv[i], "--sweep") == 0)
       sweep = true;
+    else if (std::strcmp(argv[i], "--tags") == 0)
+      tags = true;
     else
-      return std::fprintf(stderr, "usage: %s [--data DIR] [--lfw] [--calibrate] [--sweep]\n", argv[0]), 2;
+      return std::fprintf(stderr, "usage: %s [--data DIR] [--lfw] [--calibrate] [--sweep] [--tags]\n", argv[0]), 2;
   }
   auto set = models::locate_models("");
   if (!set) return std::fprintf(stderr, "%s\n", set.status().message().c_str()), 1;
@@ -428,6 +519,11 @@ int main(int argc, char** argv) {
   if (with_calibration && landmarks && *landmarks) calibrate(contenders[0], contenders[1], dlib_photos, **landmarks);
 
   const auto wider = read_wider(data + "/wider-dev");
+  if (tags) {
+    tag_matching(contenders[0].pipeline->detector(), wider, "wider-dev");
+    tag_matching(contenders[0].pipeline->detector(), dlib_photos, "groups/dlib");
+    return 0;
+  }
   std::printf("wider-dev: %zu photos; groups/dlib: %zu photos\n", wider.size(), dlib_photos.size());
   const double floors[] = {16, 24, 32, 48};
   for (auto& c : contenders) {

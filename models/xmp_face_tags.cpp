@@ -203,6 +203,13 @@ bool item_face_area(const Item& item, FaceTag* t) {
          sane_area(*t);
 }
 
+double area_iou(const FaceTag& a, const FaceTag& b) {
+  const double ix = std::max(0.0, std::min(a.x + a.w / 2, b.x + b.w / 2) - std::max(a.x - a.w / 2, b.x - b.w / 2));
+  const double iy = std::max(0.0, std::min(a.y + a.h / 2, b.y + b.h / 2) - std::max(a.y - a.h / 2, b.y - b.h / 2));
+  const double uni = a.w * a.h + b.w * b.h - ix * iy;
+  return uni > 0 ? ix * iy / uni : 0;
+}
+
 std::string number(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.6f", v);
@@ -368,14 +375,24 @@ Expected<FaceTagsWritten> write_face_tags(const std::string& photo_path, const s
 }
 
 bool same_face(const FaceTag& a, const FaceTag& b) {
-  const double ix = std::max(0.0, std::min(a.x + a.w / 2, b.x + b.w / 2) - std::max(a.x - a.w / 2, b.x - b.w / 2));
-  const double iy = std::max(0.0, std::min(a.y + a.h / 2, b.y + b.h / 2) - std::max(a.y - a.h / 2, b.y - b.h / 2));
-  const double inter = ix * iy, uni = a.w * a.h + b.w * b.h - inter;
-  if (uni > 0 && inter / uni >= 0.3) return true;
+  if (area_iou(a, b) >= 0.3) return true;
   auto centre_in = [](const FaceTag& p, const FaceTag& box) {
     return std::abs(p.x - box.x) <= box.w / 2 && std::abs(p.y - box.y) <= box.h / 2;
   };
   return centre_in(a, b) && centre_in(b, a);
+}
+
+std::vector<int> match_face_tags(const std::vector<FaceTag>& tags, const std::vector<FaceTag>& faces) {
+  std::vector<std::tuple<double, size_t, size_t>> pairs;
+  for (size_t t = 0; t < tags.size(); ++t)
+    for (size_t f = 0; f < faces.size(); ++f)
+      if (same_face(tags[t], faces[f])) pairs.emplace_back(area_iou(tags[t], faces[f]), t, f);
+  std::sort(pairs.begin(), pairs.end(), [](const auto& a, const auto& b) { return std::get<0>(a) > std::get<0>(b); });
+  std::vector<int> face_of(tags.size(), -1);
+  std::vector<bool> taken(faces.size(), false);
+  for (const auto& [v, t, f] : pairs)
+    if (face_of[t] < 0 && !taken[f]) face_of[t] = int(f), taken[f] = true;
+  return face_of;
 }
 
 FaceTag upright_area(const FaceTag& s, int orientation) {

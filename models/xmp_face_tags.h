@@ -59,6 +59,11 @@ Expected<FaceTagsWritten> write_face_tags(const std::string& photo_path, const s
 // (tools draw faces from tight to hair-and-chin).
 bool same_face(const FaceTag& a, const FaceTag& b);
 
+// Pairs each tag with at most one face and each face with at most one tag,
+// among the pairs same_face accepts, best overlap first: the face index of
+// each tag, or -1 for a tag over no face.
+std::vector<int> match_face_tags(const std::vector<FaceTag>& tags, const std::vector<FaceTag>& faces);
+
 // Area conversions between the stored frame and the upright one.
 FaceTag upright_area(const FaceTag& stored, int orientation);
 FaceTag stored_area(const FaceTag& upright, int orientation);

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
-#include <tuple>
 
 #include "models/xmp_face_tags.h"
 #include "search/naming_change.h"
@@ -42,31 +41,10 @@ models::FaceTag area_of(const storage::Box& b, const storage::Photo& p) {
   return t;
 }
 
-double overlap(const models::FaceTag& a, const models::FaceTag& b) {
-  const double ix = std::max(0.0, std::min(a.x + a.w / 2, b.x + b.w / 2) - std::max(a.x - a.w / 2, b.x - b.w / 2));
-  const double iy = std::max(0.0, std::min(a.y + a.h / 2, b.y + b.h / 2) - std::max(a.y - a.h / 2, b.y - b.h / 2));
-  return ix * iy / (a.w * a.h + b.w * b.h - ix * iy);
-}
-
 std::string where(const models::FaceTag& t) {
   char buf[96];
   std::snprintf(buf, sizeof buf, "at x %.3f y %.3f (w %.3f h %.3f)", t.x, t.y, t.w, t.h);
   return buf;
-}
-
-// Pairs each tag with at most one face and each face with at most one tag,
-// best overlaps first; -1 for a tag over no face.
-std::vector<int> match_tags(const std::vector<models::FaceTag>& tags, const std::vector<models::FaceTag>& faces) {
-  std::vector<std::tuple<double, size_t, size_t>> pairs;
-  for (size_t t = 0; t < tags.size(); ++t)
-    for (size_t f = 0; f < faces.size(); ++f)
-      if (models::same_face(tags[t], faces[f])) pairs.emplace_back(overlap(tags[t], faces[f]), t, f);
-  std::sort(pairs.begin(), pairs.end(), [](const auto& a, const auto& b) { return std::get<0>(a) > std::get<0>(b); });
-  std::vector<int> face_of(tags.size(), -1);
-  std::vector<bool> taken(faces.size(), false);
-  for (const auto& [v, t, f] : pairs)
-    if (face_of[t] < 0 && !taken[f]) face_of[t] = int(f), taken[f] = true;
-  return face_of;
 }
 
 class TagImport {
@@ -121,7 +99,7 @@ class TagImport {
       areas.push_back(area_of((*f)->box, p));
       faces.push_back(*f);
     }
-    const std::vector<int> face_of = match_tags(read.tags, areas);
+    const std::vector<int> face_of = models::match_face_tags(read.tags, areas);
     for (size_t t = 0; t < read.tags.size(); ++t) {
       const models::FaceTag& tag = read.tags[t];
       const std::string said = read.from + ": tag \"" + tag.name + "\" " + where(tag);
@@ -206,6 +184,8 @@ Expected<TagImportResult> import_face_tags(storage::Gallery& gallery,
     return true;
   });
   if (!s) return s;
+  // In path order, so that of two spellings of a new name the first photo's wins whatever the ids.
+  std::sort(photos.begin(), photos.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
   TagImportResult result;
   TagImport import(gallery, &result);
   for (auto& p : photos)
