@@ -1,11 +1,15 @@
 // HEIC and AVIF photos made from the demo photos inside the test (heif-enc from
 // libheif-examples, which setup installs) decode to the same pixels' faces as
-// the JPEG they came from, upright whether the turn is in EXIF, and damaged
+// the JPEG they came from, upright whether the turn is in EXIF or in the
+// HEIF transform properties (irot/imir), and damaged
 // ones are refused with a reason.
 #include <gtest/gtest.h>
+#include <libheif/heif.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <opencv2/core.hpp>
 
 #include "models/face_pipeline.h"
 #include "models/photo_decoder.h"
@@ -27,6 +31,34 @@ class HeifDecoderTest : public ::testing::Test {
     std::string o, e;
     const int code = testing::run_command("heif-enc -q 90 " + shell_quote(jpeg) + " -o " + shell_quote(out), &o, &e);
     EXPECT_EQ(code, 0) << "heif-enc failed (scripts/setup.sh installs libheif-examples): " << e;
+    return out;
+  }
+
+  // A HEIC of `stored` written by libheif's encoder with irot/imir properties
+  // for `orientation` (what iPhones write), and no EXIF block.
+  std::string encode_with_transform(const cv::Mat& stored, int orientation, const std::string& name) {
+    const std::string out = tmp_.file(name);
+    heif_context* ctx = heif_context_alloc();
+    heif_image* image = nullptr;
+    EXPECT_EQ(
+        heif_image_create(stored.cols, stored.rows, heif_colorspace_RGB, heif_chroma_interleaved_RGB, &image).code,
+        heif_error_Ok);
+    EXPECT_EQ(heif_image_add_plane(image, heif_channel_interleaved, stored.cols, stored.rows, 8).code, heif_error_Ok);
+    int stride = 0;
+    uint8_t* plane = heif_image_get_plane(image, heif_channel_interleaved, &stride);
+    for (int y = 0; y < stored.rows; ++y)
+      std::memcpy(plane + size_t(y) * stride, stored.ptr(y), size_t(stored.cols) * 3);
+    heif_encoder* encoder = nullptr;
+    EXPECT_EQ(heif_context_get_encoder_for_format(ctx, heif_compression_HEVC, &encoder).code, heif_error_Ok);
+    heif_encoder_set_lossy_quality(encoder, 90);
+    heif_encoding_options* options = heif_encoding_options_alloc();
+    options->image_orientation = heif_orientation(orientation);
+    EXPECT_EQ(heif_context_encode_image(ctx, image, encoder, options, nullptr).code, heif_error_Ok);
+    EXPECT_EQ(heif_context_write_to_file(ctx, out.c_str()).code, heif_error_Ok);
+    heif_encoding_options_free(options);
+    heif_encoder_release(encoder);
+    heif_image_release(image);
+    heif_context_free(ctx);
     return out;
   }
 
@@ -85,6 +117,31 @@ TEST_F(HeifDecoderTest, AHeicTurnedByItsExifOrientationIsUprightOnce) {
     EXPECT_NE(photo->orientation, 1) << degrees;
     expect_same_faces(*upright, *photo, std::to_string(degrees) + " degrees");
   }
+}
+
+TEST_F(HeifDecoderTest, AHeicTurnedByItsTransformPropertiesIsUprightOnce) {
+  ASSERT_TRUE(pipeline_);
+  auto upright = models::load_photo(testing::demo_photo(5), {});
+  ASSERT_TRUE(upright);
+  // The stored pixels each orientation turns upright (apply_exif_orientation(stored, o) == upright).
+  const std::pair<int, int> cases[] = {
+      {6, cv::ROTATE_90_COUNTERCLOCKWISE}, {3, cv::ROTATE_180}, {8, cv::ROTATE_90_CLOCKWISE}};
+  for (const auto& [orientation, turn] : cases) {
+    cv::Mat stored;
+    cv::rotate(upright->rgb, stored, turn);
+    ASSERT_EQ(cv::norm(models::apply_exif_orientation(stored, orientation), upright->rgb, cv::NORM_INF), 0);
+    const std::string path = encode_with_transform(stored, orientation, "irot" + std::to_string(orientation) + ".heic");
+    auto photo = models::load_photo(path, {});
+    ASSERT_TRUE(photo) << photo.status().message();
+    EXPECT_EQ(photo->orientation, 1) << "libheif turned it; nothing is left to apply";
+    expect_same_faces(*upright, *photo, "irot for orientation " + std::to_string(orientation));
+  }
+  // Mirrored too (imir): orientation 2 is its own inverse.
+  cv::Mat mirrored;
+  cv::flip(upright->rgb, mirrored, 1);
+  auto photo = models::load_photo(encode_with_transform(mirrored, 2, "imir.heic"), {});
+  ASSERT_TRUE(photo) << photo.status().message();
+  expect_same_faces(*upright, *photo, "imir");
 }
 
 TEST_F(HeifDecoderTest, DamagedAndOversizedHeifFilesAreRefusedWithAReason) {
