@@ -120,6 +120,13 @@ nlohmann::json summary_json(const indexer::IndexSummary& s, const storage::Galle
           {"face_tags", tags_json(tags)},
           {"named_automatically", named.by_rule + named.by_cluster},
           {"failed", s.failed},
+          {"internal_errors",
+           [&] {
+             nlohmann::json n = nlohmann::json::array();
+             for (const auto& [path, what] : s.internal_errors)
+               n.push_back({{"photo", path_json(path)}, {"error", path_json(what)}});
+             return n;
+           }()},
           {"failures_by_reason", s.failures_by_kind},
           {"failures", failures},
           {"faces_added", s.faces_added},
@@ -248,6 +255,13 @@ int run_index_command(const GlobalOptions& g, IndexCommandOptions& o) {
     std::printf("%s\n", summary_json(*summary, *gallery, *named, tags).dump(2).c_str());
   } else if (!g.quiet) {
     print_summary(*summary, *gallery, *named, tags);
+  }
+  // A bug stopped some photos: they were not stored, the rest of the run was.
+  if (!summary->internal_errors.empty()) {
+    report_error(std::to_string(summary->internal_errors.size()) +
+                 " photos hit an internal error (a bug in facedex: please report it with the messages above); "
+                 "nothing was stored for them and the next index run tries them again");
+    return kExitInternal;
   }
   // A folder or photo the user named that is not there is a request that
   // failed (a mistyped path, an unmounted drive): the run still completed.

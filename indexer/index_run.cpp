@@ -45,9 +45,7 @@ struct Outcome {
 
 int64_t mtime_ns_of(const struct stat& st) { return int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec; }
 
-bool is_transient(const std::string& kind) {
-  return kind == "unreadable" || kind == "vanished" || kind == "internal error";
-}
+bool is_transient(const std::string& kind) { return kind == "unreadable" || kind == "vanished"; }
 
 // A face found again by another detector overlaps its stored box at least this
 // much (HOG's square boxes and the CNN's taller ones overlap ~0.5-0.7).
@@ -123,10 +121,11 @@ class Worker {
       analyse(out);
     } catch (const std::bad_alloc&) {
       out.kind = Outcome::kFailed;
-      out.error = Status::unsupported(out.item.path + ": out of memory while decoding (photo too large)");
+      out.error = Status::unsupported(out.item.path + ": out of memory while decoding (photo too large)")
+                      .because(Status::Reason::kTooLarge);
     } catch (const std::exception& e) {
       out.kind = Outcome::kFailed;
-      out.error = Status::invalid_input(out.item.path + ": internal error while analysing (" + e.what() + ")");
+      out.error = Status::internal(out.item.path + ": internal error while analysing (" + e.what() + ")");
     }
     return out;
   }
@@ -149,7 +148,7 @@ class Worker {
         for (storage::Face& f : o.faces) f.descriptor = descriptors[next++];
       } else {
         o.kind = Outcome::kFailed;
-        o.error = Status::invalid_input(o.item.path + ": internal error while describing faces (" + error + ")");
+        o.error = Status::internal(o.item.path + ": internal error while describing faces (" + error + ")");
         o.faces.clear();
       }
       o.chips = {};  // moved into the batch above
@@ -468,8 +467,13 @@ class Writer {
   }
 
   void failed(Outcome& o) {
-    const std::string kind = failure_kind(o.error);
     problem_(o.item.path, o.error.message());
+    // A bug is not the photo's fault: nothing is stored for it, and the next run tries it again.
+    if (o.error.code() == Status::Code::kInternal) {
+      if (summary_.internal_errors.size() < 1000) summary_.internal_errors.emplace_back(o.item.path, o.error.message());
+      return;
+    }
+    const std::string kind = failure_kind(o.error);
     count_failure(o.item.path, kind, o.error.message());
     // A file we could not read this time keeps what was indexed from it before.
     if (is_transient(kind) && o.item.existing) return;
@@ -520,22 +524,33 @@ class Writer {
 }  // namespace
 
 std::string failure_kind(const Status& status) {
-  const std::string& m = status.message();
+  switch (status.reason()) {
+    case Status::Reason::kEmpty:
+      return "empty file";
+    case Status::Reason::kTruncated:
+      return "truncated";
+    case Status::Reason::kNotAnImage:
+      return "not an image";
+    case Status::Reason::kTooLarge:
+      return "too large";
+    case Status::Reason::kCorrupt:
+      return "corrupt";
+    case Status::Reason::kUnsupportedFormat:
+      return "unsupported format";
+    case Status::Reason::kNone:
+      break;
+  }
   switch (status.code()) {
     case Status::Code::kNotFound:
       return "vanished";
     case Status::Code::kIoError:
       return "unreadable";
     case Status::Code::kUnsupported:
-      return m.find("over the limit") != std::string::npos || m.find("out of memory") != std::string::npos
-                 ? "too large"
-                 : "unsupported format";
+      return "unsupported format";
     case Status::Code::kInvalidInput:
-      if (m.find("empty file") != std::string::npos) return "empty file";
-      if (m.find("truncated") != std::string::npos) return "truncated";
-      if (m.find("not an image") != std::string::npos) return "not an image";
-      if (m.find("internal error") != std::string::npos) return "internal error";
       return "corrupt";
+    case Status::Code::kInternal:
+      return "internal error";
     default:
       return "other";
   }

@@ -74,6 +74,9 @@ struct IndexSummary {
   std::map<std::string, uint64_t> failures_by_kind;           // "truncated" -> 3
   std::vector<std::pair<std::string, std::string>> failures;  // (path, reason); first 1000
   std::vector<std::pair<std::string, std::string>> notices;   // (path, note) of indexed photos; first 1000
+  // Photos a bug stopped (path, what): not counted as failed, nothing stored
+  // for them, tried again by the next run; `facedex index` exits 5.
+  std::vector<std::pair<std::string, std::string>> internal_errors;
   double seconds = 0;
 };
 

@@ -43,7 +43,8 @@ Expected<std::shared_ptr<void>> DecodeBudget::reserve(int64_t bytes) {
   if (bytes > state_->total)
     return Status::unsupported("needs " + std::to_string(bytes >> 20) +
                                " MiB to decode, more than the memory budget of " + std::to_string(state_->total >> 20) +
-                               " MiB (--memory-budget)");
+                               " MiB (--memory-budget)")
+        .because(Status::Reason::kTooLarge);
   state_->freed.wait(lock, [&] { return state_->used + bytes <= state_->total; });
   state_->used += bytes;
   // The handle keeps the state alive: a photo may outlive any caller.

@@ -28,7 +28,9 @@ Expected<std::unique_ptr<Context>> open_context(const std::string& bytes) {
   auto c = std::make_unique<Context>();
   if (!c->ctx) return Status::unsupported("libheif could not start");
   heif_error e = heif_context_read_from_memory_without_copy(c->ctx.get(), bytes.data(), bytes.size(), nullptr);
-  if (e.code != heif_error_Ok) return Status::invalid_input("corrupt or truncated HEIF (" + heif_message(e) + ")");
+  if (e.code != heif_error_Ok)
+    return Status::invalid_input("corrupt or truncated HEIF (" + heif_message(e) + ")")
+        .because(Status::Reason::kTruncated);
   heif_image_handle* handle = nullptr;
   e = heif_context_get_primary_image_handle(c->ctx.get(), &handle);
   if (e.code != heif_error_Ok)

@@ -62,7 +62,8 @@ Expected<cv::Mat> decode_jpeg_rgb(const std::string& bytes) {
   jpeg_finish_decompress(&cinfo);
   jpeg_destroy_decompress(&cinfo);
   if (err.truncated)
-    return Status::invalid_input(std::string("truncated JPEG (") + err.warning + "; part of the photo would be grey)");
+    return Status::invalid_input(std::string("truncated JPEG (") + err.warning + "; part of the photo would be grey)")
+        .because(Status::Reason::kTruncated);
   return rgb;
 }
 

@@ -153,16 +153,17 @@ Expected<std::string> read_file_bytes(const std::string& path, int64_t max_bytes
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    return Status::invalid_input(path + ": not a regular file");
+    return Status::invalid_input(path + ": not a regular file").because(Status::Reason::kNotAnImage);
   }
   if (st.st_size == 0) {
     ::close(fd);
-    return Status::invalid_input(path + ": empty file (0 bytes)");
+    return Status::invalid_input(path + ": empty file (0 bytes)").because(Status::Reason::kEmpty);
   }
   if (st.st_size > max_bytes) {
     ::close(fd);
     return Status::unsupported(path + ": file is " + std::to_string(st.st_size >> 20) + " MiB, over the limit of " +
-                               std::to_string(max_bytes >> 20) + " MiB");
+                               std::to_string(max_bytes >> 20) + " MiB")
+        .because(Status::Reason::kTooLarge);
   }
   std::string bytes(size_t(st.st_size), '\0');
   size_t done = 0;
@@ -179,13 +180,13 @@ Expected<std::string> read_file_bytes(const std::string& path, int64_t max_bytes
   }
   ::close(fd);
   bytes.resize(done);
-  if (bytes.empty()) return Status::invalid_input(path + ": empty file (0 bytes)");
+  if (bytes.empty()) return Status::invalid_input(path + ": empty file (0 bytes)").because(Status::Reason::kEmpty);
   return bytes;
 }
 
 Expected<ImageHeader> sniff_image(const std::string& b) {
   ImageHeader h;
-  if (b.empty()) return Status::invalid_input("empty file (0 bytes)");
+  if (b.empty()) return Status::invalid_input("empty file (0 bytes)").because(Status::Reason::kEmpty);
   bool sized = false;
   if (starts_with(b, 0, "\xFF\xD8\xFF", 3)) {
     h.format = "jpeg";
@@ -193,20 +194,25 @@ Expected<ImageHeader> sniff_image(const std::string& b) {
     sized = jpeg_dimensions(b, &h.width, &h.height, &scan);
     if (!sized)
       return Status::invalid_input("truncated or corrupt JPEG (no frame header before the data ends; " +
-                                   std::to_string(b.size()) + " bytes)");
+                                   std::to_string(b.size()) + " bytes)")
+          .because(Status::Reason::kTruncated);
     // A complete JPEG ends its entropy-coded data with an EOI marker; a cut-off
     // download does not, and decoders silently fill the missing part with grey.
     if (b.find("\xFF\xD9", scan) == std::string::npos)
       return Status::invalid_input("truncated JPEG (no end-of-image marker; file has " + std::to_string(b.size()) +
-                                   " bytes)");
+                                   " bytes)")
+          .because(Status::Reason::kTruncated);
   } else if (starts_with(b, 0, "\x89PNG\r\n\x1a\n", 8)) {
     h.format = "png";
-    if (b.size() < 24) return Status::invalid_input("truncated PNG (" + std::to_string(b.size()) + " bytes)");
+    if (b.size() < 24)
+      return Status::invalid_input("truncated PNG (" + std::to_string(b.size()) + " bytes)")
+          .because(Status::Reason::kTruncated);
     h.width = int(std::min<uint32_t>(be32(b, 16), 1u << 30));
     h.height = int(std::min<uint32_t>(be32(b, 20), 1u << 30));
     sized = true;
     if (b.find("IEND", b.size() > 64 ? b.size() - 64 : 0) == std::string::npos)
-      return Status::invalid_input("truncated PNG (no IEND chunk; file has " + std::to_string(b.size()) + " bytes)");
+      return Status::invalid_input("truncated PNG (no IEND chunk; file has " + std::to_string(b.size()) + " bytes)")
+          .because(Status::Reason::kTruncated);
   } else if (starts_with(b, 0, "RIFF", 4) && starts_with(b, 8, "WEBP", 4)) {
     h.format = "webp";
     if (starts_with(b, 12, "VP8 ", 4) && b.size() >= 30) {
@@ -244,8 +250,10 @@ Expected<ImageHeader> sniff_image(const std::string& b) {
   } else if (starts_with(b, 0, "GIF8", 4)) {
     return Status::unsupported("GIF image: not supported (OpenCV 4.6 has no GIF decoder)");
   } else {
-    if (looks_like_text(b)) return Status::invalid_input("not an image: the file holds text");
-    return Status::invalid_input("not an image: unknown format (first bytes " + hex_prefix(b) + ")");
+    if (looks_like_text(b))
+      return Status::invalid_input("not an image: the file holds text").because(Status::Reason::kNotAnImage);
+    return Status::invalid_input("not an image: unknown format (first bytes " + hex_prefix(b) + ")")
+        .because(Status::Reason::kNotAnImage);
   }
   if (!sized || h.width <= 0 || h.height <= 0)
     return Status::invalid_input("corrupt " + h.format + " header (no valid width and height)");
@@ -286,15 +294,13 @@ cv::Mat apply_exif_orientation(const cv::Mat& image, int orientation) {
 
 Expected<DecodedPhoto> decode_photo(const std::string& name, const std::string& bytes, const DecodeOptions& options) {
   auto header = sniff_image(bytes);
-  if (!header)
-    return Status(header.status().code() == Status::Code::kUnsupported
-                      ? Status::unsupported(name + ": " + header.status().message())
-                      : Status::invalid_input(name + ": " + header.status().message()));
+  if (!header) return header.status().prefixed(name + ": ");
   const int64_t pixels = int64_t(header->width) * header->height;
   if (pixels > options.max_pixels)
     return Status::unsupported(name + ": " + header->format + " declares " + std::to_string(header->width) + "x" +
                                std::to_string(header->height) + " pixels, over the limit of " +
-                               std::to_string(options.max_pixels / 1'000'000) + " MP; not decoded");
+                               std::to_string(options.max_pixels / 1'000'000) + " MP; not decoded")
+        .because(Status::Reason::kTooLarge);
   // Every 8x8 block of a JPEG costs bits, even a flat one: a header declaring
   // far more pixels than the bytes can describe is truncated or forged, and
   // decoding it would allocate the whole declared image for nothing.
@@ -302,19 +308,17 @@ Expected<DecodedPhoto> decode_photo(const std::string& name, const std::string& 
   if (header->format == "jpeg" && int64_t(bytes.size()) * kMaxJpegPixelsPerByte < pixels)
     return Status::invalid_input(name + ": truncated JPEG (its header declares " + std::to_string(header->width) + "x" +
                                  std::to_string(header->height) + " pixels, far more than its " +
-                                 std::to_string(bytes.size()) + " bytes can hold); not decoded");
+                                 std::to_string(bytes.size()) + " bytes can hold); not decoded")
+        .because(Status::Reason::kTruncated);
 
   DecodedPhoto photo;
   auto reserved = DecodeBudget::process().reserve(decode_cost_bytes(pixels));
-  if (!reserved) return Status::unsupported(name + ": " + reserved.status().message());
+  if (!reserved) return reserved.status().prefixed(name + ": ");
   photo.budget = std::move(*reserved);
   photo.format = header->format;
   if (photo.format == "heic" || photo.format == "avif") {
     auto heif = decode_heif(bytes);
-    if (!heif)
-      return Status(heif.status().code() == Status::Code::kUnsupported
-                        ? Status::unsupported(name + ": " + heif.status().message())
-                        : Status::invalid_input(name + ": " + heif.status().message()));
+    if (!heif) return heif.status().prefixed(name + ": ");
     photo.rgb = std::move(heif->rgb);  // upright (models/heif_decoder.h)
     photo.orientation = heif->orientation;
     photo.taken_at = std::move(heif->taken_at);
@@ -326,10 +330,10 @@ Expected<DecodedPhoto> decode_photo(const std::string& name, const std::string& 
     if (jpeg)
       rgb = std::move(*jpeg);
     else if (jpeg.status().code() != Status::Code::kUnsupported)  // CMYK goes to OpenCV below
-      return Status::invalid_input(name + ": " + jpeg.status().message());
+      return jpeg.status().prefixed(name + ": ");
   } else if (header->format == "png") {
     auto png = decode_png_rgb(bytes);
-    if (!png) return Status::invalid_input(name + ": " + png.status().message());
+    if (!png) return png.status().prefixed(name + ": ");
     rgb = std::move(*png);
   }
   if (rgb.empty()) {

@@ -52,12 +52,11 @@ Expected<cv::Mat> decode_png_rgb(const std::string& bytes) {
   if (!info || setjmp(src.jump)) {
     png_destroy_read_struct(&png, info ? &info : nullptr, nullptr);
     const std::string why = src.error;
-    return Status::invalid_input((why.find("truncated") != std::string::npos ||
-                                          why.find("Read Error") != std::string::npos ||
-                                          why.find("Not enough image data") != std::string::npos
-                                      ? "truncated PNG (libpng: "
-                                      : "corrupt PNG (libpng: ") +
-                                 why + ")");
+    // libpng says what went wrong only in words.
+    const bool truncated = why.find("truncated") != std::string::npos || why.find("Read Error") != std::string::npos ||
+                           why.find("Not enough image data") != std::string::npos;
+    return Status::invalid_input((truncated ? "truncated PNG (libpng: " : "corrupt PNG (libpng: ") + why + ")")
+        .because(truncated ? Status::Reason::kTruncated : Status::Reason::kCorrupt);
   }
   png_set_read_fn(png, &src, read_bytes);
   png_read_info(png, info);

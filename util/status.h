@@ -26,6 +26,19 @@ class [[nodiscard]] Status {
     kCorruption,     // our own store is damaged
     kBusy,           // another process holds the database
     kModelMismatch,  // descriptors from two different models
+    kInternal,       // a bug in facedex or a library it calls, never the input's fault
+  };
+
+  // What was wrong with an input, for summaries that group failures; set by
+  // the code that found it, kept when the message gets a prefix.
+  enum class Reason : uint8_t {
+    kNone = 0,
+    kEmpty,              // a file of 0 bytes
+    kTruncated,          // the data ends too early
+    kNotAnImage,         // text, unknown bytes, not a regular file
+    kTooLarge,           // over a size, pixel or memory limit
+    kCorrupt,            // an image whose data does not decode
+    kUnsupportedFormat,  // an image format facedex does not read
   };
 
   Status() = default;
@@ -37,17 +50,33 @@ class [[nodiscard]] Status {
   static Status corruption(std::string m) { return Status(Code::kCorruption, std::move(m)); }
   static Status busy(std::string m) { return Status(Code::kBusy, std::move(m)); }
   static Status model_mismatch(std::string m) { return Status(Code::kModelMismatch, std::move(m)); }
+  static Status internal(std::string m) { return Status(Code::kInternal, std::move(m)); }
 
   bool is_ok() const { return code_ == Code::kOk; }
   explicit operator bool() const { return is_ok(); }
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
+  Reason reason() const { return reason_; }
+
+  // The same status with a reason.
+  Status because(Reason reason) const {
+    Status s = *this;
+    s.reason_ = reason;
+    return s;
+  }
+  // The same status (code and reason) with `prefix` before its message ("photo.jpg: ").
+  Status prefixed(const std::string& prefix) const {
+    Status s = *this;
+    s.message_ = prefix + message_;
+    return s;
+  }
 
  private:
   Status(Code code, std::string message) : code_(code), message_(std::move(message)) {}
 
   Code code_ = Code::kOk;
   std::string message_;
+  Reason reason_ = Reason::kNone;
 };
 
 // A value or the Status that explains why there is none.
