@@ -1,13 +1,13 @@
 // The only translation unit that instantiates dlib's ResNet type: each one costs
 // about a minute of compile time, so the converter lives here too.
+#include <dlib/dnn.h>
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
-#include <sstream>
-
-#include <dlib/dnn.h>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "models/embedder.h"
 #include "models/resnet_weights.h"
@@ -17,12 +17,12 @@ namespace {
 
 // dlib's face recognition network, as in dlib/examples/dnn_face_recognition_ex.cpp
 // (affine layers in place of batch norm: the inference form).
-template <template <int, template <typename> class, int, typename> class block, int N,
-          template <typename> class BN, typename SUBNET>
+template <template <int, template <typename> class, int, typename> class block, int N, template <typename> class BN,
+          typename SUBNET>
 using residual = dlib::add_prev1<block<N, BN, 1, dlib::tag1<SUBNET>>>;
 
-template <template <int, template <typename> class, int, typename> class block, int N,
-          template <typename> class BN, typename SUBNET>
+template <template <int, template <typename> class, int, typename> class block, int N, template <typename> class BN,
+          typename SUBNET>
 using residual_down =
     dlib::add_prev2<dlib::avg_pool<2, 2, 2, 2, dlib::skip1<dlib::tag2<block<N, BN, 2, dlib::tag1<SUBNET>>>>>>;
 
@@ -34,11 +34,16 @@ using ares = dlib::relu<residual<block, N, dlib::affine, SUBNET>>;
 template <int N, typename SUBNET>
 using ares_down = dlib::relu<residual_down<block, N, dlib::affine, SUBNET>>;
 
-template <typename SUBNET> using alevel0 = ares_down<256, SUBNET>;
-template <typename SUBNET> using alevel1 = ares<256, ares<256, ares_down<256, SUBNET>>>;
-template <typename SUBNET> using alevel2 = ares<128, ares<128, ares_down<128, SUBNET>>>;
-template <typename SUBNET> using alevel3 = ares<64, ares<64, ares<64, ares_down<64, SUBNET>>>>;
-template <typename SUBNET> using alevel4 = ares<32, ares<32, ares<32, SUBNET>>>;
+template <typename SUBNET>
+using alevel0 = ares_down<256, SUBNET>;
+template <typename SUBNET>
+using alevel1 = ares<256, ares<256, ares_down<256, SUBNET>>>;
+template <typename SUBNET>
+using alevel2 = ares<128, ares<128, ares_down<128, SUBNET>>>;
+template <typename SUBNET>
+using alevel3 = ares<64, ares<64, ares<64, ares_down<64, SUBNET>>>>;
+template <typename SUBNET>
+using alevel4 = ares<32, ares<32, ares<32, SUBNET>>>;
 
 using anet_type = dlib::loss_metric<dlib::fc_no_bias<
     128, dlib::avg_pool_everything<alevel0<alevel1<alevel2<alevel3<alevel4<dlib::max_pool<
@@ -110,9 +115,9 @@ Expected<std::vector<std::pair<std::string, Tensor>>> read_tfjs_weights(const st
           const auto& q = w.at("quantization");
           if (q.at("dtype") != "uint8") return Status::unsupported(manifest_path + ": only uint8 quantization handled");
           const double scale = q.at("scale").get<double>(), min = q.at("min").get<double>();
-          if (offset + count > bin.size()) return Status::invalid_input(weights_path + ": shorter than the manifest says");
-          for (size_t i = 0; i < count; ++i)
-            t.values[i] = float(min + scale * double(uint8_t(bin[offset + i])));
+          if (offset + count > bin.size())
+            return Status::invalid_input(weights_path + ": shorter than the manifest says");
+          for (size_t i = 0; i < count; ++i) t.values[i] = float(min + scale * double(uint8_t(bin[offset + i])));
           offset += count;
         } else {
           if (w.at("dtype") != "float32") return Status::unsupported(manifest_path + ": only float32 tensors handled");
@@ -350,7 +355,8 @@ Status convert_faceapi_weights(const std::string& manifest_path, const std::stri
   try {
     const std::string tmp = out_path + ".tmp";
     dlib::serialize(tmp) << net;
-    if (std::rename(tmp.c_str(), out_path.c_str()) != 0) return Status::io_error(out_path + ": cannot rename into place");
+    if (std::rename(tmp.c_str(), out_path.c_str()) != 0)
+      return Status::io_error(out_path + ": cannot rename into place");
   } catch (const std::exception& e) {
     return Status::io_error(out_path + ": cannot write (" + e.what() + ")");
   }

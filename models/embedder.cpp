@@ -12,13 +12,16 @@ Expected<EmbedderBackend> parse_embedder_backend(const std::string& name) {
   return Status::invalid_input("unknown embedder '" + name + "' (expected auto, dlib, onednn or onnx:PATH)");
 }
 
-
 const char* embedder_backend_name(EmbedderBackend backend) {
   switch (backend) {
-    case EmbedderBackend::kAuto: return "auto";
-    case EmbedderBackend::kDlib: return "dlib";
-    case EmbedderBackend::kOneDnn: return "onednn";
-    case EmbedderBackend::kOnnx: return "onnx";
+    case EmbedderBackend::kAuto:
+      return "auto";
+    case EmbedderBackend::kDlib:
+      return "dlib";
+    case EmbedderBackend::kOneDnn:
+      return "onednn";
+    case EmbedderBackend::kOnnx:
+      return "onnx";
   }
   return "?";
 }

@@ -4,13 +4,13 @@
 // holds it to that), which is why both share one model fingerprint.
 #pragma once
 
-#include <memory>
-#include <string>
-#include <vector>
-
 #include <dlib/image_processing/generic_image.h>
 #include <dlib/matrix.h>
 #include <dlib/pixel.h>
+
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "models/model_constants.h"
 #include "util/status.h"

@@ -17,9 +17,9 @@
 // Only in the AVX2 module (face_detection_kernel.h): it needs AVX2 and FMA.
 #pragma once
 
-#include <vector>
-
 #include <dlib/image_processing/frontal_face_detector.h>
+
+#include <vector>
 
 #include "models/planar_resize_avx2.h"
 

@@ -23,9 +23,8 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <string>
-
 #include <oneapi/dnnl/dnnl.hpp>
+#include <string>
 
 #include "models/winograd_conv.h"
 

@@ -1,7 +1,6 @@
 #include "models/onnx_embedder.h"
 
 #include <cmath>
-
 #include <opencv2/core.hpp>
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>

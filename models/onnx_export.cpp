@@ -4,7 +4,6 @@
 #include <array>
 #include <cmath>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "models/model_constants.h"
@@ -17,8 +16,14 @@ using protobuf::Message;
 
 // Field numbers and enum values from onnx/onnx.proto.
 namespace onnx {
-enum ModelField { kModelIrVersion = 1, kModelProducerName = 2, kModelProducerVersion = 3, kModelDocString = 6,
-                  kModelGraph = 7, kModelOpsetImport = 8 };
+enum ModelField {
+  kModelIrVersion = 1,
+  kModelProducerName = 2,
+  kModelProducerVersion = 3,
+  kModelDocString = 6,
+  kModelGraph = 7,
+  kModelOpsetImport = 8
+};
 enum OpsetField { kOpsetVersion = 2 };
 enum GraphField { kGraphNode = 1, kGraphName = 2, kGraphInitializer = 5, kGraphInput = 11, kGraphOutput = 12 };
 enum NodeField { kNodeInput = 1, kNodeOutput = 2, kNodeName = 3, kNodeOpType = 4, kNodeAttribute = 5 };
@@ -139,8 +144,9 @@ std::string conv(GraphWriter& g, const std::string& x, Shape* shape, const ResNe
   const std::string bn = g.initializer({c.out_channels}, f.bias);
   (*shape)[0] = c.out_channels;
   for (int i = 1; i < 3; ++i) (*shape)[size_t(i)] = ((*shape)[size_t(i)] + 2 * pad - c.kernel) / stride + 1;
-  return g.node("Conv", {x, wn, bn},
-                {{"kernel_shape", {c.kernel, c.kernel}}, {"strides", {stride, stride}}, {"pads", {pad, pad, pad, pad}}});
+  return g.node(
+      "Conv", {x, wn, bn},
+      {{"kernel_shape", {c.kernel, c.kernel}}, {"strides", {stride, stride}}, {"pads", {pad, pad, pad, pad}}});
 }
 
 std::string pool(GraphWriter& g, const std::string& op, const std::string& x, Shape* shape, int window, int stride) {
@@ -192,7 +198,8 @@ Status write_resnet_onnx(const ResNetWeights& weights, const std::string& onnx_p
   std::vector<float> fc_t(weights.fc.size());
   for (int i = 0; i < weights.fc_inputs; ++i)
     for (int o = 0; o < weights.fc_outputs; ++o)
-      fc_t[size_t(o) * size_t(weights.fc_inputs) + size_t(i)] = weights.fc[size_t(i) * size_t(weights.fc_outputs) + size_t(o)];
+      fc_t[size_t(o) * size_t(weights.fc_inputs) + size_t(i)] =
+          weights.fc[size_t(i) * size_t(weights.fc_outputs) + size_t(o)];
   const std::string fc = g.initializer({weights.fc_outputs, weights.fc_inputs}, fc_t);
   g.node("Gemm", {x, fc}, {{"transB", {1}, true}}, "descriptors");
   g.output("descriptors", weights.fc_outputs);

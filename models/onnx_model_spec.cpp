@@ -2,7 +2,6 @@
 
 #include <filesystem>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 namespace facedex::models {
@@ -37,7 +36,8 @@ Expected<OnnxModelSpec> load_onnx_model_spec(const std::string& model_path) {
     return Status::not_found(model_path + ": no such ONNX model file");
   std::ifstream in(spec_path);
   if (!in)
-    return Status::not_found(spec_path + ": missing; an ONNX embedder needs a spec beside it (input_size, "
+    return Status::not_found(spec_path +
+                             ": missing; an ONNX embedder needs a spec beside it (input_size, "
                              "channel_order, layout, mean, scale, output_dims, normalise_output, "
                              "same_person_distance; see facedex models --help)");
   nlohmann::json j;
@@ -59,7 +59,8 @@ Expected<OnnxModelSpec> load_onnx_model_spec(const std::string& model_path) {
     const std::string layout = j.value("layout", "nchw");
     if (layout != "nchw" && layout != "nhwc") return bad("layout", "must be \"nchw\" or \"nhwc\"");
     spec.nhwc = layout == "nhwc";
-    if (j.contains("mean") && !read_per_channel(j["mean"], &spec.mean)) return bad("mean", "must be a number or [r, g, b]");
+    if (j.contains("mean") && !read_per_channel(j["mean"], &spec.mean))
+      return bad("mean", "must be a number or [r, g, b]");
     if (j.contains("scale") && !read_per_channel(j["scale"], &spec.scale))
       return bad("scale", "must be a number or [r, g, b]");
     spec.output_dims = j.value("output_dims", kDescriptorDims);

@@ -1,11 +1,10 @@
 #include "models/planar_resize_avx2.h"
 
+#include <dlib/image_transforms/image_pyramid.h>
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cmath>
-
-#include <dlib/image_transforms/image_pyramid.h>
 
 namespace facedex::models {
 

@@ -16,9 +16,9 @@
 // Only in the AVX2 module (face_detection_kernel.h).
 #pragma once
 
-#include <vector>
-
 #include <dlib/pixel.h>
+
+#include <vector>
 
 namespace facedex::models {
 

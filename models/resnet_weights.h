@@ -26,11 +26,11 @@ struct ResNetBlock {
   bool down;
 };
 inline constexpr ResNetBlock kResNetBlocks[] = {
-    {32, false},  {32, false},  {32, false},                // level 4
-    {64, true},   {64, false},  {64, false},  {64, false},  // level 3
-    {128, true},  {128, false}, {128, false},               // level 2
-    {256, true},  {256, false}, {256, false},               // level 1
-    {256, true},                                            // level 0
+    {32, false}, {32, false},  {32, false},                // level 4
+    {64, true},  {64, false},  {64, false},  {64, false},  // level 3
+    {128, true}, {128, false}, {128, false},               // level 2
+    {256, true}, {256, false}, {256, false},               // level 1
+    {256, true},                                           // level 0
 };
 inline constexpr int kResNetBlockCount = int(sizeof(kResNetBlocks) / sizeof(kResNetBlocks[0]));
 

@@ -11,9 +11,9 @@
 // never two definitions of one.
 #pragma once
 
-#include <vector>
-
 #include <dlib/image_processing/shape_predictor.h>
+
+#include <vector>
 
 namespace facedex::models {
 namespace {

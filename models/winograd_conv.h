@@ -23,9 +23,8 @@
 #pragma once
 
 #include <memory>
-#include <vector>
-
 #include <oneapi/dnnl/dnnl.hpp>
+#include <vector>
 
 namespace facedex::models {
 

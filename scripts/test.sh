@@ -3,5 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+scripts/check_format.sh
 cd "${FACEDEX_BUILD_DIR:-build}"
 ctest --output-on-failure -j2 --timeout 1200

@@ -28,11 +28,11 @@ struct ClusterSuggestion {
 
 struct ClusterSummary {
   size_t faces = 0;
-  size_t clusters = 0;        // with at least min_size faces
-  size_t unclustered = 0;     // faces left in no cluster
-  size_t kept_ids = 0;        // clusters that kept the id they had before
+  size_t clusters = 0;     // with at least min_size faces
+  size_t unclustered = 0;  // faces left in no cluster
+  size_t kept_ids = 0;     // clusters that kept the id they had before
   size_t new_ids = 0;
-  size_t faces_changed = 0;   // faces whose cluster id changed
+  size_t faces_changed = 0;  // faces whose cluster id changed
   std::vector<ClusterSuggestion> suggestions;
   double seconds = 0;
 };

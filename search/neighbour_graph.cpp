@@ -1,15 +1,15 @@
 #include "search/neighbour_graph.h"
 
+#include <faiss/Clustering.h>
+#include <faiss/IndexFlat.h>
+#include <faiss/utils/distances.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <numeric>
 #include <thread>
-
-#include <faiss/Clustering.h>
-#include <faiss/IndexFlat.h>
-#include <faiss/utils/distances.h>
 
 #include "models/face_pipeline.h"  // set_blas_threads
 #include "storage/index_choice.h"

@@ -11,8 +11,9 @@ std::vector<std::string> expand_probe_paths(const std::vector<std::string>& path
   for (const auto& p : paths) {
     struct stat st {};
     if (::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-      indexer::crawl({p}, {}, [&](const std::string& path, const struct stat&) { out.push_back(path); },
-                     [](const std::string&, const std::string&) {});
+      indexer::crawl(
+          {p}, {}, [&](const std::string& path, const struct stat&) { out.push_back(path); },
+          [](const std::string&, const std::string&) {});
     } else {
       out.push_back(p);  // a file, or a missing path that load_photo will name
     }

@@ -18,8 +18,8 @@ struct ProbeFace {
 
 struct ProbePhoto {
   std::string path;
-  Status error;                 // not ok: the photo could not be used (faces empty)
-  std::vector<ProbeFace> faces; // largest first
+  Status error;                  // not ok: the photo could not be used (faces empty)
+  std::vector<ProbeFace> faces;  // largest first
 };
 
 // Expands folders (recursively, photo extensions only) and keeps files as given.

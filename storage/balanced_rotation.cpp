@@ -1,12 +1,11 @@
 #include "storage/balanced_rotation.h"
 
+#include <faiss/VectorTransform.h>
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
-
-#include <faiss/VectorTransform.h>
 
 #include "storage/l2_distance.h"
 

@@ -1,16 +1,5 @@
 #include "storage/fast_search.h"
 
-#include <immintrin.h>
-
-#include <algorithm>
-#include <cmath>
-#include <cstdio>
-#include <limits>
-#include <optional>
-#include <omp.h>
-#include <typeinfo>
-#include <vector>
-
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
 #include <faiss/IndexIDMap.h>
@@ -19,6 +8,16 @@
 #include <faiss/invlists/DirectMap.h>
 #include <faiss/invlists/InvertedLists.h>
 #include <faiss/utils/Heap.h>
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <optional>
+#include <typeinfo>
+#include <vector>
 
 #include "storage/l2_distance.h"
 #include "storage/pq_fast_scan.h"

@@ -11,11 +11,11 @@
 // queries at once FAISS uses BLAS, which is fast already).
 #pragma once
 
+#include <faiss/Index.h>
+
 #include <cstddef>
 #include <memory>
 #include <string>
-
-#include <faiss/Index.h>
 
 namespace facedex::storage {
 

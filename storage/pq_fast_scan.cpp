@@ -1,14 +1,14 @@
 #include "storage/pq_fast_scan.h"
 
-#include "storage/l2_distance.h"
-
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <vector>
+
+#include "storage/l2_distance.h"
 
 namespace facedex::storage {
 namespace {

@@ -4,9 +4,9 @@
 // headers, which takes ~0.8 s, a third of a one-photo `facedex who`. Reading
 // the decoded detector back is a few milliseconds. The file is an exact copy:
 // FaceDetector falls back to decoding when it is missing.
-#include <cstdio>
-
 #include <dlib/image_processing/frontal_face_detector.h>
+
+#include <cstdio>
 
 int main(int argc, char** argv) {
   if (argc != 2) {

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <regex>
 #include <set>
@@ -246,7 +247,14 @@ TEST_F(ClusterCommandTest, HtmlReportOpensInChromiumWithEveryThumbnailAndHostile
                                  &out, &err),
             0)
       << err;
-  EXPECT_TRUE(fs::exists(shot));
+  // The page was drawn: the window's size, and more than a blank page's colours.
+  const cv::Mat png = cv::imread(shot, cv::IMREAD_COLOR);
+  ASSERT_FALSE(png.empty()) << shot;
+  EXPECT_EQ(png.cols, 1000);
+  EXPECT_EQ(png.rows, 1200);
+  cv::Scalar mean, stddev;
+  cv::meanStdDev(png, mean, stddev);
+  EXPECT_GT(stddev[0] + stddev[1] + stddev[2], 10.0) << "a blank screenshot";
   std::printf("screenshot: %s\n", shot.c_str());
 }
 

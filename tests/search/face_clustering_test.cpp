@@ -3,17 +3,17 @@
 // JPEG quality). The crowd stretching must not split a person with many
 // photos: their faces are each other's nearest neighbours, which is why
 // crowding is measured outside the first-pass group.
+#include "search/face_clustering.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
-#include <set>
-
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <set>
 
 #include "models/face_pipeline.h"
 #include "models/photo_decoder.h"
-#include "search/face_clustering.h"
 #include "tests/support/test_photos.h"
 
 namespace facedex {

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "search/identity_rule.h"
+
+#include <gtest/gtest.h>
 
 namespace facedex::search {
 namespace {
@@ -31,8 +31,8 @@ TEST(IdentityRuleTest, NearestPersonNeedsDistanceAndMargin) {
 TEST(IdentityRuleTest, TwoFacesOfOnePhotoNeverGetTheSamePerson) {
   IdentityRule rule;
   // Both faces' best candidate is person 5; the nearer face keeps them.
-  const std::vector<std::vector<Candidate>> faces = {{{5, 0.40f, 1}, {6, 0.70f, 1}}, {{5, 0.20f, 1}, {6, 0.70f, 1}},
-                                                     {{6, 0.25f, 1}}};
+  const std::vector<std::vector<Candidate>> faces = {
+      {{5, 0.40f, 1}, {6, 0.70f, 1}}, {{5, 0.20f, 1}, {6, 0.70f, 1}}, {{6, 0.25f, 1}}};
   const auto chosen = assign_identities(faces, rule);
   EXPECT_EQ(chosen, (std::vector<int>{-1, 0, 0}));
 }

@@ -1,11 +1,12 @@
 // The inverted-file neighbour graph (used beyond 50,000 faces) against the
 // exact one, on clumped descriptor-like vectors: five faces per person, the
 // shape of a real gallery and the hard case for inverted files.
+#include "search/neighbour_graph.h"
+
 #include <gtest/gtest.h>
 
 #include <set>
 
-#include "search/neighbour_graph.h"
 #include "tests/support/clumped_descriptors.h"
 
 namespace facedex::search {
@@ -20,7 +21,7 @@ TEST(NeighbourGraphTest, InvertedFileGraphFindsNearlyEveryExactNeighbour) {
   size_t hits = 0, near = 0, near_hits = 0;
   for (size_t i = 0; i < faces.size(); ++i) {
     ASSERT_EQ(approx[i].size(), 11u);
-    EXPECT_EQ(approx[i][0].id, i);  // itself first
+    EXPECT_EQ(approx[i][0].id, i);                   // itself first
     EXPECT_NEAR(approx[i][0].distance, 0.0f, 3e-3);  // |q|²+|m|²-2q·m in float
     for (size_t j = 1; j < approx[i].size(); ++j) EXPECT_LE(approx[i][j - 1].distance, approx[i][j].distance);
     std::set<uint64_t> found;

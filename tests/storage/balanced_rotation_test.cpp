@@ -1,13 +1,13 @@
 // The rotation before product quantization must keep distances and share
 // the variance out evenly among the subquantizers' groups of coordinates.
+#include "storage/balanced_rotation.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
-
-#include "storage/balanced_rotation.h"
 
 namespace facedex {
 namespace {

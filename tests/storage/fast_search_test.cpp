@@ -1,14 +1,14 @@
 // The AVX2 searches must answer what FAISS's own loops answer on the same
 // vectors: same neighbours (up to exact distance ties), same distances to
 // float rounding, with id filters and after removals, and files FAISS reads back.
-#include <gtest/gtest.h>
+#include "storage/fast_search.h"
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIDMap.h>
 #include <faiss/IndexIVFFlat.h>
 #include <faiss/impl/IDSelector.h>
+#include <gtest/gtest.h>
 
-#include "storage/fast_search.h"
 #include "tests/support/clumped_descriptors.h"
 #include "tests/support/faiss_round_trip.h"
 

@@ -1,13 +1,14 @@
 // The gallery's vector index under "auto" (exact below a size, IVF above) and
 // with a forced HNSW index, which cannot remove vectors: whatever the type,
 // a face that was removed is never answered again, and the saved file agrees.
+#include "storage/index_choice.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <set>
 
 #include "storage/gallery.h"
-#include "storage/index_choice.h"
 #include "storage/pq_fast_scan.h"
 #include "tests/support/clumped_descriptors.h"
 #include "tests/support/test_photos.h"
@@ -90,7 +91,8 @@ TEST(IndexChoiceTest, AutoGallerySwitchesToIvfKeepsAnswersAndForgetsRemovedFaces
     ASSERT_TRUE((*g)->save_vectors());
     EXPECT_EQ((*g)->vectors().type(), "IVF256,Flat");
     // Too few faces for 4-bit codes: the probed lists' floats are compared.
-    EXPECT_EQ((*g)->vectors().search_method(), "approximate: 64 of 256 lists probed, every face in them compared exactly");
+    EXPECT_EQ((*g)->vectors().search_method(),
+              "approximate: 64 of 256 lists probed, every face in them compared exactly");
     ASSERT_EQ(notices.size(), 1u);
     EXPECT_NE(notices[0].find("switched from Flat to IVF256,Flat for 2400 faces"), std::string::npos) << notices[0];
     EXPECT_EQ((*g)->vectors().size(), 2400u);

@@ -3,7 +3,13 @@
 // path against exact search on clumped descriptor-like vectors: what it
 // returns, the distances it reports, and that the codes follow additions,
 // removals and a reload.
+#include "storage/pq_fast_scan.h"
+
+#include <faiss/IndexFlat.h>
+#include <faiss/IndexIVFFlat.h>
+#include <faiss/impl/IDSelector.h>
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <random>
@@ -11,13 +17,7 @@
 #include <string>
 #include <thread>
 
-#include <faiss/IndexFlat.h>
-#include <faiss/IndexIVFFlat.h>
-#include <faiss/impl/IDSelector.h>
-#include <omp.h>
-
 #include "storage/fast_search.h"
-#include "storage/pq_fast_scan.h"
 #include "storage/query_helper.h"
 #include "tests/support/clumped_descriptors.h"
 #include "tests/support/faiss_round_trip.h"

@@ -1,6 +1,6 @@
-#include <gtest/gtest.h>
-
 #include "storage/records.h"
+
+#include <gtest/gtest.h>
 
 namespace facedex::storage {
 namespace {

@@ -1,12 +1,13 @@
 // The 8-bit copies rank candidates between the codes and the exact floats:
 // their distances must stay close to the exact ones, and their rows must
 // follow the lists through growth, shrinking and a new lay-out.
+#include "storage/sq8_vectors.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
 #include <vector>
 
-#include "storage/sq8_vectors.h"
 #include "tests/support/clumped_descriptors.h"
 
 namespace facedex {

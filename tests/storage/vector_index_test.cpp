@@ -1,10 +1,10 @@
 // FAISS against the brute-force oracle (hnswlib's bruteforce.h idea).
+#include "storage/vector_index.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
 #include <random>
-
-#include "storage/vector_index.h"
 
 namespace facedex::storage {
 namespace {
