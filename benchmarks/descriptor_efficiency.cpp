@@ -177,7 +177,7 @@ int main(int argc, char** argv) {
           for (int t = 0; t < networks; ++t)
             workers[v].push_back(std::move(*(*backend_models)->make_embedder(threads)));
           unsetenv("FACEDEX_ONEDNN_CONV");
-          for (auto& w : workers[v]) w->embed(input);  // warm up (oneDNN builds its primitives here)
+          for (auto& w : workers[v]) w->embed(input).value();  // warm up (oneDNN builds its primitives here)
         }
         // The variants take turns, best of three turns each: this machine's
         // speed drifts within a minute.
@@ -188,7 +188,7 @@ int main(int argc, char** argv) {
             std::vector<std::thread> pool;
             for (auto& w : workers[v])
               pool.emplace_back([&, wp = w.get()] {
-                for (size_t r = 0; r < rounds; ++r) wp->embed(input);
+                for (size_t r = 0; r < rounds; ++r) wp->embed(input).value();
               });
             for (auto& p : pool) p.join();
             best[v] = std::min(best[v], seconds_since(t0));

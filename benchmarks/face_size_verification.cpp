@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
       cv::Mat small = rgb;
       if (scale < 1) cv::resize(rgb, small, cv::Size(), scale, scale, cv::INTER_AREA);
       // The face nearest the photo's centre (LFW protocol).
-      const auto faces = (*pipeline)->analyze(small, options);
+      const auto faces = (*pipeline)->analyze(small, options).value();
       double best = 1e30;
       std::optional<Descriptor> d;
       for (const auto& f : faces) {

@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
       chips.push_back(mirrored);
       faces.push_back(f);
     }
-    const auto d = (*embedder)->embed(chips);
+    const auto d = (*embedder)->embed(chips).value();
     for (size_t i = 0; i < faces.size(); ++i) {
       for (int k = 0; k < kDescriptorDims; ++k)
         faces[i].descriptor[size_t(k)] = 0.5f * (d[2 * i][size_t(k)] + d[2 * i + 1][size_t(k)]);

@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
       const auto shape = sp(img, det);
       dlib::matrix<dlib::rgb_pixel> chip;
       dlib::extract_image_chip(img, dlib::get_face_chip_details(shape, 150, 0.25), chip);
-      (*net)->embed({chip});  // one call per face
+      (*net)->embed({chip}).value();  // one call per face
       ++faces;
       // Back to the photo's own pixels (pyramid_up doubled them).
       boxes << path << '\t' << det.left() / 2 << '\t' << det.top() / 2 << '\t' << (det.right() + 1) / 2 << '\t'

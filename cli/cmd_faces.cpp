@@ -39,6 +39,7 @@ int run_faces(const GlobalOptions& g, const FacesOptions& o) {
   models::set_blas_threads(1);
 
   int failed = 0;
+  bool internal = false;  // a bug stopped a photo's analysis
   for (const std::string& path : o.photos) {
     auto photo = models::load_photo(path, models::DecodeOptions{});
     if (!photo) {
@@ -49,7 +50,13 @@ int run_faces(const GlobalOptions& g, const FacesOptions& o) {
                     nlohmann::json{{"photo", path_json(path)}, {"error", photo.status().message()}}.dump().c_str());
       continue;
     }
-    const auto faces = (*pipeline)->analyze(photo->rgb, o.detect);
+    const auto analyzed = (*pipeline)->analyze(photo->rgb, o.detect);
+    if (!analyzed) {
+      internal = true;
+      report_error(path + ": " + analyzed.status().message());
+      continue;
+    }
+    const auto& faces = *analyzed;
     const int upsample = models::FaceDetector::effective_upsample(photo->rgb.cols, photo->rgb.rows, o.detect);
     if (!o.save_chips_dir.empty())
       for (size_t i = 0; i < faces.size(); ++i) save_chip(o.save_chips_dir, path, i, faces[i].face.chip);
@@ -85,6 +92,7 @@ int run_faces(const GlobalOptions& g, const FacesOptions& o) {
     }
   }
   if (failed && !o.json) std::fprintf(stderr, "facedex: %d of %zu photos could not be read\n", failed, o.photos.size());
+  if (internal) return kExitInternal;
   return failed ? kExitSomeInputsFailed : kExitOk;
 }
 

@@ -70,8 +70,8 @@ bool path_exists(const std::string& path) {
 
 // Reads, hashes, decodes and detects one photo at a time, and describes the
 // faces of several photos in one call: the network runs faster per face in
-// batches (16 chips: 7-9 ms per face instead of ~8-10 at 2, and Winograd's
-// convolutions from 8 on; benchmarks/RESULTS.md, descriptor efficiency).
+// batches, and Winograd's convolutions start at 8 chips (benchmarks/RESULTS.md,
+// descriptor efficiency).
 class Worker {
  public:
   // Faces whose descriptors are computed together (each also mirrored: 16 chips).
@@ -135,20 +135,14 @@ class Worker {
     std::vector<models::FaceChip> chips;
     for (Outcome& o : batch)
       chips.insert(chips.end(), std::make_move_iterator(o.chips.begin()), std::make_move_iterator(o.chips.end()));
-    std::vector<Descriptor> descriptors;
-    std::string error;
-    try {
-      descriptors = pipeline_->describe(chips);
-    } catch (const std::exception& e) {
-      error = e.what();
-    }
+    const auto descriptors = pipeline_->describe(chips);
     size_t next = 0;
     for (Outcome& o : batch) {
-      if (error.empty()) {
-        for (storage::Face& f : o.faces) f.descriptor = descriptors[next++];
+      if (descriptors) {
+        for (storage::Face& f : o.faces) f.descriptor = (*descriptors)[next++];
       } else {
         o.kind = Outcome::kFailed;
-        o.error = Status::internal(o.item.path + ": internal error while describing faces (" + error + ")");
+        o.error = descriptors.status().prefixed(o.item.path + ": internal error while describing faces: ");
         o.faces.clear();
       }
       o.chips = {};  // moved into the batch above

@@ -53,7 +53,7 @@ class DlibEmbedder final : public Embedder {
  public:
   explicit DlibEmbedder(anet_type net) : net_(std::move(net)) {}
 
-  std::vector<Descriptor> embed(const std::vector<FaceChip>& chips) override {
+  std::vector<Descriptor> run(const std::vector<FaceChip>& chips) override {
     std::vector<Descriptor> out;
     out.reserve(chips.size());
     if (chips.empty()) return out;

@@ -4,6 +4,15 @@
 
 namespace facedex::models {
 
+Expected<std::vector<Descriptor>> Embedder::embed(const std::vector<FaceChip>& chips) {
+  try {
+    return run(chips);
+  } catch (const std::exception& e) {
+    return Status::internal("the " + backend_name() + " descriptor network failed on " + std::to_string(chips.size()) +
+                            " faces (" + e.what() + ")");
+  }
+}
+
 Expected<EmbedderBackend> parse_embedder_backend(const std::string& name) {
   if (name == "auto" || name.empty()) return EmbedderBackend::kAuto;
   if (name == "dlib") return EmbedderBackend::kDlib;

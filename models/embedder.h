@@ -23,9 +23,15 @@ using FaceChip = dlib::matrix<dlib::rgb_pixel>;
 class Embedder {
  public:
   virtual ~Embedder() = default;
-  // One descriptor per chip, in order. Not thread-safe: one Embedder per thread.
-  virtual std::vector<Descriptor> embed(const std::vector<FaceChip>& chips) = 0;
+  // One descriptor per chip, in order. A network that fails (a library's
+  // exception, such as building the network for a new batch size) is
+  // kInternal, naming the backend. Not thread-safe: one Embedder per thread.
+  Expected<std::vector<Descriptor>> embed(const std::vector<FaceChip>& chips);
   virtual std::string backend_name() const = 0;
+
+ protected:
+  // The backend's work; may throw.
+  virtual std::vector<Descriptor> run(const std::vector<FaceChip>& chips) = 0;
 };
 
 // Loads a dlib .dat holding the ResNet metric network (official or converted).

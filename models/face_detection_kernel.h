@@ -4,8 +4,9 @@
 //
 // Why two builds: dlib's HOG and shape predictor are header templates, so they
 // run at the instruction set facedex is compiled for, and Debian's baseline is
-// SSE2. Compiled for AVX2 the same code is ~1.25-1.5x faster with the same
-// boxes (tests/models/face_detection_kernel_test.cpp compares the two). The
+// SSE2. Compiled for AVX2 the same code is faster with the same boxes
+// (tests/models/face_detection_kernel_test.cpp compares the two;
+// benchmarks/detection_speed measures them). The
 // module hides every symbol but its entry point, so its AVX2 copies of dlib's
 // templates never replace the generic ones (which the linker would otherwise
 // be free to do, crashing CPUs without AVX2).

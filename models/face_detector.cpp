@@ -14,6 +14,7 @@
 #include "models/model_files.h"
 #include "models/shape_predictor_cache.h"
 #include "models/ulfd_network.h"
+#include "util/kernel_choice.h"
 
 namespace facedex::models {
 
@@ -50,8 +51,7 @@ struct Avx2Kernels {
 };
 
 Avx2Kernels load_avx2_kernels() {
-  __builtin_cpu_init();
-  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return {};
+  if (!use_avx2_kernels()) return {};
   std::vector<std::string> candidates;
   if (const char* env = std::getenv("FACEDEX_DETECTOR_MODULE"); env && *env) candidates.push_back(env);
   std::error_code ec;

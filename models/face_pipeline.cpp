@@ -69,21 +69,22 @@ Expected<std::unique_ptr<FacePipeline>> FacePipeline::create(std::shared_ptr<con
   return std::unique_ptr<FacePipeline>(new FacePipeline(std::move(models), std::move(cnn), std::move(*embedder)));
 }
 
-std::vector<AnalyzedFace> FacePipeline::analyze(const cv::Mat& rgb, const DetectOptions& options) {
+Expected<std::vector<AnalyzedFace>> FacePipeline::analyze(const cv::Mat& rgb, const DetectOptions& options) {
   std::vector<DetectedFace> faces = detector_.detect(rgb, options);
   std::vector<FaceChip> chips;
   chips.reserve(faces.size());
   for (const auto& f : faces) chips.push_back(f.chip);
-  const std::vector<Descriptor> descriptors = describe(chips);
+  auto descriptors = describe(chips);
+  if (!descriptors) return descriptors.status();
   std::vector<AnalyzedFace> out(faces.size());
   for (size_t i = 0; i < faces.size(); ++i) {
     out[i].face = std::move(faces[i]);
-    out[i].descriptor = descriptors[i];
+    out[i].descriptor = (*descriptors)[i];
   }
   return out;
 }
 
-std::vector<Descriptor> FacePipeline::describe(const std::vector<FaceChip>& chips) {
+Expected<std::vector<Descriptor>> FacePipeline::describe(const std::vector<FaceChip>& chips) {
   if (!kFlipAveragedDescriptors) return embedder_->embed(chips);
   std::vector<FaceChip> both;
   both.reserve(2 * chips.size());
@@ -93,7 +94,9 @@ std::vector<Descriptor> FacePipeline::describe(const std::vector<FaceChip>& chip
     dlib::flip_image_left_right(chip, mirrored);
     both.push_back(std::move(mirrored));
   }
-  const std::vector<Descriptor> d = embedder_->embed(both);
+  auto embedded = embedder_->embed(both);
+  if (!embedded) return embedded.status();
+  const std::vector<Descriptor>& d = *embedded;
   std::vector<Descriptor> out(chips.size());
   for (size_t i = 0; i < chips.size(); ++i)
     for (size_t k = 0; k < size_t(kDescriptorDims); ++k) out[i][k] = 0.5f * (d[2 * i][k] + d[2 * i + 1][k]);

@@ -54,12 +54,13 @@ class FacePipeline {
                                                         int embedder_threads = 1);
 
   // Detects every face and embeds them all in one batch. Largest face first.
-  std::vector<AnalyzedFace> analyze(const cv::Mat& rgb, const DetectOptions& options);
+  // kInternal when the descriptor network fails (Embedder::embed).
+  Expected<std::vector<AnalyzedFace>> analyze(const cv::Mat& rgb, const DetectOptions& options);
 
   // Descriptors of aligned chips as facedex stores them (flip-averaged, see
   // kFlipAveragedDescriptors): use this, not embedder() directly, so that
   // every descriptor in a gallery is made the same way.
-  std::vector<Descriptor> describe(const std::vector<FaceChip>& chips);
+  Expected<std::vector<Descriptor>> describe(const std::vector<FaceChip>& chips);
 
   FaceDetector& detector() { return detector_; }
   Embedder& embedder() { return *embedder_; }

@@ -75,8 +75,8 @@ inline long blocked_offset(const memory::dims& d, long n, long c, long h, long w
 }
 
 // A 3x3 stride-2 max pool of one image in 8-channel blocks ([c / 8][h][w][8]),
-// no padding. oneDNN's took ~0.2 ms a face on the stem's 72x72x32 output with
-// it in L2; this is the AVX2 loop it should be.
+// no padding. oneDNN's was slow on the stem's output even in L2; this is the
+// AVX2 loop it should be.
 __attribute__((target("avx2"))) void max_pool_3x3_stride_2(const float* src, long channels, long height, long width,
                                                            float* dst) {
   const long out_h = (height - 3) / 2 + 1, out_w = (width - 3) / 2 + 1;
@@ -100,10 +100,8 @@ class BatchNetwork {
  public:
   // winograd: the 3x3 stride-1 convolutions (84% of the arithmetic) by
   // WinogradConv3x3 instead of oneDNN's direct convolution, at every batch
-  // size: since F(6x6) it pays from batch 1 on (one thread, ms a face,
-  // Winograd vs direct: batch 1 8.7-8.9 vs 10.6-10.9, batch 2 7.1-7.2 vs
-  // 7.6-7.9, batch 4 4.9-5.2 vs 9.4; with F(2x2) and F(4x4) only, batch 1 had
-  // run 10% slower than direct).
+  // size: with F(6x6) it pays from batch 1 on (benchmarks/RESULTS.md,
+  // descriptor efficiency).
   // winograd_cache: each layer's transformed filters by (conv index, tile);
   // winograd_scratch: the working memory all Winograd layers share.
   using WinogradCache = std::map<std::pair<size_t, int>, WinogradFilters>;
@@ -231,7 +229,7 @@ class BatchNetwork {
   // The stem (7x7 stride-2 convolution and relu, then a 3x3 stride-2 max
   // pool), one image at a time: an image's stem output (72x72x32, 663 KB) then
   // stays in L2 for the pool. Over a whole batch it went out to memory and
-  // back (at batch 16 the pool cost 0.29 ms a face, DNNL_VERBOSE).
+  // back (DNNL_VERBOSE showed the pool's cost).
   memory stem_and_pool(const FoldedConv& c) {
     const memory::dims id = input_.get_desc().dims();
     const long stem_h = (id[2] - c.kernel) / 2 + 1, stem_w = (id[3] - c.kernel) / 2 + 1;
@@ -378,7 +376,7 @@ class OneDnnEmbedder final : public Embedder {
     weight_cache_.resize(convs_.size());
   }
 
-  std::vector<Descriptor> embed(const std::vector<FaceChip>& chips) override {
+  std::vector<Descriptor> run(const std::vector<FaceChip>& chips) override {
     std::vector<Descriptor> out(chips.size());
     // oneDNN's OpenMP threads follow the calling thread's setting.
     omp_set_num_threads(threads_);

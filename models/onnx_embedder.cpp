@@ -12,7 +12,7 @@ class OnnxEmbedder final : public Embedder {
  public:
   OnnxEmbedder(OnnxModelSpec spec, cv::dnn::Net net) : spec_(std::move(spec)), net_(std::move(net)) {}
 
-  std::vector<Descriptor> embed(const std::vector<FaceChip>& chips) override {
+  std::vector<Descriptor> run(const std::vector<FaceChip>& chips) override {
     std::vector<Descriptor> out(chips.size());
     if (chips.empty()) return out;
     const int n = int(chips.size()), s = spec_.input_size;
@@ -81,16 +81,13 @@ Expected<std::unique_ptr<Embedder>> make_onnx_embedder(const OnnxModelSpec& spec
   auto embedder = std::make_unique<OnnxEmbedder>(spec, std::move(net));
   // One blank chip through the network: a model with the wrong input or
   // output shape fails here, with its name, not in the middle of a run.
-  try {
-    FaceChip blank(kChipSize, kChipSize);
-    for (long r = 0; r < blank.nr(); ++r)
-      for (long c = 0; c < blank.nc(); ++c) blank(r, c) = dlib::rgb_pixel(128, 128, 128);
-    embedder->embed({blank});
-  } catch (const cv::Exception& e) {
+  FaceChip blank(kChipSize, kChipSize);
+  for (long r = 0; r < blank.nr(); ++r)
+    for (long c = 0; c < blank.nc(); ++c) blank(r, c) = dlib::rgb_pixel(128, 128, 128);
+  if (auto probe = embedder->embed({blank}); !probe)
     return Status::invalid_input(spec.model_path + ": the model does not take " + std::to_string(spec.input_size) +
-                                 " px chips or give " + std::to_string(spec.output_dims) + " values (" + e.what() +
-                                 ")");
-  }
+                                 " px chips or give " + std::to_string(spec.output_dims) + " values (" +
+                                 probe.status().message() + ")");
   return std::unique_ptr<Embedder>(std::move(embedder));
 }
 

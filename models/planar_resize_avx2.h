@@ -3,8 +3,8 @@
 //
 // Why: dlib's resize_image (which its pyramid_down<6> and pyramid_up use to
 // build the detection pyramid) fetches the four neighbours of every output
-// pixel one byte at a time per colour: a quarter of detection's time on 250 px
-// photos. Here each colour is its own plane, so the neighbours of 8 output
+// pixel one byte at a time per colour, a large share of detection's time on
+// small photos. Here each colour is its own plane, so the neighbours of 8 output
 // pixels come from one 16-byte load and a byte shuffle.
 //
 // Exactly dlib's arithmetic: the column positions are accumulated in floats

@@ -3,7 +3,7 @@
 //
 // Why: the 68-point model's 7,500 trees each end in a leaf of 136 floats, a
 // separate allocation among 95 MB of them, so dlib's loop waits on memory for
-// nearly every leaf: ~3.4 ms a face, 12% of detection on 250 px photos. A
+// nearly every leaf (benchmarks/RESULTS.md gives the cost). A
 // level's trees all read the same feature pixels, so every leaf of the level
 // can be found first and then added in dlib's order while the leaves a few
 // trees ahead are already on their way. Same float additions in the same

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "util/kernel_choice.h"
+
 #define FACEDEX_AVX2 __attribute__((target("avx2,fma")))
 
 namespace facedex::models {
@@ -194,13 +196,13 @@ FACEDEX_AVX2 void multiply(const float* a, const float* b, float* c, long rows, 
 
 }  // namespace
 
-bool winograd_available() { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+bool winograd_available() { return use_avx2_kernels(); }
 
 int winograd_tile_for(long height, int channels) {
   // The largest tile whose tiles cover the image about as tightly as F(2x2)'s
   // (35 and 17 rows: 36 and 18 with 6x6 tiles; 8 rows: 8 with 4x4 tiles, 12
-  // with 6x6), so that fewer multiplies are not spent on the overhang. F(4x4)
-  // on 17 rows (20 covered) ran slower than F(2x2). And only while the
+  // with 6x6), so that fewer multiplies are not spent on the overhang (F(4x4)
+  // on 17 rows, 20 covered, ran slower than F(2x2)). And only while the
   // transformed filters (36/9 or 64/9 the direct ones' size) are small enough
   // to be read once per chunk: not at 256 channels.
   if (channels > 128) return 2;

@@ -1,13 +1,12 @@
 // A 3x3, stride 1, pad 1 convolution by Winograd's minimal filtering F(2x2, 3x3),
 // F(4x4, 3x3) or F(6x6, 3x3) (Lavin & Gray, "Fast Algorithms for Convolutional
 // Neural Networks", 2016): a 2x2 output tile costs 16 multiplies per
-// input/output channel pair instead of 36 (2.25x less arithmetic than the
-// direct convolution), a 4x4 tile 36 instead of 144 (4x), a 6x6 tile 64
-// instead of 324 (5.1x; the interpolation points 0, +-1, +-2, +-1/2 keep its
-// fp32 error near F(4x4)'s). oneDNN 2.6 offers Winograd only on AVX-512, and
-// on this 2-core AVX2 machine the direct convolution already runs near the
-// FMA peak, so the arithmetic itself had to shrink (benchmarks/RESULTS.md,
-// descriptor efficiency).
+// input/output channel pair instead of 36, a 4x4 tile 36 instead of 144, a
+// 6x6 tile 64 instead of 324 (its interpolation points 0, +-1, +-2, +-1/2
+// keep its fp32 error near F(4x4)'s). oneDNN 2.6 offers Winograd only on
+// AVX-512, and on AVX2 its direct convolution already runs near the FMA peak,
+// so the arithmetic itself had to shrink (benchmarks/RESULTS.md, descriptor
+// efficiency).
 //
 // Three passes per chunk of tiles, over activations in oneDNN's nChw8c layout
 // (8 channels per 256-bit vector):

@@ -28,8 +28,15 @@ std::vector<ProbePhoto> analyze_probes(const std::vector<std::string>& paths, mo
   std::vector<std::pair<size_t, size_t>> owners;  // (photo, face) of each chip
   auto embed_pending = [&]() {
     const auto descriptors = pipeline.describe(chips);
-    for (size_t i = 0; i < descriptors.size(); ++i)
-      out[owners[i].first].faces[owners[i].second].descriptor = descriptors[i];
+    for (size_t i = 0; i < owners.size(); ++i) {
+      ProbePhoto& p = out[owners[i].first];
+      if (descriptors) {
+        p.faces[owners[i].second].descriptor = (*descriptors)[i];
+      } else if (p.error) {  // a bug, not the probe's fault: its faces are not used
+        p.error = descriptors.status().prefixed(p.path + ": ");
+        p.faces.clear();
+      }
+    }
     chips.clear();
     owners.clear();
   };

@@ -159,9 +159,8 @@ constexpr size_t kRowsAhead = 16;
 // one (an atomic add on a cache line both cores write) costs little.
 constexpr size_t kListsPerChunk = 4;
 constexpr size_t kRowsPerChunk = 64;
-// A query shares its work from this many codes to scan: at 1,000,000 faces
-// (~125,000 scanned) two threads took 0.45 ms where one took 0.71; at 100,000
-// (~12,500) sharing cost about what it saved.
+// A query shares its work from this many codes to scan: below it, sharing
+// costs about what it saves (benchmarks/RESULTS.md, "Search at scale").
 constexpr size_t kHelperMinScanned = 32768;
 // Vectors whose exact distances come next are fetched this many ahead.
 constexpr size_t kPrefetchAhead = 6;
@@ -409,8 +408,8 @@ struct FastIVFFlat final : faiss::IndexIVFFlat {
   // The nprobe lists whose centroids are nearest. With many lists, twice as
   // many are picked by their centroids' codes and the nearest half of those
   // by their 8-bit copies, the nearest few of them first: scoring every
-  // centroid exactly read 2 MB per query at 4096 lists (+0.14 ms), and codes
-  // alone chose worse lists (recall@10 0.968 vs 0.982 at 512 of 4096).
+  // centroid exactly reads every centroid's floats per query, and codes alone
+  // choose worse lists.
   __attribute__((target("avx2,fma"))) std::vector<uint32_t> nearest_lists(const float* query,
                                                                           const PqFastScan::QueryTables& tables,
                                                                           QueryHelper* helper) const {

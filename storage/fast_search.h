@@ -3,9 +3,9 @@
 //
 // Why: Debian's FAISS 1.7.3 is a generic x86-64 build, so a single query
 // computes its distances with scalar code (fvec_L2sqr_ref in a profile): to
-// every face in exact search (13 ms at 100,000 faces), and to the coarse
-// centroids and every vector of the probed lists in IVF (~2.9 ms at 1,000,000
-// faces and 64 lists). The stored vectors, the lists, the file format and the
+// every face in exact search, and to the coarse centroids and every vector of
+// the probed lists in IVF (benchmarks/RESULTS.md, "Search at scale"). The
+// stored vectors, the lists, the file format and the
 // answers stay FAISS's (tests/storage/fast_search_test.cpp compares them with
 // FAISS's own loops); only the inner loops of single queries change (from 20
 // queries at once FAISS uses BLAS, which is fast already).

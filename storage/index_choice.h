@@ -17,8 +17,8 @@ inline constexpr const char* kAutoIndexType = "auto";
 // runs: Flat, IVF<n>,Flat, IVF<n>,SQ8, IVF<n>,PQ<m> (m divides 128), HNSW<m>.
 // Checked before a type is stored: FAISS crashes on some strings (HNSW0).
 Status check_index_type(const std::string& type);
-// Exact (Flat) search costs ~13 ms per query at 100,000 faces and ~130 ms at
-// 1,000,000 on this machine; from here on an IVF index answers in about a millisecond.
+// Exact (Flat) search grows with the gallery; from here on an IVF index answers
+// far sooner for nearly the same neighbours (benchmarks/RESULTS.md, "Search at scale").
 inline constexpr size_t kApproximateIndexFaces = 200000;
 
 // Inverted lists for an IVF index of `faces` faces: ~4·sqrt(n) (FAISS's
@@ -36,10 +36,8 @@ bool is_auto_index_choice(const std::string& concrete);
 // Lists an IVF index of `lists` lists scans per query: an eighth of them
 // where the index scores codes first (storage/fast_search.h; AVX2 CPUs), a
 // sixteenth where it compares every probed vector exactly; at least 64.
-// Among 1M faces drawn from the two-covariance model fitted to LFW-dev (4096
-// lists) the exact 10 nearest lie in the 512 nearest lists 98.5% of the
-// time; 512 lists of 16-byte codes find 98.2-98.4% of them in ~0.45 ms with
-// the query helper thread (0.64-0.71 on one), 256 exact lists 94% in ~5 ms
+// An eighth is where the exact 10 nearest almost always lie among faces shaped
+// like real descriptors, and scoring codes makes that many lists affordable
 // (benchmarks/RESULTS.md, "Search at scale").
 size_t auto_nprobe(size_t lists);
 // FAISS ParameterSpace settings for the types auto_index_type returns.

@@ -2,6 +2,8 @@
 
 #include <immintrin.h>
 
+#include "util/kernel_choice.h"
+
 namespace facedex::storage {
 
 __attribute__((target("avx2,fma"))) float l2_squared_avx2(const float* a, const float* b, size_t d) {
@@ -18,14 +20,7 @@ __attribute__((target("avx2,fma"))) float l2_squared_avx2(const float* a, const 
   return sum;
 }
 
-bool has_avx2_fma() {
-  // Asked during static initialisation too (fast_search.cpp): a local static.
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }();
-  return yes;
-}
+bool has_avx2_fma() { return use_avx2_kernels(); }
 
 float l2_squared(const float* a, const float* b, size_t d) {
   if (has_avx2_fma()) return l2_squared_avx2(a, b, d);

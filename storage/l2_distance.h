@@ -9,7 +9,8 @@
 
 namespace facedex::storage {
 
-// Whether this CPU has AVX2 and FMA, which storage's fast loops need.
+// Whether storage's fast loops run: the CPU has AVX2 and FMA, and
+// FACEDEX_KERNELS is not "generic" (util/kernel_choice.h).
 bool has_avx2_fma();
 
 // The sum of a vector's 8 floats.

@@ -2,10 +2,10 @@
 // of memory laid out list by list: the middle pass of a search, between the
 // 4-bit codes (storage/pq_fast_scan.h) and the exact floats.
 //
-// Why: at a million faces, ranking 256 candidates by their floats in FAISS's
-// lists took ~0.1 ms, about 400 ns a vector: 8 cache lines each, in one of
-// 4,096 separately allocated lists, so nearly every vector also missed the
-// TLB and its prefetches did not overlap. Here a vector is 2 cache lines in
+// Why: ranking the candidates by their floats in FAISS's lists waits on
+// memory: 8 cache lines a vector, in thousands of separately allocated lists,
+// so nearly every vector also misses the TLB and its prefetches do not
+// overlap (benchmarks/RESULTS.md, "Search at scale"). Here a vector is 2 cache lines in
 // one allocation that the kernel is asked to back with huge pages, and the
 // byte values rank near-ties almost as the floats do, so only the few best
 // go on to exact distances.

@@ -89,13 +89,18 @@ class [[nodiscard]] Expected {
   bool has_value() const { return value_.has_value(); }
   explicit operator bool() const { return has_value(); }
   // A failed result's value is a bug: it stops the program, saying why.
-  T& value() {
+  T& value() & {
     check_has_value();
     return *value_;
   }
-  const T& value() const {
+  const T& value() const& {
     check_has_value();
     return *value_;
+  }
+  // Of a temporary, by value: `for (auto& x : f().value())` must not dangle.
+  T value() && {
+    check_has_value();
+    return std::move(*value_);
   }
   // REQUIRES: has_value()
   T& operator*() { return *value_; }

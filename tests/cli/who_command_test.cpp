@@ -38,7 +38,7 @@ class WhoCommandTest : public ::testing::Test {
       auto photo = models::load_photo(testing::demo_photo(sample), {});
       ASSERT_TRUE(photo);
       photos_[sample] = photo->rgb;
-      for (const auto& f : pipeline->analyze(photo->rgb, {})) boxes_[sample].push_back(f.face.box);
+      for (const auto& f : pipeline->analyze(photo->rgb, {}).value()) boxes_[sample].push_back(f.face.box);
     }
     ASSERT_EQ(boxes_[3].size(), 3u);
     ASSERT_EQ(boxes_[5].size(), 5u);

@@ -84,7 +84,7 @@ TEST_F(IndexRunTest, IndexesEveryFaceOfTheDemoPhotosAndStoreAgreesWithFaiss) {
   std::map<std::string, size_t> expected;
   for (int i = 1; i <= 6; ++i) {
     auto photo = models::load_photo(testing::demo_photo(i), {});
-    expected["sample" + std::to_string(i) + ".jpg"] = (*pipeline)->analyze(photo->rgb, {}).size();
+    expected["sample" + std::to_string(i) + ".jpg"] = (*pipeline)->analyze(photo->rgb, {}).value().size();
     expected_faces += expected["sample" + std::to_string(i) + ".jpg"];
   }
   const auto s = index();

@@ -119,7 +119,7 @@ TEST_F(DemoPhotoDetectionTest, CnnFindsEveryFaceAPersonSeesAndNothingElse) {
     SCOPED_TRACE("sample" + std::to_string(sample));
     auto photo = models::load_photo(testing::demo_photo(sample), {});
     ASSERT_TRUE(photo) << photo.status().message();
-    const auto faces = pipeline_->analyze(photo->rgb, {});
+    const auto faces = pipeline_->analyze(photo->rgb, {}).value();
     const auto& centres = kFaceCentres[sample - 1];
     for (const auto& c : centres) {
       int holding = 0;
@@ -151,7 +151,7 @@ TEST_F(DemoPhotoDetectionTest, HogFindsExactlyItsKnownFacesInEachDemoPhoto) {
     SCOPED_TRACE("sample" + std::to_string(expected.sample) + " (missed: " + expected.missed + ")");
     auto photo = models::load_photo(testing::demo_photo(expected.sample), {});
     ASSERT_TRUE(photo) << photo.status().message();
-    const auto faces = pipeline_->analyze(photo->rgb, {});
+    const auto faces = pipeline_->analyze(photo->rgb, {}).value();
     ASSERT_EQ(faces.size(), expected.found_real.size() + expected.found_false.size());
     std::vector<std::array<int, 4>> all = expected.found_real;
     all.insert(all.end(), expected.found_false.begin(), expected.found_false.end());

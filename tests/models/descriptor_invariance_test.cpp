@@ -24,7 +24,7 @@ class DescriptorInvarianceTest : public ::testing::Test {
     auto photo = models::decode_photo("copy", bytes, {});
     EXPECT_TRUE(photo) << photo.status().message();
     if (!photo) return {};
-    return pipeline_->analyze(photo->rgb, {});
+    return pipeline_->analyze(photo->rgb, {}).value();
   }
 
   static cv::Point2f center(const models::FaceBox& b) { return {0.5f * (b.left + b.right), 0.5f * (b.top + b.bottom)}; }
@@ -62,7 +62,7 @@ TEST_F(DescriptorInvarianceTest, TransformedCopiesOfADemoPhotoKeepEveryFaceUnder
     ASSERT_TRUE(photo) << photo.status().message();
     const cv::Mat& rgb = photo->rgb;
     const float w = float(rgb.cols);
-    const auto original = pipeline_->analyze(rgb, {});
+    const auto original = pipeline_->analyze(rgb, {}).value();
     ASSERT_GE(original.size(), 3u);
     const std::string name = "sample" + std::to_string(sample) + " ";
 
@@ -100,7 +100,7 @@ TEST_F(DescriptorInvarianceTest, DifferentPeopleInOneDemoPhotoAreFurtherApartTha
   for (int sample = 1; sample <= 6; ++sample) {
     auto photo = models::load_photo(testing::demo_photo(sample), {});
     ASSERT_TRUE(photo);
-    const auto faces = pipeline_->analyze(photo->rgb, {});
+    const auto faces = pipeline_->analyze(photo->rgb, {}).value();
     for (size_t i = 0; i < faces.size(); ++i)
       for (size_t j = i + 1; j < faces.size(); ++j) {
         const float d = descriptor_distance(faces[i].descriptor, faces[j].descriptor);

@@ -11,6 +11,7 @@
 #include "models/model_files.h"
 #include "models/photo_decoder.h"
 #include "tests/support/test_photos.h"
+#include "util/kernel_choice.h"
 
 namespace facedex {
 namespace {
@@ -23,9 +24,7 @@ void expect_same_box(const models::FaceBox& a, const models::FaceBox& b) {
 }
 
 TEST(FaceDetectionKernelTest, Avx2BuildFindsWhatTheGenericBuildFinds) {
-  __builtin_cpu_init();
-  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma"))
-    GTEST_SKIP() << "this CPU has no AVX2/FMA: only the generic kernel runs here";
+  if (!use_avx2_kernels()) GTEST_SKIP() << "no AVX2/FMA here, or FACEDEX_KERNELS=generic: only the generic kernel runs";
   const models::DetectionKernelOps* avx2 = models::avx2_detection_kernel();
   ASSERT_NE(avx2, nullptr) << "the CPU has AVX2 but " << models::kDetectorModuleFile << " did not load";
   EXPECT_STREQ(avx2->name, "avx2");

@@ -40,7 +40,7 @@ TEST(FaceapiConversionTest, DlibNetworkReproducesFaceapiJavascriptDescriptors) {
     chips.push_back(chip);
     expected.push_back(values.get<std::vector<float>>());
   }
-  const auto got = (*embedder)->embed(chips);
+  const auto got = (*embedder)->embed(chips).value();
   ASSERT_EQ(got.size(), expected.size());
   double worst = 0;
   for (size_t c = 0; c < got.size(); ++c) {

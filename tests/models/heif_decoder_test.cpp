@@ -64,7 +64,7 @@ class HeifDecoderTest : public ::testing::Test {
 
   std::vector<models::FaceBox> boxes(const models::DecodedPhoto& photo) {
     std::vector<models::FaceBox> out;
-    for (const auto& f : pipeline_->analyze(photo.rgb, {})) out.push_back(f.face.box);
+    for (const auto& f : pipeline_->analyze(photo.rgb, {}).value()) out.push_back(f.face.box);
     std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.left < b.left; });
     return out;
   }

@@ -28,7 +28,7 @@ TEST(OneDnnEmbedderTest, MatchesDlibOnDemoFacesAtEveryBatchSizeAndThreadCount) {
   ASSERT_TRUE(set) << set.status().message();
   auto dlib_net = models::load_dlib_embedder(set->descriptor.path);
   ASSERT_TRUE(dlib_net) << dlib_net.status().message();
-  const std::vector<Descriptor> expected = (*dlib_net)->embed(chips);
+  const std::vector<Descriptor> expected = (*dlib_net)->embed(chips).value();
 
   auto weights = models::read_resnet_weights(set->descriptor.path);
   ASSERT_TRUE(weights) << weights.status().message();
@@ -38,14 +38,14 @@ TEST(OneDnnEmbedderTest, MatchesDlibOnDemoFacesAtEveryBatchSizeAndThreadCount) {
     EXPECT_EQ((*onednn)->backend_name(), "onednn");
 
     // All at once: 38+ chips run as batches of 32, 4, 2 ...
-    const double all_at_once = testing::worst_difference((*onednn)->embed(chips), expected);
+    const double all_at_once = testing::worst_difference((*onednn)->embed(chips).value(), expected);
     // One at a time, and in uneven groups of 5 (4 + 1).
     std::vector<Descriptor> singly, in_fives;
-    for (const auto& chip : chips) singly.push_back((*onednn)->embed({chip})[0]);
+    for (const auto& chip : chips) singly.push_back((*onednn)->embed({chip}).value()[0]);
     for (size_t i = 0; i < chips.size(); i += 5) {
       const std::vector<models::FaceChip> group(chips.begin() + long(i),
                                                 chips.begin() + long(std::min(chips.size(), i + 5)));
-      for (const auto& d : (*onednn)->embed(group)) in_fives.push_back(d);
+      for (const auto& d : (*onednn)->embed(group).value()) in_fives.push_back(d);
     }
     const double one_by_one = testing::worst_difference(singly, expected);
     const double fives = testing::worst_difference(in_fives, expected);
@@ -80,9 +80,10 @@ TEST(OneDnnEmbedderTest, WinogradRunsAtEveryBatchSizeAndAgreesWithDirect) {
 
   const std::vector<models::FaceChip> all = testing::demo_chips();
   const std::vector<models::FaceChip> sixteen(all.begin(), all.begin() + 16);
-  const double batched = testing::worst_difference((*winograd)->embed(sixteen), (*direct)->embed(sixteen));
+  const double batched =
+      testing::worst_difference((*winograd)->embed(sixteen).value(), (*direct)->embed(sixteen).value());
   const std::vector<models::FaceChip> one(all.begin(), all.begin() + 1);
-  const double single = testing::worst_difference((*winograd)->embed(one), (*direct)->embed(one));
+  const double single = testing::worst_difference((*winograd)->embed(one).value(), (*direct)->embed(one).value());
   std::printf("batch 16, Winograd vs direct: %.3g per dimension; batch 1: %.3g\n", batched, single);
   EXPECT_GT(batched, 0.0) << "batch 16 did not run the Winograd convolutions";
   EXPECT_GT(single, 0.0) << "batch 1 did not run the Winograd convolutions";
@@ -95,7 +96,7 @@ TEST(OneDnnEmbedderTest, EmptyInputGivesNoDescriptors) {
   ASSERT_TRUE(weights) << weights.status().message();
   auto onednn = models::make_onednn_embedder(*weights, 1);
   ASSERT_TRUE(onednn) << onednn.status().message();
-  EXPECT_TRUE((*onednn)->embed({}).empty());
+  EXPECT_TRUE((*onednn)->embed({}).value().empty());
 }
 
 TEST(OneDnnEmbedderTest, RefusesFilesThatAreNotTheFaceNetwork) {

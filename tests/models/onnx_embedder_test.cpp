@@ -39,7 +39,7 @@ TEST_F(OnnxEmbedderTest, ExportedResNetRunByOpenCvMatchesDlib) {
   ASSERT_GE(chips.size(), 38u);
   auto dlib_net = models::load_dlib_embedder(set_.descriptor.path);
   ASSERT_TRUE(dlib_net) << dlib_net.status().message();
-  const std::vector<Descriptor> expected = (*dlib_net)->embed(chips);
+  const std::vector<Descriptor> expected = (*dlib_net)->embed(chips).value();
 
   auto spec = models::load_onnx_model_spec(model_);
   ASSERT_TRUE(spec) << spec.status().message();
@@ -47,9 +47,9 @@ TEST_F(OnnxEmbedderTest, ExportedResNetRunByOpenCvMatchesDlib) {
   auto onnx = models::make_onnx_embedder(*spec, 2);
   ASSERT_TRUE(onnx) << onnx.status().message();
   EXPECT_EQ((*onnx)->backend_name(), "onnx");
-  const double all_at_once = testing::worst_difference((*onnx)->embed(chips), expected);
+  const double all_at_once = testing::worst_difference((*onnx)->embed(chips).value(), expected);
   std::vector<Descriptor> singly;
-  for (size_t i = 0; i < 6; ++i) singly.push_back((*onnx)->embed({chips[i]})[0]);
+  for (size_t i = 0; i < 6; ++i) singly.push_back((*onnx)->embed({chips[i]}).value()[0]);
   const double one_by_one =
       testing::worst_difference(singly, std::vector<Descriptor>(expected.begin(), expected.begin() + 6));
   std::printf("onnx (OpenCV dnn) vs dlib, worst per-dimension difference: batch %.2g, one by one %.2g\n", all_at_once,

@@ -36,7 +36,7 @@ Faces demo_faces(int copies) {
     auto photo = models::load_photo(testing::demo_photo(n), models::DecodeOptions{});
     EXPECT_TRUE(photo);
     ++photo_id;
-    for (const auto& f : pipeline->analyze(photo->rgb, models::DetectOptions{})) {
+    for (const auto& f : pipeline->analyze(photo->rgb, models::DetectOptions{}).value()) {
       out.input.descriptors.push_back(f.descriptor);
       out.input.photo_ids.push_back(photo_id);
       out.input.person_ids.push_back(0);
@@ -61,7 +61,7 @@ Faces demo_faces(int copies) {
     std::vector<uchar> jpeg;
     cv::imencode(".jpg", img, jpeg, {cv::IMWRITE_JPEG_QUALITY, 40 + 7 * (c % 9)});
     const cv::Mat decoded = cv::imdecode(jpeg, cv::IMREAD_COLOR);  // channel order is irrelevant: only round-tripped
-    const auto found = pipeline->analyze(decoded, models::DetectOptions{});
+    const auto found = pipeline->analyze(decoded, models::DetectOptions{}).value();
     EXPECT_EQ(found.size(), 1u) << "copy " << c;
     if (found.empty()) continue;
     out.input.descriptors.push_back(found[0].descriptor);
