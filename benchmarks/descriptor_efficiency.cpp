@@ -162,7 +162,7 @@ int main(int argc, char** argv) {
     // (a single query). dlib's extra threads only reach its sgemm calls.
     const std::vector<std::pair<int, int>> layouts = {{1, 1}, {int(cores), 1}, {1, int(cores)}};
     // oneDNN twice, measured back to back: its default (Winograd 3x3
-    // convolutions, models/winograd_conv.h) and oneDNN's direct convolutions.
+    // convolutions, models/kernels/winograd_conv.h) and oneDNN's direct convolutions.
     const std::vector<const char*> conv_variants = backend == EmbedderBackend::kOneDnn
                                                        ? std::vector<const char*>{"winograd", "direct"}
                                                        : std::vector<const char*>{""};

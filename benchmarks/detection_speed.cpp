@@ -21,8 +21,8 @@
 #include <string>
 #include <vector>
 
-#include "models/face_detection_kernel.h"
 #include "models/face_pipeline.h"
+#include "models/kernels/face_detection_kernel.h"
 #include "models/model_files.h"
 #include "models/photo_decoder.h"
 
@@ -120,8 +120,7 @@ int main(int argc, char** argv) {
   }
 
   std::vector<std::unique_ptr<models::FaceDetector>> detectors;
-  for (const auto* k : kernels)
-    detectors.push_back(std::make_unique<models::FaceDetector>((*loaded)->landmarks(), nullptr, k));
+  for (const auto* k : kernels) detectors.push_back(std::make_unique<models::FaceDetector>((*loaded)->landmarks(), k));
   std::vector<double> best(kernels.size(), 1e30);
   std::vector<std::vector<std::vector<models::FaceBox>>> boxes(kernels.size());
   for (int r = 0; r < rounds; ++r) {

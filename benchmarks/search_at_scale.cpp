@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "benchmarks/synthetic_gallery.h"
-#include "storage/fast_search.h"
+#include "storage/ann/fast_search.h"
 
 using namespace facedex;
 using Clock = std::chrono::steady_clock;
@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
         std::function<faiss::Index*()> make;
         // (label, setting) pairs measured on one build of the index.
         std::vector<std::pair<std::string, std::function<void(faiss::Index*)>>> tunings;
-        bool fast_scan = false;  // facedex's AVX2 loops (storage/fast_search.h), as facedex runs Flat and IVF
+        bool fast_scan = false;  // facedex's AVX2 loops (storage/ann/fast_search.h), as facedex runs Flat and IVF
       };
       const size_t nlist = n >= 1000000 ? 4096 : 1024;
       // nprobe p: every vector of p lists compared exactly, on one thread.
@@ -145,7 +145,7 @@ int main(int argc, char** argv) {
       // Codes of p lists scored, a shortlist of r (auto: sized by the codes'
       // measured accuracy) re-scored by 8-bit copies, the best 16 of those
       // ranked exactly, on one thread or shared with the query helper
-      // (storage/query_helper.h): facedex runs r = auto on two.
+      // (storage/ann/query_helper.h): facedex runs r = auto on two.
       auto codes = [](size_t p, size_t r, int threads) {
         const std::string shortlist = r == storage::kAutoFastScanRerank ? "auto" : std::to_string(r);
         return std::make_pair(

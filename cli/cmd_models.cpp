@@ -4,7 +4,6 @@
 
 #include "cli/cli_common.h"
 #include "models/onnx_export.h"
-#include "models/resnet_weights.h"
 
 namespace facedex::cli {
 namespace {
@@ -21,8 +20,7 @@ nlohmann::json file_json(const models::ModelFile& f) {
 
 // Writes the descriptor network in use as ONNX + spec (onnx_export.h).
 int export_onnx(const models::ModelSet& set, const std::string& out_path, bool quiet) {
-  auto weights = models::read_resnet_weights(set.descriptor.path);
-  Status s = weights ? models::write_resnet_onnx(*weights, out_path) : weights.status();
+  Status s = models::write_resnet_onnx(set.descriptor.path, out_path);
   if (!s) {
     report_error(s.message());
     return kExitModels;

@@ -1,15 +1,12 @@
 // Naming people: enroll, name, persons, rename, merge, forget.
-#include <dirent.h>
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
 
 #include "cli/cli_common.h"
 #include "indexer/crawler.h"
-#include "indexer/index_run.h"
 #include "search/auto_naming.h"
+#include "search/enrollment.h"
 #include "search/gallery_clusters.h"
 #include "search/people.h"
 #include "search/photo_removal.h"
@@ -29,100 +26,22 @@ int report_status(const Status& s) {
   return naming_exit_code(s);
 }
 
-// name -> photos
-Expected<std::vector<std::pair<std::string, std::vector<std::string>>>> enrollment_plan(const EnrollOptions& o) {
-  std::vector<std::pair<std::string, std::vector<std::string>>> plan;
-  if (o.dir.empty()) {
-    if (o.args.size() < 2) return Status::invalid_input("usage: facedex enroll NAME PHOTO... (or --dir DIR)");
-    plan.push_back({o.args[0], {o.args.begin() + 1, o.args.end()}});
-    return plan;
-  }
-  if (!o.args.empty()) return Status::invalid_input("give either NAME PHOTO... or --dir DIR, not both");
-  DIR* d = ::opendir(o.dir.c_str());
-  if (!d) return Status::not_found(o.dir + ": cannot open folder");
-  std::vector<std::string> names;
-  while (dirent* e = ::readdir(d)) {
-    const std::string n = e->d_name;
-    struct stat st {};
-    if (n[0] != '.' && ::stat((o.dir + "/" + n).c_str(), &st) == 0 && S_ISDIR(st.st_mode)) names.push_back(n);
-  }
-  ::closedir(d);
-  std::sort(names.begin(), names.end());
-  for (const auto& n : names) {
-    std::vector<std::string> photos;
-    indexer::crawl(
-        {o.dir + "/" + n}, {}, [&](const std::string& p, const struct stat&) { photos.push_back(p); },
-        [](const std::string& p, const std::string& r) { report_error(p + ": " + r); });
-    if (!photos.empty()) plan.push_back({n, photos});
-  }
-  if (plan.empty()) return Status::not_found(o.dir + ": no subfolders with photos (expected DIR/NAME/photo.jpg)");
-  return plan;
-}
-
 int run_enroll(const GlobalOptions& g, const EnrollOptions& o) {
-  auto plan = enrollment_plan(o);
+  auto plan = search::plan_enrollment(o.args, o.dir, [](const std::string& what) { report_error(what); });
   if (!plan) return report_status(plan.status());
   auto models = load_models_or_report(g);
   if (!models) return kExitModels;
   int exit_code = kExitOk;
   auto gallery = open_gallery_or_report(g, storage::OpenMode::kReadWrite, &exit_code);
   if (!gallery) return exit_code;
-
-  int failed = 0;
-  search::NamingOptions naming = o.naming;
-  naming.adopt_case_variant = !naming.new_person;
-  for (const auto& [name, photos] : *plan) {
-    // Reference photos become gallery photos like any other (incremental: an
-    // already indexed photo costs nothing); then their largest face is named.
-    auto summary =
-        indexer::run_index(*gallery, models, photos, {}, nullptr, [](const std::string&, const std::string&) {});
-    if (!summary) {
-      report_error(summary.status().message());
-      return database_exit_code(summary.status());
-    }
-    std::vector<uint64_t> faces;
-    for (const auto& path : photos) {
-      auto photo = gallery->store().photo_by_path(indexer::absolute_path(path));
-      if (!photo) return report_status(photo.status());
-      if (!*photo) {
-        ++failed;
-        report_error(path + ": could not be read");
-        continue;
-      }
-      if ((*photo)->status == storage::PhotoStatus::kFailed) {
-        ++failed;
-        report_error((*photo)->failure);
-        continue;
-      }
-      if ((*photo)->face_ids.empty()) {
-        ++failed;
-        report_error(path + ": no face found, not enrolled");
-        continue;
-      }
-      if ((*photo)->face_ids.size() > 1 && !g.quiet) {
-        auto f = gallery->store().face((*photo)->face_ids[0]);
-        if (f && *f)
-          std::printf("%s: %zu faces, enrolling the largest (face %llu) [%d, %d, %d, %d]\n", path.c_str(),
-                      (*photo)->face_ids.size(), (unsigned long long)(*f)->id, (*f)->box.left, (*f)->box.top,
-                      (*f)->box.right, (*f)->box.bottom);
-      }
-      faces.push_back((*photo)->face_ids[0]);
-    }
-    if (faces.empty()) continue;
-    auto result = search::name_faces(*gallery, faces, name, naming, "enroll");
-    if (!result) {
-      ++failed;
-      report_error(name + ": " + result.status().message());
-      if (result.status().code() != Status::Code::kInvalidInput) return report_status(result.status());
-      continue;
-    }
-    if (!result->note.empty() && !g.quiet) std::printf("%s: %s\n", name.c_str(), result->note.c_str());
-    if (!g.quiet)
-      std::printf("%s%s: %zu photo%s enrolled\n", naming.dry_run ? "dry run: " : "", result->person.c_str(),
-                  faces.size(), faces.size() == 1 ? "" : "s");
-  }
-  if (Status s = gallery->save_vectors(); !s) return report_status(s);
-  return failed ? kExitSomeInputsFailed : kExitOk;
+  search::EnrollmentReport report;
+  report.problem = [](const std::string& what) { report_error(what); };
+  report.note = [&g](const std::string& what) {
+    if (!g.quiet) std::printf("%s\n", what.c_str());
+  };
+  auto failed = search::enroll(*gallery, models, *plan, o.naming, report);
+  if (!failed) return report_status(failed.status());
+  return *failed ? kExitSomeInputsFailed : kExitOk;
 }
 
 template <typename Body>

@@ -51,9 +51,7 @@ bool is_transient(const std::string& kind) { return kind == "unreadable" || kind
 // much (HOG's square boxes and the CNN's taller ones overlap ~0.5-0.7).
 constexpr double kSameFaceIou = 0.3;
 
-models::ScoredBox as_scored_box(const storage::Box& b) {
-  return {float(b.left), float(b.top), float(b.right), float(b.bottom), 0.f};
-}
+models::FaceBox as_face_box(const storage::Box& b) { return {b.left, b.top, b.right, b.bottom}; }
 
 // `link` is a symbolic link whose target is the file at `path`.
 bool link_to_same_file(const std::string& link, const std::string& path) {
@@ -436,7 +434,7 @@ class Writer {
     std::vector<std::tuple<double, size_t, size_t>> overlaps;
     for (size_t n = 0; n < o.faces.size(); ++n)
       for (size_t k = 0; k < old_boxes.size(); ++k)
-        if (const double v = models::box_iou(as_scored_box(o.faces[n].box), as_scored_box(old_boxes[k]));
+        if (const double v = models::box_overlap(as_face_box(o.faces[n].box), as_face_box(old_boxes[k]));
             v >= kSameFaceIou)
           overlaps.emplace_back(v, n, k);
     std::sort(overlaps.begin(), overlaps.end(),

@@ -10,7 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "models/face_detection_kernel.h"
+#include "models/kernels/face_detection_kernel.h"
 #include "models/model_files.h"
 #include "models/shape_predictor_cache.h"
 #include "models/ulfd_network.h"
@@ -127,6 +127,9 @@ FaceDetector::FaceDetector(std::shared_ptr<const LandmarkModel> landmarks, std::
   impl_->landmarks = std::move(landmarks);
 }
 
+FaceDetector::FaceDetector(std::shared_ptr<const LandmarkModel> landmarks, const DetectionKernelOps* kernel)
+    : FaceDetector(std::move(landmarks), std::unique_ptr<UlfdNetwork>(), kernel) {}
+
 DetectorKind FaceDetector::kind() const { return impl_->cnn ? DetectorKind::kCnn : DetectorKind::kHog; }
 FaceDetector::~FaceDetector() = default;
 
@@ -239,6 +242,11 @@ std::optional<DetectedFace> FaceDetector::hog_in_window(const ScoredBox& b, cons
   face.box = clipped_box(b, rgb.cols, rgb.rows);
   face.score = b.score;
   return face;
+}
+
+double box_overlap(const FaceBox& a, const FaceBox& b) {
+  return box_iou({float(a.left), float(a.top), float(a.right), float(a.bottom), 0.f},
+                 {float(b.left), float(b.top), float(b.right), float(b.bottom), 0.f});
 }
 
 std::vector<double> FaceDetector::cnn_scales(int width, int height, const DetectOptions& options) {

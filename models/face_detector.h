@@ -22,7 +22,6 @@
 #include <vector>
 
 #include "models/embedder.h"
-#include "models/ulfd_network.h"
 #include "util/status.h"
 
 namespace dlib {
@@ -75,6 +74,16 @@ struct FaceBox {
   int height() const { return bottom - top; }
 };
 
+// Threads the CNN detector (OpenCV's DNN module) may use per forward pass,
+// process-wide. The indexer runs one single-threaded pipeline per core, so it sets 1.
+void set_cnn_threads(int threads);
+
+// Intersection over union of two boxes (0 when they do not touch).
+double box_overlap(const FaceBox& a, const FaceBox& b);
+
+class UlfdNetwork;  // models/ulfd_network.h
+struct ScoredBox;
+
 struct DetectedFace {
   FaceBox box;  // clipped to the photo
   // CNN: the face probability, 0..1. HOG: dlib's detection confidence, about
@@ -114,8 +123,11 @@ class FaceDetector {
   // kernel: null = the fastest this CPU runs (FACEDEX_DETECTOR_KERNEL=generic
   // forces the portable one, =avx2-dlib-scan the AVX2 build with dlib's own
   // HOG scanner); see face_detection_kernel.h.
-  explicit FaceDetector(std::shared_ptr<const LandmarkModel> landmarks, std::unique_ptr<UlfdNetwork> cnn = nullptr,
-                        const DetectionKernelOps* kernel = nullptr);
+  // HOG alone.
+  explicit FaceDetector(std::shared_ptr<const LandmarkModel> landmarks, const DetectionKernelOps* kernel = nullptr);
+  // The CNN, with HOG around each of its faces.
+  FaceDetector(std::shared_ptr<const LandmarkModel> landmarks, std::unique_ptr<UlfdNetwork> cnn,
+               const DetectionKernelOps* kernel = nullptr);
   ~FaceDetector();
   FaceDetector(const FaceDetector&) = delete;
   FaceDetector& operator=(const FaceDetector&) = delete;

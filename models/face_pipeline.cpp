@@ -5,6 +5,7 @@
 
 #include "models/onednn_embedder.h"
 #include "models/onnx_embedder.h"
+#include "models/resnet_weights.h"
 #include "models/ulfd_network.h"
 
 namespace facedex::models {

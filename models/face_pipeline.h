@@ -9,9 +9,10 @@
 #include "models/embedder.h"
 #include "models/face_detector.h"
 #include "models/model_files.h"
-#include "models/resnet_weights.h"
 
 namespace facedex::models {
+
+struct ResNetWeights;  // models/resnet_weights.h
 
 struct AnalyzedFace {
   DetectedFace face;

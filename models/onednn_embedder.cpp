@@ -26,7 +26,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <string>
 
-#include "models/winograd_conv.h"
+#include "models/kernels/winograd_conv.h"
 
 namespace facedex::models {
 namespace {

@@ -238,4 +238,10 @@ Status write_resnet_onnx(const ResNetWeights& weights, const std::string& onnx_p
   return Status::ok();
 }
 
+Status write_resnet_onnx(const std::string& dat_path, const std::string& onnx_path) {
+  auto weights = read_resnet_weights(dat_path);
+  if (!weights) return weights.status();
+  return write_resnet_onnx(*weights, onnx_path);
+}
+
 }  // namespace facedex::models

@@ -18,4 +18,7 @@ namespace facedex::models {
 // left to the caller, as the spec file describes.
 Status write_resnet_onnx(const ResNetWeights& weights, const std::string& onnx_path);
 
+// The same from a dlib .dat of the network (models/model_files.h's descriptor model).
+Status write_resnet_onnx(const std::string& dat_path, const std::string& onnx_path);
+
 }  // namespace facedex::models

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <vector>
 
-#include "models/shape_predictor_members.h"
+#include "models/kernels/shape_predictor_members.h"
 #include "util/sha256.h"
 
 namespace facedex::models {

@@ -9,6 +9,7 @@
 #include <opencv2/imgproc.hpp>
 #include <sstream>
 
+#include "models/face_detector.h"
 #include "models/onnx_graph_cut.h"
 
 namespace facedex::models {

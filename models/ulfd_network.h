@@ -41,10 +41,6 @@ inline constexpr const char* kUlfdOffsetsTensor = "462";
 // The input size the published graph is fixed to.
 inline constexpr int kUlfdPublishedWidth = 320, kUlfdPublishedHeight = 240;
 
-// Threads OpenCV's DNN module may use per forward pass (process-wide). The
-// indexer runs one single-threaded pipeline per core, so it sets 1.
-void set_cnn_threads(int threads);
-
 class UlfdNetwork {
  public:
   // Reads the published ONNX file and cuts it. Fails with the file named.

@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/check_format.sh
+scripts/check_boundaries.sh
 cd "${FACEDEX_BUILD_DIR:-build}"
 ctest --output-on-failure -j2
 # Again with every hand-written AVX2 kernel switched off: the portable paths

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <regex>
 
-#include "storage/pq_fast_scan.h"
+#include "storage/ann/fast_search.h"
 
 namespace facedex::storage {
 namespace {
@@ -55,7 +55,7 @@ bool is_auto_index_choice(const std::string& concrete) {
          (is_ivf(concrete) && concrete.size() > 5 && concrete.substr(concrete.size() - 5) == ",Flat");
 }
 
-size_t auto_nprobe(size_t lists) { return std::max<size_t>(64, lists / (PqFastScan::supported() ? 8 : 16)); }
+size_t auto_nprobe(size_t lists) { return std::max<size_t>(64, lists / (fast_scan_supported() ? 8 : 16)); }
 
 std::string auto_search_parameters(const std::string& concrete) {
   if (!is_ivf(concrete)) return "";

@@ -34,7 +34,7 @@ bool auto_index_should_switch(const std::string& current, size_t faces,
 // Whether `concrete` is a type "auto" may have chosen (a saved file of it is reusable).
 bool is_auto_index_choice(const std::string& concrete);
 // Lists an IVF index of `lists` lists scans per query: an eighth of them
-// where the index scores codes first (storage/fast_search.h; AVX2 CPUs), a
+// where the index scores codes first (storage/ann/fast_search.h; AVX2 CPUs), a
 // sixteenth where it compares every probed vector exactly; at least 64.
 // An eighth is where the exact 10 nearest almost always lie among faces shaped
 // like real descriptors, and scoring codes makes that many lists affordable

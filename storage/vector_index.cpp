@@ -15,7 +15,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "storage/fast_search.h"
+#include "storage/ann/fast_search.h"
 
 namespace facedex::storage {
 namespace {

@@ -1,6 +1,6 @@
 // The AVX2 build of the detection kernel must find what the generic build
 // finds: same boxes, same landmarks, same chips, scores equal to rounding.
-#include "models/face_detection_kernel.h"
+#include "models/kernels/face_detection_kernel.h"
 
 #include <gtest/gtest.h>
 
@@ -33,8 +33,8 @@ TEST(FaceDetectionKernelTest, Avx2BuildFindsWhatTheGenericBuildFinds) {
   ASSERT_TRUE(set) << set.status().message();
   auto loaded = models::FaceModels::load(*set);
   ASSERT_TRUE(loaded) << loaded.status().message();
-  models::FaceDetector generic((*loaded)->landmarks(), nullptr, &models::generic_detection_kernel());
-  models::FaceDetector fast((*loaded)->landmarks(), nullptr, avx2);
+  models::FaceDetector generic((*loaded)->landmarks(), &models::generic_detection_kernel());
+  models::FaceDetector fast((*loaded)->landmarks(), avx2);
   EXPECT_STREQ(generic.kernel_name(), "generic");
   EXPECT_STREQ(fast.kernel_name(), "avx2");
 
@@ -72,7 +72,7 @@ TEST(FaceDetectionKernelTest, Avx2BuildFindsWhatTheGenericBuildFinds) {
   EXPECT_GE(compared, 30u);  // 20 detections at full size, more at 500 px
 }
 
-// models/fhog_avx2.h and planar_resize_avx2.h against dlib's
+// models/kernels/fhog_avx2.h and planar_resize_avx2.h against dlib's
 // extract_fhog_features, pyramid_up and pyramid_down<6>: same plane sizes,
 // zero borders where dlib's are zero, every value within float rounding, on
 // photos of several sizes (odd sizes exercise dlib's scalar columns at the
@@ -120,7 +120,7 @@ TEST(FaceDetectionKernelTest, Avx2FhogPlanesEqualDlibs) {
   EXPECT_GT(values, 1000000u);
 }
 
-// The fused window scores (models/hog_scan_avx2.h) against dlib's own scanner
+// The fused window scores (models/kernels/hog_scan_avx2.h) against dlib's own scanner
 // in the same build, with the threshold lowered so that hundreds of windows,
 // most of them weak, are compared: same boxes in the same order, scores equal
 // to float rounding, the same landmarks. A wrong tap, row or level offset moves boxes or changes
@@ -136,8 +136,8 @@ TEST(FaceDetectionKernelTest, FusedHogScanScoresWindowsLikeDlibsScanner) {
   ASSERT_TRUE(set) << set.status().message();
   auto loaded = models::FaceModels::load(*set);
   ASSERT_TRUE(loaded) << loaded.status().message();
-  models::FaceDetector a((*loaded)->landmarks(), nullptr, dlib_scan);
-  models::FaceDetector b((*loaded)->landmarks(), nullptr, fused);
+  models::FaceDetector a((*loaded)->landmarks(), dlib_scan);
+  models::FaceDetector b((*loaded)->landmarks(), fused);
 
   size_t compared = 0;
   double worst = 0;

@@ -11,9 +11,9 @@
 #include <cstdlib>
 
 #include "models/embedder.h"
+#include "models/kernels/winograd_conv.h"
 #include "models/model_files.h"
 #include "models/photo_decoder.h"
-#include "models/winograd_conv.h"
 #include "tests/support/demo_chips.h"
 #include "tests/support/test_photos.h"
 
@@ -62,7 +62,7 @@ TEST(OneDnnEmbedderTest, MatchesDlibOnDemoFacesAtEveryBatchSizeAndThreadCount) {
   EXPECT_GT(testing::worst_difference({expected[0]}, {expected[2]}), 0.05);
 }
 
-// At every batch size the 3x3 convolutions run as Winograd (models/winograd_conv.h)
+// At every batch size the 3x3 convolutions run as Winograd (models/kernels/winograd_conv.h)
 // unless FACEDEX_ONEDNN_CONV=direct forces oneDNN's direct ones: different
 // arithmetic, so different last bits, but the same descriptors well within the
 // 1e-4 the backends promise.

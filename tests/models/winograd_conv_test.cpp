@@ -3,7 +3,7 @@
 // every tile size, image sizes whose last tiles overhang (35, 17, 8, 3), batches
 // whose tiles run across images, and every post-op. The whole network is held
 // to dlib by onednn_embedder_test; this finds a broken layer by name.
-#include "models/winograd_conv.h"
+#include "models/kernels/winograd_conv.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // The rotation before product quantization must keep distances and share
 // the variance out evenly among the subquantizers' groups of coordinates.
-#include "storage/balanced_rotation.h"
+#include "storage/ann/balanced_rotation.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // The AVX2 searches must answer what FAISS's own loops answer on the same
 // vectors: same neighbours (up to exact distance ties), same distances to
 // float rounding, with id filters and after removals, and files FAISS reads back.
-#include "storage/fast_search.h"
+#include "storage/ann/fast_search.h"
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIDMap.h>

@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <set>
 
+#include "storage/ann/pq_fast_scan.h"
 #include "storage/gallery.h"
-#include "storage/pq_fast_scan.h"
 #include "tests/support/clumped_descriptors.h"
 #include "tests/support/test_photos.h"
 

@@ -1,9 +1,9 @@
 // IVF indexes of 20,000 vectors and more score 4-bit codes first and re-rank
-// the best candidates exactly (storage/pq_fast_scan.h). These tests hold that
+// the best candidates exactly (storage/ann/pq_fast_scan.h). These tests hold that
 // path against exact search on clumped descriptor-like vectors: what it
 // returns, the distances it reports, and that the codes follow additions,
 // removals and a reload.
-#include "storage/pq_fast_scan.h"
+#include "storage/ann/pq_fast_scan.h"
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIVFFlat.h>
@@ -17,8 +17,8 @@
 #include <string>
 #include <thread>
 
-#include "storage/fast_search.h"
-#include "storage/query_helper.h"
+#include "storage/ann/fast_search.h"
+#include "storage/ann/query_helper.h"
 #include "tests/support/clumped_descriptors.h"
 #include "tests/support/faiss_round_trip.h"
 

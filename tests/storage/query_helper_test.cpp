@@ -1,7 +1,7 @@
 // The query helper shares a query's work without losing or repeating any of
 // it: when it is spinning, when it has gone to sleep, and when a second query
 // finds it taken.
-#include "storage/query_helper.h"
+#include "storage/ann/query_helper.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // The 8-bit copies rank candidates between the codes and the exact floats:
 // their distances must stay close to the exact ones, and their rows must
 // follow the lists through growth, shrinking and a new lay-out.
-#include "storage/sq8_vectors.h"
+#include "storage/ann/sq8_vectors.h"
 
 #include <gtest/gtest.h>
 

@@ -26,14 +26,14 @@ namespace facedex::storage {
 std::unique_ptr<faiss::Index> with_fast_search(std::unique_ptr<faiss::Index> index);
 
 // IVF indexes of 20,000 vectors and more also keep 16-byte codes of their
-// vectors (storage/pq_fast_scan.h) and 8-bit copies (storage/sq8_vectors.h):
+// vectors (storage/ann/pq_fast_scan.h) and 8-bit copies (storage/ann/sq8_vectors.h):
 // a single query scores the probed lists' codes and keeps the best `rerank`
 // candidates, scores those by their 8-bit copies and ranks the best `refine`
 // of those exactly. kAutoFastScanRerank (the default) sizes the first
 // shortlist by how well the codes ranked neighbours on the index's own
 // sample; 0 turns codes off (every probed vector compared exactly, as FAISS
 // does). A single query with 32,768 codes or more to scan shares that work
-// with a helper thread (storage/query_helper.h) when OpenMP may use more than
+// with a helper thread (storage/ann/query_helper.h) when OpenMP may use more than
 // one thread. Returns whether `index` uses codes now.
 inline constexpr size_t kAutoFastScanRerank = ~size_t(0);
 inline constexpr size_t kDefaultFastScanRefine = 16;
@@ -42,6 +42,10 @@ bool set_fast_scan_rerank(faiss::Index& index, size_t rerank, size_t refine = kD
 // How `index` answers a single query, for people: "exact", or how it is
 // approximate ("512 of 4096 lists probed, ...").
 std::string describe_search(const faiss::Index& index);
+
+// Whether IVF indexes score 4-bit codes first here (AVX2 + FMA, and
+// FACEDEX_KERNELS not "generic"); otherwise they compare every probed vector.
+bool fast_scan_supported();
 
 // Whether `index` is one with_fast_search made faster.
 bool has_fast_search(const faiss::Index& index);

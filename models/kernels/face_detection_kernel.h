@@ -55,7 +55,7 @@ const DetectionKernelOps& generic_detection_kernel();
 }  // namespace facedex::models
 
 // Entry points of the AVX2 module (the only symbols it exports): the kernel
-// with window scores by models/hog_scan_avx2.h ("avx2"), and the same kernel
+// with window scores by models/kernels/hog_scan_avx2.h ("avx2"), and the same kernel
 // with dlib's own scanner ("avx2-dlib-scan", for comparisons).
 extern "C" const facedex::models::DetectionKernelOps* facedex_detection_kernel_avx2();
 extern "C" const facedex::models::DetectionKernelOps* facedex_detection_kernel_avx2_dlib_scan();

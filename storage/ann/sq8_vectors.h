@@ -1,6 +1,6 @@
 // 8-bit copies of an IVF index's vectors, one byte a dimension, in one block
 // of memory laid out list by list: the middle pass of a search, between the
-// 4-bit codes (storage/pq_fast_scan.h) and the exact floats.
+// 4-bit codes (storage/ann/pq_fast_scan.h) and the exact floats.
 //
 // Why: ranking the candidates by their floats in FAISS's lists waits on
 // memory: 8 cache lines a vector, in thousands of separately allocated lists,
@@ -19,7 +19,7 @@
 #include <memory>
 #include <vector>
 
-#include "storage/aligned_block.h"
+#include "storage/ann/aligned_block.h"
 
 namespace facedex::storage {
 

@@ -1,11 +1,11 @@
-#include "models/hog_scan_avx2.h"
+#include "models/kernels/hog_scan_avx2.h"
 
 #include <immintrin.h>
 
 #include <algorithm>
 #include <utility>
 
-#include "models/fhog_avx2.h"
+#include "models/kernels/fhog_avx2.h"
 
 namespace facedex::models {
 namespace {

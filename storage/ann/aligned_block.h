@@ -3,7 +3,7 @@
 //
 // Why: at a million faces a query reads hundreds of scattered spots of the
 // 4-bit codes (16 MB) and of the 8-bit copies (160 MB); in 4 KB pages nearly
-// each read began with a TLB miss (storage/pq_fast_scan.h, sq8_vectors.h).
+// each read began with a TLB miss (storage/ann/pq_fast_scan.h, sq8_vectors.h).
 #pragma once
 
 #include <cstddef>

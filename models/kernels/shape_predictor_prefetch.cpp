@@ -1,8 +1,8 @@
-#include "models/shape_predictor_prefetch.h"
+#include "models/kernels/shape_predictor_prefetch.h"
 
 #include <vector>
 
-#include "models/shape_predictor_members.h"
+#include "models/kernels/shape_predictor_members.h"
 
 namespace facedex::models {
 namespace {

@@ -21,7 +21,7 @@
 
 #include <vector>
 
-#include "models/planar_resize_avx2.h"
+#include "models/kernels/planar_resize_avx2.h"
 
 namespace facedex::models {
 

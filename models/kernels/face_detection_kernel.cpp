@@ -1,4 +1,4 @@
-#include "models/face_detection_kernel.h"
+#include "models/kernels/face_detection_kernel.h"
 
 #include <dlib/image_processing.h>
 #include <dlib/image_processing/frontal_face_detector.h>
@@ -10,9 +10,9 @@
 #include <opencv2/imgproc.hpp>
 
 #ifdef FACEDEX_DETECTION_KERNEL_AVX2
-#include "models/fhog_avx2.h"
-#include "models/hog_scan_avx2.h"
-#include "models/shape_predictor_prefetch.h"
+#include "models/kernels/fhog_avx2.h"
+#include "models/kernels/hog_scan_avx2.h"
+#include "models/kernels/shape_predictor_prefetch.h"
 #endif
 
 namespace facedex::models {

@@ -10,7 +10,7 @@
 // André et al., also in FAISS, whose Debian build has no AVX2 for it).
 //
 // Codes: 32 subquantizers of 4 dimensions or 64 of 2, 16 centroids each, of
-// the vectors rotated by a BalancedRotation (storage/balanced_rotation.h).
+// the vectors rotated by a BalancedRotation (storage/ann/balanced_rotation.h).
 // Per list, blocks of 32 vectors; a block holds, for each pair of
 // subquantizers (2p, 2p+1), 16 bytes of subquantizer 2p then 16 of 2p+1, byte
 // i carrying vector i in its low nibble and vector i + 16 in its high one. The
@@ -23,8 +23,8 @@
 #include <memory>
 #include <vector>
 
-#include "storage/aligned_block.h"
-#include "storage/balanced_rotation.h"
+#include "storage/ann/aligned_block.h"
+#include "storage/ann/balanced_rotation.h"
 
 namespace facedex::storage {
 
@@ -112,7 +112,7 @@ class PqFastScan {
   // nearest among the rest of the sample. Real descriptors concentrate their
   // variance and rank well (~0.28% on the two-covariance gallery); isotropic
   // vectors, where 16 bytes keep less, can need ten times more. The search
-  // keeps a shortlist sized by it (storage/fast_search.cpp).
+  // keeps a shortlist sized by it (storage/ann/fast_search.cpp).
   double neighbour_rank_share(const float* sample, size_t n) const;
 
   // Every vector's score of `list`, in order: for picking a large share of

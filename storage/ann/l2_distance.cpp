@@ -1,4 +1,4 @@
-#include "storage/l2_distance.h"
+#include "storage/ann/l2_distance.h"
 
 #include <immintrin.h>
 

@@ -1,11 +1,11 @@
-#include "storage/sq8_vectors.h"
+#include "storage/ann/sq8_vectors.h"
 
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "storage/l2_distance.h"
+#include "storage/ann/l2_distance.h"
 
 namespace facedex::storage {
 namespace {

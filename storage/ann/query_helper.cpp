@@ -1,4 +1,4 @@
-#include "storage/query_helper.h"
+#include "storage/ann/query_helper.h"
 
 #include <immintrin.h>
 

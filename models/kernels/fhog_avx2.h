@@ -22,7 +22,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "models/planar_resize_avx2.h"
+#include "models/kernels/planar_resize_avx2.h"
 
 namespace facedex::models {
 

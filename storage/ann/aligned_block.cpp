@@ -1,4 +1,4 @@
-#include "storage/aligned_block.h"
+#include "storage/ann/aligned_block.h"
 
 #include <sys/mman.h>
 

@@ -1,4 +1,4 @@
-#include "storage/fast_search.h"
+#include "storage/ann/fast_search.h"
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexHNSW.h>
@@ -19,10 +19,10 @@
 #include <typeinfo>
 #include <vector>
 
-#include "storage/l2_distance.h"
-#include "storage/pq_fast_scan.h"
-#include "storage/query_helper.h"
-#include "storage/sq8_vectors.h"
+#include "storage/ann/l2_distance.h"
+#include "storage/ann/pq_fast_scan.h"
+#include "storage/ann/query_helper.h"
+#include "storage/ann/sq8_vectors.h"
 
 namespace facedex::storage {
 namespace {
@@ -154,7 +154,7 @@ constexpr size_t kFastScanTrainingSample = 65536;
 constexpr size_t kNearestListsFirst = 32;
 // 8-bit copies (two cache lines each) are fetched this many ahead.
 constexpr size_t kRowsAhead = 16;
-// Work shared with the query's helper thread (storage/query_helper.h) is
+// Work shared with the query's helper thread (storage/ann/query_helper.h) is
 // taken in chunks of this many lists or 8-bit rows: big enough that taking
 // one (an atomic add on a cache line both cores write) costs little.
 constexpr size_t kListsPerChunk = 4;
@@ -513,5 +513,7 @@ bool has_fast_search(const faiss::Index& index) {
     return dynamic_cast<const FastFlatL2*>(map->index) != nullptr;
   return dynamic_cast<const FastIVFFlat*>(&index) != nullptr;
 }
+
+bool fast_scan_supported() { return PqFastScan::supported(); }
 
 }  // namespace facedex::storage

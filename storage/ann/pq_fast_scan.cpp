@@ -1,4 +1,4 @@
-#include "storage/pq_fast_scan.h"
+#include "storage/ann/pq_fast_scan.h"
 
 #include <immintrin.h>
 
@@ -8,7 +8,7 @@
 #include <limits>
 #include <vector>
 
-#include "storage/l2_distance.h"
+#include "storage/ann/l2_distance.h"
 
 namespace facedex::storage {
 namespace {

@@ -1,7 +1,7 @@
 // A second thread that takes part of one query's work.
 //
 // Why: a million-face query spends most of its time waiting on memory for the
-// probed lists' codes (storage/fast_search.cpp), and a second core doubles the
+// probed lists' codes (storage/ann/fast_search.cpp), and a second core doubles the
 // reads in flight. OpenMP's threads cannot be handed such short work on this
 // VM: a sleeping vCPU takes 25-100 us to wake, a tenth of the query or more
 // (RESULTS.md, "Search at scale"), and OpenMP's active waiting kept both

@@ -1,4 +1,4 @@
-#include "models/winograd_conv.h"
+#include "models/kernels/winograd_conv.h"
 
 #include <immintrin.h>
 #include <omp.h>

@@ -1,4 +1,4 @@
-#include "storage/balanced_rotation.h"
+#include "storage/ann/balanced_rotation.h"
 
 #include <faiss/VectorTransform.h>
 #include <immintrin.h>
@@ -7,7 +7,7 @@
 #include <cmath>
 #include <limits>
 
-#include "storage/l2_distance.h"
+#include "storage/ann/l2_distance.h"
 
 namespace facedex::storage {
 namespace {

@@ -1,4 +1,4 @@
-#include "models/fhog_avx2.h"
+#include "models/kernels/fhog_avx2.h"
 
 #include <immintrin.h>
 

@@ -1,4 +1,4 @@
-#include "models/planar_resize_avx2.h"
+#include "models/kernels/planar_resize_avx2.h"
 
 #include <dlib/image_transforms/image_pyramid.h>
 #include <immintrin.h>
