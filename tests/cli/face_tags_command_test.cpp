@@ -75,18 +75,7 @@ void exiv2(const std::string& args, const std::string& file) {
 
 // `exiv2 -px`: the regions of a file, by name.
 std::map<std::string, Area> exiv2_regions(const std::string& file, std::map<std::string, std::string>* all = nullptr) {
-  std::string out, err;
-  EXPECT_EQ(testing::run_command("exiv2 -px " + shell_quote(file), &out, &err), 0) << err;
-  std::map<std::string, std::string> kv;
-  std::istringstream lines(out);
-  for (std::string line; std::getline(lines, line);) {
-    std::istringstream fields(line);
-    std::string key, type, value;
-    size_t size;
-    fields >> key >> type >> size;
-    std::getline(fields, value);
-    kv[key] = value.empty() ? "" : value.substr(value.find_first_not_of(' '));
-  }
+  std::map<std::string, std::string> kv = testing::exiv2_xmp_values(file);
   std::map<std::string, Area> regions;
   for (int i = 1; kv.count(kList + "[" + std::to_string(i) + "]"); ++i) {
     const std::string item = kList + "[" + std::to_string(i) + "]", a = item + "/mwg-rs:Area/stArea:";

@@ -46,22 +46,7 @@ void exiv2(const std::string& args, const std::string& file) {
 
 std::string bag() { return " -M" + shell_quote("set " + kList + " XmpText type=Bag"); }
 
-// `exiv2 -px` of a file: key -> value.
-std::map<std::string, std::string> exiv2_xmp(const std::string& file) {
-  std::string out, err;
-  EXPECT_EQ(testing::run_command("exiv2 -px " + shell_quote(file), &out, &err), 0) << err;
-  std::map<std::string, std::string> kv;
-  std::istringstream lines(out);
-  for (std::string line; std::getline(lines, line);) {
-    std::istringstream fields(line);
-    std::string key, type, value;
-    size_t size;
-    fields >> key >> type >> size;
-    std::getline(fields, value);
-    kv[key] = value.empty() ? "" : value.substr(value.find_first_not_of(' '));
-  }
-  return kv;
-}
+std::map<std::string, std::string> exiv2_xmp(const std::string& file) { return testing::exiv2_xmp_values(file); }
 
 void expect_area(const FaceTag& t, double x, double y, double w, double h) {
   EXPECT_NEAR(t.x, x, 1e-6) << t.name;

@@ -173,4 +173,20 @@ std::unique_ptr<models::FacePipeline> make_pipeline(models::DetectorKind detecto
   return std::move(*p);
 }
 
+std::map<std::string, std::string> exiv2_xmp_values(const std::string& file) {
+  std::string out, err;
+  EXPECT_EQ(run_command("exiv2 -px " + shell_quote(file), &out, &err), 0) << err;
+  std::map<std::string, std::string> kv;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream fields(line);
+    std::string key, type, value;
+    size_t size;
+    fields >> key >> type >> size;
+    std::getline(fields, value);
+    kv[key] = value.empty() ? "" : value.substr(value.find_first_not_of(' '));
+  }
+  return kv;
+}
+
 }  // namespace facedex::testing

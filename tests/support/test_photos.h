@@ -3,6 +3,7 @@
 // rotate + EXIF tag). Nothing here depends on ../shared/data.
 #pragma once
 
+#include <map>
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <string>
@@ -48,6 +49,9 @@ std::string rotated_jpeg_with_exif(const cv::Mat& upright_rgb, int clockwise_deg
 int run_command(const std::string& command, std::string* out = nullptr, std::string* err = nullptr);
 // One JSON value per non-empty line (the --json output of most commands).
 std::vector<nlohmann::json> parse_lines(const std::string& text);
+// `exiv2 -px FILE` (exiv2's own command, independent of facedex's reader):
+// every XMP key with its value as text.
+std::map<std::string, std::string> exiv2_xmp_values(const std::string& file);
 // Quotes an argument for /bin/sh.
 std::string shell_quote(const std::string& s);
 
