@@ -95,9 +95,11 @@ int run_who(const GlobalOptions& g, const QueryOptions& o, bool raw_search) {
     rule.max_distance = float(o.threshold);
   }
   int failed = 0;
+  bool internal = false;  // a bug, not the probe's fault
   for (const auto& probe : probes) {
     if (!probe.error) {
       ++failed;
+      internal |= probe.error.code() == Status::Code::kInternal;
       report_error(probe.error.message());
       if (o.json)
         std::printf("%s\n",
@@ -147,6 +149,7 @@ int run_who(const GlobalOptions& g, const QueryOptions& o, bool raw_search) {
     }
     if (o.json) std::printf("%s\n", j.dump().c_str());
   }
+  if (internal) return kExitInternal;
   return failed ? kExitSomeInputsFailed : kExitOk;
 }
 
@@ -161,7 +164,7 @@ int run_compare(const GlobalOptions& g, const std::string& a, const std::string&
   for (const auto& p : probes) {
     if (!p.error) {
       report_error(p.error.message());
-      return kExitSomeInputsFailed;
+      return p.error.code() == Status::Code::kInternal ? kExitInternal : kExitSomeInputsFailed;
     }
     if (p.faces.empty()) {
       report_error(p.path + ": no face found");

@@ -202,11 +202,9 @@ TEST(PqFastScanTest, OneQueryOnTwoThreadsAnswersAsOnOne) {
     for (size_t q = 0; q < queries.size(); ++q) f.fast->search(1, queries[q].data(), 10, d.data(), &all[10 * q]);
     return all;
   };
-  const uint64_t jobs_before = storage::QueryHelper::jobs_run();
+  // Whether the helper takes part in a given query depends on timing
+  // (QueryHelperTest checks that it runs what is posted); the answers must not.
   const std::vector<idx_t> shared = answers(2);
-  if (std::thread::hardware_concurrency() >= 2) {
-    EXPECT_GT(storage::QueryHelper::jobs_run(), jobs_before) << "the helper thread never took part";
-  }
   const std::vector<idx_t> alone = answers(1);
   omp_set_num_threads(threads);
   size_t same = 0;
