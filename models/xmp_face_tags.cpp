@@ -18,6 +18,8 @@
 #include <set>
 #include <tuple>
 
+#include "models/ulfd_network.h"
+
 namespace facedex::models {
 namespace {
 
@@ -204,10 +206,10 @@ bool item_face_area(const Item& item, FaceTag* t) {
 }
 
 double area_iou(const FaceTag& a, const FaceTag& b) {
-  const double ix = std::max(0.0, std::min(a.x + a.w / 2, b.x + b.w / 2) - std::max(a.x - a.w / 2, b.x - b.w / 2));
-  const double iy = std::max(0.0, std::min(a.y + a.h / 2, b.y + b.h / 2) - std::max(a.y - a.h / 2, b.y - b.h / 2));
-  const double uni = a.w * a.h + b.w * b.h - ix * iy;
-  return uni > 0 ? ix * iy / uni : 0;
+  auto corners = [](const FaceTag& t) {
+    return ScoredBox{float(t.x - t.w / 2), float(t.y - t.h / 2), float(t.x + t.w / 2), float(t.y + t.h / 2), 0.f};
+  };
+  return box_iou(corners(a), corners(b));
 }
 
 std::string number(double v) {

@@ -27,6 +27,7 @@ APT_PACKAGES=(
   libexiv2-dev                      # XMP face tags in photos and sidecars (models/xmp_face_tags.cpp)
   exiv2                             # tests write face tags with exiv2's own command
   dpkg-dev                          # cpack's Debian package computes its Depends with dpkg-shlibdeps
+  file                              # ... and finds the binaries to give it with file(1)
   npm                               # only to fetch the face-api package (weights + demo photos)
   imagemagick                       # to look at photos and reports
   chromium                          # tests open the HTML report in headless Chromium

@@ -195,44 +195,37 @@ Expected<TagImportResult> import_face_tags(storage::Gallery& gallery,
 }
 
 Expected<TagExportResult> export_face_tags(const storage::GalleryStore& store, const TagExportOptions& options) {
-  std::map<uint64_t, std::vector<models::FaceTag>> by_photo;
   std::map<uint64_t, std::string> names;
-  Status s = store.for_each_face([&](const storage::Face& f) {
-    if (!f.person_id || (f.name_source != storage::NameSource::kUser && !options.automatic)) return true;
-    models::FaceTag t;
-    t.x = (f.box.left + f.box.right) / 2.0;  // pixels until the photo's size is known
-    t.y = (f.box.top + f.box.bottom) / 2.0;
-    t.w = f.box.right - f.box.left;
-    t.h = f.box.bottom - f.box.top;
-    t.name = std::to_string(f.person_id);
-    by_photo[f.photo_id].push_back(t);
+  Status s = store.for_each_person([&](const storage::Person& p) {
+    names[p.id] = p.name;
     return true;
   });
+  // The named faces of each photo: (person, box).
+  std::map<uint64_t, std::vector<std::pair<uint64_t, storage::Box>>> by_photo;
+  if (s)
+    s = store.for_each_face([&](const storage::Face& f) {
+      if (f.person_id && (f.name_source == storage::NameSource::kUser || options.automatic))
+        by_photo[f.photo_id].emplace_back(f.person_id, f.box);
+      return true;
+    });
   if (!s) return s;
   TagExportResult r;
-  for (auto& [photo_id, tags] : by_photo) {
+  for (const auto& [photo_id, faces] : by_photo) {
     auto p = store.photo(photo_id);
     if (!p) return p.status();
     if (!*p) continue;
     const storage::Photo& photo = **p;
     ++r.photos;
-    r.regions += tags.size();
+    r.regions += faces.size();
     if (photo.missing_since || photo.width <= 0 || photo.height <= 0) {
       ++r.failed;
       report(r.reports, photo.path, "the photo is missing: its faces were not written");
       continue;
     }
-    for (auto& t : tags) {
-      const uint64_t person_id = std::stoull(t.name);
-      auto name = names.find(person_id);
-      if (name == names.end()) {
-        auto person = store.person(person_id);
-        if (!person) return person.status();
-        name = names.emplace(person_id, *person ? (*person)->name : "").first;
-      }
-      t.name = name->second;
-      t.x /= photo.width, t.w /= photo.width;
-      t.y /= photo.height, t.h /= photo.height;
+    std::vector<models::FaceTag> tags;
+    for (const auto& [person_id, box] : faces) {
+      tags.push_back(area_of(box, photo));
+      tags.back().name = names[person_id];
     }
     if (options.dry_run) {
       report(r.reports, photo.path,

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "storage/ann/l2_distance.h"
+#include "util/kernel_choice.h"
 
 namespace facedex::storage {
 namespace {
@@ -74,7 +75,7 @@ void BalancedRotation::learn(size_t d, const float* sample, size_t n, size_t gro
 }
 
 void BalancedRotation::apply(const float* x, float* out) const {
-  if (d_ % 64 == 0 && has_avx2_fma()) {
+  if (d_ % 64 == 0 && use_avx2_kernels()) {
     rotate_avx2(columns_.data(), x, out, d_);
     return;
   }

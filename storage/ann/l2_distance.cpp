@@ -20,10 +20,8 @@ __attribute__((target("avx2,fma"))) float l2_squared_avx2(const float* a, const 
   return sum;
 }
 
-bool has_avx2_fma() { return use_avx2_kernels(); }
-
 float l2_squared(const float* a, const float* b, size_t d) {
-  if (has_avx2_fma()) return l2_squared_avx2(a, b, d);
+  if (use_avx2_kernels()) return l2_squared_avx2(a, b, d);
   float sum = 0;
   for (size_t i = 0; i < d; ++i) sum += (a[i] - b[i]) * (a[i] - b[i]);
   return sum;

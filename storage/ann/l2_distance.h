@@ -9,10 +9,6 @@
 
 namespace facedex::storage {
 
-// Whether storage's fast loops run: the CPU has AVX2 and FMA, and
-// FACEDEX_KERNELS is not "generic" (util/kernel_choice.h).
-bool has_avx2_fma();
-
 // The sum of a vector's 8 floats.
 __attribute__((target("avx2"))) inline float horizontal_sum(__m256 v) {
   const __m128 half = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

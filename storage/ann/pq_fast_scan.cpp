@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "storage/ann/l2_distance.h"
+#include "util/kernel_choice.h"
 
 namespace facedex::storage {
 namespace {
@@ -129,7 +130,7 @@ __attribute__((target("avx2,fma"))) void kmeans16(const float* x, size_t n, size
 
 }  // namespace
 
-bool PqFastScan::supported() { return has_avx2_fma(); }
+bool PqFastScan::supported() { return use_avx2_kernels(); }
 
 void PqFastScan::train(size_t d, const float* sample, size_t n, size_t subquantizers) {
   m_ = subquantizers == 32 ? 32 : 64;

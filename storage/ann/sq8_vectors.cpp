@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "storage/ann/l2_distance.h"
+#include "util/kernel_choice.h"
 
 namespace facedex::storage {
 namespace {
@@ -114,7 +115,7 @@ void Sq8Vectors::prefetch_row(size_t row) const {
 
 float Sq8Vectors::distance_at(const Query& query, size_t row) const {
   const uint8_t* code = block_.get() + row * d_;
-  if (has_avx2_fma()) return distance_avx2(query.shifted.data(), step_.data(), code, d_);
+  if (use_avx2_kernels()) return distance_avx2(query.shifted.data(), step_.data(), code, d_);
   float sum = 0;
   for (size_t j = 0; j < d_; ++j) {
     const float t = query.shifted[j] - step_[j] * float(code[j]);

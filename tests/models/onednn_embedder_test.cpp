@@ -67,7 +67,8 @@ TEST(OneDnnEmbedderTest, MatchesDlibOnDemoFacesAtEveryBatchSizeAndThreadCount) {
 // arithmetic, so different last bits, but the same descriptors well within the
 // 1e-4 the backends promise.
 TEST(OneDnnEmbedderTest, WinogradRunsAtEveryBatchSizeAndAgreesWithDirect) {
-  if (!models::winograd_available()) GTEST_SKIP() << "this CPU has no AVX2/FMA: oneDNN runs direct only";
+  if (!models::winograd_available())
+    GTEST_SKIP() << "no AVX2/FMA here, or FACEDEX_KERNELS=generic: oneDNN runs direct only";
   auto weights = testing::bundled_resnet_weights();
   ASSERT_TRUE(weights) << weights.status().message();
   auto winograd = models::make_onednn_embedder(*weights, 1);

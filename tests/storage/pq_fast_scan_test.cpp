@@ -74,7 +74,8 @@ struct IvfFixture {
 faiss::IndexIVFFlat& ivf_of(faiss::Index& index) { return dynamic_cast<faiss::IndexIVFFlat&>(index); }
 
 TEST(PqFastScanTest, CodesThenExactRankingFindWhatExactSearchFinds) {
-  if (!storage::PqFastScan::supported()) GTEST_SKIP() << "CPU without AVX2/FMA: IVF scans floats only";
+  if (!storage::PqFastScan::supported())
+    GTEST_SKIP() << "no AVX2/FMA here, or FACEDEX_KERNELS=generic: IVF scans floats only";
   IvfFixture f(24000, 128);
   ASSERT_TRUE(storage::set_fast_scan_rerank(*f.fast, storage::kAutoFastScanRerank));
   const std::vector<Descriptor> queries = testing::clumped_descriptors(300, 12);
@@ -118,7 +119,8 @@ TEST(PqFastScanTest, CodesThenExactRankingFindWhatExactSearchFinds) {
 }
 
 TEST(PqFastScanTest, CodesFollowAdditionsRemovalsAndReload) {
-  if (!storage::PqFastScan::supported()) GTEST_SKIP() << "CPU without AVX2/FMA: IVF scans floats only";
+  if (!storage::PqFastScan::supported())
+    GTEST_SKIP() << "no AVX2/FMA here, or FACEDEX_KERNELS=generic: IVF scans floats only";
   IvfFixture f(24000, 128);
   ivf_of(*f.fast).nprobe = 128;
 
@@ -185,7 +187,8 @@ TEST(PqFastScanTest, CodesFollowAdditionsRemovalsAndReload) {
 }
 
 TEST(PqFastScanTest, OneQueryOnTwoThreadsAnswersAsOnOne) {
-  if (!storage::PqFastScan::supported()) GTEST_SKIP() << "CPU without AVX2/FMA: IVF scans floats only";
+  if (!storage::PqFastScan::supported())
+    GTEST_SKIP() << "no AVX2/FMA here, or FACEDEX_KERNELS=generic: IVF scans floats only";
   // A single query with 32,768 codes or more to scan uses the helper thread
   // when OpenMP may use two threads; with one it runs alone. Both keep the
   // same best candidates, so the answers differ at most where scores tie at
@@ -221,7 +224,8 @@ TEST(PqFastScanTest, OneQueryOnTwoThreadsAnswersAsOnOne) {
 }
 
 TEST(PqFastScanTest, ReservoirKeepsTheBestCandidates) {
-  if (!storage::PqFastScan::supported()) GTEST_SKIP() << "CPU without AVX2: the reservoir is compiled for it";
+  if (!storage::PqFastScan::supported())
+    GTEST_SKIP() << "no AVX2 here, or FACEDEX_KERNELS=generic: the reservoir is compiled for it";
   std::mt19937 rng(3);
   std::uniform_int_distribution<int> score(0, 5000);
   for (size_t want : {1, 7, 100}) {
