@@ -77,7 +77,7 @@ int run_models(const GlobalOptions& g, bool json, const std::string& export_path
                 embedder_name(g).c_str());
   if (g.detector == "cnn")
     std::printf(
-        "detector     cnn: ULFD RFB-320 boxes; dlib HOG (%s build) around each face seeds the 68 landmarks "
+        "detector     cnn: RetinaFace mnet.25 boxes; dlib HOG (%s build) around each face seeds the 68 landmarks "
         "(--detector hog: HOG alone)\n",
         models::FaceDetector::default_kernel_name());
   else

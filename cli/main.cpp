@@ -32,9 +32,10 @@ int main(int argc, char** argv) {
             return parsed ? std::string() : parsed.status().message();
           },
           "auto|onednn|dlib|onnx:PATH"));
-  app.add_option("--detector", g.detector,
-                 "Face detector: cnn (ULFD, finds turned, small and crowded faces) or hog (dlib's frontal HOG). A "
-                 "gallery indexed with the other one is analysed again once, keeping every face it has")
+  app.add_option(
+         "--detector", g.detector,
+         "Face detector: cnn (RetinaFace, finds turned, small and crowded faces) or hog (dlib's frontal HOG). A "
+         "gallery indexed with the other one is analysed again once, keeping every face it has")
       ->envname("FACEDEX_DETECTOR")
       ->capture_default_str()
       ->check(CLI::IsMember({"cnn", "hog"}));

@@ -212,7 +212,7 @@ class Worker {
     out.kind = redetect ? Outcome::kRedetected : Outcome::kAnalyzed;
   }
 
-  const char* detector_name() const { return models::detector_kind_name(models_->detector_kind()); }
+  const char* detector_name() const { return models::detector_record_name(models_->detector_kind()); }
 
   static void fail(Outcome& out, const Status& s) {
     out.kind = Outcome::kFailed;
@@ -559,7 +559,7 @@ Expected<IndexSummary> run_index(storage::Gallery& gallery, std::shared_ptr<cons
 
   std::vector<std::string> roots;
   for (const auto& r : roots_arg) roots.push_back(absolute_path(r));
-  const std::string detector = models::detector_kind_name(face_models->detector_kind());
+  const std::string detector = models::detector_record_name(face_models->detector_kind());
   const int jobs = options.jobs > 0 ? options.jobs : int(std::max(1u, std::thread::hardware_concurrency()));
   models::set_blas_threads(1);
   models::set_cnn_threads(1);

@@ -12,8 +12,8 @@
 
 #include "models/kernels/face_detection_kernel.h"
 #include "models/model_files.h"
+#include "models/retinaface_network.h"
 #include "models/shape_predictor_cache.h"
-#include "models/ulfd_network.h"
 #include "util/kernel_choice.h"
 
 namespace facedex::models {
@@ -101,6 +101,9 @@ const DetectionKernelOps* avx2_detection_kernel() { return avx2_kernels().fused_
 const DetectionKernelOps* avx2_dlib_scan_detection_kernel() { return avx2_kernels().dlib_scan; }
 
 const char* detector_kind_name(DetectorKind kind) { return kind == DetectorKind::kCnn ? "cnn" : "hog"; }
+const char* detector_record_name(DetectorKind kind) {
+  return kind == DetectorKind::kCnn ? "cnn-retinaface-mnet025" : "hog";
+}
 
 Expected<DetectorKind> parse_detector_kind(const std::string& name) {
   if (name == "cnn") return DetectorKind::kCnn;
@@ -111,14 +114,14 @@ Expected<DetectorKind> parse_detector_kind(const std::string& name) {
 struct FaceDetector::Impl {
   const DetectionKernelOps* kernel = nullptr;
   void* hog = nullptr;  // created on first use: a CNN detector never needs it
-  std::unique_ptr<UlfdNetwork> cnn;
+  std::unique_ptr<RetinaFaceNetwork> cnn;
   std::shared_ptr<const LandmarkModel> landmarks;
   ~Impl() {
     if (hog) kernel->destroy_hog(hog);
   }
 };
 
-FaceDetector::FaceDetector(std::shared_ptr<const LandmarkModel> landmarks, std::unique_ptr<UlfdNetwork> cnn,
+FaceDetector::FaceDetector(std::shared_ptr<const LandmarkModel> landmarks, std::unique_ptr<RetinaFaceNetwork> cnn,
                            const DetectionKernelOps* kernel)
     : impl_(std::make_unique<Impl>()) {
   impl_->kernel = kernel ? kernel : &chosen_kernel();
@@ -128,7 +131,7 @@ FaceDetector::FaceDetector(std::shared_ptr<const LandmarkModel> landmarks, std::
 }
 
 FaceDetector::FaceDetector(std::shared_ptr<const LandmarkModel> landmarks, const DetectionKernelOps* kernel)
-    : FaceDetector(std::move(landmarks), std::unique_ptr<UlfdNetwork>(), kernel) {}
+    : FaceDetector(std::move(landmarks), std::unique_ptr<RetinaFaceNetwork>(), kernel) {}
 
 DetectorKind FaceDetector::kind() const { return impl_->cnn ? DetectorKind::kCnn : DetectorKind::kHog; }
 FaceDetector::~FaceDetector() = default;
@@ -156,27 +159,50 @@ int FaceDetector::effective_upsample(int width, int height, const DetectOptions&
 
 namespace {
 
-// ULFD's smallest anchors are 10-24 px: the finest scale brings a face of
-// min_face pixels to kCnnSmallFaceInput pixels of the network's input.
-constexpr double kCnnSmallFaceInput = 12;
-// Its largest anchors are 128-256 px: each coarser scale is this much smaller,
-// until the whole photo fits in kCnnCoarsestSide pixels.
+// RetinaFace finds faces best at several times its smallest anchors (16 px):
+// the finest scale brings a face of min_face pixels to kCnnSmallFaceInput
+// pixels of the network's input, up to kCnnMaxUpscale times the photo.
+constexpr double kCnnSmallFaceInput = 50;
+constexpr double kCnnMaxUpscale = 2.5;
+// Large photos cost too much at that scale: the finest input's long side
+// stops at kCnnMaxFinestSide, but never below the scale that keeps a face of
+// min_face pixels at the smallest anchor's size.
+constexpr double kCnnMaxFinestSide = 2048;
+constexpr double kCnnSmallestAnchor = 16;
+// Each coarser scale is this much smaller (the anchors span 16-512 px), until
+// the whole photo fits in kCnnCoarsestSide pixels.
 constexpr double kCnnScaleStep = 4;
-constexpr double kCnnCoarsestSide = 320;
-constexpr double kCnnMaxUpscale = 2;
-// ULFD was trained on 320x240 crowd photos: at finer scales large textures
-// (arms, shirts) come out as faces. Each scale but the coarsest keeps only
-// boxes up to this many input pixels, which the next scale would see below
-// its smallest anchors.
-constexpr double kCnnFinestBand = 48;
+constexpr double kCnnCoarsestSide = 640;
+// A large box at a fine scale is one a coarser scale sees at a size the
+// network knows well; when no coarser scale finds anything there, it is a
+// texture (a sofa's buttons, an elbow). Boxes above this many input pixels at
+// a scale but the coarsest need a box of a coarser scale on them.
+constexpr double kCnnFinestBand = 160;
+constexpr float kCnnAcrossScalesIou = 0.3f;
 // Overlapping boxes, from one scale or two, are one face.
 constexpr float kCnnSuppressIou = 0.3f;
 // A box scoring below DetectOptions::min_score is kept when HOG finds the
-// same face (hog_in_window) and it scores at least this.
-constexpr float kCnnConfirmedMinScore = 0.5f;
+// same face (hog_in_window) and the box scores at least kCnnConfirmedMinScore:
+// two detectors agree. Below kCnnUnconfirmedMinScore HOG must also pass its
+// own threshold (the window search goes lower): there both take dogs' faces
+// for people's.
+constexpr float kCnnConfirmedMinScore = 0.1f;
+constexpr double kCnnConfirmingHogScore = 0.0;
+constexpr float kCnnUnconfirmedMinScore = 0.5f;
+// A face cut by the photo's edge shows less of itself and scores lower: a box
+// reaching out of the photo by kCnnCutFraction of its size is kept from
+// kCnnCutMinScore.
+constexpr float kCnnCutMinScore = 0.5f;
+constexpr double kCnnCutFraction = 0.1;
+
+// Whether a box reaches out of the photo by a fair part of its size.
+bool cut_by_the_edge(const ScoredBox& b, int cols, int rows) {
+  const double dx = kCnnCutFraction * b.width(), dy = kCnnCutFraction * b.height();
+  return b.left < -dx || b.top < -dy || b.right > cols + dx || b.bottom > rows + dy;
+}
 
 // dlib's shape predictor was trained on HOG's boxes and misplaces landmarks
-// when its box is off by a tenth of the face, which is how far ULFD's boxes
+// when its box is off by a tenth of the face, which is how far the CNN's boxes
 // vary around HOG's. So each CNN face is first looked for by HOG in a window
 // around it, brought to the size HOG finds best; HOG's box, when it finds
 // one there, seeds the landmarks, and the descriptor is the one a HOG run
@@ -187,8 +213,8 @@ constexpr double kLocalFaceSide = 100.0;     // HOG's window is 80 px
 constexpr double kLocalHogThreshold = -0.5;  // the CNN already found a face here
 constexpr float kLocalMatchIou = 0.3f;
 // The average map, fitted on groups/dlib (benchmarks/detection_quality.cpp --calibrate).
-constexpr double kShapeCentreX = 0.008, kShapeCentreY = 0.081;  // times the box's width and height
-constexpr double kShapeWidth = 1.156, kShapeHeight = 0.841;
+constexpr double kShapeCentreX = -0.045, kShapeCentreY = 0.034;  // times the box's width and height
+constexpr double kShapeWidth = 1.121, kShapeHeight = 0.858;
 
 // A CNN box rounded to whole pixels and clipped to the photo.
 FaceBox clipped_box(const ScoredBox& b, int cols, int rows) {
@@ -237,6 +263,7 @@ std::optional<DetectedFace> FaceDetector::hog_in_window(const ScoredBox& b, cons
   }
   if (!best) return std::nullopt;
   DetectedFace face = std::move(*best);
+  if (b.score < kCnnUnconfirmedMinScore && face.score < kCnnConfirmingHogScore) return std::nullopt;
   for (auto& p : face.landmarks) p[0] += float(window.x), p[1] += float(window.y);
   // The CNN's box and score: one detector's, whichever placed the landmarks.
   face.box = clipped_box(b, rgb.cols, rgb.rows);
@@ -253,7 +280,9 @@ std::vector<double> FaceDetector::cnn_scales(int width, int height, const Detect
   std::vector<double> scales;
   const double long_side = std::max(width, height);
   if (long_side <= 0) return scales;
-  double s = std::min(kCnnMaxUpscale, kCnnSmallFaceInput / std::max(1, options.min_face));
+  const double min_face = std::max(1, options.min_face);
+  double s = std::min({kCnnMaxUpscale, kCnnSmallFaceInput / min_face, kCnnMaxFinestSide / long_side});
+  s = std::max(s, std::min(kCnnSmallestAnchor / min_face, kCnnMaxUpscale));
   scales.push_back(s);
   const double coarsest = kCnnCoarsestSide / long_side;
   while (s > coarsest) {
@@ -269,19 +298,23 @@ std::vector<DetectedFace> FaceDetector::detect(const cv::Mat& rgb, const DetectO
   if (rgb.empty()) return faces;
   if (impl_->cnn) {
     std::vector<ScoredBox> boxes;
-    const float confirmed = std::min(options.min_score, kCnnConfirmedMinScore);
+    const float confirmed = std::min({options.min_score, kCnnConfirmedMinScore, kCnnCutMinScore});
     const std::vector<double> scales = cnn_scales(rgb.cols, rgb.rows, options);
-    for (size_t i = 0; i < scales.size(); ++i) {
-      for (const auto& b : impl_->cnn->detect_at_scale(rgb, scales[i], confirmed))
-        // Finer scales only for the faces coarser ones cannot see.
-        if (i + 1 == scales.size() || std::max(b.width(), b.height()) * scales[i] <= kCnnFinestBand) boxes.push_back(b);
-    }
+    std::vector<std::vector<ScoredBox>> by_scale;
+    for (double scale : scales) by_scale.push_back(impl_->cnn->detect_at_scale(rgb, scale, confirmed));
+    for (size_t i = 0; i < scales.size(); ++i)
+      for (const auto& b : by_scale[i]) {
+        bool seen = i + 1 == scales.size() || std::max(b.width(), b.height()) * scales[i] <= kCnnFinestBand;
+        for (size_t j = i + 1; j < scales.size() && !seen; ++j)
+          for (const auto& coarse : by_scale[j]) seen = seen || box_iou(b, coarse) >= kCnnAcrossScalesIou;
+        if (seen) boxes.push_back(b);
+      }
     std::vector<FaceSeed> unmatched;
     for (const auto& b : suppress_overlaps(std::move(boxes), kCnnSuppressIou)) {
       if (std::min(b.width(), b.height()) < float(options.min_face)) continue;
       if (auto face = hog_in_window(b, rgb))
         faces.push_back(std::move(*face));
-      else if (b.score >= options.min_score)
+      else if (b.score >= std::min(options.min_score, cut_by_the_edge(b, rgb.cols, rgb.rows) ? kCnnCutMinScore : 1.f))
         unmatched.push_back(seed_from_cnn_box(b, rgb.cols, rgb.rows));
     }
     impl_->kernel->place(*impl_->landmarks, rgb, unmatched, &faces);

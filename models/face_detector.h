@@ -1,8 +1,8 @@
 // Finds faces in an upright RGB photo, places landmarks and cuts aligned chips.
 //
 // Two detectors find the boxes:
-//  - cnn (the default): ULFD (models/ulfd_network.h) at a few scales chosen
-//    from the photo's size and the smallest face wanted; its boxes are mapped
+//  - cnn (the default): RetinaFace (models/retinaface_network.h) at a few
+//    scales chosen from the photo's size and the smallest face wanted; its boxes are mapped
 //    to where dlib's HOG would have put them, so that dlib's shape predictor,
 //    trained on HOG boxes, places the same landmarks.
 //  - hog: dlib's frontal HOG detector on a copy scaled for detection
@@ -31,13 +31,16 @@ class shape_predictor;
 namespace facedex::models {
 
 enum class DetectorKind { kCnn, kHog };
-// "cnn" or "hog": what --detector takes and photo records keep.
+// "cnn" or "hog": what --detector takes.
 const char* detector_kind_name(DetectorKind kind);
+// What photo records keep: the network too, so that a gallery analysed by an
+// earlier CNN ("cnn": ULFD RFB-320) is analysed again once by this one.
+const char* detector_record_name(DetectorKind kind);
 Expected<DetectorKind> parse_detector_kind(const std::string& name);
 
 // The CNN detector's defaults (benchmarks/RESULTS.md, "Face detection", has the measurements).
 inline constexpr int kDefaultMinFace = 20;
-inline constexpr float kDefaultCnnMinScore = 0.9f;
+inline constexpr float kDefaultCnnMinScore = 0.7f;
 
 struct DetectOptions {
   // CNN only. Faces whose box's short side is below min_face pixels are left
@@ -81,7 +84,7 @@ void set_cnn_threads(int threads);
 // Intersection over union of two boxes (0 when they do not touch).
 double box_overlap(const FaceBox& a, const FaceBox& b);
 
-class UlfdNetwork;  // models/ulfd_network.h
+class RetinaFaceNetwork;  // models/retinaface_network.h
 struct ScoredBox;
 
 struct DetectedFace {
@@ -126,7 +129,7 @@ class FaceDetector {
   // HOG alone.
   explicit FaceDetector(std::shared_ptr<const LandmarkModel> landmarks, const DetectionKernelOps* kernel = nullptr);
   // The CNN, with HOG around each of its faces.
-  FaceDetector(std::shared_ptr<const LandmarkModel> landmarks, std::unique_ptr<UlfdNetwork> cnn,
+  FaceDetector(std::shared_ptr<const LandmarkModel> landmarks, std::unique_ptr<RetinaFaceNetwork> cnn,
                const DetectionKernelOps* kernel = nullptr);
   ~FaceDetector();
   FaceDetector(const FaceDetector&) = delete;

@@ -6,7 +6,7 @@
 #include "models/onednn_embedder.h"
 #include "models/onnx_embedder.h"
 #include "models/resnet_weights.h"
-#include "models/ulfd_network.h"
+#include "models/retinaface_network.h"
 
 namespace facedex::models {
 
@@ -20,7 +20,7 @@ Expected<std::shared_ptr<const FaceModels>> FaceModels::load(const ModelSet& set
       return Status::invalid_input(set.cnn_detector->path + ": not the pinned face detector (sha256 " +
                                    set.cnn_detector->sha256 + ", expected " + pinned_cnn_detector_sha256() +
                                    "); run scripts/setup.sh to fetch it again, or use --detector hog");
-    if (auto net = UlfdNetwork::load(set.cnn_detector->path); !net) return net.status();
+    if (auto net = RetinaFaceNetwork::load(set.cnn_detector->path); !net) return net.status();
   }
   auto landmarks = LandmarkModel::load(set.landmarks.path, set.landmarks.sha256);
   if (!landmarks) return landmarks.status();
@@ -53,7 +53,7 @@ Expected<std::unique_ptr<Embedder>> FaceModels::make_embedder(int threads) const
   return load_dlib_embedder(set_.descriptor.path);
 }
 
-FacePipeline::FacePipeline(std::shared_ptr<const FaceModels> models, std::unique_ptr<UlfdNetwork> cnn,
+FacePipeline::FacePipeline(std::shared_ptr<const FaceModels> models, std::unique_ptr<RetinaFaceNetwork> cnn,
                            std::unique_ptr<Embedder> embedder)
     : models_(std::move(models)), detector_(models_->landmarks(), std::move(cnn)), embedder_(std::move(embedder)) {}
 
@@ -61,9 +61,9 @@ Expected<std::unique_ptr<FacePipeline>> FacePipeline::create(std::shared_ptr<con
                                                              int embedder_threads) {
   auto embedder = models->make_embedder(embedder_threads);
   if (!embedder) return embedder.status();
-  std::unique_ptr<UlfdNetwork> cnn;
+  std::unique_ptr<RetinaFaceNetwork> cnn;
   if (models->detector_kind() == DetectorKind::kCnn) {
-    auto net = UlfdNetwork::load(models->model_set().cnn_detector->path);
+    auto net = RetinaFaceNetwork::load(models->model_set().cnn_detector->path);
     if (!net) return net.status();
     cnn = std::move(*net);
   }

@@ -68,7 +68,7 @@ class FacePipeline {
   const ModelSet& model_set() const { return models_->model_set(); }
 
  private:
-  FacePipeline(std::shared_ptr<const FaceModels> models, std::unique_ptr<UlfdNetwork> cnn,
+  FacePipeline(std::shared_ptr<const FaceModels> models, std::unique_ptr<RetinaFaceNetwork> cnn,
                std::unique_ptr<Embedder> embedder);
 
   std::shared_ptr<const FaceModels> models_;

@@ -164,13 +164,13 @@ Expected<ModelSet> locate_models(const std::string& user_dir_arg, const std::str
                              (user_dir.empty() ? "" : " and " + user_dir));
 
   if (!user_dir.empty() && is_regular_file(path = join(user_dir, kCnnDetectorFile))) {
-    auto f = describe(path, "ULFD RFB-320 CNN face detector, MIT licence (user's models directory)");
+    auto f = describe(path, "RetinaFace mnet.25 CNN face detector (user's models directory)");
     if (!f) return f.status();
     set.cnn_detector = *f;
   } else if (is_regular_file(path = join(bundled_models_dir(), kCnnDetectorFile))) {
     auto f = describe(path,
-                      "ULFD RFB-320 CNN face detector (Linzaer), MIT licence; from npm "
-                      "faceplugin-face-recognition-js@0.0.1, package/model/fr_detect.onnx (bundled)");
+                      "RetinaFace mnet.25 CNN face detector (insightface); from npm retinaface@0.0.6 (MIT), "
+                      "package/mnet.25_v2.onnx (bundled)");
     if (!f) return f.status();
     set.cnn_detector = *f;
   }

@@ -26,7 +26,7 @@ struct ModelSet {
   ModelFile descriptor;                   // dlib ResNet metric network (.dat, anet_type)
   ModelFile landmarks;                    // dlib shape predictor, 68 or 5 points
   int landmark_points;                    // 68 or 5
-  std::optional<ModelFile> cnn_detector;  // ULFD (kCnnDetectorFile), when found
+  std::optional<ModelFile> cnn_detector;  // RetinaFace (kCnnDetectorFile), when found
   // Short hash of descriptor + landmark model: two descriptors are comparable
   // only when their fingerprints are equal (alignment depends on the landmarks).
   std::string fingerprint;
@@ -40,8 +40,8 @@ inline constexpr const char* kOfficialDescriptorFile = "dlib_face_recognition_re
 inline constexpr const char* kConvertedDescriptorFile = "facedex_resnet_faceapi_q8.dat";
 inline constexpr const char* kLandmarks68File = "shape_predictor_68_face_landmarks.dat";
 inline constexpr const char* kLandmarks5File = "shape_predictor_5_face_landmarks.dat";
-// ULFD RFB-320, the CNN face detector (models/ulfd_network.h), as the pinned npm package ships it.
-inline constexpr const char* kCnnDetectorFile = "ulfd_rfb320.onnx";
+// RetinaFace mnet.25, the CNN face detector (models/retinaface_network.h), as the pinned npm package ships it.
+inline constexpr const char* kCnnDetectorFile = "retinaface_mnet025.onnx";
 // Its sha256, from models/detector_pins.txt: any other file is refused.
 const char* pinned_cnn_detector_sha256();
 // dlib's built-in HOG detector, decoded at build time (tools/write_hog_detector_main.cpp).

@@ -71,13 +71,14 @@ constexpr int kValueInfoName = 1, kValueInfoType = 2;
 constexpr int kTypeTensor = 1, kTensorElemType = 1, kTensorShape = 2, kElemFloat = 1;
 
 struct Node {
-  std::string_view raw;
+  std::string raw;  // the node's field, rewritten when an input was rewired
   std::vector<std::string_view> inputs, outputs;
 };
 
 }  // namespace
 
-Expected<std::string> cut_onnx_graph(const std::string& model, const std::vector<std::string>& outputs) {
+Expected<std::string> cut_onnx_graph(const std::string& model, const std::vector<std::string>& outputs,
+                                     const std::map<std::string, std::string>& rewired_inputs) {
   std::vector<Field> model_fields, graph_fields, node_fields;
   if (!read_fields(model, &model_fields)) return Status::invalid_input("not an ONNX model (bad protobuf)");
   const Field* graph = nullptr;
@@ -86,16 +87,38 @@ Expected<std::string> cut_onnx_graph(const std::string& model, const std::vector
   if (!graph || !read_fields(graph->value, &graph_fields)) return Status::invalid_input("not an ONNX model (no graph)");
 
   std::vector<Node> nodes;
+  std::set<std::string> rewired;
   for (const auto& f : graph_fields) {
     if (f.number != kGraphNode || f.wire_type != 2) continue;
     if (!read_fields(f.value, &node_fields)) return Status::invalid_input("not an ONNX model (bad node)");
-    Node node{f.raw, {}, {}};
+    Node node{std::string(f.raw), {}, {}};
+    std::string body;
+    bool changed = false;
     for (const auto& nf : node_fields) {
-      if (nf.number == kNodeInput && nf.wire_type == 2) node.inputs.push_back(nf.value);
+      const auto to = nf.number == kNodeInput && nf.wire_type == 2 ? rewired_inputs.find(std::string(nf.value))
+                                                                   : rewired_inputs.end();
+      if (to == rewired_inputs.end()) {
+        body.append(nf.raw);
+        if (nf.number == kNodeInput && nf.wire_type == 2) node.inputs.push_back(nf.value);
+      } else {
+        protobuf::Message input;
+        input.add_bytes(kNodeInput, to->second);
+        body.append(input.bytes());
+        node.inputs.push_back(to->second);  // rewired_inputs outlives the walk
+        rewired.insert(to->first);
+        changed = true;
+      }
       if (nf.number == kNodeOutput && nf.wire_type == 2) node.outputs.push_back(nf.value);
+    }
+    if (changed) {
+      protobuf::Message rewritten;
+      rewritten.add_bytes(kGraphNode, body);
+      node.raw = rewritten.bytes();
     }
     nodes.push_back(std::move(node));
   }
+  for (const auto& [from, to] : rewired_inputs)
+    if (!rewired.count(from)) return Status::invalid_input("no node of the model reads tensor '" + from + "'");
 
   // Walk back from the outputs; ONNX lists nodes in topological order, so one
   // pass from the end finds every node they need.
@@ -117,7 +140,8 @@ Expected<std::string> cut_onnx_graph(const std::string& model, const std::vector
   size_t node_index = 0;
   for (const auto& f : graph_fields) {
     if (f.number == kGraphNode && f.wire_type == 2) {
-      if (keep[node_index++]) new_graph.append(f.raw);
+      if (keep[node_index]) new_graph.append(nodes[node_index].raw);
+      ++node_index;
     } else if (f.number == kGraphOutput || f.number == kGraphValueInfo) {
       // Shapes recorded for the old outputs and intermediates are dropped:
       // they hold the fixed input size the cut is made to escape.

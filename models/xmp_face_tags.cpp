@@ -18,7 +18,7 @@
 #include <set>
 #include <tuple>
 
-#include "models/ulfd_network.h"
+#include "models/scored_box.h"
 
 namespace facedex::models {
 namespace {

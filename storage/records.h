@@ -37,7 +37,7 @@ struct Photo {
   // photo keeps its faces and names (an unmounted drive is not a deletion) until
   // `facedex prune`; its content hash finds it again wherever it comes back.
   int64_t missing_since = 0;
-  // The face detector that analysed it ("cnn", "hog"); a run with another
+  // The face detector that analysed it (models::detector_record_name); a run with another
   // detector analyses it again once, keeping every face it has.
   std::string detector;
   // What the face tags were last read from (search/face_tags.h): the content

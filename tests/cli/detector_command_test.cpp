@@ -91,11 +91,11 @@ TEST_F(DetectorCommandTest, AGalleryMadeWithHogIsAnalysedAgainOnceKeepingEveryFa
 
 TEST_F(DetectorCommandTest, AnAlteredDetectorModelIsExit3NamingTheFileAndTheFix) {
   fs::create_directories(tmp_.file("models"));
-  testing::write_file(tmp_.file("models/ulfd_rfb320.onnx"), std::string(4096, 'x'));
+  testing::write_file(tmp_.file("models/retinaface_mnet025.onnx"), std::string(4096, 'x'));
   std::string out, err;
   const std::string models = "--models " + shell_quote(tmp_.file("models")) + " ";
   EXPECT_EQ(run(models + "index " + shell_quote(tmp_.file("photos/sample3.jpg")), &out, &err), 3);
-  EXPECT_NE(err.find(tmp_.file("models/ulfd_rfb320.onnx")), std::string::npos) << err;
+  EXPECT_NE(err.find(tmp_.file("models/retinaface_mnet025.onnx")), std::string::npos) << err;
   EXPECT_NE(err.find("not the pinned face detector"), std::string::npos) << err;
   EXPECT_NE(err.find("--detector hog"), std::string::npos) << err;
   EXPECT_FALSE(fs::exists(tmp_.file("db")));

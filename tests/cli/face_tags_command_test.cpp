@@ -87,12 +87,15 @@ std::map<std::string, Area> exiv2_regions(const std::string& file, std::map<std:
 }
 
 // Photo file name -> names of its faces, from `facedex export`, in box order.
+// The names a user gave (tags count as such), by photo. Automatic names are
+// left out: the demo photos show some people twice, and auto-naming may name
+// them after a tag in another photo.
 std::map<std::string, std::multiset<std::string>> names_by_photo(const std::string& db) {
   std::string out, err;
   EXPECT_EQ(testing::run_command(facedex(db) + "export", &out, &err), 0) << err;
   std::map<std::string, std::multiset<std::string>> names;
   for (const auto& j : testing::parse_lines(out))
-    if (!j["person"].is_null())
+    if (!j["person"].is_null() && j["name_source"] == "user")
       names[fs::path(j["photo"].get<std::string>()).filename().string()].insert(j["person"].get<std::string>());
   return names;
 }

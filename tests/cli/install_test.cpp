@@ -37,15 +37,15 @@ TEST(InstallTest, AnInstalledFacedexFindsItsModelsAndModuleInItsPrefix) {
             0)
       << err;
   EXPECT_EQ(nlohmann::json::parse(out)["faces_added"], 3) << out;
-  EXPECT_EQ(models["cnn_detector"]["path"], prefix + "/share/facedex/models/ulfd_rfb320.onnx") << out;
+  EXPECT_EQ(models["cnn_detector"]["path"], prefix + "/share/facedex/models/retinaface_mnet025.onnx") << out;
 
   // Without its detector model the installed program says which file is
   // missing and what to do (exit 3), and --detector hog still works.
-  fs::remove(prefix + "/share/facedex/models/ulfd_rfb320.onnx");
+  fs::remove(prefix + "/share/facedex/models/retinaface_mnet025.onnx");
   const std::string index = shell_quote(facedex) + " --db " + shell_quote(tmp.file("db2")) + " index --json " +
                             shell_quote(testing::demo_photo(3));
   EXPECT_EQ(testing::run_command(index, &out, &err), 3) << err;
-  EXPECT_NE(err.find("ulfd_rfb320.onnx"), std::string::npos) << err;
+  EXPECT_NE(err.find("retinaface_mnet025.onnx"), std::string::npos) << err;
   EXPECT_NE(err.find("scripts/setup.sh"), std::string::npos) << err;
   EXPECT_NE(err.find("--detector hog"), std::string::npos) << err;
   EXPECT_FALSE(fs::exists(tmp.file("db2")));
@@ -78,7 +78,7 @@ TEST(InstallTest, TheDebianPackageDependsOnWhatItLinksAndRunsUnpacked) {
   const std::string facedex = root + "/usr/bin/facedex";
   ASSERT_EQ(testing::run_command(shell_quote(facedex) + " models --json", &out, &err), 0) << err;
   const auto models = nlohmann::json::parse(out);
-  EXPECT_EQ(models["cnn_detector"]["path"], root + "/usr/share/facedex/models/ulfd_rfb320.onnx") << out;
+  EXPECT_EQ(models["cnn_detector"]["path"], root + "/usr/share/facedex/models/retinaface_mnet025.onnx") << out;
   ASSERT_EQ(testing::run_command(shell_quote(facedex) + " --db " + shell_quote(tmp.file("db")) + " index --json " +
                                      shell_quote(testing::demo_photo(3)),
                                  &out, &err),

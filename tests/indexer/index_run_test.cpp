@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 
+#include "models/face_detector.h"
 #include "models/photo_decoder.h"
 #include "search/photo_removal.h"
 #include "storage/gallery_check.h"
@@ -314,6 +315,41 @@ TEST_F(IndexRunTest, DescriptorsOfAnotherModelAreRefusedWithAReindexHint) {
   const Status s = gallery->store().bind_model("0000000000000000");
   EXPECT_EQ(int(s.code()), int(Status::Code::kModelMismatch));
   EXPECT_NE(s.message().find("new database"), std::string::npos) << s.message();
+}
+
+TEST_F(IndexRunTest, PhotosAnalysedByTheEarlierCnnAreAnalysedAgainOnceKeepingTheirFaces) {
+  const auto first = index();
+  ASSERT_EQ(first.faces_added, 22u);
+  const auto before = faces_by_path();
+  {
+    // What a gallery made by the earlier CNN (ULFD) holds: "cnn".
+    auto gallery = open();
+    ASSERT_TRUE(gallery);
+    std::vector<storage::Photo> photos;
+    ASSERT_TRUE(gallery->store().for_each_photo([&](const storage::Photo& p) {
+      photos.push_back(p);
+      return true;
+    }));
+    auto batch = gallery->store().new_batch();
+    for (auto& p : photos) {
+      EXPECT_EQ(p.detector, models::detector_record_name(models::DetectorKind::kCnn));
+      p.detector = "cnn";
+      batch.update_photo(p);
+    }
+    ASSERT_TRUE(gallery->store().commit(batch));
+  }
+  const auto again = index();
+  EXPECT_EQ(again.redetected, 6u);
+  EXPECT_EQ(again.faces_found_again, 22u);  // the same detector finds the same faces
+  EXPECT_EQ(again.faces_added_by_redetection, 0u);
+  EXPECT_EQ(again.faces_removed, 0u);
+  const auto after = faces_by_path();
+  ASSERT_EQ(after.size(), before.size());
+  for (const auto& [path, faces] : before) {
+    ASSERT_EQ(after.at(path).size(), faces.size()) << path;
+    for (size_t i = 0; i < faces.size(); ++i) EXPECT_EQ(after.at(path)[i].id, faces[i].id) << path;
+  }
+  EXPECT_EQ(index().redetected, 0u);
 }
 
 }  // namespace

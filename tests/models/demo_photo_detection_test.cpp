@@ -219,8 +219,8 @@ TEST_F(DemoPhotoDetectionTest, CnnFindsSmallFacesInAVeryLargePhoto) {
       for (int col = 0; col < cols; ++col)
         copy.copyTo(canvas(cv::Rect(col * (copy.cols + 20), row * copy.rows, copy.cols, copy.rows)));
     const auto found = pipeline_->detector().detect(canvas, {});
-    // Every face at ~120 px; at ~65 px ULFD's score dips below the threshold
-    // for a few of the copies, depending on where they fall on its grid.
+    // Every face at ~120 px; at ~65 px the network's score may dip below the
+    // threshold for a few of the copies, depending on where they fall on its grid.
     const size_t faces = size_t(4 * rows * cols);
     if (shrink > 0.5) {
       EXPECT_EQ(found.size(), faces);
@@ -234,17 +234,27 @@ TEST_F(DemoPhotoDetectionTest, CnnFindsSmallFacesInAVeryLargePhoto) {
   }
 }
 
-// The scales end at the coarsest side for every photo size (a rounding once
-// kept them going forever).
-TEST(CnnScalesTest, EndAtTheCoarsestSideForEverySize) {
-  for (int side = 1; side < 20000; side += 7) {
-    const auto scales = models::FaceDetector::cnn_scales(side, side / 2 + 1, {});
-    ASSERT_FALSE(scales.empty());
-    ASSERT_LT(scales.size(), 8u) << side;
-    EXPECT_DOUBLE_EQ(scales.front(), 12.0 / models::kDefaultMinFace);
-    EXPECT_LE(scales.back() * side, std::max(320.0, scales.front() * side) + 1e-6) << side;
-    for (size_t i = 1; i < scales.size(); ++i) EXPECT_LT(scales[i], scales[i - 1]);
+// The scales, for every photo size: the finest keeps a face of --min-face
+// pixels at least at the network's smallest anchor (16 px) and its input at
+// most 2048 px unless that would shrink such a face below it; the last fits
+// the whole photo in 640 px (a rounding once kept them going forever).
+TEST(CnnScalesTest, CoverTheSmallestFaceAndEndAtTheCoarsestSideForEverySize) {
+  for (const int min_face : {models::kDefaultMinFace, 40}) {
+    models::DetectOptions options;
+    options.min_face = min_face;
+    for (int side = 1; side < 20000; side += 7) {
+      const auto scales = models::FaceDetector::cnn_scales(side, side / 2 + 1, options);
+      ASSERT_FALSE(scales.empty());
+      ASSERT_LT(scales.size(), 8u) << side;
+      EXPECT_GE(scales.front() * min_face, 16.0 - 1e-9) << side;
+      EXPECT_LE(scales.front() * side, std::max(2048.0, 16.0 / min_face * side) + 1e-6) << side;
+      EXPECT_LE(scales.front(), 2.5);
+      EXPECT_LE(scales.back() * side, std::max(640.0, scales.front() * side) + 1e-6) << side;
+      for (size_t i = 1; i < scales.size(); ++i) EXPECT_LT(scales[i], scales[i - 1]);
+    }
   }
+  // A small photo is enlarged so that a face of 20 px is 50 px to the network.
+  EXPECT_DOUBLE_EQ(models::FaceDetector::cnn_scales(416, 300, {}).front(), 2.5);
 }
 
 }  // namespace

@@ -1,0 +1,163 @@
+#include "models/retinaface_network.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <opencv2/dnn.hpp>
+#include <opencv2/imgproc.hpp>
+#include <sstream>
+
+#include "models/face_detector.h"
+#include "models/onnx_graph_cut.h"
+
+namespace facedex::models {
+namespace {
+
+// Upstream's anchors are centred on the middle of a 16 px cell base.
+constexpr float kAnchorCentre = 8.f;
+
+// The crops of the pyramid's upsampled maps and what they crop (see the header).
+const std::map<std::string, std::string> kUncroppedMaps = {{"crop0", "rf_c3_upsampling"},
+                                                           {"crop1", "rf_c2_upsampling"}};
+
+std::vector<std::string> raw_tensors() {
+  std::vector<std::string> names;
+  for (const auto& level : kRetinaFaceLevels) {
+    names.push_back(retinaface_scores_tensor(level.stride));
+    names.push_back(retinaface_offsets_tensor(level.stride));
+  }
+  return names;
+}
+
+// The cut graph, made once per file and shared by every thread's network.
+Expected<std::shared_ptr<const std::string>> cut_model(const std::string& path) {
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<const std::string>> cut;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (auto it = cut.find(path); it != cut.end()) return it->second;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::not_found(path + ": cannot read the face detector model");
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  auto model = cut_onnx_graph(bytes.str(), raw_tensors(), kUncroppedMaps);
+  if (!model)
+    return Status::invalid_input(path + ": not the RetinaFace face detector (" + model.status().message() + ")");
+  auto shared = std::make_shared<const std::string>(std::move(*model));
+  cut[path] = shared;
+  return shared;
+}
+
+int round_up(int v, int multiple) { return (v + multiple - 1) / multiple * multiple; }
+
+}  // namespace
+
+std::string retinaface_scores_tensor(int stride) { return "face_rpn_cls_score_stride" + std::to_string(stride); }
+std::string retinaface_offsets_tensor(int stride) { return "face_rpn_bbox_pred_stride" + std::to_string(stride); }
+
+void set_cnn_threads(int threads) { cv::setNumThreads(std::max(1, threads)); }
+
+struct RetinaFaceNetwork::Impl {
+  cv::dnn::Net net;
+};
+
+RetinaFaceNetwork::RetinaFaceNetwork(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+RetinaFaceNetwork::~RetinaFaceNetwork() = default;
+
+Expected<std::unique_ptr<RetinaFaceNetwork>> RetinaFaceNetwork::load(const std::string& path) {
+  auto model = cut_model(path);
+  if (!model) return model.status();
+  auto impl = std::make_unique<Impl>();
+  try {
+    impl->net = cv::dnn::readNetFromONNX((*model)->data(), (*model)->size());
+  } catch (const cv::Exception& e) {
+    return Status::invalid_input(path + ": OpenCV cannot load this face detector (" + e.what() + ")");
+  }
+  if (impl->net.empty()) return Status::invalid_input(path + ": OpenCV loaded an empty face detector");
+  impl->net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+  impl->net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+  return std::unique_ptr<RetinaFaceNetwork>(new RetinaFaceNetwork(std::move(impl)));
+}
+
+cv::Mat RetinaFaceNetwork::input_blob(const cv::Mat& rgb, cv::Size size) {
+  cv::Mat sized = rgb;
+  if (rgb.size() != size) {
+    const bool shrinking = size.width < rgb.cols && size.height < rgb.rows;
+    cv::resize(rgb, sized, size, 0, 0, shrinking ? cv::INTER_AREA : cv::INTER_LINEAR);
+  }
+  const int rows = round_up(size.height, kRetinaFaceInputMultiple);
+  const int cols = round_up(size.width, kRetinaFaceInputMultiple);
+  const int dims[] = {1, 3, rows, cols};
+  cv::Mat blob(4, dims, CV_32F, cv::Scalar(0));
+  const size_t plane = size_t(rows) * size_t(cols);
+  float* out = blob.ptr<float>();
+  for (int r = 0; r < size.height; ++r) {
+    const uint8_t* row = sized.ptr<uint8_t>(r);
+    for (int c = 0; c < size.width; ++c)
+      for (int ch = 0; ch < 3; ++ch) out[size_t(ch) * plane + size_t(r) * size_t(cols) + size_t(c)] = row[3 * c + ch];
+  }
+  return blob;
+}
+
+void RetinaFaceNetwork::run(const cv::Mat& blob, RawOutputs* out) {
+  impl_->net.setInput(blob);
+  const std::vector<std::string> names = raw_tensors();
+  std::vector<cv::Mat> outs;
+  impl_->net.forward(outs, std::vector<cv::String>(names.begin(), names.end()));
+  out->scores.clear();
+  out->offsets.clear();
+  for (size_t i = 0; i < outs.size(); i += 2) {
+    out->scores.push_back(outs[i]);
+    out->offsets.push_back(outs[i + 1]);
+  }
+}
+
+std::vector<ScoredBox> RetinaFaceNetwork::decode(const RawOutputs& raw, float min_score) {
+  std::vector<ScoredBox> out;
+  for (size_t l = 0; l < std::size(kRetinaFaceLevels) && l < raw.scores.size() && l < raw.offsets.size(); ++l) {
+    const auto& level = kRetinaFaceLevels[l];
+    const cv::Mat& scores = raw.scores[l];
+    const cv::Mat& offsets = raw.offsets[l];
+    if (scores.dims != 4 || offsets.dims != 4) continue;
+    const int rows = scores.size[2], cols = scores.size[3];
+    const size_t plane = size_t(rows) * size_t(cols);
+    const float* s = scores.ptr<float>();
+    const float* o = offsets.ptr<float>();
+    const size_t n = level.anchors.size();
+    for (size_t a = 0; a < n; ++a) {
+      const float side = level.anchors[a];
+      const float* background = s + a * plane;
+      const float* face = s + (a + n) * plane;
+      const float* d = o + 4 * a * plane;
+      for (int y = 0; y < rows; ++y)
+        for (int x = 0; x < cols; ++x) {
+          const size_t i = size_t(y) * size_t(cols) + size_t(x);
+          const float score = 1.f / (1.f + std::exp(background[i] - face[i]));  // softmax of two classes
+          if (score < min_score) continue;
+          const float cx = kAnchorCentre + float(x * level.stride) + side * d[i];
+          const float cy = kAnchorCentre + float(y * level.stride) + side * d[plane + i];
+          const float w = side * std::exp(d[2 * plane + i]), h = side * std::exp(d[3 * plane + i]);
+          out.push_back({cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2, score});
+        }
+    }
+  }
+  return out;
+}
+
+std::vector<ScoredBox> RetinaFaceNetwork::detect_at_scale(const cv::Mat& rgb, double scale, float min_score) {
+  const cv::Size size(std::max(1, int(std::lround(rgb.cols * scale))), std::max(1, int(std::lround(rgb.rows * scale))));
+  RawOutputs raw;
+  run(input_blob(rgb, size), &raw);
+  std::vector<ScoredBox> boxes = decode(raw, min_score);
+  const float sx = float(rgb.cols) / float(size.width), sy = float(rgb.rows) / float(size.height);
+  for (auto& b : boxes) {
+    b.left *= sx;
+    b.right *= sx;
+    b.top *= sy;
+    b.bottom *= sy;
+  }
+  return boxes;
+}
+
+}  // namespace facedex::models
