@@ -179,6 +179,8 @@ constexpr double kCnnCoarsestSide = 640;
 // a scale but the coarsest need a box of a coarser scale on them.
 constexpr double kCnnFinestBand = 160;
 constexpr float kCnnAcrossScalesIou = 0.3f;
+// The look before the finest scale counts boxes from this score.
+constexpr float kCnnLookMinScore = 0.05f;
 // Overlapping boxes, from one scale or two, are one face.
 constexpr float kCnnSuppressIou = 0.3f;
 // A box scoring below DetectOptions::min_score is kept when HOG finds the
@@ -284,7 +286,7 @@ std::vector<double> FaceDetector::cnn_scales(int width, int height, const Detect
   double s = std::min({kCnnMaxUpscale, kCnnSmallFaceInput / min_face, kCnnMaxFinestSide / long_side});
   s = std::max(s, std::min(kCnnSmallestAnchor / min_face, kCnnMaxUpscale));
   scales.push_back(s);
-  const double coarsest = kCnnCoarsestSide / long_side;
+  const double coarsest = std::min(1.0, kCnnCoarsestSide / long_side);
   while (s > coarsest) {
     // Exactly `coarsest` at the end: long_side * s may round above the side.
     s = s / kCnnScaleStep > coarsest ? s / kCnnScaleStep : coarsest;
@@ -300,8 +302,21 @@ std::vector<DetectedFace> FaceDetector::detect(const cv::Mat& rgb, const DetectO
     std::vector<ScoredBox> boxes;
     const float confirmed = std::min({options.min_score, kCnnConfirmedMinScore, kCnnCutMinScore});
     const std::vector<double> scales = cnn_scales(rgb.cols, rgb.rows, options);
-    std::vector<std::vector<ScoredBox>> by_scale;
-    for (double scale : scales) by_scale.push_back(impl_->cnn->detect_at_scale(rgb, scale, confirmed));
+    // Coarsest first: when the next scale sees a face of min_face pixels at
+    // the network's anchors, the finest (an enlargement) runs only if that
+    // scale finds a face small enough to gain from it.
+    std::vector<std::vector<ScoredBox>> by_scale(scales.size());
+    const bool can_look_first =
+        scales.size() > 1 && scales[1] * std::max(1, options.min_face) >= kCnnSmallestAnchor - 1e-9;
+    const float look = can_look_first ? std::min(confirmed, kCnnLookMinScore) : confirmed;
+    for (size_t i = scales.size(); i-- > 1;) by_scale[i] = impl_->cnn->detect_at_scale(rgb, scales[i], look);
+    bool small_face_seen = !can_look_first;
+    for (const auto& b : can_look_first ? by_scale[1] : std::vector<ScoredBox>{})
+      small_face_seen = small_face_seen || std::min(b.width(), b.height()) * scales[1] < kCnnSmallFaceInput;
+    if (small_face_seen) by_scale[0] = impl_->cnn->detect_at_scale(rgb, scales[0], confirmed);
+    for (auto& level : by_scale)
+      level.erase(std::remove_if(level.begin(), level.end(), [&](const ScoredBox& b) { return b.score < confirmed; }),
+                  level.end());
     for (size_t i = 0; i < scales.size(); ++i)
       for (const auto& b : by_scale[i]) {
         bool seen = i + 1 == scales.size() || std::max(b.width(), b.height()) * scales[i] <= kCnnFinestBand;
