@@ -213,9 +213,11 @@ TEST(IndexCommandTest, KilledAtRandomMomentsThenResumedGivesExactlyTheCleanRunsF
   testing::TempDir tmp;
   const std::string photos = tmp.file("photos");
   make_many_photos(photos);
-  // --upsample 0: the copies are 960-1270 px, where faces are found without it; keeps the test short.
+  // Crash safety, not detection: HOG without upsampling (the copies are 960-1270 px, where it finds the
+  // faces without it) keeps the test short.
   std::string out, err;
-  ASSERT_EQ(testing::run_command(facedex(tmp.file("clean")) + "index --upsample 0 " + shell_quote(photos), &out, &err),
+  ASSERT_EQ(testing::run_command(
+                facedex(tmp.file("clean")) + "--detector hog index --upsample 0 " + shell_quote(photos), &out, &err),
             0)
       << err;
   const auto clean = export_faces(tmp.file("clean"));
@@ -227,8 +229,8 @@ TEST(IndexCommandTest, KilledAtRandomMomentsThenResumedGivesExactlyTheCleanRunsF
   std::printf("kill schedule seed %u\n", seed);
   for (int k = 0; k < 4; ++k) {
     const int ms = delay_ms(rng);
-    const pid_t pid =
-        spawn({testing::facedex_binary(), "--db", tmp.file("killed"), "index", "--upsample", "0", photos});
+    const pid_t pid = spawn({testing::facedex_binary(), "--db", tmp.file("killed"), "--detector", "hog", "index",
+                             "--upsample", "0", photos});
     ASSERT_GT(pid, 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     kill(pid, SIGKILL);
@@ -236,7 +238,8 @@ TEST(IndexCommandTest, KilledAtRandomMomentsThenResumedGivesExactlyTheCleanRunsF
     waitpid(pid, &status, 0);
     std::printf("kill %d after %d ms (%s)\n", k + 1, ms, WIFSIGNALED(status) ? "killed" : "had finished");
   }
-  ASSERT_EQ(testing::run_command(facedex(tmp.file("killed")) + "index --upsample 0 " + shell_quote(photos), &out, &err),
+  ASSERT_EQ(testing::run_command(
+                facedex(tmp.file("killed")) + "--detector hog index --upsample 0 " + shell_quote(photos), &out, &err),
             0)
       << err;
   EXPECT_EQ(testing::run_command(facedex(tmp.file("killed")) + "check", &out, &err), 0) << out << err;
