@@ -143,7 +143,8 @@ void add_detect_flags(CLI::App* cmd, models::DetectOptions& detect) {
       ->capture_default_str()
       ->check(CLI::Range(8, 1 << 16));
   cmd->add_option("--min-score", detect.min_score,
-                  "CNN detector: the least face probability kept (0..1; faces HOG also finds are kept from 0.5)")
+                  "CNN detector: the least face probability kept (0..1; faces HOG also finds are kept from 0.1, faces "
+                  "cut by the photo's edge from 0.5)")
       ->capture_default_str()
       ->check(distance_in(0, 1));
   cmd->add_option("--upsample", detect.upsample,

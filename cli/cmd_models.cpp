@@ -45,7 +45,7 @@ int run_models(const GlobalOptions& g, bool json, const std::string& export_path
                      {"landmarks", file_json(set->landmarks)},
                      {"landmark_points", set->landmark_points}};
     j["cnn_detector"] = set->cnn_detector ? file_json(*set->cnn_detector) : nlohmann::json();
-    if (set->cnn_detector) j["cnn_detector"]["licence"] = "MIT";
+    if (set->cnn_detector) j["cnn_detector"]["licence"] = models::kCnnDetectorLicence;
     j["detector"] = g.detector;
     j["embedder"] = embedder_name(g);
     j["same_person_distance"] = set->same_person_distance;

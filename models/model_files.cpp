@@ -168,9 +168,10 @@ Expected<ModelSet> locate_models(const std::string& user_dir_arg, const std::str
     if (!f) return f.status();
     set.cnn_detector = *f;
   } else if (is_regular_file(path = join(bundled_models_dir(), kCnnDetectorFile))) {
-    auto f = describe(path,
-                      "RetinaFace mnet.25 CNN face detector (insightface); from npm retinaface@0.0.6 (MIT), "
-                      "package/mnet.25_v2.onnx (bundled)");
+    auto f =
+        describe(path, std::string("RetinaFace mnet.25 CNN face detector (insightface); from npm retinaface@0.0.6, "
+                                   "package/mnet.25_v2.onnx (bundled); licence: ") +
+                           kCnnDetectorLicence);
     if (!f) return f.status();
     set.cnn_detector = *f;
   }

@@ -42,6 +42,9 @@ inline constexpr const char* kLandmarks68File = "shape_predictor_68_face_landmar
 inline constexpr const char* kLandmarks5File = "shape_predictor_5_face_landmarks.dat";
 // RetinaFace mnet.25, the CNN face detector (models/retinaface_network.h), as the pinned npm package ships it.
 inline constexpr const char* kCnnDetectorFile = "retinaface_mnet025.onnx";
+inline constexpr const char* kCnnDetectorLicence =
+    "MIT (npm package retinaface); the weights are insightface's, whose authors ask that their pretrained models "
+    "serve non-commercial research";
 // Its sha256, from models/detector_pins.txt: any other file is refused.
 const char* pinned_cnn_detector_sha256();
 // dlib's built-in HOG detector, decoded at build time (tools/write_hog_detector_main.cpp).
