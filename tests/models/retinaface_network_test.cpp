@@ -81,10 +81,9 @@ TEST(RetinaFaceNetworkTest, CutNetworkReproducesThePublishedGraphOnDemoPhotos) {
   }
 }
 
-TEST(RetinaFaceNetworkTest, DecodedBoxesSitOnTheFacesHogFinds) {
-  // Boxes decoded from the anchors must land on faces: on the demo photos,
-  // every face the network is sure of overlaps a face dlib's HOG finds there
-  // (FaceDetectorTest checks HOG's own boxes).
+TEST(RetinaFaceNetworkTest, DecodedBoxesAreFaceShapedAndInsideThePhoto) {
+  // The anchors' centres and sides decide where boxes land: confident boxes on
+  // a demo photo must be face-sized, a little taller than wide, and in the photo.
   auto net = RetinaFaceNetwork::load(detector_path());
   ASSERT_TRUE(net) << net.status().message();
   const cv::Mat rgb = demo_rgb(1);
