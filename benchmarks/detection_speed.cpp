@@ -3,7 +3,10 @@
 //  1. both detectors (cnn, and hog with the fastest kernel) on every photo
 //     rescaled to a long side of 250 px, 1920 px and 4000 px: ms per photo
 //     and faces found;
-//  2. each build of HOG's detection kernel in turn: generic (Debian's SSE2
+//  2. the CNN's network alone, run by each backend (OpenCV's DNN module, the
+//     library oneDNN replaced, and oneDNN) on the same input blobs of three
+//     sizes: ms per run and the ratio;
+//  3. each build of HOG's detection kernel in turn: generic (Debian's SSE2
 //     baseline), avx2-dlib-scan (dlib's HOG scanner at AVX2) and avx2 (window
 //     scores by models/hog_scan_avx2), with ratios against the generic build and
 //     whether every kernel found the same boxes as the generic build.
@@ -25,6 +28,7 @@
 #include "models/kernels/face_detection_kernel.h"
 #include "models/model_files.h"
 #include "models/photo_decoder.h"
+#include "models/retinaface_network.h"
 
 namespace {
 
@@ -108,7 +112,36 @@ int main(int argc, char** argv) {
                 side, ms[0], faces[0], ms[1], faces[1], ms[0] / ms[1]);
   }
 
-  // 2. HOG's kernel builds.
+  // 2. The CNN's network by backend.
+  if (set->cnn_detector) {
+    models::set_cnn_threads(1);
+    std::vector<std::unique_ptr<models::RetinaFaceNetwork>> nets;
+    for (auto backend : {models::CnnBackend::kOpencv, models::CnnBackend::kOnednn}) {
+      auto net = models::RetinaFaceNetwork::load(set->cnn_detector->path, backend);
+      if (!net) return std::fprintf(stderr, "%s\n", net.status().message().c_str()), 1;
+      nets.push_back(std::move(*net));
+    }
+    for (const cv::Size size : {cv::Size(256, 256), cv::Size(640, 480), cv::Size(2048, 1536)}) {
+      std::vector<cv::Mat> blobs;
+      for (const auto& rgb : photos) blobs.push_back(models::RetinaFaceNetwork::input_blob(rgb, size));
+      double ms[2] = {1e30, 1e30};
+      for (size_t b = 0; b < nets.size(); ++b) {
+        models::RetinaFaceNetwork::RawOutputs raw;
+        nets[b]->run(blobs[0], &raw);  // the first run at a shape sets it up
+        for (int r = 0; r < rounds; ++r) {
+          const auto start = std::chrono::steady_clock::now();
+          for (const auto& blob : blobs) nets[b]->run(blob, &raw);
+          ms[b] =
+              std::min(ms[b], 1000 * std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
+                                  double(blobs.size()));
+        }
+      }
+      std::printf("network %4dx%-4d: opencv %7.1f ms   onednn %7.1f ms   %.2fx\n", size.width, size.height, ms[0],
+                  ms[1], ms[0] / ms[1]);
+    }
+  }
+
+  // 3. HOG's kernel builds.
   std::vector<const models::DetectionKernelOps*> kernels{&models::generic_detection_kernel()};
   if (models::avx2_dlib_scan_detection_kernel()) kernels.push_back(models::avx2_dlib_scan_detection_kernel());
   if (models::avx2_detection_kernel()) kernels.push_back(models::avx2_detection_kernel());

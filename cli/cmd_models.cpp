@@ -49,6 +49,7 @@ int run_models(const GlobalOptions& g, bool json, const std::string& export_path
     j["detector"] = g.detector;
     j["embedder"] = embedder_name(g);
     j["same_person_distance"] = set->same_person_distance;
+    j["cnn_backend"] = models::cnn_backend_in_use();
     j["detector_kernel"] = models::FaceDetector::default_kernel_name();
     j["detector_module"] = models::FaceDetector::avx2_module_path();
     std::printf("%s\n", j.dump(2).c_str());
@@ -77,9 +78,9 @@ int run_models(const GlobalOptions& g, bool json, const std::string& export_path
                 embedder_name(g).c_str());
   if (g.detector == "cnn")
     std::printf(
-        "detector     cnn: RetinaFace mnet.25 boxes; dlib HOG (%s build) around each face seeds the 68 landmarks "
-        "(--detector hog: HOG alone)\n",
-        models::FaceDetector::default_kernel_name());
+        "detector     cnn: RetinaFace mnet.25 boxes (run by %s); dlib HOG (%s build) around each face seeds the 68 "
+        "landmarks (--detector hog: HOG alone)\n",
+        models::cnn_backend_in_use(), models::FaceDetector::default_kernel_name());
   else
     std::printf("detector     hog: dlib HOG, %s build (the AVX2 build is used when the CPU has it; same boxes)\n",
                 models::FaceDetector::default_kernel_name());

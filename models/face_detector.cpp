@@ -105,6 +105,8 @@ const char* detector_record_name(DetectorKind kind) {
   return kind == DetectorKind::kCnn ? "cnn-retinaface-mnet025" : "hog";
 }
 
+const char* cnn_backend_in_use() { return cnn_backend_name(default_cnn_backend()); }
+
 Expected<DetectorKind> parse_detector_kind(const std::string& name) {
   if (name == "cnn") return DetectorKind::kCnn;
   if (name == "hog") return DetectorKind::kHog;

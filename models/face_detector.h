@@ -77,9 +77,12 @@ struct FaceBox {
   int height() const { return bottom - top; }
 };
 
-// Threads the CNN detector (OpenCV's DNN module) may use per forward pass,
+// Threads the CNN detector (oneDNN, or OpenCV's DNN module) may use per forward pass,
 // process-wide. The indexer runs one single-threaded pipeline per core, so it sets 1.
 void set_cnn_threads(int threads);
+// What runs the CNN detector's network: "onednn", or "opencv" when
+// FACEDEX_CNN_BACKEND=opencv asks for OpenCV's DNN module.
+const char* cnn_backend_in_use();
 
 // Intersection over union of two boxes (0 when they do not touch).
 double box_overlap(const FaceBox& a, const FaceBox& b);

@@ -3,65 +3,14 @@
 #include <set>
 #include <string_view>
 
+#include "models/protobuf_reader.h"
 #include "models/protobuf_writer.h"
 
 namespace facedex::models {
 namespace {
 
-// One field of a protobuf message, as it was on the wire.
-struct Field {
-  int number = 0;
-  int wire_type = 0;
-  std::string_view value;  // the payload of length-delimited fields
-  std::string_view raw;    // the whole field, key included, to copy it unchanged
-};
-
-bool read_varint(std::string_view* in, uint64_t* v) {
-  *v = 0;
-  for (int shift = 0; shift < 64 && !in->empty(); shift += 7) {
-    const auto byte = uint8_t(in->front());
-    in->remove_prefix(1);
-    *v |= uint64_t(byte & 0x7f) << shift;
-    if (!(byte & 0x80)) return true;
-  }
-  return false;
-}
-
-// The fields of one message, or false when the bytes are not a message.
-bool read_fields(std::string_view message, std::vector<Field>* fields) {
-  fields->clear();
-  while (!message.empty()) {
-    const char* start = message.data();
-    uint64_t key = 0;
-    if (!read_varint(&message, &key)) return false;
-    Field f;
-    f.number = int(key >> 3);
-    f.wire_type = int(key & 7);
-    uint64_t n = 0;
-    switch (f.wire_type) {
-      case 0:
-        if (!read_varint(&message, &n)) return false;
-        break;
-      case 1:
-      case 5: {
-        const size_t width = f.wire_type == 1 ? 8 : 4;
-        if (message.size() < width) return false;
-        message.remove_prefix(width);
-        break;
-      }
-      case 2:
-        if (!read_varint(&message, &n) || n > message.size()) return false;
-        f.value = message.substr(0, n);
-        message.remove_prefix(n);
-        break;
-      default:
-        return false;
-    }
-    f.raw = std::string_view(start, size_t(message.data() - start));
-    fields->push_back(f);
-  }
-  return true;
-}
+using protobuf::Field;
+using protobuf::read_fields;
 
 // onnx.proto field numbers.
 constexpr int kModelGraph = 7;

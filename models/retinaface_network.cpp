@@ -1,6 +1,7 @@
 #include "models/retinaface_network.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -10,6 +11,8 @@
 #include <sstream>
 
 #include "models/face_detector.h"
+#include "models/onednn_conv_net.h"
+#include "models/onnx_graph.h"
 #include "models/onnx_graph_cut.h"
 
 namespace facedex::models {
@@ -51,32 +54,56 @@ Expected<std::shared_ptr<const std::string>> cut_model(const std::string& path) 
 
 int round_up(int v, int multiple) { return (v + multiple - 1) / multiple * multiple; }
 
+std::atomic<int> cnn_threads{0};  // 0 until set_cnn_threads: the libraries' defaults
+
 }  // namespace
 
 std::string retinaface_scores_tensor(int stride) { return "face_rpn_cls_score_stride" + std::to_string(stride); }
 std::string retinaface_offsets_tensor(int stride) { return "face_rpn_bbox_pred_stride" + std::to_string(stride); }
 
-void set_cnn_threads(int threads) { cv::setNumThreads(std::max(1, threads)); }
+void set_cnn_threads(int threads) {
+  cnn_threads = std::max(1, threads);
+  cv::setNumThreads(cnn_threads);
+}
+
+const char* cnn_backend_name(CnnBackend backend) { return backend == CnnBackend::kOpencv ? "opencv" : "onednn"; }
+
+CnnBackend default_cnn_backend() {
+  const char* env = std::getenv("FACEDEX_CNN_BACKEND");
+  return env && std::string(env) == "opencv" ? CnnBackend::kOpencv : CnnBackend::kOnednn;
+}
 
 struct RetinaFaceNetwork::Impl {
-  cv::dnn::Net net;
+  CnnBackend backend = CnnBackend::kOnednn;
+  std::unique_ptr<OnednnConvNet> onednn;
+  cv::dnn::Net opencv;
 };
 
 RetinaFaceNetwork::RetinaFaceNetwork(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 RetinaFaceNetwork::~RetinaFaceNetwork() = default;
 
-Expected<std::unique_ptr<RetinaFaceNetwork>> RetinaFaceNetwork::load(const std::string& path) {
+Expected<std::unique_ptr<RetinaFaceNetwork>> RetinaFaceNetwork::load(const std::string& path, CnnBackend backend) {
   auto model = cut_model(path);
   if (!model) return model.status();
   auto impl = std::make_unique<Impl>();
+  impl->backend = backend;
+  if (backend == CnnBackend::kOnednn) {
+    auto graph = read_onnx_graph(**model);
+    if (!graph) return Status::invalid_input(path + ": " + graph.status().message());
+    auto net = OnednnConvNet::create(*graph, raw_tensors());
+    if (!net)
+      return Status::invalid_input(path + ": oneDNN cannot run this face detector (" + net.status().message() + ")");
+    impl->onednn = std::move(*net);
+    return std::unique_ptr<RetinaFaceNetwork>(new RetinaFaceNetwork(std::move(impl)));
+  }
   try {
-    impl->net = cv::dnn::readNetFromONNX((*model)->data(), (*model)->size());
+    impl->opencv = cv::dnn::readNetFromONNX((*model)->data(), (*model)->size());
   } catch (const cv::Exception& e) {
     return Status::invalid_input(path + ": OpenCV cannot load this face detector (" + e.what() + ")");
   }
-  if (impl->net.empty()) return Status::invalid_input(path + ": OpenCV loaded an empty face detector");
-  impl->net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
-  impl->net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+  if (impl->opencv.empty()) return Status::invalid_input(path + ": OpenCV loaded an empty face detector");
+  impl->opencv.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+  impl->opencv.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
   return std::unique_ptr<RetinaFaceNetwork>(new RetinaFaceNetwork(std::move(impl)));
 }
 
@@ -100,17 +127,28 @@ cv::Mat RetinaFaceNetwork::input_blob(const cv::Mat& rgb, cv::Size size) {
   return blob;
 }
 
+CnnBackend RetinaFaceNetwork::backend() const { return impl_->backend; }
+
 void RetinaFaceNetwork::run(const cv::Mat& blob, RawOutputs* out) {
-  impl_->net.setInput(blob);
-  const std::vector<std::string> names = raw_tensors();
   std::vector<cv::Mat> outs;
-  impl_->net.forward(outs, std::vector<cv::String>(names.begin(), names.end()));
+  if (impl_->onednn) {
+    impl_->onednn->set_threads(cnn_threads);
+    impl_->onednn->run(blob, &outs);
+  } else {
+    run_opencv(blob, &outs);
+  }
   out->scores.clear();
   out->offsets.clear();
-  for (size_t i = 0; i < outs.size(); i += 2) {
+  for (size_t i = 0; i + 1 < outs.size(); i += 2) {
     out->scores.push_back(outs[i]);
     out->offsets.push_back(outs[i + 1]);
   }
+}
+
+void RetinaFaceNetwork::run_opencv(const cv::Mat& blob, std::vector<cv::Mat>* outs) {
+  impl_->opencv.setInput(blob);
+  const std::vector<std::string> names = raw_tensors();
+  impl_->opencv.forward(*outs, std::vector<cv::String>(names.begin(), names.end()));
 }
 
 std::vector<ScoredBox> RetinaFaceNetwork::decode(const RawOutputs& raw, float min_score) {

@@ -1,5 +1,6 @@
 // RetinaFace with a MobileNet-0.25 backbone (insightface's mnet.25, MIT
-// licence): a 1.7 MB convolutional face detector run by OpenCV's DNN module.
+// licence): a 1.7 MB convolutional face detector, run by oneDNN
+// (models/onednn_conv_net.h) or by OpenCV's DNN module, its reference.
 //
 // The published graph runs only at 640x640 (models/onnx_graph_cut.h says
 // why). facedex feeds its pyramid's upsampled maps straight on and cuts it at
@@ -8,7 +9,7 @@
 // upstream does. Its five landmarks are cut away: the 68 dlib places are what
 // descriptors need (face_detector.h).
 //
-// Not thread-safe (an OpenCV network keeps buffers): one per thread.
+// Not thread-safe (a network keeps buffers): one per thread.
 #pragma once
 
 #include <array>
@@ -38,10 +39,18 @@ inline constexpr int kRetinaFacePublishedSide = 640;
 std::string retinaface_scores_tensor(int stride);   // 1 x 4 x H x W: background, background, face, face
 std::string retinaface_offsets_tensor(int stride);  // 1 x 8 x H x W: dx, dy, dw, dh per anchor
 
+// What runs the network: oneDNN (models/onednn_conv_net.h), or OpenCV's DNN
+// module, the reference it is tested against.
+enum class CnnBackend { kOnednn, kOpencv };
+const char* cnn_backend_name(CnnBackend backend);
+// oneDNN, unless FACEDEX_CNN_BACKEND=opencv.
+CnnBackend default_cnn_backend();
+
 class RetinaFaceNetwork {
  public:
   // Reads the published ONNX file and cuts it. Fails with the file named.
-  static Expected<std::unique_ptr<RetinaFaceNetwork>> load(const std::string& path);
+  static Expected<std::unique_ptr<RetinaFaceNetwork>> load(const std::string& path,
+                                                           CnnBackend backend = default_cnn_backend());
   ~RetinaFaceNetwork();
 
   // The network's input for `rgb` (CV_8UC3, RGB) resized to `size`: NCHW
@@ -54,6 +63,7 @@ class RetinaFaceNetwork {
     std::vector<cv::Mat> scores, offsets;
   };
   void run(const cv::Mat& blob, RawOutputs* out);
+  CnnBackend backend() const;
 
   // Every anchor's face probability and decoded box, in the input's pixels,
   // keeping those scoring at least `min_score` (no suppression). Level by
@@ -65,6 +75,8 @@ class RetinaFaceNetwork {
   std::vector<ScoredBox> detect_at_scale(const cv::Mat& rgb, double scale, float min_score);
 
  private:
+  void run_opencv(const cv::Mat& blob, std::vector<cv::Mat>* outs);
+
   struct Impl;
   explicit RetinaFaceNetwork(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
