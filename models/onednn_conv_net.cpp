@@ -238,7 +238,8 @@ struct BufferPool {
       bytes.resize(i + 1, 0);
     }
     if (bytes[i] < need) {
-      const size_t rounded = (need + 63) / 64 * 64;
+      // Half again as much: photos of growing sizes grow it a few times only.
+      const size_t rounded = (std::max(need, bytes[i] + bytes[i] / 2) + 63) / 64 * 64;
       blocks[i].reset(static_cast<float*>(std::aligned_alloc(64, rounded)));
       if (!blocks[i]) throw std::bad_alloc();
       bytes[i] = rounded;

@@ -56,6 +56,51 @@ int round_up(int v, int multiple) { return (v + multiple - 1) / multiple * multi
 
 std::atomic<int> cnn_threads{0};  // 0 until set_cnn_threads: the libraries' defaults
 
+// Storage reused from call to call: large photos' inputs are tens of MB, and
+// fresh pages cost a fault each.
+template <typename T>
+struct GrowingBuffer {
+  std::unique_ptr<T[]> data;  // uninitialised: every use writes it all
+  size_t size = 0;
+
+  T* at_least(size_t n) {
+    if (n > size) {
+      size = std::max(n, size + size / 2);
+      data.reset(new T[size]);
+    }
+    return data.get();
+  }
+};
+
+// The input for `rgb` resized to `size`, in `blob` over `blob_store`; the
+// resized pixels go to `sized_store`.
+void fill_input_blob(const cv::Mat& rgb, cv::Size size, GrowingBuffer<uint8_t>* sized_store,
+                     GrowingBuffer<float>* blob_store, cv::Mat* blob) {
+  cv::Mat sized = rgb;
+  if (rgb.size() != size) {
+    sized = cv::Mat(size, CV_8UC3, sized_store->at_least(size_t(size.area()) * 3));
+    const bool shrinking = size.width < rgb.cols && size.height < rgb.rows;
+    cv::resize(rgb, sized, size, 0, 0, shrinking ? cv::INTER_AREA : cv::INTER_LINEAR);
+  }
+  const int rows = round_up(size.height, kRetinaFaceInputMultiple);
+  const int cols = round_up(size.width, kRetinaFaceInputMultiple);
+  const size_t plane = size_t(rows) * size_t(cols);
+  float* out = blob_store->at_least(3 * plane);
+  const int dims[] = {1, 3, rows, cols};
+  *blob = cv::Mat(4, dims, CV_32F, out);
+  for (int ch = 0; ch < 3; ++ch)
+    for (int r = 0; r < rows; ++r) {
+      float* to = out + size_t(ch) * plane + size_t(r) * size_t(cols);
+      if (r >= size.height) {
+        std::fill(to, to + cols, 0.f);
+        continue;
+      }
+      const uint8_t* row = sized.ptr<uint8_t>(r) + ch;
+      for (int c = 0; c < size.width; ++c) to[c] = row[3 * c];
+      std::fill(to + size.width, to + cols, 0.f);
+    }
+}
+
 }  // namespace
 
 std::string retinaface_scores_tensor(int stride) { return "face_rpn_cls_score_stride" + std::to_string(stride); }
@@ -75,6 +120,8 @@ CnnBackend default_cnn_backend() {
 
 struct RetinaFaceNetwork::Impl {
   CnnBackend backend = CnnBackend::kOnednn;
+  GrowingBuffer<uint8_t> sized_store;  // detect_at_scale's resized photo and input, reused
+  GrowingBuffer<float> blob_store;
   std::unique_ptr<OnednnConvNet> onednn;
   cv::dnn::Net opencv;
 };
@@ -108,23 +155,11 @@ Expected<std::unique_ptr<RetinaFaceNetwork>> RetinaFaceNetwork::load(const std::
 }
 
 cv::Mat RetinaFaceNetwork::input_blob(const cv::Mat& rgb, cv::Size size) {
-  cv::Mat sized = rgb;
-  if (rgb.size() != size) {
-    const bool shrinking = size.width < rgb.cols && size.height < rgb.rows;
-    cv::resize(rgb, sized, size, 0, 0, shrinking ? cv::INTER_AREA : cv::INTER_LINEAR);
-  }
-  const int rows = round_up(size.height, kRetinaFaceInputMultiple);
-  const int cols = round_up(size.width, kRetinaFaceInputMultiple);
-  const int dims[] = {1, 3, rows, cols};
-  cv::Mat blob(4, dims, CV_32F, cv::Scalar(0));
-  const size_t plane = size_t(rows) * size_t(cols);
-  float* out = blob.ptr<float>();
-  for (int r = 0; r < size.height; ++r) {
-    const uint8_t* row = sized.ptr<uint8_t>(r);
-    for (int c = 0; c < size.width; ++c)
-      for (int ch = 0; ch < 3; ++ch) out[size_t(ch) * plane + size_t(r) * size_t(cols) + size_t(c)] = row[3 * c + ch];
-  }
-  return blob;
+  GrowingBuffer<uint8_t> sized;
+  GrowingBuffer<float> store;
+  cv::Mat blob;
+  fill_input_blob(rgb, size, &sized, &store, &blob);
+  return blob.clone();  // owning
 }
 
 CnnBackend RetinaFaceNetwork::backend() const { return impl_->backend; }
@@ -186,7 +221,9 @@ std::vector<ScoredBox> RetinaFaceNetwork::decode(const RawOutputs& raw, float mi
 std::vector<ScoredBox> RetinaFaceNetwork::detect_at_scale(const cv::Mat& rgb, double scale, float min_score) {
   const cv::Size size(std::max(1, int(std::lround(rgb.cols * scale))), std::max(1, int(std::lround(rgb.rows * scale))));
   RawOutputs raw;
-  run(input_blob(rgb, size), &raw);
+  cv::Mat blob;
+  fill_input_blob(rgb, size, &impl_->sized_store, &impl_->blob_store, &blob);
+  run(blob, &raw);
   std::vector<ScoredBox> boxes = decode(raw, min_score);
   const float sx = float(rgb.cols) / float(size.width), sy = float(rgb.rows) / float(size.height);
   for (auto& b : boxes) {
