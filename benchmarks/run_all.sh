@@ -19,10 +19,12 @@ cmake --build build -j"$(nproc)" >/dev/null
   find "$data/lfw-dev/images" -name '*.jpg' | sort | head -50 >"${TMPDIR:-/tmp}/facedex-detection-list.txt"
   build/benchmarks/detection_speed --rounds 5 "${TMPDIR:-/tmp}/facedex-detection-list.txt"
   build/benchmarks/detection_speed --rounds 3 .deps/face-api/package/demo/sample*.jpg
+  echo "### Winograd layer by layer"; OMP_NUM_THREADS=1 build/benchmarks/winograd_layers --rounds 30
   echo "### indexing throughput"; benchmarks/run_indexing.sh "$data"
   echo "### indexing memory"; benchmarks/run_memory.sh "$data"
   echo "### LFW identification and verification (indexes lfw-dev into $db)"; benchmarks/run_lfw.sh "$data/lfw-dev" "$db"
   echo "### LFW clustering"; build/benchmarks/lfw_clustering --db "$db"
+  echo "### atypical-pose faces in clusters"; benchmarks/run_profile_clustering.sh "$data"
   echo "### search at scale"; build/benchmarks/search_at_scale --db "$db"
   echo "### clustering at scale"
   for n in 100000 1000000; do build/benchmarks/clustering_at_scale --db "$db" --size "$n"; done
