@@ -5,8 +5,14 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/check_format.sh
 scripts/check_boundaries.sh
-cd "${FACEDEX_BUILD_DIR:-build}"
-ctest --output-on-failure -j2
+build=${FACEDEX_BUILD_DIR:-build}
+(cd "$build" && ctest --output-on-failure -j2)
 # Again with every hand-written AVX2 kernel switched off: the portable paths
 # are what CPUs without AVX2 run (util/kernel_choice.h).
-FACEDEX_KERNELS=generic ctest --output-on-failure -j2
+(cd "$build" && FACEDEX_KERNELS=generic ctest --output-on-failure -j2)
+# Sanitizers, each in its own build tree (scripts/test_sanitizers.sh):
+# ASan+UBSan on the unit tests, TSan on the storage and indexer tests.
+# FACEDEX_SANITIZERS=0 skips them (a quicker local run).
+if [ "${FACEDEX_SANITIZERS:-1}" != 0 ]; then
+  scripts/test_sanitizers.sh
+fi

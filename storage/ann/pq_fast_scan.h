@@ -7,7 +7,10 @@
 // "Search at scale"): 64 MB of floats per query at this machine's ~5-9 GB/s.
 // Here each vector takes 16 or 32 bytes instead of 512 and a block of 32
 // vectors is scored with one byte-shuffle per subquantizer (the "fast scan" of
-// André et al., also in FAISS, whose Debian build has no AVX2 for it).
+// André et al.). FAISS has it too, but Debian's FAISS 1.7.3 is a generic build
+// (no AVX2 for it) and its fast-scan lists (BlockInvertedLists) cannot remove
+// ids, which deleting photos needs; RESULTS.md, "FAISS's own fast scan", has
+// the comparison.
 //
 // Codes: 32 subquantizers of 4 dimensions or 64 of 2, 16 centroids each, of
 // the vectors rotated by a BalancedRotation (storage/ann/balanced_rotation.h).

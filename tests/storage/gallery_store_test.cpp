@@ -2,7 +2,7 @@
 #include <unistd.h>
 
 #include "storage/gallery.h"
-#include "tests/support/test_photos.h"
+#include "tests/support/temp_files.h"
 
 namespace facedex::storage {
 namespace {

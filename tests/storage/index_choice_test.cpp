@@ -11,7 +11,7 @@
 #include "storage/ann/pq_fast_scan.h"
 #include "storage/gallery.h"
 #include "tests/support/clumped_descriptors.h"
-#include "tests/support/test_photos.h"
+#include "tests/support/temp_files.h"
 
 namespace facedex::storage {
 namespace {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "models/model_constants.h"
+#include "tests/support/temp_files.h"
 
 namespace facedex::testing {
 
@@ -20,23 +21,6 @@ std::string demo_photo(int n);
 // The facedex binary under test.
 std::string facedex_binary();
 
-// A fresh directory under the system temp dir, removed (recursively) on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-std::string read_file(const std::string& path);
-void write_file(const std::string& path, const std::string& bytes);
-
 // RGB image -> JPEG bytes.
 std::string encode_jpeg(const cv::Mat& rgb, int quality = 95);
 // Inserts an EXIF APP1 segment holding only an Orientation tag after the SOI.
@@ -45,15 +29,11 @@ std::string with_exif_orientation(const std::string& jpeg, int orientation);
 // viewer how to undo it: clockwise_degrees 90 -> tag 8, 180 -> 3, 270 -> 6.
 std::string rotated_jpeg_with_exif(const cv::Mat& upright_rgb, int clockwise_degrees, int quality = 95);
 
-// Runs a shell command; returns its exit status and fills stdout/stderr.
-int run_command(const std::string& command, std::string* out = nullptr, std::string* err = nullptr);
 // One JSON value per non-empty line (the --json output of most commands).
 std::vector<nlohmann::json> parse_lines(const std::string& text);
 // `exiv2 -px FILE` (exiv2's own command, independent of facedex's reader):
 // every XMP key with its value as text.
 std::map<std::string, std::string> exiv2_xmp_values(const std::string& file);
-// Quotes an argument for /bin/sh.
-std::string shell_quote(const std::string& s);
 
 }  // namespace facedex::testing
 
