@@ -185,7 +185,7 @@ int main(int argc, char** argv) {
 
   const search::IdentityRule defaults;
   for (const auto& h : halves) {
-    const Outcome nn06 = evaluate(h.probes, *h.gallery, h.names, {1, 0.6f, 0.f, true});
+    const Outcome nn06 = evaluate(h.probes, *h.gallery, h.names, {1, 0.6f, 0.f, true, std::nullopt});
     const Outcome def = evaluate(h.probes, *h.gallery, h.names, defaults);
     std::printf("\n%s: %zu people enrolled (one photo each), %zu probes of enrolled people, %zu of strangers\n", h.name,
                 h.gallery->size(), def.enrolled_probes, def.stranger_probes);
@@ -203,16 +203,16 @@ int main(int argc, char** argv) {
   } plain, margin;
   for (float t = 0.30f; t <= 0.60f; t += 0.01f) {
     for (float m = 0.f; m <= 0.20f; m += 0.005f) {
-      const search::IdentityRule r{defaults.k, t, m, false};
+      const search::IdentityRule r{defaults.k, t, m, false, std::nullopt};
       const Outcome o = evaluate(halves[0].probes, *halves[0].gallery, halves[0].names, r);
       if (o.reject >= 0.95 && o.accept > margin.o.accept) margin = {t, m, o};
       if (m == 0.f && o.reject >= 0.95 && o.accept > plain.o.accept) plain = {t, 0, o};
     }
   }
   const Outcome plain_eval =
-      evaluate(halves[1].probes, *halves[1].gallery, halves[1].names, {defaults.k, plain.t, 0, true});
-  const Outcome margin_eval =
-      evaluate(halves[1].probes, *halves[1].gallery, halves[1].names, {defaults.k, margin.t, margin.m, false});
+      evaluate(halves[1].probes, *halves[1].gallery, halves[1].names, {defaults.k, plain.t, 0, true, std::nullopt});
+  const Outcome margin_eval = evaluate(halves[1].probes, *halves[1].gallery, halves[1].names,
+                                       {defaults.k, margin.t, margin.m, false, std::nullopt});
   std::printf("\nchosen on the calibration half for >= 95%% strangers rejected, reported on the evaluation half:\n");
   std::printf("  plain threshold %.2f:             enrolled named right %.1f%%, strangers rejected %.1f%%\n", plain.t,
               100 * plain_eval.accept, 100 * plain_eval.reject);

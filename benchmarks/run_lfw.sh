@@ -1,16 +1,39 @@
 #!/usr/bin/env bash
 # LFW development view: index ../shared/data/lfw-dev with facedex, then measure
-# identification (the `who` rule) and verification. Prints the figures.
+# identification (the `who` rule: on named faces only, and on a library of
+# unnamed photos at three gallery sizes) and verification. Prints the figures.
 #   benchmarks/run_lfw.sh [LFW_DEV_DIR] [DB_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lfw=${1:-../shared/data/lfw-dev}
 db=${2:-${TMPDIR:-/tmp}/facedex-lfw-dev-db}
+data=$(dirname "$lfw")
 scripts/setup.sh >/dev/null
 build=${FACEDEX_BUILD_DIR:-build}
 cmake -S . -B "$build" -DFACEDEX_BUILD_BENCHMARKS=ON >/dev/null
-cmake --build "$build" --target lfw_identification -j"$(nproc)" >/dev/null
+cmake --build "$build" --target lfw_identification lfw_who -j"$(nproc)" >/dev/null
 echo "indexing $lfw/images into $db (incremental: a second run is quick)"
 "$build/cli/facedex" --db "$db" index --json "$lfw/images" 2>/dev/null |
   python3 -c 'import json,sys; j=json.load(sys.stdin); print("indexed %d photos, %d faces in %.0f s (%.1f photos/s)" % (j["photos_seen"], j["faces_in_index"], j["seconds"], j["photos_per_second"]))'
 "$build/benchmarks/lfw_identification" --db "$db" --lfw "$lfw"
+
+# The library for lfw_who: per person with two or more photos the first and
+# every second one after the second (copies: index skips symlinks), and the
+# other sets' photos as distractors.
+library=$db-library
+rm -rf "$library" "$library-photos"
+for dir in "$lfw"/images/*/; do
+  photos=("$dir"*)
+  [ ${#photos[@]} -ge 2 ] || continue
+  person=$(basename "$dir")
+  mkdir -p "$library-photos/lfw/$person"
+  for i in "${!photos[@]}"; do
+    if [ "$i" -eq 0 ] || { [ "$i" -ge 2 ] && [ $((i % 2)) -eq 0 ]; }; then
+      cp "${photos[$i]}" "$library-photos/lfw/$person/"
+    fi
+  done
+done
+"$build/cli/facedex" --db "$library" -q index "$library-photos/lfw" "$data/wider-dev" "$data/groups" "$data/people"
+echo
+"$build/benchmarks/lfw_who" --library "$library" --probes "$db"
+rm -rf "$library" "$library-photos"

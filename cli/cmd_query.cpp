@@ -39,6 +39,15 @@ nlohmann::json matches_json(const std::vector<search::GalleryMatch>& matches) {
 }
 
 // "face 12  cluster 3  Barack Obama (automatic)  +2 copies" for a terminal.
+// Why the nearest person was or was not accepted: null under --threshold.
+nlohmann::json evidence_json(const search::FaceAnswer& a) {
+  if (!a.evidence) return nullptr;
+  return {{"score", a.score},
+          {"margin", a.evidence->margin},
+          {"probe_crowding", a.evidence->probe_crowding},
+          {"reference_crowding", a.evidence->reference_crowding}};
+}
+
 std::string match_line(const search::GalleryMatch& m) {
   std::string s = "face " + std::to_string(m.face_id);
   if (!m.person.empty())
@@ -132,6 +141,7 @@ int run_who(const GlobalOptions& g, const QueryOptions& o, bool raw_search) {
         j["faces"].push_back({{"box", box_json(probe.faces[i].box)},
                               {"identity", a.identity ? nlohmann::json(*a.identity) : nlohmann::json()},
                               {"distance", a.distance ? nlohmann::json(*a.distance) : nlohmann::json()},
+                              {"evidence", evidence_json(a)},
                               {"candidates", candidates},
                               {"matches", matches_json(a.matches)}});
         if (o.json) continue;

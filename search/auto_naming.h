@@ -18,7 +18,7 @@ namespace facedex::search {
 struct AutoNameOptions {
   // Stricter than `who`'s rule: a name nobody asked for must be right nearly
   // always (benchmarks/auto_naming.sh, benchmarks/RESULTS.md).
-  IdentityRule rule{10, 0.45f, 0.08f, false};
+  IdentityRule rule{10, 0.45f, 0.08f, false, std::nullopt};
   // Also name faces of a cluster whose user-named faces are all one person P,
   // when the face's nearest user-named person is P too, at most this far
   // (the cluster alone, at its merging threshold, names look-alikes). Off by

@@ -9,19 +9,39 @@
 
 namespace facedex::search {
 
+CrowdingWeights default_crowding_weights() {
+  // Fitted by benchmarks/lfw_who (benchmarks/RESULTS.md, "who on a gallery").
+  return {-2.6170f, -36.2260f, 18.1901f, 1.2906f, 32.1502f};
+}
+
 IdentityRule identity_rule_for_model(float same_person_distance) {
   IdentityRule rule;
   const float scale = same_person_distance / models::kSamePersonDistance;
   rule.max_distance *= scale;
   rule.min_margin *= scale;
+  // Every feature is a distance: weights divide by the scale, the bias stays.
+  CrowdingWeights w = default_crowding_weights();
+  w.distance /= scale;
+  w.margin /= scale;
+  w.probe_crowding /= scale;
+  w.reference_crowding /= scale;
+  rule.crowding = w;
   return rule;
+}
+
+float crowding_score(const IdentityEvidence& e, const CrowdingWeights& w) {
+  return w.bias + w.distance * e.distance + w.margin * e.margin + w.probe_crowding * e.probe_crowding +
+         w.reference_crowding * e.reference_crowding;
 }
 
 std::vector<Candidate> rank_candidates(const std::vector<NamedNeighbor>& neighbors) {
   std::map<uint64_t, Candidate> by_person;
   for (const auto& n : neighbors) {
-    auto [it, inserted] = by_person.try_emplace(n.person_id, Candidate{n.person_id, n.distance, 0});
-    it->second.distance = std::min(it->second.distance, n.distance);
+    auto [it, inserted] = by_person.try_emplace(n.person_id, Candidate{n.person_id, n.distance, 0, n.face_id});
+    if (n.distance < it->second.distance) {
+      it->second.distance = n.distance;
+      it->second.face_id = n.face_id;
+    }
     ++it->second.votes;
   }
   std::vector<Candidate> out;
@@ -40,10 +60,17 @@ bool accepts(const std::vector<Candidate>& candidates, const IdentityRule& rule)
 }
 
 std::vector<int> assign_identities(const std::vector<std::vector<Candidate>>& faces, const IdentityRule& rule) {
+  std::vector<bool> accepted(faces.size());
+  for (size_t i = 0; i < faces.size(); ++i) accepted[i] = accepts(faces[i], rule);
+  return assign_identities(faces, accepted);
+}
+
+std::vector<int> assign_identities(const std::vector<std::vector<Candidate>>& faces,
+                                   const std::vector<bool>& accepted) {
   std::vector<int> out(faces.size(), -1);
   std::vector<size_t> order;
   for (size_t i = 0; i < faces.size(); ++i)
-    if (accepts(faces[i], rule)) order.push_back(i);
+    if (accepted[i] && !faces[i].empty()) order.push_back(i);
   // Nearest claims first: the face closest to a person keeps them.
   std::sort(order.begin(), order.end(),
             [&](size_t a, size_t b) { return faces[a][0].distance < faces[b][0].distance; });

@@ -98,6 +98,13 @@ class WhoCommandTest : public ::testing::Test {
     for (const auto& f : lines[0]["faces"]) {
       const int cx = photos_[sample].cols - (f["box"][0].get<int>() + f["box"][2].get<int>()) / 2;
       ids[cx] = f["identity"].is_null() ? "" : f["identity"].get<std::string>();
+      // The default rule weighs the gallery around the face; a name needs a score >= 0.
+      if (!f["identity"].is_null()) {
+        EXPECT_FALSE(f["evidence"].is_null()) << f.dump();
+        if (!f["evidence"].is_null()) {
+          EXPECT_GE(f["evidence"]["score"].get<double>(), 0.0) << f.dump();
+        }
+      }
     }
     return ids;
   }

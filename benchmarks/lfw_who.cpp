@@ -1,0 +1,335 @@
+// `who` on a gallery that knows more than the names: LFW-dev people enrolled
+// with one named photo each into a library of unnamed photos, asked about
+// photos the library does not hold, at three gallery sizes.
+//
+//   lfw_who --library DB --probes DB [--dump FILE]
+//
+// --library: a gallery indexed from, for each LFW-dev person with two or more
+// photos, the first photo (enrolled) and every second photo after the second
+// (unnamed), plus distractor photos of other people (wider-dev, groups,
+// people); nothing named, not clustered. --probes: a gallery of all LFW-dev
+// photos, which gives the probes' descriptors (main face: box centre nearest
+// the photo's centre). Probes: photos 2, 4, ... of enrolled people (never in
+// the library) and the photos of single-photo people (strangers: the answer
+// must be "unknown").
+//
+// Each scenario copies the library, names the enrolled faces as a user would,
+// clusters it and names automatically as `facedex cluster` does, then asks
+// search::Identifier. Scenarios: one half's people named, both halves' named,
+// both halves' and every distractor face named as a person of its own; each
+// probed with one half's probes. Halves are split by a hash of the name. The
+// crowding rule's weights are fitted (logistic regression) on the calibration
+// half's scenarios, with the threshold that leaves 97% of their strangers
+// unknown, and reported on the other half.
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "search/auto_naming.h"
+#include "search/gallery_clusters.h"
+#include "search/identity_rule.h"
+#include "search/people.h"
+#include "search/who.h"
+#include "storage/gallery.h"
+
+using namespace facedex;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Key {
+  std::string person;
+  int number = 0;
+  bool operator<(const Key& o) const { return person != o.person ? person < o.person : number < o.number; }
+};
+
+// ".../Aaron_Peirsol/Aaron_Peirsol_0002.jpg" -> ("Aaron_Peirsol", 2); false for other photos.
+bool parse_lfw_path(const std::string& path, Key* key) {
+  const auto slash = path.find_last_of('/');
+  const auto us = path.find_last_of('_');
+  const auto dot = path.find_last_of('.');
+  if (slash == std::string::npos || us == std::string::npos || dot == std::string::npos || us < slash) return false;
+  const std::string folder = path.substr(0, slash);
+  key->person = path.substr(slash + 1, us - slash - 1);
+  if (folder.size() < key->person.size() || folder.substr(folder.size() - key->person.size()) != key->person)
+    return false;
+  key->number = std::atoi(path.substr(us + 1, dot - us - 1).c_str());
+  return true;
+}
+
+// Main face (box centre nearest the photo's centre) of every LFW photo; other faces' ids in `others`.
+std::map<Key, storage::Face> main_faces(const storage::GalleryStore& store, std::vector<uint64_t>* others) {
+  std::map<Key, storage::Face> out;
+  const Status s = store.for_each_photo([&](const storage::Photo& p) {
+    Key key;
+    const bool lfw = parse_lfw_path(p.path, &key);
+    double best = 1e18;
+    for (uint64_t fid : p.face_ids) {
+      auto f = store.face(fid);
+      if (!f || !*f) continue;
+      if (!lfw) {
+        if (others) others->push_back(fid);
+        continue;
+      }
+      const double cx = ((*f)->box.left + (*f)->box.right) / 2.0 - p.width / 2.0;
+      const double cy = ((*f)->box.top + (*f)->box.bottom) / 2.0 - p.height / 2.0;
+      if (cx * cx + cy * cy < best) {
+        best = cx * cx + cy * cy;
+        out[key] = **f;
+      }
+    }
+    return true;
+  });
+  if (!s) std::fprintf(stderr, "%s\n", s.message().c_str()), std::exit(1);
+  return out;
+}
+
+int half_of(const std::string& person) { return int(std::hash<std::string>()(person) % 2); }
+
+struct Sample {
+  bool stranger = false;
+  bool right = false;  // the nearest person is the probe's own
+  search::IdentityEvidence evidence;
+  bool old_rule = false;  // accepted by the distance-and-margin rule on named faces
+  bool rank1 = false;
+};
+
+struct Scenario {
+  std::string name;
+  std::vector<int> named_halves;
+  int probe_half = 0;
+  bool name_distractors = false;
+  size_t named_people = 0;
+  std::vector<Sample> samples;
+};
+
+void run_scenario(Scenario& sc, const std::string& library, const std::map<Key, storage::Face>& probes_main,
+                  const std::string& work) {
+  const std::string db = work + "/" + std::to_string(std::hash<std::string>()(sc.name));
+  fs::remove_all(db);
+  fs::copy(library, db, fs::copy_options::recursive);
+  auto opened = storage::Gallery::open(db, storage::OpenMode::kReadWrite, nullptr);
+  if (!opened) std::fprintf(stderr, "%s\n", opened.status().message().c_str()), std::exit(1);
+  storage::Gallery& gallery = **opened;
+  std::vector<uint64_t> distractors;
+  const auto library_main = main_faces(gallery.store(), &distractors);
+  std::map<std::string, std::vector<int>> library_numbers;
+  for (const auto& [key, face] : library_main) library_numbers[key.person].push_back(key.number);
+  for (const auto& [person, numbers] : library_numbers) {
+    if (std::find(sc.named_halves.begin(), sc.named_halves.end(), half_of(person)) == sc.named_halves.end()) continue;
+    const uint64_t face = library_main.at({person, numbers.front()}).id;
+    auto named = search::name_faces(gallery, {face}, person, {});
+    if (!named) std::fprintf(stderr, "%s\n", named.status().message().c_str()), std::exit(1);
+    ++sc.named_people;
+  }
+  if (sc.name_distractors)
+    for (uint64_t fid : distractors) {
+      if (!search::name_faces(gallery, {fid}, "distractor " + std::to_string(fid), {})) std::exit(1);
+      ++sc.named_people;
+    }
+  search::ClusterOptions cluster;
+  cluster.params = search::cluster_params_for_model(0.6f, cluster.params);
+  if (!search::cluster_gallery(gallery, cluster)) std::exit(1);
+  if (!search::auto_name_faces(gallery, search::auto_name_options_for_model(0.6f))) std::exit(1);
+
+  auto identifier = search::Identifier::create(gallery);
+  if (!identifier) std::fprintf(stderr, "%s\n", identifier.status().message().c_str()), std::exit(1);
+  const search::IdentityRule crowding = search::identity_rule_for_model(0.6f);
+  search::IdentityRule old_rule = crowding;
+  old_rule.crowding.reset();
+  std::map<std::string, std::vector<int>> probe_numbers;
+  for (const auto& [key, face] : probes_main) probe_numbers[key.person].push_back(key.number);
+  for (const auto& [person, numbers] : probe_numbers) {
+    if (half_of(person) != sc.probe_half) continue;
+    for (size_t i = 0; i < numbers.size(); ++i) {
+      const bool stranger = numbers.size() == 1;
+      if (!stranger && i % 2 == 0) continue;  // enrolled or in the library
+      const Descriptor& d = probes_main.at({person, numbers[i]}).descriptor;
+      const auto a = (*identifier)->identify({d}, crowding, 0)[0];
+      const auto b = (*identifier)->identify({d}, old_rule, 0)[0];
+      Sample s;
+      s.stranger = stranger;
+      s.rank1 = !a.candidates.empty() && a.candidates[0].name == person;
+      s.right = s.rank1;
+      if (a.evidence) s.evidence = *a.evidence;
+      s.old_rule = stranger ? bool(b.identity) : b.identity == person;
+      if (a.candidates.empty()) s.evidence = {search::kNoRunnerUpDistance, 0, 0, 0};
+      sc.samples.push_back(s);
+    }
+  }
+  fs::remove_all(db);
+}
+
+constexpr int kFeatures = 4;
+std::array<double, kFeatures> features(const search::IdentityEvidence& e) {
+  return {e.distance, e.margin, e.probe_crowding, e.reference_crowding};
+}
+
+// Logistic regression by Newton's method on standardised features; returns
+// raw weights (bias last) of the linear score.
+std::array<double, kFeatures + 1> fit(const std::vector<const Sample*>& samples) {
+  const size_t n = samples.size(), m = kFeatures + 1;
+  std::vector<std::array<double, kFeatures + 1>> x(n);
+  std::array<double, kFeatures> mean{}, sd{};
+  for (size_t i = 0; i < n; ++i) {
+    const auto f = features(samples[i]->evidence);
+    for (int j = 0; j < kFeatures; ++j) x[i][j] = f[j], mean[j] += f[j] / n;
+    x[i][kFeatures] = 1;
+  }
+  for (size_t i = 0; i < n; ++i)
+    for (int j = 0; j < kFeatures; ++j) sd[j] += (x[i][j] - mean[j]) * (x[i][j] - mean[j]) / n;
+  for (int j = 0; j < kFeatures; ++j) sd[j] = std::sqrt(sd[j]) + 1e-9;
+  for (auto& r : x)
+    for (int j = 0; j < kFeatures; ++j) r[j] = (r[j] - mean[j]) / sd[j];
+  std::vector<double> w(m, 0.0);
+  for (int iter = 0; iter < 50; ++iter) {
+    std::vector<double> g(m, 0.0), h(m * m, 0.0);
+    for (size_t i = 0; i < n; ++i) {
+      double z = 0;
+      for (size_t j = 0; j < m; ++j) z += w[j] * x[i][j];
+      const double p = 1 / (1 + std::exp(-z)), y = !samples[i]->stranger && samples[i]->right;
+      for (size_t j = 0; j < m; ++j) {
+        g[j] += (p - y) * x[i][j];
+        for (size_t k = 0; k < m; ++k) h[j * m + k] += p * (1 - p) * x[i][j] * x[i][k];
+      }
+    }
+    for (size_t j = 0; j < m; ++j) h[j * m + j] += 1e-6 * n;
+    // Solve h * step = g (Gauss-Jordan; m is 5).
+    std::vector<double> a = h, b = g;
+    for (size_t c = 0; c < m; ++c) {
+      size_t piv = c;
+      for (size_t r = c + 1; r < m; ++r)
+        if (std::fabs(a[r * m + c]) > std::fabs(a[piv * m + c])) piv = r;
+      for (size_t k = 0; k < m; ++k) std::swap(a[c * m + k], a[piv * m + k]);
+      std::swap(b[c], b[piv]);
+      for (size_t r = 0; r < m; ++r) {
+        if (r == c) continue;
+        const double f = a[r * m + c] / a[c * m + c];
+        for (size_t k = 0; k < m; ++k) a[r * m + k] -= f * a[c * m + k];
+        b[r] -= f * b[c];
+      }
+    }
+    for (size_t j = 0; j < m; ++j) w[j] -= b[j] / a[j * m + j];
+  }
+  std::array<double, kFeatures + 1> raw{};
+  raw[kFeatures] = w[kFeatures];
+  for (int j = 0; j < kFeatures; ++j) {
+    raw[j] = w[j] / sd[j];
+    raw[kFeatures] -= w[j] * mean[j] / sd[j];
+  }
+  return raw;
+}
+
+search::CrowdingWeights to_weights(const std::array<double, kFeatures + 1>& w) {
+  return {float(w[4]), float(w[0]), float(w[1]), float(w[2]), float(w[3])};
+}
+
+struct Figures {
+  double named_right = 0, strangers_unknown = 0, rank1 = 0;
+};
+
+Figures figures(const std::vector<Sample>& samples, const std::function<bool(const Sample&)>& accepted) {
+  size_t enrolled = 0, strangers = 0, right = 0, unknown = 0, rank1 = 0;
+  for (const auto& s : samples) {
+    if (s.stranger) {
+      ++strangers;
+      unknown += !accepted(s);
+    } else {
+      ++enrolled;
+      right += accepted(s) && s.right;
+      rank1 += s.rank1;
+    }
+  }
+  return {enrolled ? double(right) / enrolled : 0, strangers ? double(unknown) / strangers : 0,
+          enrolled ? double(rank1) / enrolled : 0};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string library, probes, dump;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::string(argv[i]) == "--library") library = argv[i + 1];
+    if (std::string(argv[i]) == "--probes") probes = argv[i + 1];
+    if (std::string(argv[i]) == "--dump") dump = argv[i + 1];
+  }
+  if (library.empty() || probes.empty()) {
+    std::fprintf(stderr, "usage: %s --library DB --probes DB [--dump FILE]\n", argv[0]);
+    return 2;
+  }
+  std::map<Key, storage::Face> probes_main;
+  {
+    auto g = storage::Gallery::open(probes, storage::OpenMode::kReadOnly, nullptr);
+    if (!g) return std::fprintf(stderr, "%s\n", g.status().message().c_str()), 1;
+    probes_main = main_faces((*g)->store(), nullptr);
+  }
+  const std::string work = (fs::temp_directory_path() / ("facedex-lfw-who-" + std::to_string(::getpid()))).string();
+  fs::create_directories(work);
+  std::vector<Scenario> scenarios;
+  for (int h = 0; h < 2; ++h) {
+    scenarios.push_back({"half " + std::to_string(h) + ": its own people named", {h}, h, false, 0, {}});
+    scenarios.push_back({"half " + std::to_string(h) + ": both halves named", {0, 1}, h, false, 0, {}});
+    scenarios.push_back({"half " + std::to_string(h) + ": both halves and distractors named", {0, 1}, h, true, 0, {}});
+  }
+  for (auto& sc : scenarios) {
+    run_scenario(sc, library, probes_main, work);
+    std::fprintf(stderr, "%s: %zu named, %zu probes\n", sc.name.c_str(), sc.named_people, sc.samples.size());
+  }
+  fs::remove_all(work);
+
+  // Fit on the calibration half (0) at its smallest and largest gallery.
+  std::vector<const Sample*> train;
+  for (int i : {0, 2})
+    for (const auto& s : scenarios[i].samples) train.push_back(&s);
+  auto raw = fit(train);
+  // Threshold: the bias that leaves 97% of each calibration scenario's strangers unknown.
+  double shift = -1e9;
+  for (int i : {0, 2}) {
+    std::vector<double> scores;
+    for (const auto& s : scenarios[i].samples)
+      if (s.stranger) scores.push_back(search::crowding_score(s.evidence, to_weights(raw)));
+    std::sort(scores.begin(), scores.end());
+    shift = std::max(shift, scores[size_t(std::ceil(0.97 * scores.size())) - 1]);
+  }
+  raw[kFeatures] -= shift + 1e-4;
+  const search::CrowdingWeights fitted = to_weights(raw), shipped = search::default_crowding_weights();
+  std::printf("fitted on half 0 (its own people, and both halves and distractors named):\n");
+  std::printf("  {bias %.4f, distance %.4f, margin %.4f, probe_crowding %.4f, reference_crowding %.4f}\n", fitted.bias,
+              fitted.distance, fitted.margin, fitted.probe_crowding, fitted.reference_crowding);
+
+  std::printf(
+      "\n| scenario | named people | enrolled probes / strangers | rank-1 | distance + margin rule | "
+      "crowding rule (shipped) | crowding rule (fitted now) |\n|---|---|---|---|---|---|---|\n");
+  for (const auto& sc : scenarios) {
+    size_t strangers = 0;
+    for (const auto& s : sc.samples) strangers += s.stranger;
+    const Figures old = figures(sc.samples, [](const Sample& s) { return s.old_rule; });
+    const Figures ship =
+        figures(sc.samples, [&](const Sample& s) { return search::crowding_score(s.evidence, shipped) >= 0; });
+    const Figures now =
+        figures(sc.samples, [&](const Sample& s) { return search::crowding_score(s.evidence, fitted) >= 0; });
+    std::printf("| %s | %zu | %zu / %zu | %.1f%% | %.1f%% / %.1f%% | %.1f%% / %.1f%% | %.1f%% / %.1f%% |\n",
+                sc.name.c_str(), sc.named_people, sc.samples.size() - strangers, strangers, 100 * old.rank1,
+                100 * old.named_right, 100 * old.strangers_unknown, 100 * ship.named_right,
+                100 * ship.strangers_unknown, 100 * now.named_right, 100 * now.strangers_unknown);
+  }
+  std::printf("(each rule cell: enrolled people named right / strangers answered unknown)\n");
+  if (!dump.empty()) {
+    FILE* f = std::fopen(dump.c_str(), "w");
+    for (size_t i = 0; i < scenarios.size(); ++i)
+      for (const auto& s : scenarios[i].samples)
+        std::fprintf(f, "%zu\t%d\t%d\t%.5f\t%.5f\t%.5f\t%.5f\n", i, s.stranger, s.right, s.evidence.distance,
+                     s.evidence.margin, s.evidence.probe_crowding, s.evidence.reference_crowding);
+    std::fclose(f);
+  }
+  return 0;
+}
