@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # LFW development view: index ../shared/data/lfw-dev with facedex, then measure
 # identification (the `who` rule: on named faces only, and on a library of
-# unnamed photos at three gallery sizes) and verification. Prints the figures.
+# unnamed photos at three gallery sizes), verification, clustering and the
+# report's "probably one person" findings. Prints the figures.
 #   benchmarks/run_lfw.sh [LFW_DEV_DIR] [DB_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +12,7 @@ data=$(dirname "$lfw")
 scripts/setup.sh >/dev/null
 build=${FACEDEX_BUILD_DIR:-build}
 cmake -S . -B "$build" -DFACEDEX_BUILD_BENCHMARKS=ON >/dev/null
-cmake --build "$build" --target lfw_identification lfw_who -j"$(nproc)" >/dev/null
+cmake --build "$build" --target lfw_identification lfw_who lfw_clustering lfw_findings -j"$(nproc)" >/dev/null
 echo "indexing $lfw/images into $db (incremental: a second run is quick)"
 "$build/cli/facedex" --db "$db" index --json "$lfw/images" 2>/dev/null |
   python3 -c 'import json,sys; j=json.load(sys.stdin); print("indexed %d photos, %d faces in %.0f s (%.1f photos/s)" % (j["photos_seen"], j["faces_in_index"], j["seconds"], j["photos_per_second"]))'
@@ -37,3 +38,14 @@ done
 echo
 "$build/benchmarks/lfw_who" --library "$library" --probes "$db"
 rm -rf "$library" "$library-photos"
+
+# Clustering and the report's findings, on a copy clustered as `facedex cluster` does.
+clustered=$db-clustered
+rm -rf "$clustered"
+cp -r "$db" "$clustered"
+"$build/cli/facedex" --db "$clustered" -q cluster
+echo
+"$build/benchmarks/lfw_clustering" --db "$clustered"
+echo
+"$build/benchmarks/lfw_findings" --db "$clustered"
+rm -rf "$clustered"

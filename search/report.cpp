@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -86,6 +88,115 @@ Status write_text(const std::string& path, const std::string& text) {
   return Status::ok();
 }
 
+// Text a POSIX shell reads back as one word.
+std::string shell_word(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// The command that accepts "one person": merge two names, name a cluster, or
+// give two clusters one name.
+std::string accept_command(const ReportGroup& a, const ReportGroup& b) {
+  if (a.kind == "person" && b.kind == "person") return "facedex merge " + shell_word(a.name) + " " + shell_word(b.name);
+  if (a.kind == "person") return "facedex name --cluster " + std::to_string(b.id) + " " + shell_word(a.name);
+  if (b.kind == "person") return "facedex name --cluster " + std::to_string(a.id) + " " + shell_word(b.name);
+  return "facedex name --cluster " + std::to_string(a.id) + " NAME && facedex name --cluster " + std::to_string(b.id) +
+         " NAME";
+}
+
+constexpr size_t kCrowdingRank = 10;  // as clustering measures it
+constexpr size_t kComparedPerSide = 32;
+constexpr size_t kPairsShown = 3;
+
+// Each face of a candidate group: its distance to its 10th nearest gallery
+// face outside its group (0 for faces not in a candidate).
+std::vector<float> group_crowding(const storage::Gallery& gallery, const Report& r,
+                                  const std::vector<Descriptor>& descriptors, const std::vector<size_t>& group_of,
+                                  const std::vector<std::pair<size_t, size_t>>& candidates) {
+  std::set<size_t> groups;
+  for (const auto& [a, b] : candidates) groups.insert(a), groups.insert(b);
+  std::map<uint64_t, size_t> index_of;
+  for (size_t i = 0; i < r.faces.size(); ++i) index_of[r.faces[i].face_id] = i;
+  std::vector<size_t> faces;
+  for (size_t g : groups)
+    for (size_t i : r.groups[g].faces) faces.push_back(i);
+  std::vector<Descriptor> queries;
+  for (size_t i : faces) queries.push_back(descriptors[i]);
+  std::vector<float> out(r.faces.size(), 0.f);
+  const int k = int(kCrowdingRank + kComparedPerSide * 2);
+  const auto knn = gallery.vectors().search_many(queries, k);
+  for (size_t q = 0; q < faces.size(); ++q) {
+    const size_t own = group_of[faces[q]];
+    size_t outside = 0;
+    float last = 0;
+    for (const auto& n : knn[q]) {
+      auto it = index_of.find(n.id);
+      if (it == index_of.end() || it->second == faces[q]) continue;
+      last = n.distance;
+      if (group_of[it->second] == own) continue;
+      if (++outside == kCrowdingRank) break;
+    }
+    out[faces[q]] = last;  // fewer than 10 outside: the furthest seen, a lower bound
+  }
+  return out;
+}
+
+// The evidence that groups `a` and `b` are one person: at most 32 faces of
+// each side, all their pairs.
+Finding compare_groups(const Report& r, const std::vector<Descriptor>& d, const std::vector<float>& crowding,
+                       const std::vector<size_t>& a, const std::vector<size_t>& b, const ReportOptions& options) {
+  const size_t sa = std::min(a.size(), kComparedPerSide), sb = std::min(b.size(), kComparedPerSide);
+  struct Pair {
+    float distance;
+    size_t x, y;
+  };
+  std::vector<Pair> pairs;
+  double sum = 0, crowded = 0;
+  Finding f;
+  for (size_t i = 0; i < sa; ++i)
+    for (size_t j = 0; j < sb; ++j) {
+      const size_t x = a[i * a.size() / sa], y = b[j * b.size() / sb];
+      const float dist = descriptor_distance(d[x], d[y]);
+      sum += dist;
+      crowded += dist / std::max(1e-3f, std::sqrt(crowding[x] * crowding[y]));
+      f.close_pairs += dist < options.close_distance;
+      pairs.push_back({dist, x, y});
+    }
+  f.pairs = pairs.size();
+  f.distance = float(sum / double(f.pairs));
+  f.crowded_distance = float(crowded / double(f.pairs));
+  std::sort(pairs.begin(), pairs.end(), [](const Pair& p, const Pair& q) { return p.distance < q.distance; });
+  std::set<size_t> shown;
+  for (const auto& p : pairs) {
+    if (f.example_a.size() == kPairsShown) break;
+    if (shown.count(p.x) || shown.count(p.y)) continue;  // a face once
+    shown.insert(p.x), shown.insert(p.y);
+    f.example_a.push_back(r.faces[p.x].face_id);
+    f.example_b.push_back(r.faces[p.y].face_id);
+  }
+  return f;
+}
+
+}  // namespace
+
+namespace {
+// A one-person finding: its closest face pairs side by side, the evidence, and
+// the command that accepts it.
+template <typename Thumb>
+std::string one_person_finding_html(const Finding& f, const Thumb& thumb) {
+  auto fixed = [](float v) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%.3f", double(v));
+    return std::string(buf);
+  };
+  std::string html = "<div class=\"row finding\"><p><b>" + html_escape(f.a) + "</b> and <b>" + html_escape(f.b) +
+                     "</b>: crowded distance " + fixed(f.crowded_distance) + ", mean distance " + fixed(f.distance) +
+                     ", " + std::to_string(f.close_pairs) + " of " + std::to_string(f.pairs) + " face pairs close</p>";
+  for (size_t i = 0; i < f.example_a.size() && i < f.example_b.size(); ++i)
+    html += "<div class=\"pair\">" + thumb(f.example_a[i], true) + thumb(f.example_b[i], true) + "</div>";
+  return html + "<p>same person? <code>" + html_escape(f.command) + "</code></p></div>";
+}
 }  // namespace
 
 std::string html_escape(const std::string& raw) {
@@ -119,7 +230,8 @@ std::string html_escape(const std::string& raw) {
 ReportOptions report_options_for_model(float same_person_distance) {
   ReportOptions options;
   const float scale = same_person_distance / models::kSamePersonDistance;
-  options.same_person_distance *= scale;
+  options.close_distance *= scale;
+  options.max_mean_distance *= scale;
   options.split_distance *= scale;
   options.match_distance *= scale;
   return options;
@@ -173,36 +285,43 @@ Expected<Report> build_report(const storage::Gallery& gallery, const ReportOptio
                    [](const ReportGroup& a, const ReportGroup& b) { return a.faces.size() > b.faces.size(); });
 
   // (a) one person under two groups: group centroids' nearest neighbours are
-  // the candidates; the mean distance between their faces decides.
+  // the candidates; face pairs measured against their neighbourhoods decide.
+  // Plain distances do not: where the model packs faces close, different
+  // people's groups are nearer than one person's split groups elsewhere.
   if (r.groups.size() >= 2) {
     std::vector<Descriptor> centroids(r.groups.size());
     std::vector<uint64_t> gids(r.groups.size());
+    std::vector<size_t> group_of(r.faces.size(), SIZE_MAX);  // unclustered faces: no group
     for (size_t gi = 0; gi < r.groups.size(); ++gi) {
       gids[gi] = gi;
       Descriptor c{};
-      for (size_t i : r.groups[gi].faces)
+      for (size_t i : r.groups[gi].faces) {
+        group_of[i] = gi;
         for (int d = 0; d < kDescriptorDims; ++d)
           c[size_t(d)] += descriptors[i][size_t(d)] / float(r.groups[gi].faces.size());
+      }
       centroids[gi] = c;
     }
     auto index = storage::make_faiss_index("Flat");
     if (!index) return index.status();
     (*index)->add(gids, centroids);
     const auto knn = (*index)->search_many(centroids, 6);
+    std::vector<std::pair<size_t, size_t>> candidates;
     for (size_t gi = 0; gi < r.groups.size(); ++gi)
-      for (const auto& nb : knn[gi]) {
-        const size_t gj = size_t(nb.id);
-        if (gj <= gi) continue;
-        size_t x = 0, y = 0;
-        const float mean = mean_distance(descriptors, r.groups[gi].faces, r.groups[gj].faces, &x, &y);
-        if (mean < options.same_person_distance)
-          r.findings.push_back({"one_person_two_groups",
-                                r.groups[gi].name,
-                                r.groups[gj].name,
-                                mean,
-                                {r.faces[x].face_id},
-                                {r.faces[y].face_id}});
-      }
+      for (const auto& nb : knn[gi])
+        if (size_t(nb.id) > gi) candidates.push_back({gi, size_t(nb.id)});
+    const std::vector<float> crowding = group_crowding(gallery, r, descriptors, group_of, candidates);
+    for (const auto& [gi, gj] : candidates) {
+      Finding f = compare_groups(r, descriptors, crowding, r.groups[gi].faces, r.groups[gj].faces, options);
+      if (f.crowded_distance > options.max_crowded_distance || f.distance > options.max_mean_distance) continue;
+      f.kind = "one_person_two_groups";
+      f.a = r.groups[gi].name;
+      f.b = r.groups[gj].name;
+      f.command = accept_command(r.groups[gi], r.groups[gj]);
+      r.findings.push_back(std::move(f));
+    }
+    std::sort(r.findings.begin(), r.findings.end(),
+              [](const Finding& x, const Finding& y) { return x.crowded_distance < y.crowded_distance; });
   }
   // (b) two people under one group: cluster the group's faces on their own.
   for (const auto& g : r.groups) {
@@ -229,7 +348,11 @@ Expected<Report> build_report(const storage::Gallery& gallery, const ReportOptio
                             g.name + " (" + std::to_string(big[1].size()) + " faces)",
                             mean,
                             {r.faces[big[0][0]].face_id},
-                            {r.faces[big[1][0]].face_id}});
+                            {r.faces[big[1][0]].face_id},
+                            0,
+                            0,
+                            0,
+                            ""});
   }
   // (c) faces that match a named person but sit in another group.
   std::vector<uint64_t> named_pos;
@@ -259,7 +382,11 @@ Expected<Report> build_report(const storage::Gallery& gallery, const ReportOptio
                          names[r.faces[named].person_id],
                          knn[q][0].distance,
                          {f.face_id},
-                         {r.faces[named].face_id}});
+                         {r.faces[named].face_id},
+                         0,
+                         0,
+                         0,
+                         ""});
     }
     std::sort(matches.begin(), matches.end(),
               [](const Finding& a, const Finding& b) { return a.distance < b.distance; });
@@ -344,7 +471,8 @@ Status write_html_report(const storage::Gallery& gallery, const Report& report, 
                      "<title>duplicate persons</title></head><body><p><a href=\"index.html\">all groups</a></p>"
                      "<h1>Duplicate persons</h1>";
   const std::pair<const char*, const char*> sections[] = {
-      {"one_person_two_groups", "Probably one person under two names or clusters"},
+      {"one_person_two_groups",
+       "Probably one person under two names or clusters (closest face pairs first; check them before you accept)"},
       {"two_people_one_group", "Probably two people under one name or cluster"},
       {"matches_named_person", "Faces that match a named person but sit elsewhere"}};
   for (const auto& [kind, title] : sections) {
@@ -353,6 +481,10 @@ Status write_html_report(const storage::Gallery& gallery, const Report& report, 
     for (const auto& f : report.findings) {
       if (f.kind != kind) continue;
       ++shown;
+      if (f.kind == std::string("one_person_two_groups")) {
+        html += one_person_finding_html(f, thumb);
+        continue;
+      }
       html += "<div class=\"row pair\"><div>";
       for (uint64_t id : f.example_a) html += thumb(id, true);
       html +=
@@ -388,7 +520,11 @@ Status write_json_report(const Report& report, const std::string& dir) {
                         {"b", utf8_safe(f.b)},
                         {"distance", f.distance},
                         {"faces_a", f.example_a},
-                        {"faces_b", f.example_b}});
+                        {"faces_b", f.example_b},
+                        {"crowded_distance", f.crowded_distance},
+                        {"close_pairs", f.close_pairs},
+                        {"pairs", f.pairs},
+                        {"command", utf8_safe(f.command)}});
   return write_text(dir + "/report.json",
                     nlohmann::json{{"faces", report.faces.size()}, {"groups", groups}, {"findings", findings}}.dump(1));
 }
@@ -407,7 +543,7 @@ Status write_csv_report(const Report& report, const std::string& dir) {
                (f.person_id ? (f.automatic ? "automatic" : "user") : "") + "\n";
     }
   if (Status s = write_text(dir + "/faces.csv", faces); !s) return s;
-  std::string findings = "kind,a,b,distance,faces_a,faces_b\n";
+  std::string findings = "kind,a,b,distance,faces_a,faces_b,crowded_distance,close_pairs,pairs,command\n";
   auto ids = [](const std::vector<uint64_t>& v) {
     std::string out;
     for (uint64_t id : v) out += (out.empty() ? "" : " ") + std::to_string(id);
@@ -415,7 +551,8 @@ Status write_csv_report(const Report& report, const std::string& dir) {
   };
   for (const auto& f : report.findings)
     findings += f.kind + "," + field(f.a) + "," + field(f.b) + "," + std::to_string(f.distance) + "," +
-                ids(f.example_a) + "," + ids(f.example_b) + "\n";
+                ids(f.example_a) + "," + ids(f.example_b) + "," + std::to_string(f.crowded_distance) + "," +
+                std::to_string(f.close_pairs) + "," + std::to_string(f.pairs) + "," + field(f.command) + "\n";
   return write_text(dir + "/findings.csv", findings);
 }
 

@@ -34,7 +34,16 @@ struct Finding {
   std::string kind;
   std::string a, b;                            // the groups concerned (display names)
   float distance = 0;                          // mean distance between the two sides
-  std::vector<uint64_t> example_a, example_b;  // face ids shown side by side
+  std::vector<uint64_t> example_a, example_b;  // face ids shown side by side (one_person_two_groups:
+                                               // the closest pairs, example_a[i] with example_b[i])
+  // one_person_two_groups only: the evidence and the command that accepts the finding.
+  // Crowded distance: the mean over face pairs of distance / sqrt(crowding of both
+  // faces), crowding being a face's distance to its 10th nearest face outside its
+  // group; below 1, the two sides are closer than their neighbourhoods are.
+  float crowded_distance = 0;
+  size_t close_pairs = 0;  // face pairs within the model's same-person distance
+  size_t pairs = 0;        // face pairs compared
+  std::string command;
 };
 
 struct Report {
@@ -44,9 +53,16 @@ struct Report {
 };
 
 struct ReportOptions {
-  float same_person_distance = 0.45f;  // (a): mean distance under which two groups are one person
-  float split_distance = 0.60f;        // (b): mean distance over which two sub-groups are two people
-  float match_distance = 0.40f;        // (c): a face this close to a named person's face
+  // (a): two groups are listed as one person when their crowded distance is at
+  // most this (benchmarks/lfw_findings, benchmarks/RESULTS.md). A ratio of
+  // distances: it does not scale with the model.
+  float max_crowded_distance = 0.92f;
+  // ...and their mean distance at most this: in a small gallery crowding is
+  // measured far away and says little.
+  float max_mean_distance = 0.50f;
+  float close_distance = 0.60f;  // (a): a face pair this close counts as close
+  float split_distance = 0.60f;  // (b): mean distance over which two sub-groups are two people
+  float match_distance = 0.40f;  // (c): a face this close to a named person's face
   size_t groups_per_page = 100;
   size_t faces_per_page = 200;
 };

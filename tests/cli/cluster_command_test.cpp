@@ -162,6 +162,67 @@ TEST_F(ClusterCommandTest, ClustersAreThePeopleAndKeepTheirIdsNamesAndSplits) {
   ASSERT_EQ(run("check", &out), 0) << out;
 }
 
+// One person under two names: the report lists the pair with its closest face
+// pairs and the merge that accepts it; every such finding here is right, and
+// after the merge the pair is gone.
+TEST_F(ClusterCommandTest, OnePersonUnderTwoNamesIsListedWithTheMergeThatAcceptsIt) {
+  add_copies(3);
+  add_copies(5);
+  std::string out;
+  ASSERT_EQ(run("index " + shell_quote(photos_), &out), 0);
+  const auto all = faces();
+  // The widest face of sample 3: its original copy named "Ann", its mirrored copy "Anne".
+  std::string person;
+  int widest = 0;
+  for (const auto& f : all) {
+    const int w = f["box"][2].get<int>() - f["box"][0].get<int>();
+    if (f["photo"].get<std::string>().find("s3_original") != std::string::npos && w > widest)
+      widest = w, person = truth(f, all);
+  }
+  uint64_t original = 0, mirrored = 0;
+  for (const auto& f : all) {
+    if (truth(f, all) != person) continue;
+    const std::string photo = f["photo"].get<std::string>();
+    if (photo.find("_original") != std::string::npos) original = f["face_id"].get<uint64_t>();
+    if (photo.find("_mirrored") != std::string::npos) mirrored = f["face_id"].get<uint64_t>();
+  }
+  ASSERT_TRUE(original && mirrored);
+  ASSERT_EQ(run("name --face " + std::to_string(original) + " Ann", &out), 0);
+  ASSERT_EQ(run("name --face " + std::to_string(mirrored) + " Anne", &out), 0);
+  ASSERT_EQ(run("cluster", &out), 0);
+
+  const std::string report = tmp_.file("report");
+  ASSERT_EQ(run("report --out " + shell_quote(report) + " --format json", &out), 0);
+  auto json = nlohmann::json::parse(testing::read_file(report + "/report.json"));
+  // Who each group is: the truth of its faces (one person per group here).
+  std::map<std::string, std::set<std::string>> group_truth;
+  std::map<uint64_t, nlohmann::json> by_id;
+  for (const auto& f : faces()) by_id[f["face_id"].get<uint64_t>()] = f;
+  for (const auto& g : json["groups"])
+    for (const auto& f : g["faces"]) group_truth[g["name"]].insert(truth(by_id.at(f["face_id"]), all));
+  std::string command;
+  for (const auto& f : json["findings"]) {
+    if (f["kind"] != "one_person_two_groups") continue;
+    EXPECT_EQ(group_truth[f["a"]], group_truth[f["b"]]) << f.dump() << ": two different people listed";
+    EXPECT_LE(f["crowded_distance"].get<double>(), 0.92);
+    EXPECT_FALSE(f["faces_a"].empty());
+    EXPECT_EQ(f["faces_a"].size(), f["faces_b"].size()) << "closest pairs, side by side";
+    const std::set<std::string> names = {f["a"].get<std::string>(), f["b"].get<std::string>()};
+    if (names == std::set<std::string>{"Ann", "Anne"}) command = f["command"].get<std::string>();
+  }
+  ASSERT_FALSE(command.empty()) << json["findings"].dump();
+  EXPECT_TRUE(command == "facedex merge 'Ann' 'Anne'" || command == "facedex merge 'Anne' 'Ann'") << command;
+
+  // The command, as printed, accepts the finding.
+  ASSERT_EQ(run(command.substr(std::string("facedex ").size()), &out), 0);
+  ASSERT_EQ(run("report --out " + shell_quote(report) + " --format json", &out), 0);
+  json = nlohmann::json::parse(testing::read_file(report + "/report.json"));
+  for (const auto& f : json["findings"]) {
+    const std::set<std::string> names = {f["a"].get<std::string>(), f["b"].get<std::string>()};
+    EXPECT_FALSE(names.count("Ann") && names.count("Anne")) << f.dump();
+  }
+}
+
 // The HTML report in a real browser: headless Chromium from Debian's package.
 TEST_F(ClusterCommandTest, HtmlReportOpensInChromiumWithEveryThumbnailAndHostileNamesAsText) {
   add_copies(3);
