@@ -1,4 +1,4 @@
-// Naming people: enroll, name, persons, rename, merge, forget.
+// Naming people: enroll, name, persons, rename, merge, different, forget.
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
@@ -10,6 +10,7 @@
 #include "search/gallery_clusters.h"
 #include "search/people.h"
 #include "search/photo_removal.h"
+#include "search/report.h"
 
 namespace facedex::cli {
 namespace {
@@ -208,6 +209,31 @@ void register_people_commands(CLI::App& app, GlobalOptions& g, int* exit_code) {
         return with_existing_gallery(g, [&](storage::Gallery& gallery) {
           auto r = search::merge_persons(gallery, *a, *b, *merge_opts);
           return print_result(g, r, *merge_opts, r ? "merged into \"" + r->person + "\"" : "");
+        });
+      },
+      exit_code);
+
+  auto first = std::make_shared<std::string>(), second = std::make_shared<std::string>();
+  auto different_opts = std::make_shared<search::NamingOptions>();
+  CLI::App* different = app.add_subcommand(
+      "different", "Two names or clusters are different people: the report stops listing them (undoable)");
+  different->add_option("a", *first, "A person's name or \"cluster N\", as the report shows it")->required();
+  different->add_option("b", *second, "The other")->required();
+  add_naming_flags(different, *different_opts, false, false);
+  on_run(
+      different,
+      [&g, first, second, different_opts]() {
+        return with_existing_gallery(g, [&](storage::Gallery& gallery) -> int {
+          auto a = search::faces_of_group(gallery.store(), *first);
+          auto b = a ? search::faces_of_group(gallery.store(), *second) : a;
+          if (!a || !b) {
+            const Status& s = !a ? a.status() : b.status();
+            report_error(s.message());
+            return database_exit_code(s);
+          }
+          auto r =
+              search::keep_apart(gallery, *a, *b, "different people: " + *first + " / " + *second, *different_opts);
+          return print_result(g, r, *different_opts, "kept apart");
         });
       },
       exit_code);

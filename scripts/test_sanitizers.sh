@@ -3,11 +3,13 @@
 #   asan          the unit tests but the indexer's (models, storage, search)
 #                 under AddressSanitizer + UndefinedBehaviorSanitizer
 #   tsan          the storage tests (the query helper's lock-free hand-off,
-#                 the vector index) under ThreadSanitizer
-#   tsan-indexer  the indexer's tests (its worker threads) under
-#                 ThreadSanitizer: about 16 minutes here, so not in CI
-# scripts/test.sh runs asan and tsan after the suite (CI's 45-minute budget
-# has room for those two); FACEDEX_SANITIZERS=0 skips them.
+#                 the vector index) and three of the indexer's (its worker
+#                 threads: a first run, a second run, a copy reusing
+#                 descriptors) under ThreadSanitizer
+#   tsan-indexer  every indexer test under ThreadSanitizer (about 16
+#                 minutes here: too long for CI's budget, so by hand)
+# scripts/test.sh runs asan and tsan after the suite; FACEDEX_SANITIZERS=0
+# skips them.
 #   scripts/test_sanitizers.sh [asan|tsan|tsan-indexer]...
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,8 +59,8 @@ for kind in "${kinds[@]}"; do
       ;;
     tsan)
       dir=${FACEDEX_TSAN_BUILD_DIR:-build-tsan}
-      build "$dir" thread storage_test
-      tsan_ctest "$dir" '^(RecordsTest|VectorIndexTest|GalleryStoreTest|IndexChoiceTest|FastSearchTest|PqFastScanTest|BalancedRotationTest|Sq8VectorsTest|QueryHelperTest)[.]'
+      build "$dir" thread storage_test indexer_test
+      tsan_ctest "$dir" '^(RecordsTest|VectorIndexTest|GalleryStoreTest|IndexChoiceTest|FastSearchTest|PqFastScanTest|BalancedRotationTest|Sq8VectorsTest|QueryHelperTest)[.]|^IndexRunTest[.](IndexesEveryFaceOfTheDemoPhotosAndStoreAgreesWithFaiss|SecondRunReadsNothingAndSaysAllUnchanged|CopiedFileReusesTheDescriptors)$'
       ;;
     tsan-indexer)
       dir=${FACEDEX_TSAN_BUILD_DIR:-build-tsan}

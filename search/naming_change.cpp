@@ -103,6 +103,11 @@ std::vector<std::string> NamingChange::describe_faces() const {
   return out;
 }
 
+void NamingChange::keep_apart(std::vector<uint64_t> a, std::vector<uint64_t> b) {
+  entry_.apart_a = std::move(a);
+  entry_.apart_b = std::move(b);
+}
+
 Expected<storage::HistoryEntry> NamingChange::commit(const std::string& summary, uint64_t undoes) {
   for (auto& [id, f] : faces_) {
     const storage::FaceLabels& b = before_.at(id);
@@ -112,7 +117,7 @@ Expected<storage::HistoryEntry> NamingChange::commit(const std::string& summary,
     entry_.faces.push_back({id, b, a});
   }
   for (const auto& [id, c] : persons_) entry_.persons.push_back(c);
-  if (entry_.faces.empty() && entry_.persons.empty()) {
+  if (entry_.faces.empty() && entry_.persons.empty() && entry_.apart_a.empty() && !record_even_if_empty_) {
     if (!batch_.empty())
       if (Status s = gallery_.commit(batch_, true); !s) return s;
     return entry_;

@@ -27,6 +27,11 @@ class NamingChange {
   // The batch the change commits in, for records that go with it (the photos
   // whose face tags named faces).
   storage::GalleryBatch& batch() { return batch_; }
+  // Faces a user said are not one person with the others (a rejected report
+  // finding): kept in the history entry, no label changes.
+  void keep_apart(std::vector<uint64_t> a, std::vector<uint64_t> b);
+  // Commit a history entry even when nothing else changes (undoing keep_apart).
+  void record_even_if_empty() { record_even_if_empty_ = true; }
   // A cluster id never handed out before (split gives faces a cluster of their own).
   uint64_t new_cluster_id() { return batch_.new_cluster_id(); }
 
@@ -50,6 +55,7 @@ class NamingChange {
   std::map<uint64_t, storage::FaceLabels> before_;  // labels as stored
   std::map<uint64_t, storage::HistoryEntry::PersonChange> persons_;
   std::map<uint64_t, std::string> known_names_;  // stored names looked up so far
+  bool record_even_if_empty_ = false;
 };
 
 // Seconds since the epoch, the clock of history entries and missing photos.

@@ -282,6 +282,15 @@ Expected<DeleteResult> delete_person_faces(storage::Gallery& gallery, const std:
   return result;
 }
 
+Expected<NamingResult> keep_apart(storage::Gallery& gallery, const std::vector<uint64_t>& a,
+                                  const std::vector<uint64_t>& b, const std::string& summary,
+                                  const NamingOptions& options) {
+  if (a.empty() || b.empty()) return Status::invalid_input("different: both sides need faces");
+  NamingChange change(gallery, "different");
+  change.keep_apart(a, b);
+  return finish(change, options, summary, NamingResult{});
+}
+
 Expected<NamingResult> undo(storage::Gallery& gallery, uint64_t id, const NamingOptions& options) {
   auto& store = gallery.store();
   std::optional<storage::HistoryEntry> target;
@@ -307,6 +316,7 @@ Expected<NamingResult> undo(storage::Gallery& gallery, uint64_t id, const Naming
                                  " deleted faces for real: a deletion cannot be undone");
 
   NamingChange change(gallery, "undo");
+  if (target->action == "different") change.record_even_if_empty();  // it changed no label
   NamingResult result;
   size_t conflicts = 0;
   // Persons first, so faces can point at a restored person.

@@ -70,6 +70,13 @@ struct DeleteResult {
 // Faces of that person that nobody named are not touched.
 Expected<DeleteResult> delete_person_faces(storage::Gallery& gallery, const std::string& name);
 
+// Remembers that faces `a` and faces `b` are not one person (a report finding
+// the user rejected): the report never lists them together again. Changes no
+// name; one undoable history entry.
+Expected<NamingResult> keep_apart(storage::Gallery& gallery, const std::vector<uint64_t>& a,
+                                  const std::vector<uint64_t>& b, const std::string& summary,
+                                  const NamingOptions& options);
+
 // Reverts history entry `id` (0: the newest entry still in effect that is not
 // itself an undo). Faces changed since are left as they are and counted in
 // the note.

@@ -17,6 +17,7 @@
 
 #include "models/model_constants.h"
 #include "search/face_clustering.h"
+#include "search/gallery_clusters.h"
 #include "storage/vector_index.h"
 #include "util/csv.h"
 #include "util/utf8.h"
@@ -103,6 +104,38 @@ std::string accept_command(const ReportGroup& a, const ReportGroup& b) {
   if (b.kind == "person") return "facedex name --cluster " + std::to_string(a.id) + " " + shell_word(b.name);
   return "facedex name --cluster " + std::to_string(a.id) + " NAME && facedex name --cluster " + std::to_string(b.id) +
          " NAME";
+}
+
+std::string reject_command(const ReportGroup& a, const ReportGroup& b) {
+  return "facedex different " + shell_word(a.name) + " " + shell_word(b.name);
+}
+
+// Pairs of face sets a user said are different people (history "different"
+// entries still in effect).
+struct KeptApart {
+  std::vector<std::pair<std::set<uint64_t>, std::set<uint64_t>>> sides;
+  // True when a user kept a face of `a` apart from a face of `b`.
+  bool covers(const std::vector<size_t>& a, const std::vector<size_t>& b, const Report& r) const {
+    auto any_in = [&](const std::vector<size_t>& faces, const std::set<uint64_t>& ids) {
+      for (size_t i : faces)
+        if (ids.count(r.faces[i].face_id)) return true;
+      return false;
+    };
+    for (const auto& [x, y] : sides)
+      if ((any_in(a, x) && any_in(b, y)) || (any_in(a, y) && any_in(b, x))) return true;
+    return false;
+  }
+};
+
+Expected<KeptApart> kept_apart(const storage::GalleryStore& store) {
+  KeptApart out;
+  Status s = store.for_each_history_newest_first([&](const storage::HistoryEntry& h) {
+    if (h.action == "different" && !h.undone_by)
+      out.sides.push_back({{h.apart_a.begin(), h.apart_a.end()}, {h.apart_b.begin(), h.apart_b.end()}});
+    return true;
+  });
+  if (!s) return s;
+  return out;
 }
 
 constexpr size_t kCrowdingRank = 10;  // as clustering measures it
@@ -195,7 +228,8 @@ std::string one_person_finding_html(const Finding& f, const Thumb& thumb) {
                      ", " + std::to_string(f.close_pairs) + " of " + std::to_string(f.pairs) + " face pairs close</p>";
   for (size_t i = 0; i < f.example_a.size() && i < f.example_b.size(); ++i)
     html += "<div class=\"pair\">" + thumb(f.example_a[i], true) + thumb(f.example_b[i], true) + "</div>";
-  return html + "<p>same person? <code>" + html_escape(f.command) + "</code></p></div>";
+  return html + "<p>same person? <code>" + html_escape(f.command) + "</code><br>different people? <code>" +
+         html_escape(f.reject_command) + "</code> (never listed again)</p></div>";
 }
 }  // namespace
 
@@ -311,13 +345,17 @@ Expected<Report> build_report(const storage::Gallery& gallery, const ReportOptio
       for (const auto& nb : knn[gi])
         if (size_t(nb.id) > gi) candidates.push_back({gi, size_t(nb.id)});
     const std::vector<float> crowding = group_crowding(gallery, r, descriptors, group_of, candidates);
+    auto apart = kept_apart(store);
+    if (!apart) return apart.status();
     for (const auto& [gi, gj] : candidates) {
+      if (apart->covers(r.groups[gi].faces, r.groups[gj].faces, r)) continue;  // a user said no
       Finding f = compare_groups(r, descriptors, crowding, r.groups[gi].faces, r.groups[gj].faces, options);
       if (f.crowded_distance > options.max_crowded_distance || f.distance > options.max_mean_distance) continue;
       f.kind = "one_person_two_groups";
       f.a = r.groups[gi].name;
       f.b = r.groups[gj].name;
       f.command = accept_command(r.groups[gi], r.groups[gj]);
+      f.reject_command = reject_command(r.groups[gi], r.groups[gj]);
       r.findings.push_back(std::move(f));
     }
     std::sort(r.findings.begin(), r.findings.end(),
@@ -352,6 +390,7 @@ Expected<Report> build_report(const storage::Gallery& gallery, const ReportOptio
                             0,
                             0,
                             0,
+                            "",
                             ""});
   }
   // (c) faces that match a named person but sit in another group.
@@ -386,6 +425,7 @@ Expected<Report> build_report(const storage::Gallery& gallery, const ReportOptio
                          0,
                          0,
                          0,
+                         "",
                          ""});
     }
     std::sort(matches.begin(), matches.end(),
@@ -395,6 +435,28 @@ Expected<Report> build_report(const storage::Gallery& gallery, const ReportOptio
   }
   if (!unclustered.faces.empty()) r.groups.push_back(std::move(unclustered));
   return r;
+}
+
+Expected<std::vector<uint64_t>> faces_of_group(const storage::GalleryStore& store, const std::string& group) {
+  auto person = store.person_by_name(group);
+  if (!person) return person.status();
+  if (*person) {
+    std::vector<uint64_t> ids;
+    Status s = store.for_each_face_of_person((*person)->id, [&](uint64_t fid) {
+      ids.push_back(fid);
+      return true;
+    });
+    if (!s) return s;
+    return ids;
+  }
+  const std::string prefix = "cluster ";
+  if (group.compare(0, prefix.size(), prefix) == 0 && group.size() > prefix.size() &&
+      group.find_first_not_of("0123456789", prefix.size()) == std::string::npos) {
+    auto ids = faces_in_cluster(store, std::stoull(group.substr(prefix.size())));
+    if (!ids) return ids.status();
+    if (!ids->empty()) return ids;
+  }
+  return Status::not_found("no person or cluster \"" + group + "\" (see facedex persons, facedex clusters)");
 }
 
 Status write_html_report(const storage::Gallery& gallery, const Report& report, const ReportOptions& options,
@@ -524,7 +586,8 @@ Status write_json_report(const Report& report, const std::string& dir) {
                         {"crowded_distance", f.crowded_distance},
                         {"close_pairs", f.close_pairs},
                         {"pairs", f.pairs},
-                        {"command", utf8_safe(f.command)}});
+                        {"command", utf8_safe(f.command)},
+                        {"reject_command", utf8_safe(f.reject_command)}});
   return write_text(dir + "/report.json",
                     nlohmann::json{{"faces", report.faces.size()}, {"groups", groups}, {"findings", findings}}.dump(1));
 }

@@ -44,6 +44,7 @@ struct Finding {
   size_t close_pairs = 0;  // face pairs within the model's same-person distance
   size_t pairs = 0;        // face pairs compared
   std::string command;
+  std::string reject_command;  // "different people": the report never lists the pair again
 };
 
 struct Report {
@@ -72,6 +73,10 @@ struct ReportOptions {
 ReportOptions report_options_for_model(float same_person_distance);
 
 Expected<Report> build_report(const storage::Gallery& gallery, const ReportOptions& options);
+
+// The faces of a group as the report names it: a person's name, else
+// "cluster N". kNotFound when there is neither.
+Expected<std::vector<uint64_t>> faces_of_group(const storage::GalleryStore& store, const std::string& group);
 
 // Writes DIR/index.html (+ index-N.html pages), one page per group (paginated),
 // duplicates.html and thumbs/FACE.jpg.

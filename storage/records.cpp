@@ -11,7 +11,8 @@ namespace {
 constexpr uint8_t kPhotoVersion = 4;
 constexpr uint8_t kFaceVersion = 2;
 constexpr uint8_t kPersonVersion = 1;
-constexpr uint8_t kHistoryVersion = 1;
+// Version 2 appends the faces kept apart; version 1 reads with none.
+constexpr uint8_t kHistoryVersion = 2;
 
 class Writer {
  public:
@@ -286,6 +287,10 @@ std::string encode(const HistoryEntry& h) {
   }
   w.varint(h.undoes);
   w.varint(h.undone_by);
+  for (const auto* side : {&h.apart_a, &h.apart_b}) {
+    w.varint(side->size());
+    for (uint64_t id : *side) w.varint(id);
+  }
   return w.take();
 }
 
@@ -293,7 +298,7 @@ bool decode(const std::string& bytes, HistoryEntry* h) {
   Reader r(bytes);
   uint8_t version;
   uint64_t n;
-  if (!r.u8(&version) || version != kHistoryVersion) return false;
+  if (!r.u8(&version) || version < 1 || version > kHistoryVersion) return false;
   if (!r.varint(&h->id) || !r.svarint(&h->at) || !r.str(&h->action) || !r.str(&h->summary) || !r.varint(&n) ||
       n > bytes.size())
     return false;
@@ -310,7 +315,15 @@ bool decode(const std::string& bytes, HistoryEntry* h) {
     c.existed_before = flags & 1;
     c.exists_after = flags & 2;
   }
-  return r.varint(&h->undoes) && r.varint(&h->undone_by) && r.done();
+  if (!r.varint(&h->undoes) || !r.varint(&h->undone_by)) return false;
+  if (version >= 2)
+    for (auto* side : {&h->apart_a, &h->apart_b}) {
+      if (!r.varint(&n) || n > bytes.size()) return false;
+      side->resize(size_t(n));
+      for (auto& id : *side)
+        if (!r.varint(&id)) return false;
+    }
+  return r.done();
 }
 
 }  // namespace facedex::storage

@@ -119,6 +119,9 @@ struct HistoryEntry {
   std::vector<PersonChange> persons;
   uint64_t undoes = 0;     // this entry reverted entry `undoes`
   uint64_t undone_by = 0;  // entry that reverted this one (0 = still in effect)
+  // "different": faces a user said are not one person with the other side's
+  // (a report finding rejected); changes no label.
+  std::vector<uint64_t> apart_a, apart_b;
 };
 
 // Encoding into RocksDB values. Each record starts with a format version byte;

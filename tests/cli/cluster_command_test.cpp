@@ -213,6 +213,29 @@ TEST_F(ClusterCommandTest, OnePersonUnderTwoNamesIsListedWithTheMergeThatAccepts
   ASSERT_FALSE(command.empty()) << json["findings"].dump();
   EXPECT_TRUE(command == "facedex merge 'Ann' 'Anne'" || command == "facedex merge 'Anne' 'Ann'") << command;
 
+  // Rejected ("different people"), the pair is not listed again; undone, it is.
+  auto lists_ann_and_anne = [&]() {
+    EXPECT_EQ(run("report --out " + shell_quote(report) + " --format json", &out), 0);
+    const auto j = nlohmann::json::parse(testing::read_file(report + "/report.json"));
+    for (const auto& f : j["findings"])
+      if (std::set<std::string>{f["a"].get<std::string>(), f["b"].get<std::string>()} ==
+          std::set<std::string>{"Ann", "Anne"})
+        return true;
+    return false;
+  };
+  ASSERT_EQ(run("different Ann Anne", &out), 0);
+  EXPECT_FALSE(lists_ann_and_anne());
+  EXPECT_EQ(run("cluster", &out), 0);
+  EXPECT_FALSE(lists_ann_and_anne()) << "remembered across clustering";
+  ASSERT_EQ(run("undo", &out), 0) << out;
+  EXPECT_TRUE(lists_ann_and_anne());
+  std::string err;
+  EXPECT_NE(testing::run_command(shell_quote(testing::facedex_binary()) + " --db " + shell_quote(db_) +
+                                     " different Ann 'cluster 999999'",
+                                 &out, &err),
+            0);
+  EXPECT_NE(err.find("cluster 999999"), std::string::npos) << err;
+
   // The command, as printed, accepts the finding.
   ASSERT_EQ(run(command.substr(std::string("facedex ").size()), &out), 0);
   ASSERT_EQ(run("report --out " + shell_quote(report) + " --format json", &out), 0);

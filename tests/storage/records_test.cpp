@@ -37,6 +37,35 @@ TEST(RecordsTest, PhotoRoundTripsWithOddBytesInThePath) {
   EXPECT_EQ(q.taken_at, p.taken_at);
 }
 
+TEST(RecordsTest, HistoryEntryRoundTripsWithTheFacesKeptApartAndReadsVersion1) {
+  HistoryEntry h;
+  h.id = 7;
+  h.at = 1700000000;
+  h.action = "different";
+  h.summary = "different people: Ann / cluster 4";
+  h.apart_a = {3, 5, 1ull << 40};
+  h.apart_b = {9};
+  HistoryEntry back;
+  ASSERT_TRUE(decode(encode(h), &back));
+  EXPECT_EQ(back.action, "different");
+  EXPECT_EQ(back.apart_a, h.apart_a);
+  EXPECT_EQ(back.apart_b, h.apart_b);
+  // Version 1 (written before faces could be kept apart): the same bytes
+  // without the two trailing lists.
+  HistoryEntry old = h;
+  old.apart_a.clear();
+  old.apart_b.clear();
+  std::string v1 = encode(old);
+  v1.resize(v1.size() - 2);  // two empty lists: one varint 0 each
+  v1[0] = 1;
+  HistoryEntry read;
+  ASSERT_TRUE(decode(v1, &read));
+  EXPECT_EQ(read.summary, h.summary);
+  EXPECT_TRUE(read.apart_a.empty() && read.apart_b.empty());
+  v1[0] = 3;
+  EXPECT_FALSE(decode(v1, &read)) << "a version from the future";
+}
+
 TEST(RecordsTest, FaceRoundTripsExactly) {
   Face f;
   f.id = 7;
