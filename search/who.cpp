@@ -186,6 +186,7 @@ IdentityEvidence Identifier::evidence(const std::vector<Candidate>& candidates, 
   e.reference_crowding = reference_crowding(best.face_id);
   return e;
 }
+
 std::vector<FaceAnswer> Identifier::identify(const std::vector<Descriptor>& faces, const IdentityRule& rule,
                                              int matches) const {
   std::vector<std::vector<Candidate>> candidates(faces.size());
