@@ -25,20 +25,25 @@
 namespace facedex::search {
 namespace {
 
-// Mean distance between two sets of faces (at most 32 of each side) and the closest pair.
-float mean_distance(const std::vector<Descriptor>& d, const std::vector<size_t>& a, const std::vector<size_t>& b,
-                    size_t* best_a, size_t* best_b) {
-  const size_t sa = std::min<size_t>(a.size(), 32), sb = std::min<size_t>(b.size(), 32);
-  double sum = 0;
-  float best = 1e9f;
+// At most this many faces of each side are compared, spread over the side.
+constexpr size_t kComparedPerSide = 32;
+
+// The face pairs compared between sets `a` and `b` (indexes into the report's faces).
+std::vector<std::pair<size_t, size_t>> compared_pairs(const std::vector<size_t>& a, const std::vector<size_t>& b) {
+  const size_t sa = std::min(a.size(), kComparedPerSide), sb = std::min(b.size(), kComparedPerSide);
+  std::vector<std::pair<size_t, size_t>> out;
+  out.reserve(sa * sb);
   for (size_t i = 0; i < sa; ++i)
-    for (size_t j = 0; j < sb; ++j) {
-      const size_t x = a[i * a.size() / sa], y = b[j * b.size() / sb];
-      const float dist = descriptor_distance(d[x], d[y]);
-      sum += dist;
-      if (dist < best) best = dist, *best_a = x, *best_b = y;
-    }
-  return float(sum / double(sa * sb));
+    for (size_t j = 0; j < sb; ++j) out.push_back({a[i * a.size() / sa], b[j * b.size() / sb]});
+  return out;
+}
+
+// Mean distance between two sets of faces over their compared pairs.
+float mean_distance(const std::vector<Descriptor>& d, const std::vector<size_t>& a, const std::vector<size_t>& b) {
+  const auto pairs = compared_pairs(a, b);
+  double sum = 0;
+  for (const auto& [x, y] : pairs) sum += descriptor_distance(d[x], d[y]);
+  return float(sum / double(pairs.size()));
 }
 
 std::string file_url(const std::string& path) {
@@ -139,7 +144,6 @@ Expected<KeptApart> kept_apart(const storage::GalleryStore& store) {
 }
 
 constexpr size_t kCrowdingRank = 10;  // as clustering measures it
-constexpr size_t kComparedPerSide = 32;
 constexpr size_t kPairsShown = 3;
 
 // Each face of a candidate group: its distance to its 10th nearest gallery
@@ -175,11 +179,9 @@ std::vector<float> group_crowding(const storage::Gallery& gallery, const Report&
   return out;
 }
 
-// The evidence that groups `a` and `b` are one person: at most 32 faces of
-// each side, all their pairs.
+// The evidence that groups `a` and `b` are one person, over their compared pairs.
 Finding compare_groups(const Report& r, const std::vector<Descriptor>& d, const std::vector<float>& crowding,
                        const std::vector<size_t>& a, const std::vector<size_t>& b, const ReportOptions& options) {
-  const size_t sa = std::min(a.size(), kComparedPerSide), sb = std::min(b.size(), kComparedPerSide);
   struct Pair {
     float distance;
     size_t x, y;
@@ -187,15 +189,13 @@ Finding compare_groups(const Report& r, const std::vector<Descriptor>& d, const 
   std::vector<Pair> pairs;
   double sum = 0, crowded = 0;
   Finding f;
-  for (size_t i = 0; i < sa; ++i)
-    for (size_t j = 0; j < sb; ++j) {
-      const size_t x = a[i * a.size() / sa], y = b[j * b.size() / sb];
-      const float dist = descriptor_distance(d[x], d[y]);
-      sum += dist;
-      crowded += dist / std::max(1e-3f, std::sqrt(crowding[x] * crowding[y]));
-      f.close_pairs += dist < options.close_distance;
-      pairs.push_back({dist, x, y});
-    }
+  for (const auto& [x, y] : compared_pairs(a, b)) {
+    const float dist = descriptor_distance(d[x], d[y]);
+    sum += dist;
+    crowded += dist / std::max(1e-3f, std::sqrt(crowding[x] * crowding[y]));
+    f.close_pairs += dist < options.close_distance;
+    pairs.push_back({dist, x, y});
+  }
   f.pairs = pairs.size();
   f.distance = float(sum / double(f.pairs));
   f.crowded_distance = float(crowded / double(f.pairs));
@@ -378,8 +378,7 @@ Expected<Report> build_report(const storage::Gallery& gallery, const ReportOptio
       if (members.size() >= 2) big.push_back(members);
     if (big.size() < 2) continue;
     std::sort(big.begin(), big.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
-    size_t x = 0, y = 0;
-    const float mean = mean_distance(descriptors, big[0], big[1], &x, &y);
+    const float mean = mean_distance(descriptors, big[0], big[1]);
     if (mean > options.split_distance)
       r.findings.push_back({"two_people_one_group",
                             g.name + " (" + std::to_string(big[0].size()) + " faces)",

@@ -1,7 +1,6 @@
 #include "search/who.h"
 
 #include <algorithm>
-#include <limits>
 #include <set>
 
 #include "models/model_constants.h"
