@@ -120,7 +120,7 @@ Descriptor synthetic_face(const SyntheticSource& source, SyntheticModel model, c
                           std::mt19937& rng) {
   if (model == SyntheticModel::kTwoCovariance) return draw(centre, source.within, rng);
   std::normal_distribution<float> noise(0.f, source.sigma);
-  Descriptor f;
+  Descriptor f(kDims);
   for (size_t d = 0; d < kDims; ++d) f[d] = centre[d] + noise(rng);
   return f;
 }
@@ -133,7 +133,7 @@ Descriptor synthetic_centre(const SyntheticSource& source, SyntheticModel model,
   std::uniform_int_distribution<size_t> pick(0, source.real.size() - 1);
   const Descriptor& a = source.real[pick(rng)];
   const Descriptor& b = source.real[pick(rng)];
-  Descriptor c;
+  Descriptor c(kDims);
   for (size_t d = 0; d < kDims; ++d) c[d] = 0.5f * (a[d] + b[d]);
   return c;
 }

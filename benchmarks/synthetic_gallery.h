@@ -33,12 +33,12 @@ using CovarianceFactor = std::vector<float>;
 
 struct SyntheticSource {
   std::vector<Descriptor> real;
-  std::vector<uint32_t> real_person;  // folder of each real face
-  double within_rms = 0;              // RMS distance of a real face to its person's mean
-  float sigma = 0;                    // isotropic noise per dimension giving that spread
-  Descriptor mean{};                  // mean of the real faces
-  CovarianceFactor within;            // within-person covariance (unbiased per person)
-  CovarianceFactor between;           // covariance of the person centres
+  std::vector<uint32_t> real_person;              // folder of each real face
+  double within_rms = 0;                          // RMS distance of a real face to its person's mean
+  float sigma = 0;                                // isotropic noise per dimension giving that spread
+  Descriptor mean = Descriptor(kDescriptorDims);  // mean of the real faces (a dlib gallery's)
+  CovarianceFactor within;                        // within-person covariance (unbiased per person)
+  CovarianceFactor between;                       // covariance of the person centres
 };
 
 Expected<SyntheticSource> load_synthetic_source(const std::string& db_dir);

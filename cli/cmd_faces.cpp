@@ -100,7 +100,7 @@ int run_faces(const GlobalOptions& g, const FacesOptions& o) {
 
 void register_faces_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
   auto o = std::make_shared<FacesOptions>();
-  CLI::App* cmd = app.add_subcommand("faces", "Find the faces in photos and print box, score and 128-d descriptor");
+  CLI::App* cmd = app.add_subcommand("faces", "Find the faces in photos and print box, score and descriptor");
   cmd->add_option("photos", o->photos, "Photo files")->required();
   cmd->add_flag("--json", o->json, "One JSON object per photo");
   add_detect_flags(cmd, o->detect);

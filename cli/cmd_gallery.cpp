@@ -83,7 +83,7 @@ int run_export(const GlobalOptions& g, const std::string& format) {
   const bool csv = format == "csv";
   if (csv) {
     std::printf("face_id,photo,left,top,right,bottom,score,person,name_source,cluster");
-    for (int d = 0; d < kDescriptorDims; ++d) std::printf(",e%d", d);
+    for (int d = 0; d < (*store)->descriptor_dims(); ++d) std::printf(",e%d", d);
     std::printf("\n");
   }
   Status lookup;

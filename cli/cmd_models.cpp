@@ -96,7 +96,7 @@ void register_models_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
   cmd->add_flag("--json", *json, "JSON output");
   cmd->add_option("--export-onnx", *export_path,
                   "Write the descriptor network as an ONNX model FILE plus FILE.json, the spec --embedder onnx:FILE "
-                  "reads (input_size, channel_order rgb|bgr, layout nchw|nhwc, mean, scale, output_dims 128, "
+                  "reads (input_size, channel_order rgb|bgr, layout nchw|nhwc, mean, scale, output_dims 16..4096, "
                   "normalise_output none|l2, same_person_distance)");
   on_run(
       cmd, [&g, json, export_path]() { return run_models(g, *json, *export_path); }, exit_code);

@@ -92,7 +92,8 @@ int run_who(const GlobalOptions& g, const QueryOptions& o, bool raw_search) {
   const auto probes = probe_faces(g, o, &exit_code, &model);
   if (exit_code != kExitOk) return exit_code;
   // Descriptors of two models are not comparable: refuse rather than answer nonsense.
-  if (Status s = gallery->store().bind_model(model.fingerprint, model.same_person_distance); !s) {
+  if (Status s = gallery->store().bind_model(model.fingerprint, model.same_person_distance, model.descriptor_dims);
+      !s) {
     report_error(s.message());
     return database_exit_code(s);
   }

@@ -100,7 +100,8 @@ class Worker {
         continue;
       }
       Outcome o = process(std::move(*item));
-      if (o.kind != Outcome::kAnalyzed || o.faces.empty()) {
+      // Faces another detector found need descriptors too, as new photos' do.
+      if ((o.kind != Outcome::kAnalyzed && o.kind != Outcome::kRedetected) || o.faces.empty()) {
         emit(std::move(o));
         continue;
       }
@@ -553,7 +554,8 @@ Expected<IndexSummary> run_index(storage::Gallery& gallery, std::shared_ptr<cons
                                  const ProgressFn& progress, const ProblemFn& problem) {
   const auto start = Clock::now();
   if (Status s = gallery.store().bind_model(face_models->model_set().fingerprint,
-                                            face_models->model_set().same_person_distance);
+                                            face_models->model_set().same_person_distance,
+                                            face_models->model_set().descriptor_dims);
       !s)
     return s;
 

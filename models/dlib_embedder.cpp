@@ -61,9 +61,7 @@ class DlibEmbedder final : public Embedder {
     // ~1.5 GB in dlib's first layers) while still amortising per-call costs.
     const std::vector<dlib::matrix<float, 0, 1>> descriptors = net_(chips, 16);
     for (const auto& d : descriptors) {
-      Descriptor v{};
-      for (int i = 0; i < kDescriptorDims; ++i) v[size_t(i)] = d(i);
-      out.push_back(v);
+      out.emplace_back(d.begin(), d.end());
     }
     return out;
   }

@@ -99,8 +99,10 @@ Expected<std::vector<Descriptor>> FacePipeline::describe(const std::vector<FaceC
   if (!embedded) return embedded.status();
   const std::vector<Descriptor>& d = *embedded;
   std::vector<Descriptor> out(chips.size());
-  for (size_t i = 0; i < chips.size(); ++i)
-    for (size_t k = 0; k < size_t(kDescriptorDims); ++k) out[i][k] = 0.5f * (d[2 * i][k] + d[2 * i + 1][k]);
+  for (size_t i = 0; i < chips.size(); ++i) {
+    out[i].resize(d[2 * i].size());
+    for (size_t k = 0; k < out[i].size(); ++k) out[i][k] = 0.5f * (d[2 * i][k] + d[2 * i + 1][k]);
+  }
   return out;
 }
 

@@ -196,6 +196,7 @@ Status use_onnx_model(const OnnxModelSpec& spec, ModelSet* set) {
   set->descriptor = *f;
   set->onnx = spec;
   set->same_person_distance = spec.same_person_distance;
+  set->descriptor_dims = spec.output_dims;
   set->fingerprint = sha256_hex("onnx:" + f->sha256 + ":" + spec.canonical + ":" + set->landmarks.sha256 +
                                 (kFlipAveragedDescriptors ? ":flip-average" : ""))
                          .substr(0, 16);

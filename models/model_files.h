@@ -32,7 +32,8 @@ struct ModelSet {
   std::string fingerprint;
   // The model's 1:1 verification distance; facedex's distance rules scale with it.
   float same_person_distance = kSamePersonDistance;
-  std::optional<OnnxModelSpec> onnx;  // set when descriptors come from an external ONNX model
+  int descriptor_dims = kDescriptorDims;  // the length of its descriptors
+  std::optional<OnnxModelSpec> onnx;      // set when descriptors come from an external ONNX model
 };
 
 // File names facedex knows.

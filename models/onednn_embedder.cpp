@@ -167,7 +167,7 @@ class BatchNetwork {
           for (int c = 0; c < channels; ++c) pooled[size_t(c)] += act[blocked_offset(d, n, c, h, w)];
       for (float& v : pooled) v /= float(positions);
       Descriptor& desc = out[n];
-      desc.fill(0.0f);
+      desc.assign(size_t(kDescriptorDims), 0.0f);
       for (int c = 0; c < channels; ++c) {
         const float* row = ends_.fc.data() + size_t(c) * kDescriptorDims;
         for (int j = 0; j < kDescriptorDims; ++j) desc[size_t(j)] += pooled[size_t(c)] * row[j];

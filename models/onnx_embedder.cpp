@@ -39,14 +39,15 @@ class OnnxEmbedder final : public Embedder {
     }
     net_.setInput(blob);
     cv::Mat result = net_.forward();
-    if (result.total() != size_t(n) * size_t(kDescriptorDims))
+    const size_t dims = size_t(spec_.output_dims);
+    if (result.total() != size_t(n) * dims)
       CV_Error(cv::Error::StsBadSize, "the model gave " + std::to_string(result.total() / size_t(n)) +
-                                          " values per face, not " + std::to_string(kDescriptorDims));
+                                          " values per face, not " + std::to_string(dims));
     result = result.reshape(1, n);
     for (int i = 0; i < n; ++i) {
       const float* row = result.ptr<float>(i);
       Descriptor& d = out[size_t(i)];
-      for (int j = 0; j < kDescriptorDims; ++j) d[size_t(j)] = row[j];
+      d.assign(row, row + dims);
       if (spec_.l2_normalise) {
         double norm = 0;
         for (float v : d) norm += double(v) * v;

@@ -64,9 +64,10 @@ Expected<OnnxModelSpec> load_onnx_model_spec(const std::string& model_path) {
     if (j.contains("scale") && !read_per_channel(j["scale"], &spec.scale))
       return bad("scale", "must be a number or [r, g, b]");
     spec.output_dims = j.value("output_dims", kDescriptorDims);
-    if (spec.output_dims != kDescriptorDims)
-      return bad("output_dims", "is " + std::to_string(spec.output_dims) + "; facedex stores " +
-                                    std::to_string(kDescriptorDims) + "-d descriptors");
+    if (spec.output_dims < kMinDescriptorDims || spec.output_dims > kMaxDescriptorDims)
+      return bad("output_dims", "is " + std::to_string(spec.output_dims) + "; facedex stores descriptors of " +
+                                    std::to_string(kMinDescriptorDims) + " to " + std::to_string(kMaxDescriptorDims) +
+                                    " values");
     const std::string norm = j.value("normalise_output", "none");
     if (norm != "none" && norm != "l2") return bad("normalise_output", "must be \"none\" or \"l2\"");
     spec.l2_normalise = norm == "l2";

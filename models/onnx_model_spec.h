@@ -1,5 +1,5 @@
 // External descriptor models: any network that maps aligned face chips to a
-// 128-d descriptor, stored as ONNX and run with OpenCV's dnn module
+// descriptor, stored as ONNX and run with OpenCV's dnn module
 // (--embedder onnx:PATH). How to feed it is read from PATH.json:
 //
 //   {"input_size": 160,              square input, pixels (the chip is resized)
@@ -7,7 +7,7 @@
 //    "layout": "nchw"|"nhwc",
 //    "mean": [r, g, b] or m,         subtracted from 0..255 values...
 //    "scale": s or [r, g, b],        ...then multiplied by this
-//    "output_dims": 128,
+//    "output_dims": 128,             16 to 4096: the gallery takes the model's length
 //    "normalise_output": "none"|"l2",
 //    "same_person_distance": 0.6}    the model's 1:1 verification distance
 //
@@ -15,7 +15,7 @@
 // descriptors never mix with another model's, and its own thresholds: every
 // distance rule in facedex is scaled by same_person_distance / 0.6.
 // Limits: chips are dlib-aligned (150 px, 25% padding) and resized to the
-// input size; the output must be 128-d (what the store holds).
+// input size.
 #pragma once
 
 #include <array>

@@ -1,5 +1,5 @@
 // Just enough of the protocol-buffer wire format to write an ONNX model
-// (onnx.proto): varints, length-delimited strings and nested messages, packed
+// (onnx.proto) or a TensorFlow GraphDef: varints, length-delimited strings and nested messages, packed
 // integers and floats. Writing these few fields by hand keeps facedex free of
 // a protobuf/onnx build dependency for one exporter.
 #pragma once
@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace facedex::models::protobuf {
@@ -29,6 +30,8 @@ class Message {
     bytes_ += value;
   }
   void add_message(int field, const Message& m) { add_bytes(field, m.bytes_); }
+  // A field as read (protobuf_reader.h's Field::raw), key included.
+  void add_raw(std::string_view field) { bytes_.append(field); }
   void add_packed_ints(int field, const std::vector<int64_t>& values) {
     Message packed;
     for (int64_t v : values) packed.varint(uint64_t(v));

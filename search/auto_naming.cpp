@@ -75,7 +75,7 @@ Expected<AutoNameSummary> auto_name_faces(storage::Gallery& gallery, const AutoN
   }
   if (ref_ids.empty()) return summary;
 
-  auto refs = storage::make_faiss_index("Flat");
+  auto refs = storage::make_faiss_index("Flat", dims_of(ref_vecs));
   if (!refs) return refs.status();
   (*refs)->add(ref_ids, ref_vecs);
   std::vector<Descriptor> queries;

@@ -129,7 +129,7 @@ Expected<ClusterSummary> cluster_gallery(storage::Gallery& gallery, const Cluste
       named_vecs.push_back(input.descriptors[i]);
     }
   if (!named_pos.empty()) {
-    auto named = storage::make_faiss_index("Flat");
+    auto named = storage::make_faiss_index("Flat", dims_of(named_vecs));
     if (!named) return named.status();
     std::vector<uint64_t> positions(named_pos.size());
     for (size_t i = 0; i < positions.size(); ++i) positions[i] = i;

@@ -24,7 +24,7 @@ constexpr size_t kTrainingPerList = 40;  // FAISS warns below 39 points per cent
 constexpr int kKmeansIterations = 6;
 
 std::vector<std::vector<storage::Neighbor>> exact_graph(const std::vector<Descriptor>& faces, int k) {
-  auto index = storage::make_faiss_index("Flat");
+  auto index = storage::make_faiss_index("Flat", dims_of(faces));
   std::vector<uint64_t> ids(faces.size());
   std::iota(ids.begin(), ids.end(), 0);
   (*index)->add(ids, faces);
@@ -49,8 +49,9 @@ struct TopK {
 };
 
 std::vector<std::vector<storage::Neighbor>> inverted_file_graph(const std::vector<Descriptor>& faces, int k) {
-  const size_t n = faces.size(), d = size_t(kDescriptorDims);
-  const float* x = faces[0].data();
+  const size_t n = faces.size(), d = size_t(dims_of(faces));
+  const std::vector<float> all = flatten(faces, d);
+  const float* x = all.data();
   const size_t lists = storage::inverted_file_lists(n);
 
   // Centroids from an even sample of the faces.

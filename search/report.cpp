@@ -328,15 +328,14 @@ Expected<Report> build_report(const storage::Gallery& gallery, const ReportOptio
     std::vector<size_t> group_of(r.faces.size(), SIZE_MAX);  // unclustered faces: no group
     for (size_t gi = 0; gi < r.groups.size(); ++gi) {
       gids[gi] = gi;
-      Descriptor c{};
+      Descriptor c(size_t(dims_of(descriptors)), 0.0f);
       for (size_t i : r.groups[gi].faces) {
         group_of[i] = gi;
-        for (int d = 0; d < kDescriptorDims; ++d)
-          c[size_t(d)] += descriptors[i][size_t(d)] / float(r.groups[gi].faces.size());
+        for (size_t d = 0; d < c.size(); ++d) c[d] += descriptors[i][d] / float(r.groups[gi].faces.size());
       }
       centroids[gi] = c;
     }
-    auto index = storage::make_faiss_index("Flat");
+    auto index = storage::make_faiss_index("Flat", dims_of(centroids));
     if (!index) return index.status();
     (*index)->add(gids, centroids);
     const auto knn = (*index)->search_many(centroids, 6);
@@ -401,7 +400,7 @@ Expected<Report> build_report(const storage::Gallery& gallery, const ReportOptio
     std::vector<size_t> named_face;
     for (size_t i = 0; i < r.faces.size(); ++i)
       if (r.faces[i].person_id) named_face.push_back(i);
-    auto index = storage::make_faiss_index("Flat");
+    auto index = storage::make_faiss_index("Flat", dims_of(named_vecs));
     if (!index) return index.status();
     (*index)->add(named_pos, named_vecs);
     std::vector<Descriptor> queries;

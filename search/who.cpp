@@ -25,7 +25,7 @@ float crowding_of(const std::vector<float>& d) {
 
 Expected<std::unique_ptr<Identifier>> Identifier::create(const storage::Gallery& gallery) {
   std::unique_ptr<Identifier> id(new Identifier(gallery));
-  auto index = storage::make_faiss_index("Flat");
+  auto index = storage::make_faiss_index("Flat", gallery.store().descriptor_dims());
   if (!index) return index.status();
   id->named_ = std::move(*index);
   const auto& store = gallery.store();

@@ -100,7 +100,7 @@ Status Gallery::load_or_rebuild(const NoticeFn& notice) {
     } else if (h.applied_seq < store_->vector_log_trimmed_upto() || h.applied_seq > store_->last_log_seq()) {
       why = "out of step with the database";
     } else {
-      auto index = read_faiss_index(f, h.index_type, auto_search_parameters(h.index_type));
+      auto index = read_faiss_index(f, h.index_type, store_->descriptor_dims(), auto_search_parameters(h.index_type));
       if (!index) {
         why = index.status().message();
       } else if ((*index)->size() != h.count) {
@@ -141,7 +141,7 @@ Status Gallery::rebuild_vectors() {
   });
   if (!s) return s;
   const std::string type = index_type_ == kAutoIndexType ? auto_index_type(ids.size(), approximate_from_) : index_type_;
-  auto index = make_trained_faiss_index(type, vecs, auto_search_parameters(type));
+  auto index = make_trained_faiss_index(type, store_->descriptor_dims(), vecs, auto_search_parameters(type));
   if (!index) return index.status();
   vectors_ = std::move(*index);
   vectors_->add(ids, vecs);
@@ -190,6 +190,15 @@ Status Gallery::catch_up() {
 }
 
 Status Gallery::commit(GalleryBatch& batch, bool sync) {
+  // One model's descriptors, one length: FAISS reads each vector as that many floats.
+  for (const auto& [id, descriptor] : batch.added())
+    if (descriptor.size() != size_t(store_->descriptor_dims()))
+      return Status::invalid_input("face " + std::to_string(id) + " has a " + std::to_string(descriptor.size()) +
+                                   "-d descriptor; database " + store_->dir() + " holds " +
+                                   std::to_string(store_->descriptor_dims()) + "-d ones");
+  // The empty index made before the first model was bound may be of another length.
+  if (vectors_->size() == 0 && vectors_->dims() != store_->descriptor_dims())
+    if (Status s = rebuild_vectors(); !s) return s;
   if (Status s = store_->commit(batch, sync); !s) return s;
   std::vector<uint64_t> ids;
   std::vector<Descriptor> vecs;

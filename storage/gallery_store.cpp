@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -36,6 +37,7 @@ constexpr const char* kHistoryCf = "history";
 constexpr const char* kMetaSchema = "schema_version";
 constexpr const char* kMetaModel = "model_fingerprint";
 constexpr const char* kMetaSamePersonDistance = "same_person_distance";
+constexpr const char* kMetaDescriptorDims = "descriptor_dims";  // absent: dlib's 128
 constexpr const char* kMetaIndexType = "index_type";
 constexpr const char* kMetaNextPhoto = "next_photo_id";
 constexpr const char* kMetaNextFace = "next_face_id";
@@ -394,6 +396,12 @@ Status GalleryStore::load_meta() {
   }
   if (get(kMetaModel, &value)) model_fingerprint_ = value;
   if (get(kMetaSamePersonDistance, &value)) same_person_distance_ = std::stof(value);
+  if (get(kMetaDescriptorDims, &value)) {
+    descriptor_dims_ = std::atoi(value.c_str());
+    if (descriptor_dims_ < kMinDescriptorDims || descriptor_dims_ > kMaxDescriptorDims)
+      return Status::corruption("database " + dir_ + ": its descriptor length '" + value +
+                                "' is not one facedex makes");
+  }
   index_type_ = get(kMetaIndexType, &value) ? value : "";
   auto counter = [&](const char* key, uint64_t* out) {
     if (get(key, &value)) *out = std::stoull(value);
@@ -409,7 +417,7 @@ Status GalleryStore::load_meta() {
   return Status::ok();
 }
 
-Status GalleryStore::bind_model(const std::string& fingerprint, float same_person_distance) {
+Status GalleryStore::bind_model(const std::string& fingerprint, float same_person_distance, int descriptor_dims) {
   if (model_fingerprint_ == fingerprint) return Status::ok();
   if (!model_fingerprint_.empty())
     return Status::model_mismatch("database " + dir_ + " holds descriptors of model " + model_fingerprint_ +
@@ -420,9 +428,11 @@ Status GalleryStore::bind_model(const std::string& fingerprint, float same_perso
   rocksdb::WriteBatch b;
   b.Put(meta_, kMetaModel, fingerprint);
   b.Put(meta_, kMetaSamePersonDistance, std::to_string(same_person_distance));
+  b.Put(meta_, kMetaDescriptorDims, std::to_string(descriptor_dims));
   if (Status s = written(db_->Write(rocksdb::WriteOptions(), &b), "writing metadata"); !s) return s;
   model_fingerprint_ = fingerprint;
   same_person_distance_ = same_person_distance;
+  descriptor_dims_ = descriptor_dims;
   return Status::ok();
 }
 

@@ -118,10 +118,14 @@ class GalleryStore {
   // Metadata. The model fingerprint is empty until the first face is stored.
   const std::string& model_fingerprint() const { return model_fingerprint_; }
   // kModelMismatch when the database holds faces of another model. The
-  // model's same-person distance is kept with it: commands that need no model
-  // (cluster, report) scale their distance rules by it.
-  Status bind_model(const std::string& fingerprint, float same_person_distance = kDefaultSamePersonDistance);
+  // model's same-person distance and descriptor length are kept with it:
+  // commands that need no model (cluster, report) scale their distance rules
+  // by the one, and every vector index is made for the other.
+  Status bind_model(const std::string& fingerprint, float same_person_distance = kDefaultSamePersonDistance,
+                    int descriptor_dims = kDescriptorDims);
   float same_person_distance() const { return same_person_distance_; }
+  // The bound model's descriptor length (dlib's 128 before any is bound).
+  int descriptor_dims() const { return descriptor_dims_; }
   // dlib's ResNet (models::kSamePersonDistance); storage does not depend on models/.
   static constexpr float kDefaultSamePersonDistance = 0.6f;
   const std::string& index_type() const { return index_type_; }
@@ -221,6 +225,7 @@ class GalleryStore {
 
   std::string model_fingerprint_;
   float same_person_distance_ = kDefaultSamePersonDistance;
+  int descriptor_dims_ = kDescriptorDims;
   std::string index_type_;
   // Next ids to hand out; written to meta in every batch that uses them.
   uint64_t log_trimmed_upto_ = 0;

@@ -9,7 +9,9 @@ namespace {
 // (missing_since; name source, rejections); version 1 records still decode.
 // Version 3 of photos appends the detector; older photos were all HOG's.
 constexpr uint8_t kPhotoVersion = 4;
-constexpr uint8_t kFaceVersion = 2;
+// Version 3 of faces gives the descriptor's length (a model's, 16 to 4096);
+// older faces hold dlib's 128 values.
+constexpr uint8_t kFaceVersion = 3;
 constexpr uint8_t kPersonVersion = 1;
 // Version 2 appends the faces kept apart; version 1 reads with none.
 constexpr uint8_t kHistoryVersion = 2;
@@ -178,6 +180,7 @@ std::string encode(const Face& f) {
     w.f32(pt[0]);
     w.f32(pt[1]);
   }
+  w.varint(f.descriptor.size());
   for (float v : f.descriptor) w.f32(v);
   w.str(f.model);
   w.str(f.thumbnail_jpeg);
@@ -200,6 +203,10 @@ bool decode(const std::string& bytes, Face* f) {
   f->landmarks.resize(size_t(n));
   for (auto& pt : f->landmarks)
     if (!r.f32(&pt[0]) || !r.f32(&pt[1])) return false;
+  uint64_t dims = kDescriptorDims;
+  if (version >= 3 && (!r.varint(&dims) || dims < uint64_t(kMinDescriptorDims) || dims > uint64_t(kMaxDescriptorDims)))
+    return false;
+  f->descriptor.resize(size_t(dims));
   for (float& v : f->descriptor)
     if (!r.f32(&v)) return false;
   if (!r.str(&f->model) || !r.str(&f->thumbnail_jpeg) || !r.varint(&f->person_id) || !r.varint(&f->cluster_id))

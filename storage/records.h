@@ -63,7 +63,7 @@ struct Face {
   Box box;
   float score = 0;                              // detector confidence
   std::vector<std::array<float, 2>> landmarks;  // (x, y) in photo pixels
-  Descriptor descriptor{};                      // 128-d, Euclidean space of the model below
+  Descriptor descriptor;                        // in the Euclidean space of the model below
   std::string model;                            // fingerprint of the models that made the descriptor
   std::string thumbnail_jpeg;                   // small aligned face, for reports
   uint64_t person_id = 0;                       // named person (0 = none); set by users, kept across re-index

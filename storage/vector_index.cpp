@@ -28,7 +28,7 @@ class FaissVectorIndex final : public VectorIndex {
   void add(const std::vector<uint64_t>& ids, const std::vector<Descriptor>& vectors) override {
     if (ids.empty()) return;
     std::vector<faiss::Index::idx_t> labels(ids.begin(), ids.end());
-    index_->add_with_ids(faiss::Index::idx_t(ids.size()), vectors[0].data(), labels.data());
+    index_->add_with_ids(faiss::Index::idx_t(ids.size()), flatten(vectors, size_t(index_->d)).data(), labels.data());
   }
 
   size_t remove(const std::vector<uint64_t>& ids) override {
@@ -58,7 +58,8 @@ class FaissVectorIndex final : public VectorIndex {
     std::vector<faiss::Index::idx_t> labels(chunk * size_t(ask));
     for (size_t start = 0; start < queries.size(); start += chunk) {
       const size_t n = std::min(chunk, queries.size() - start);
-      index_->search(faiss::Index::idx_t(n), queries[start].data(), ask, d2.data(), labels.data());
+      const std::vector<float> block = flatten(queries, size_t(index_->d), start, n);
+      index_->search(faiss::Index::idx_t(n), block.data(), ask, d2.data(), labels.data());
       for (size_t q = 0; q < n; ++q)
         for (int i = 0; i < ask && out[start + q].size() < size_t(k); ++i) {
           const size_t at = q * size_t(ask) + size_t(i);
@@ -70,6 +71,7 @@ class FaissVectorIndex final : public VectorIndex {
   }
 
   size_t size() const override { return size_t(index_->ntotal) - tombstones_.size(); }
+  int dims() const override { return int(index_->d); }
   std::vector<uint64_t> ids() const override {
     std::vector<uint64_t> out;
     auto keep = [&](faiss::Index::idx_t id) {
@@ -93,7 +95,7 @@ class FaissVectorIndex final : public VectorIndex {
       if (!flat) return false;
       const float* xb = flat->get_xb();
       for (size_t i = 0; i < map->id_map.size(); ++i)
-        if (!tombstones_.count(uint64_t(map->id_map[i]))) fn(uint64_t(map->id_map[i]), xb + i * kDescriptorDims);
+        if (!tombstones_.count(uint64_t(map->id_map[i]))) fn(uint64_t(map->id_map[i]), xb + i * size_t(index_->d));
       return true;
     }
     const auto* ivf = dynamic_cast<const faiss::IndexIVFFlat*>(index_.get());
@@ -152,8 +154,7 @@ class BruteForceVectorIndex final : public VectorIndex {
     std::vector<Neighbor> all(ids_.size());
     for (size_t i = 0; i < ids_.size(); ++i) {
       double s = 0;
-      for (int d = 0; d < kDescriptorDims; ++d)
-        s += double(q[size_t(d)] - vectors_[i][size_t(d)]) * (q[size_t(d)] - vectors_[i][size_t(d)]);
+      for (size_t d = 0; d < q.size(); ++d) s += double(q[d] - vectors_[i][d]) * (q[d] - vectors_[i][d]);
       all[i] = {ids_[i], float(std::sqrt(s))};
     }
     const size_t n = std::min(all.size(), size_t(std::max(k, 0)));
@@ -164,6 +165,7 @@ class BruteForceVectorIndex final : public VectorIndex {
   }
 
   size_t size() const override { return ids_.size(); }
+  int dims() const override { return vectors_.empty() ? 0 : int(vectors_[0].size()); }
   std::vector<uint64_t> ids() const override { return ids_; }
   bool for_each_vector(const std::function<void(uint64_t id, const float* v)>& fn) const override {
     for (size_t i = 0; i < ids_.size(); ++i) fn(ids_[i], vectors_[i].data());
@@ -186,9 +188,11 @@ std::vector<std::vector<Neighbor>> VectorIndex::search_many(const std::vector<De
   return out;
 }
 
-Expected<std::unique_ptr<VectorIndex>> make_faiss_index(const std::string& factory) {
+Expected<std::unique_ptr<VectorIndex>> make_faiss_index(const std::string& factory, int dims) {
+  if (dims < kMinDescriptorDims || dims > kMaxDescriptorDims)
+    return Status::invalid_input("descriptors of " + std::to_string(dims) + " values cannot be indexed");
   try {
-    std::unique_ptr<faiss::Index> index(faiss::index_factory(kDescriptorDims, ("IDMap," + factory).c_str()));
+    std::unique_ptr<faiss::Index> index(faiss::index_factory(dims, ("IDMap," + factory).c_str()));
     if (!index->is_trained)
       return Status::unsupported("index type " + factory + " learns from data: use make_trained_faiss_index");
     return std::unique_ptr<VectorIndex>(new FaissVectorIndex(with_fast_search(std::move(index)), factory));
@@ -197,16 +201,17 @@ Expected<std::unique_ptr<VectorIndex>> make_faiss_index(const std::string& facto
   }
 }
 
-Expected<std::unique_ptr<VectorIndex>> make_trained_faiss_index(const std::string& factory,
+Expected<std::unique_ptr<VectorIndex>> make_trained_faiss_index(const std::string& factory, int dims,
                                                                 const std::vector<Descriptor>& data,
                                                                 const std::string& search_parameters) {
+  if (dims < kMinDescriptorDims || dims > kMaxDescriptorDims)
+    return Status::invalid_input("descriptors of " + std::to_string(dims) + " values cannot be indexed");
   try {
     // IVF indexes keep the caller's ids themselves; wrapped in an IDMap their
     // removals would break the map (IDMap assumes the inner index renumbers
     // its vectors on removal, as Flat does and IVF does not).
     const bool keeps_ids = factory.rfind("IVF", 0) == 0;
-    std::unique_ptr<faiss::Index> index(
-        faiss::index_factory(kDescriptorDims, ((keeps_ids ? "" : "IDMap,") + factory).c_str()));
+    std::unique_ptr<faiss::Index> index(faiss::index_factory(dims, ((keeps_ids ? "" : "IDMap,") + factory).c_str()));
     if (!index->is_trained) {
       // An even sample of the data, 64 points per inverted list (FAISS wants 39-256).
       const auto* ivf = dynamic_cast<const faiss::IndexIVF*>(index.get());
@@ -215,10 +220,14 @@ Expected<std::unique_ptr<VectorIndex>> make_trained_faiss_index(const std::strin
         return Status::invalid_input("index type " + factory + " needs at least " + std::to_string(lists) +
                                      " faces to learn from; there are " + std::to_string(data.size()));
       const size_t sample = std::min(data.size(), ivf ? lists * 64 : data.size());
-      std::vector<float> training(sample * size_t(kDescriptorDims));
-      for (size_t i = 0; i < sample; ++i)
-        std::copy(data[i * data.size() / sample].begin(), data[i * data.size() / sample].end(),
-                  training.begin() + long(i * size_t(kDescriptorDims)));
+      std::vector<float> training(sample * size_t(dims));
+      for (size_t i = 0; i < sample; ++i) {
+        const Descriptor& v = data[i * data.size() / sample];
+        if (v.size() != size_t(dims))
+          return Status::invalid_input("a descriptor of " + std::to_string(v.size()) + " values among " +
+                                       std::to_string(dims) + "-d ones");
+        std::copy(v.begin(), v.end(), training.begin() + long(i * size_t(dims)));
+      }
       index->train(faiss::Index::idx_t(sample), training.data());
     }
     index = with_fast_search(std::move(index));
@@ -243,11 +252,13 @@ Status write_faiss_index(const VectorIndex& index, FILE* out) {
   return Status::ok();
 }
 
-Expected<std::unique_ptr<VectorIndex>> read_faiss_index(FILE* in, const std::string& factory,
+Expected<std::unique_ptr<VectorIndex>> read_faiss_index(FILE* in, const std::string& factory, int dims,
                                                         const std::string& search_parameters) {
   try {
     std::unique_ptr<faiss::Index> index(faiss::read_index(in));
-    if (index->d != kDescriptorDims) return Status::corruption("vector index has the wrong dimension");
+    if (index->d != dims)
+      return Status::corruption("vector index holds " + std::to_string(index->d) + "-d vectors, the gallery " +
+                                std::to_string(dims) + "-d descriptors");
     index = with_fast_search(std::move(index));
     if (!search_parameters.empty())
       faiss::ParameterSpace().set_index_parameters(index.get(), search_parameters.c_str());

@@ -25,7 +25,8 @@ struct Neighbor {
 class VectorIndex {
  public:
   virtual ~VectorIndex() = default;
-  // REQUIRES: ids.size() == vectors.size(); ids not already present.
+  // REQUIRES: ids.size() == vectors.size(); ids not already present; every
+  // vector as long as the index's (one model's descriptors).
   virtual void add(const std::vector<uint64_t>& ids, const std::vector<Descriptor>& vectors) = 0;
   // Removes those present; returns how many were.
   virtual size_t remove(const std::vector<uint64_t>& ids) = 0;
@@ -34,6 +35,8 @@ class VectorIndex {
   // The same for many queries at once (FAISS spreads them over its threads).
   virtual std::vector<std::vector<Neighbor>> search_many(const std::vector<Descriptor>& queries, int k) const;
   virtual size_t size() const = 0;
+  // The length of the vectors it holds (brute force: 0 until the first).
+  virtual int dims() const = 0;
   // Every id held, in no particular order (for consistency checks).
   virtual std::vector<uint64_t> ids() const = 0;
   // Every stored vector with its id, where the index keeps them exactly
@@ -53,13 +56,14 @@ class VectorIndex {
 // while it is fast enough and an IVF index beyond.
 inline constexpr const char* kDefaultIndexType = "auto";
 
-// FAISS index from a factory string, wrapped in an id map. Only types that need
-// no training (kUnsupported otherwise: see make_trained_faiss_index).
-Expected<std::unique_ptr<VectorIndex>> make_faiss_index(const std::string& factory);
+// FAISS index of `dims`-d vectors from a factory string, wrapped in an id map.
+// Only types that need no training (kUnsupported otherwise: see
+// make_trained_faiss_index).
+Expected<std::unique_ptr<VectorIndex>> make_faiss_index(const std::string& factory, int dims);
 // Any index type, including those that learn from data first (IVF...): those
 // are trained on an even sample of `data` (nothing is added), then every type
 // is tuned with FAISS ParameterSpace settings such as "nprobe=64" ("" for none).
-Expected<std::unique_ptr<VectorIndex>> make_trained_faiss_index(const std::string& factory,
+Expected<std::unique_ptr<VectorIndex>> make_trained_faiss_index(const std::string& factory, int dims,
                                                                 const std::vector<Descriptor>& data,
                                                                 const std::string& search_parameters);
 
@@ -69,7 +73,8 @@ std::unique_ptr<VectorIndex> make_brute_force_index();
 // Binary (de)serialisation of a FAISS index made by make_faiss_index.
 Status write_faiss_index(const VectorIndex& index, FILE* out);
 // search_parameters: FAISS ParameterSpace settings to apply ("nprobe=64"), or "".
-Expected<std::unique_ptr<VectorIndex>> read_faiss_index(FILE* in, const std::string& factory,
+// kCorruption unless it holds `dims`-d vectors.
+Expected<std::unique_ptr<VectorIndex>> read_faiss_index(FILE* in, const std::string& factory, int dims,
                                                         const std::string& search_parameters = "");
 
 }  // namespace facedex::storage

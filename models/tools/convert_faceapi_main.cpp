@@ -5,7 +5,7 @@
 #include <string>
 
 #include "models/embedder.h"
-#include "util/sha256.h"
+#include "models/tools/checked_output.h"
 
 int main(int argc, char** argv) {
   if (argc != 4 && !(argc == 6 && std::strcmp(argv[4], "--expect-sha256") == 0)) {
@@ -17,19 +17,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "conversion failed: %s\n", s.message().c_str());
     return 1;
   }
-  auto digest = facedex::sha256_file_hex(out);
-  if (!digest) {
-    std::fprintf(stderr, "%s\n", digest.status().message().c_str());
-    return 1;
-  }
-  std::printf("%s  %s\n", digest->c_str(), out.c_str());
-  if (argc == 6 && *digest != argv[5]) {
-    std::fprintf(stderr,
-                 "%s: sha256 %s differs from the recorded %s: the conversion is not reproducible here "
-                 "(different face-api package or converter). Not using it.\n",
-                 out.c_str(), digest->c_str(), argv[5]);
-    std::remove(out.c_str());
-    return 1;
-  }
-  return 0;
+  return facedex::tools::check_written(out, argc == 6 ? argv[5] : nullptr, "conversion");
 }

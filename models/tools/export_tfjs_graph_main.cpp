@@ -5,7 +5,7 @@
 #include <string>
 
 #include "models/tfjs_graph_export.h"
-#include "util/sha256.h"
+#include "models/tools/checked_output.h"
 
 int main(int argc, char** argv) {
   if (argc != 3 && !(argc == 5 && std::strcmp(argv[3], "--expect-sha256") == 0)) {
@@ -17,19 +17,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "export failed: %s\n", s.message().c_str());
     return 1;
   }
-  auto digest = facedex::sha256_file_hex(out);
-  if (!digest) {
-    std::fprintf(stderr, "%s\n", digest.status().message().c_str());
-    return 1;
-  }
-  std::printf("%s  %s\n", digest->c_str(), out.c_str());
-  if (argc == 5 && *digest != argv[4]) {
-    std::fprintf(stderr,
-                 "%s: sha256 %s differs from the recorded %s: the export is not reproducible here "
-                 "(different package or exporter). Not using it.\n",
-                 out.c_str(), digest->c_str(), argv[4]);
-    std::remove(out.c_str());
-    return 1;
-  }
-  return 0;
+  return facedex::tools::check_written(out, argc == 5 ? argv[4] : nullptr, "export");
 }

@@ -91,7 +91,8 @@ TEST_F(OnnxEmbedderTest, BadSpecsAndModelsAreNamedWithTheReason) {
     EXPECT_NE(loaded.status().message().find(model_ + ".json"), std::string::npos) << loaded.status().message();
     EXPECT_NE(loaded.status().message().find(words), std::string::npos) << loaded.status().message();
   };
-  expect_error({{"output_dims", 512}}, "output_dims");
+  expect_error({{"output_dims", 8}}, "output_dims");
+  expect_error({{"output_dims", 100000}}, "output_dims");
   expect_error({{"channel_order", "grb"}}, "channel_order");
   expect_error({{"mean", "zero"}}, "mean");
   expect_error({{"same_person_distance", -1}}, "same_person_distance");
@@ -111,6 +112,11 @@ TEST_F(OnnxEmbedderTest, BadSpecsAndModelsAreNamedWithTheReason) {
   ASSERT_FALSE(small);  // the exported graph's padding is for 150 px
   EXPECT_NE(small.status().message().find(model_), std::string::npos) << small.status().message();
   EXPECT_NE(small.status().message().find("96 px"), std::string::npos) << small.status().message();
+  // A spec promising another descriptor length than the model gives: named when loaded.
+  write_spec({{"output_dims", 512}});
+  auto wide = models::make_onnx_embedder(*models::load_onnx_model_spec(model_), 1);
+  ASSERT_FALSE(wide);
+  EXPECT_NE(wide.status().message().find("512 values"), std::string::npos) << wide.status().message();
   // A truncated file is refused with its name.
   testing::write_file(model_, testing::read_file(model_).substr(0, 1000));
   auto truncated = models::make_onnx_embedder(*spec, 1);

@@ -40,10 +40,10 @@ TEST(FastSearchTest, IvfAnswersAsFaissDoesWithFiltersAndRemovals) {
   faiss::IndexFlatL2* quantizer = new faiss::IndexFlatL2(kDescriptorDims);
   auto plain = std::make_unique<faiss::IndexIVFFlat>(quantizer, kDescriptorDims, 64);
   plain->own_fields = true;
-  plain->train(idx_t(data.size()), data[0].data());
+  plain->train(idx_t(data.size()), flatten(data, kDescriptorDims).data());
   std::vector<idx_t> ids(data.size());
   for (size_t i = 0; i < ids.size(); ++i) ids[i] = idx_t(1000 + 3 * i);  // ids are not positions
-  plain->add_with_ids(idx_t(data.size()), data[0].data(), ids.data());
+  plain->add_with_ids(idx_t(data.size()), flatten(data, kDescriptorDims).data(), ids.data());
   plain->nprobe = 8;
 
   std::unique_ptr<faiss::Index> fast = storage::with_fast_search(testing::faiss_round_trip(*plain));
@@ -65,7 +65,7 @@ TEST(FastSearchTest, IvfAnswersAsFaissDoesWithFiltersAndRemovals) {
   expect_same_answers(*plain, *fast, queries, 10, &params);
   std::vector<float> d(10);
   std::vector<idx_t> l(10);
-  fast->search(1, queries[0].data(), 10, d.data(), l.data(), &params);
+  fast->search(1, flatten(queries, kDescriptorDims).data(), 10, d.data(), l.data(), &params);
   for (idx_t label : l) EXPECT_TRUE(label < 0 || (label - 1000) % 6 == 0) << label;
 
   // Removals: the same faces leave both, and are never answered.
@@ -93,7 +93,7 @@ TEST(FastSearchTest, ExactSearchAnswersAsFaissDoesAndKeepsRemovals) {
   plain->own_fields = true;
   std::vector<idx_t> ids(data.size());
   for (size_t i = 0; i < ids.size(); ++i) ids[i] = idx_t(7 * i + 1);
-  plain->add_with_ids(idx_t(data.size()), data[0].data(), ids.data());
+  plain->add_with_ids(idx_t(data.size()), flatten(data, kDescriptorDims).data(), ids.data());
   std::unique_ptr<faiss::Index> fast = storage::with_fast_search(testing::faiss_round_trip(*plain));
   ASSERT_TRUE(storage::has_fast_search(*fast));
 
@@ -102,7 +102,7 @@ TEST(FastSearchTest, ExactSearchAnswersAsFaissDoesAndKeepsRemovals) {
   // More neighbours than faces: the rest are -1, as FAISS answers.
   std::vector<float> d(4000);
   std::vector<idx_t> l(4000);
-  fast->search(1, queries[0].data(), 4000, d.data(), l.data());
+  fast->search(1, flatten(queries, kDescriptorDims).data(), 4000, d.data(), l.data());
   EXPECT_EQ(l[2999] >= 0, true);
   EXPECT_EQ(l[3000], -1);
 
@@ -111,7 +111,7 @@ TEST(FastSearchTest, ExactSearchAnswersAsFaissDoesAndKeepsRemovals) {
   EXPECT_EQ(plain->remove_ids(removal), 100u);
   EXPECT_EQ(fast->remove_ids(removal), 100u);
   expect_same_answers(*plain, *fast, queries, 10, nullptr);
-  fast->search(1, data[0].data(), 1, d.data(), l.data());
+  fast->search(1, flatten(data, kDescriptorDims).data(), 1, d.data(), l.data());
   EXPECT_NE(l[0], ids[0]) << "a removed face was answered";
 
   std::unique_ptr<faiss::Index> reread = testing::faiss_round_trip(*fast);

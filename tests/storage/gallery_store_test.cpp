@@ -7,19 +7,19 @@
 namespace facedex::storage {
 namespace {
 
-Face face_with(float v) {
+Face face_with(float v, int dims = kDescriptorDims) {
   Face f;
-  f.descriptor.fill(v);
+  f.descriptor.assign(size_t(dims), v);
   f.model = "m";
   return f;
 }
 
-void add_photo(Gallery& g, const std::string& path, std::vector<float> values) {
+void add_photo(Gallery& g, const std::string& path, std::vector<float> values, int dims = kDescriptorDims) {
   Photo p;
   p.path = path;
   p.content_hash = std::string(64, char('a' + values.size()));
   std::vector<Face> faces;
-  for (float v : values) faces.push_back(face_with(v));
+  for (float v : values) faces.push_back(face_with(v, dims));
   GalleryBatch b = g.store().new_batch();
   b.add_photo(p, faces);
   ASSERT_TRUE(g.commit(b));
@@ -37,9 +37,48 @@ TEST(GalleryStoreTest, ReopenAfterCommitWithoutSavingTheIndexKeepsEveryCommitted
   auto g = Gallery::open(dir.file("db"), OpenMode::kReadWrite, nullptr);
   ASSERT_TRUE(g) << g.status().message();
   EXPECT_EQ((*g)->vectors().size(), 3u);
-  Descriptor q;
-  q.fill(0.3f);
+  Descriptor q(kDescriptorDims, 0.3f);
   const auto nn = (*g)->vectors().search(q, 1);
+  auto photo = (*g)->store().photo_by_path("/b.jpg");
+  ASSERT_TRUE(photo && *photo);
+  EXPECT_EQ(nn.at(0).id, (*photo)->face_ids.at(0));
+}
+
+// A model of another descriptor length (MobileFaceNet's 192) binds its
+// length with its fingerprint: the index follows it across reopening, and a
+// descriptor of another length is refused before anything is written.
+TEST(GalleryStoreTest, AGalleryTakesItsModelsDescriptorLength) {
+  testing::TempDir dir;
+  {
+    auto g = Gallery::open(dir.file("db"), OpenMode::kReadWrite, nullptr);
+    ASSERT_TRUE(g) << g.status().message();
+    ASSERT_TRUE((*g)->store().bind_model("mobile", 1.0f, 192));
+    add_photo(**g, "/a.jpg", {0.1f, 0.2f}, 192);
+    EXPECT_EQ((*g)->vectors().dims(), 192);
+    ASSERT_TRUE((*g)->save_vectors());
+    add_photo(**g, "/b.jpg", {0.3f}, 192);
+
+    Photo p;
+    p.path = "/c.jpg";
+    p.content_hash = std::string(64, 'z');
+    GalleryBatch b = (*g)->store().new_batch();
+    std::vector<Face> faces = {face_with(0.4f, 128)};
+    b.add_photo(p, faces);
+    const Status refused = (*g)->commit(b);
+    ASSERT_FALSE(refused);
+    EXPECT_NE(refused.message().find("128-d descriptor"), std::string::npos) << refused.message();
+    EXPECT_NE(refused.message().find("192-d"), std::string::npos) << refused.message();
+  }
+  auto g = Gallery::open(dir.file("db"), OpenMode::kReadOnly, nullptr);
+  ASSERT_TRUE(g) << g.status().message();
+  EXPECT_EQ((*g)->store().descriptor_dims(), 192);
+  EXPECT_EQ((*g)->store().same_person_distance(), 1.0f);
+  EXPECT_EQ((*g)->vectors().size(), 3u);
+  EXPECT_EQ((*g)->vectors().dims(), 192);
+  auto c = (*g)->store().photo_by_path("/c.jpg");
+  ASSERT_TRUE(c);
+  EXPECT_FALSE(*c) << "the refused photo was written";
+  const auto nn = (*g)->vectors().search(Descriptor(192, 0.3f), 1);
   auto photo = (*g)->store().photo_by_path("/b.jpg");
   ASSERT_TRUE(photo && *photo);
   EXPECT_EQ(nn.at(0).id, (*photo)->face_ids.at(0));

@@ -58,12 +58,12 @@ struct IvfFixture {
     auto* quantizer = new faiss::IndexFlatL2(kDescriptorDims);
     auto ivf = std::make_unique<faiss::IndexIVFFlat>(quantizer, kDescriptorDims, lists);
     ivf->own_fields = true;
-    ivf->train(idx_t(n), data[0].data());
+    ivf->train(idx_t(n), flatten(data, kDescriptorDims).data());
     std::vector<idx_t> ids(n);
     for (size_t i = 0; i < n; ++i) ids[i] = idx_t(i), vector_of_id[i] = data[i];
-    exact.add(idx_t(n), data[0].data());
+    exact.add(idx_t(n), flatten(data, kDescriptorDims).data());
     fast = storage::with_fast_search(std::move(ivf));
-    fast->add_with_ids(idx_t(n), data[0].data(), ids.data());
+    fast->add_with_ids(idx_t(n), flatten(data, kDescriptorDims).data(), ids.data());
   }
   std::vector<Descriptor> data;
   std::vector<Descriptor> vector_of_id;  // by id (ids are positions here)
@@ -131,8 +131,8 @@ TEST(PqFastScanTest, CodesFollowAdditionsRemovalsAndReload) {
     more_ids[i] = idx_t(f.vector_of_id.size());
     f.vector_of_id.push_back(more[i]);
   }
-  f.fast->add_with_ids(idx_t(more.size()), more[0].data(), more_ids.data());
-  f.exact.add(idx_t(more.size()), more[0].data());
+  f.fast->add_with_ids(idx_t(more.size()), flatten(more, kDescriptorDims).data(), more_ids.data());
+  f.exact.add(idx_t(more.size()), flatten(more, kDescriptorDims).data());
   std::vector<float> d(10);
   std::vector<idx_t> l(10);
   for (size_t i = 0; i < 100; ++i) {
@@ -157,7 +157,7 @@ TEST(PqFastScanTest, CodesFollowAdditionsRemovalsAndReload) {
   std::vector<Descriptor> left_vectors;
   for (size_t id = 0; id < f.vector_of_id.size(); ++id)
     if (!removed.count(idx_t(id))) left_vectors.push_back(f.vector_of_id[id]);
-  left.add(idx_t(left_vectors.size()), left_vectors[0].data());
+  left.add(idx_t(left_vectors.size()), flatten(left_vectors, kDescriptorDims).data());
   // Flat numbers its vectors by position: map answers back to ids for the oracle.
   std::vector<idx_t> id_at;
   for (size_t id = 0; id < f.vector_of_id.size(); ++id)

@@ -66,15 +66,44 @@ TEST(RecordsTest, HistoryEntryRoundTripsWithTheFacesKeptApartAndReadsVersion1) {
   EXPECT_FALSE(decode(v1, &read)) << "a version from the future";
 }
 
-TEST(RecordsTest, FaceRoundTripsExactly) {
+Face face_of_length(int dims) {
   Face f;
   f.id = 7;
   f.photo_id = 3;
   f.box = {-3, 4, 500, 600};
   f.score = 1.25f;
   f.landmarks = {{1.5f, 2.5f}, {3.f, 4.f}};
-  for (int i = 0; i < kDescriptorDims; ++i) f.descriptor[size_t(i)] = float(i) / 7.f - 9.f;
+  for (int i = 0; i < dims; ++i) f.descriptor.push_back(float(i) / 7.f - 9.f);
   f.model = "abc";
+  return f;
+}
+
+TEST(RecordsTest, FacesOfAnyModelsLengthRoundTripAndVersion2ReadsAs128) {
+  for (int dims : {128, 192, 512}) {
+    const Face f = face_of_length(dims);
+    Face g;
+    ASSERT_TRUE(decode(encode(f), &g)) << dims;
+    EXPECT_EQ(g.descriptor, f.descriptor);
+  }
+  // Version 2 (dlib's 128 values only): the same bytes without the length.
+  const Face f = face_of_length(128);
+  std::string bytes = encode(f);
+  float first = f.descriptor[0];
+  std::string length_then_first = std::string("\x80\x01", 2) + std::string(reinterpret_cast<const char*>(&first), 4);
+  const size_t at = bytes.find(length_then_first);
+  ASSERT_NE(at, std::string::npos);
+  bytes.erase(at, 2);
+  bytes[0] = 2;
+  Face g;
+  ASSERT_TRUE(decode(bytes, &g));
+  EXPECT_EQ(g.descriptor, f.descriptor);
+  EXPECT_EQ(g.model, "abc");
+  // A length no model gives is a damaged record.
+  EXPECT_FALSE(decode(encode(face_of_length(3)), &g));
+}
+
+TEST(RecordsTest, FaceRoundTripsExactly) {
+  Face f = face_of_length(kDescriptorDims);
   f.thumbnail_jpeg = std::string("\xff\xd8\x00\x01", 4);
   f.person_id = 9;
   f.cluster_id = 11;
@@ -89,6 +118,7 @@ TEST(RecordsTest, FaceRoundTripsExactly) {
 
 TEST(RecordsTest, TruncatedOrForeignBytesAreRejected) {
   Face f;
+  f.descriptor.assign(kDescriptorDims, 0.5f);
   const std::string bytes = encode(f);
   Face g;
   EXPECT_FALSE(decode(bytes.substr(0, bytes.size() - 1), &g));

@@ -38,11 +38,13 @@ void expect_copies_match(const storage::Sq8Vectors& copies, const std::vector<st
 }
 
 void sync(storage::Sq8Vectors& copies, const std::vector<std::vector<Descriptor>>& lists) {
+  std::vector<std::vector<float>> flat;  // each list's vectors in one block, as an IVF list keeps them
   std::vector<const float*> vectors;
   std::vector<size_t> sizes;
-  for (const auto& list : lists) {
-    vectors.push_back(list.empty() ? nullptr : list[0].data());
-    sizes.push_back(list.size());
+  for (const auto& list : lists) flat.push_back(flatten(list, kDescriptorDims));
+  for (size_t l = 0; l < lists.size(); ++l) {
+    vectors.push_back(lists[l].empty() ? nullptr : flat[l].data());
+    sizes.push_back(lists[l].size());
   }
   copies.sync(vectors, sizes);
 }
@@ -54,7 +56,7 @@ TEST(Sq8VectorsTest, CopiesFollowTheListsAndRankLikeTheFloats) {
   storage::Sq8Vectors copies;
   // Ranges from every vector the test adds: values past them are clamped
   // (a coarser copy, not a wrong one), which is not what this test is about.
-  copies.train(kDescriptorDims, data[0].data(), data.size());
+  copies.train(kDescriptorDims, flatten(data, kDescriptorDims).data(), data.size());
   sync(copies, lists);
   const Descriptor query = data[2999];
   expect_copies_match(copies, lists, query);

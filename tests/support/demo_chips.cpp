@@ -41,7 +41,7 @@ double worst_difference(const std::vector<Descriptor>& a, const std::vector<Desc
   EXPECT_EQ(a.size(), b.size());
   double worst = 0;
   for (size_t i = 0; i < std::min(a.size(), b.size()); ++i)
-    for (size_t d = 0; d < size_t(kDescriptorDims); ++d)
+    for (size_t d = 0; d < std::min(a[i].size(), b[i].size()); ++d)
       worst = std::max(worst, std::abs(double(a[i][d]) - double(b[i][d])));
   return worst;
 }
