@@ -107,7 +107,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i <= 6; ++i) {
     auto photo =
         facedex::models::load_photo(std::string(FACEDEX_DEMO_DIR) + "/sample" + std::to_string(i) + ".jpg", {});
-    for (auto& f : (*pipeline)->detector().detect(photo->rgb, {})) chips.push_back(f.chip);
+    for (auto& f : (*pipeline)->detect(photo->rgb, {})) chips.push_back(f.chip);
   }
   std::vector<facedex::models::FaceChip> batch64;
   while (batch64.size() < 64) batch64.push_back(chips[batch64.size() % chips.size()]);

@@ -171,8 +171,12 @@ int main(int argc, char** argv) {
                   : 0,
               photos_per_person.size());
 
+  // Every distance below is dlib's, scaled to the gallery's model as `facedex cluster` scales its rules.
+  const float scale = store.same_person_distance() / 0.6f;
+  if (scale != 1.f) std::printf("distances scaled by %.3f to the gallery's model\n", scale);
   // Baseline: all pairs under the threshold, chinese whispers (dlib's example).
-  for (float threshold : {0.6f, 0.5f}) {
+  for (float unscaled : {0.6f, 0.5f}) {
+    const float threshold = unscaled * scale;
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<dlib::sample_pair> edges;
     for (size_t i = 0; i < n; ++i)
@@ -182,7 +186,7 @@ int main(int argc, char** argv) {
     dlib::chinese_whispers(edges, labels);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     char name[64];
-    std::snprintf(name, sizeof(name), "baseline: all pairs < %.1f, chinese whispers", threshold);
+    std::snprintf(name, sizeof(name), "baseline: all pairs < %.2f, chinese whispers", threshold);
     report(name, labels, s);
   }
   const search::ClusterParams defaults;
@@ -201,23 +205,23 @@ int main(int argc, char** argv) {
       {0.56f, 0.45f, 0.60f},
   };
   for (const Variant& v : variants) {
-    search::ClusterParams p = defaults;
-    p.threshold = v.threshold;
-    p.first_pass_threshold = v.first_pass;
-    p.crowd_distance = v.crowd_distance;
+    search::ClusterParams p = search::cluster_params_for_model(store.same_person_distance(), defaults);
+    p.threshold = v.threshold * scale;
+    p.first_pass_threshold = v.first_pass * scale;
+    p.crowd_distance = v.crowd_distance * scale;
     const auto t0 = std::chrono::steady_clock::now();
     const auto labels = search::cluster_faces(input, p);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     char name[128];
     if (v.crowd_distance > 0)
       std::snprintf(name, sizeof(name), "facedex: kNN(%d), pass 1 < %.2f, crowd %.2f, pass 2 < %.2f%s", p.k,
-                    v.first_pass, v.crowd_distance, v.threshold,
+                    p.first_pass_threshold, p.crowd_distance, p.threshold,
                     v.threshold == defaults.threshold && v.first_pass == defaults.first_pass_threshold &&
                             v.crowd_distance == defaults.crowd_distance
                         ? " (default)"
                         : "");
     else
-      std::snprintf(name, sizeof(name), "facedex: kNN(%d), one plain pass < %.2f", p.k, v.threshold);
+      std::snprintf(name, sizeof(name), "facedex: kNN(%d), one plain pass < %.2f", p.k, p.threshold);
     report(name, labels, s);
   }
   return 0;

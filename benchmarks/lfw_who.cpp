@@ -136,14 +136,16 @@ void run_scenario(Scenario& sc, const std::string& library, const std::map<Key, 
       if (!search::name_faces(gallery, {fid}, "distractor " + std::to_string(fid), {})) std::exit(1);
       ++sc.named_people;
     }
+  // The rules as the commands use them: scaled to the gallery's model.
+  const float same_person = gallery.store().same_person_distance();
   search::ClusterOptions cluster;
-  cluster.params = search::cluster_params_for_model(0.6f, cluster.params);
+  cluster.params = search::cluster_params_for_model(same_person, cluster.params);
   if (!search::cluster_gallery(gallery, cluster)) std::exit(1);
-  if (!search::auto_name_faces(gallery, search::auto_name_options_for_model(0.6f))) std::exit(1);
+  if (!search::auto_name_faces(gallery, search::auto_name_options_for_model(same_person))) std::exit(1);
 
   auto identifier = search::Identifier::create(gallery);
   if (!identifier) std::fprintf(stderr, "%s\n", identifier.status().message().c_str()), std::exit(1);
-  const search::IdentityRule crowding = search::identity_rule_for_model(0.6f);
+  const search::IdentityRule crowding = search::identity_rule_for_model(same_person);
   search::IdentityRule old_rule = crowding;
   old_rule.crowding.reset();
   std::map<std::string, std::vector<int>> probe_numbers;

@@ -9,7 +9,12 @@ namespace facedex::cli {
 namespace {
 
 // The backend --embedder resolves to, as the commands that embed will use it.
+// An external model is named by its format: "onnx", "tf" or "mobilefacenet".
 std::string embedder_name(const GlobalOptions& g) {
+  if (auto ref = models::external_model_ref(g.embedder, ""))
+    return g.embedder == models::kMobileFaceNetEmbedder   ? g.embedder
+           : ref->format == models::ExternalFormat::kOnnx ? "onnx"
+                                                          : "tf";
   auto backend = models::parse_embedder_backend(g.embedder);
   return backend ? models::embedder_backend_name(models::resolve_embedder_backend(*backend)) : g.embedder;
 }
@@ -68,10 +73,11 @@ int run_models(const GlobalOptions& g, bool json, const std::string& export_path
                 models::kCnnDetectorFile, models::bundled_models_dir().c_str());
   std::printf("fingerprint  %s (stored with every descriptor; galleries never mix fingerprints)\n",
               set->fingerprint.c_str());
-  if (set->onnx)
+  if (set->external)
     std::printf(
-        "embedder     onnx (external model: own fingerprint; distance rules scaled to its same-person "
-        "distance %.3f)\n",
+        "embedder     %s (external model, %s crop, %d values: own fingerprint; distance rules scaled to its "
+        "same-person distance %.3f)\n",
+        embedder_name(g).c_str(), models::chip_crop_name(set->external->crop), set->descriptor_dims,
         set->same_person_distance);
   else
     std::printf("embedder     %s (--embedder: onednn or dlib; they agree within 1e-4 and share the fingerprint)\n",

@@ -199,7 +199,7 @@ class Worker {
     photo.status = storage::PhotoStatus::kIndexed;
     photo.detector = detector_name();
     const std::string& model = pipeline_->model_set().fingerprint;
-    for (auto& detected : pipeline_->detector().detect(decoded->rgb, options_.detect)) {
+    for (auto& detected : pipeline_->detect(decoded->rgb, options_.detect)) {
       storage::Face f;
       const auto& b = detected.box;
       f.box = {b.left, b.top, b.right, b.bottom};

@@ -1,6 +1,6 @@
 #include "models/embedder.h"
 
-#include "models/onnx_model_spec.h"
+#include "models/external_model_spec.h"
 
 namespace facedex::models {
 
@@ -17,8 +17,9 @@ Expected<EmbedderBackend> parse_embedder_backend(const std::string& name) {
   if (name == "auto" || name.empty()) return EmbedderBackend::kAuto;
   if (name == "dlib") return EmbedderBackend::kDlib;
   if (name == "onednn") return EmbedderBackend::kOneDnn;
-  if (!onnx_model_path(name).empty()) return EmbedderBackend::kOnnx;
-  return Status::invalid_input("unknown embedder '" + name + "' (expected auto, dlib, onednn or onnx:PATH)");
+  if (external_model_ref(name, "")) return EmbedderBackend::kExternal;
+  return Status::invalid_input("unknown embedder '" + name +
+                               "' (expected auto, dlib, onednn, mobilefacenet, onnx:PATH or tf:PATH)");
 }
 
 const char* embedder_backend_name(EmbedderBackend backend) {
@@ -29,8 +30,8 @@ const char* embedder_backend_name(EmbedderBackend backend) {
       return "dlib";
     case EmbedderBackend::kOneDnn:
       return "onednn";
-    case EmbedderBackend::kOnnx:
-      return "onnx";
+    case EmbedderBackend::kExternal:
+      return "external";
   }
   return "?";
 }

@@ -38,14 +38,14 @@ class Embedder {
 Expected<std::unique_ptr<Embedder>> load_dlib_embedder(const std::string& model_path);
 
 enum class EmbedderBackend {
-  kAuto,    // the fastest built in: oneDNN
-  kDlib,    // dlib's own layers (im2col + BLAS sgemm)
-  kOneDnn,  // oneDNN's JIT convolutions
-  kOnnx,    // an external ONNX model (onnx_embedder.h), not the bundled network
+  kAuto,      // the fastest built in: oneDNN
+  kDlib,      // dlib's own layers (im2col + BLAS sgemm)
+  kOneDnn,    // oneDNN's JIT convolutions
+  kExternal,  // an external model (external_embedder.h): ONNX, a TensorFlow graph, or the bundled MobileFaceNet
 };
-// "auto", "dlib", "onednn" or "onnx:PATH".
+// "auto", "dlib", "onednn", "onnx:PATH", "tf:PATH" or "mobilefacenet".
 Expected<EmbedderBackend> parse_embedder_backend(const std::string& name);
-// onnx_model_path() (onnx_model_spec.h) gives PATH.
+// external_model_ref() (external_model_spec.h) tells which external model.
 const char* embedder_backend_name(EmbedderBackend backend);
 // kAuto resolved to the backend it stands for.
 EmbedderBackend resolve_embedder_backend(EmbedderBackend backend);

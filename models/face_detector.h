@@ -96,7 +96,7 @@ struct DetectedFace {
   // -0.5..3 (0 is HOG's own threshold). Higher is surer for both.
   double score = 0;
   std::vector<std::array<float, 2>> landmarks;  // (x, y) in photo pixels, 68 or 5 points
-  FaceChip chip;                                // kChipSize aligned face for the embedder
+  FaceChip chip;  // dlib's kChipSize aligned face; FacePipeline::detect puts the model's crop here
 };
 
 // The landmark model, loaded once and shared by every detector.

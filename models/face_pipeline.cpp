@@ -3,8 +3,9 @@
 #include <dlfcn.h>
 #include <dlib/image_transforms.h>
 
+#include "models/external_embedder.h"
+#include "models/face_crop.h"
 #include "models/onednn_embedder.h"
-#include "models/onnx_embedder.h"
 #include "models/resnet_weights.h"
 #include "models/retinaface_network.h"
 
@@ -29,13 +30,17 @@ Expected<std::shared_ptr<const FaceModels>> FaceModels::load(const ModelSet& set
   models->landmarks_ = *landmarks;
   models->backend_ = resolve_embedder_backend(backend);
   models->detector_ = detector;
-  if ((models->backend_ == EmbedderBackend::kOnnx) != set.onnx.has_value())
-    return Status::invalid_input("the onnx embedder needs an ONNX model set (use_onnx_model), and only it");
+  if ((models->backend_ == EmbedderBackend::kExternal) != set.external.has_value())
+    return Status::invalid_input("an external embedder needs an external model set (use_external_model), and only it");
+  // An external model is tried once here: a graph without the named tensors
+  // or of another shape is named before any photo is read, not on each.
+  if (set.external)
+    if (auto probe = make_external_embedder(*set.external, 1); !probe) return probe.status();
   return std::shared_ptr<const FaceModels>(std::move(models));
 }
 
 Expected<std::unique_ptr<Embedder>> FaceModels::make_embedder(int threads) const {
-  if (backend_ == EmbedderBackend::kOnnx) return make_onnx_embedder(*set_.onnx, threads);
+  if (backend_ == EmbedderBackend::kExternal) return make_external_embedder(*set_.external, threads);
   if (backend_ == EmbedderBackend::kOneDnn) {
     // Read on first use, once for every thread: a re-run with nothing to
     // analyse never pays for it.
@@ -70,8 +75,15 @@ Expected<std::unique_ptr<FacePipeline>> FacePipeline::create(std::shared_ptr<con
   return std::unique_ptr<FacePipeline>(new FacePipeline(std::move(models), std::move(cnn), std::move(*embedder)));
 }
 
-Expected<std::vector<AnalyzedFace>> FacePipeline::analyze(const cv::Mat& rgb, const DetectOptions& options) {
+std::vector<DetectedFace> FacePipeline::detect(const cv::Mat& rgb, const DetectOptions& options) {
   std::vector<DetectedFace> faces = detector_.detect(rgb, options);
+  if (const auto& spec = models_->model_set().external; spec && spec->crop != ChipCrop::kDlib)
+    for (DetectedFace& f : faces) f.chip = crop_face(rgb, f, spec->crop, spec->input_size, spec->margin);
+  return faces;
+}
+
+Expected<std::vector<AnalyzedFace>> FacePipeline::analyze(const cv::Mat& rgb, const DetectOptions& options) {
+  std::vector<DetectedFace> faces = detect(rgb, options);
   std::vector<FaceChip> chips;
   chips.reserve(faces.size());
   for (const auto& f : faces) chips.push_back(f.chip);

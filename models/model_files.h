@@ -10,8 +10,8 @@
 #include <optional>
 #include <string>
 
+#include "models/external_model_spec.h"
 #include "models/model_constants.h"
-#include "models/onnx_model_spec.h"
 #include "util/status.h"
 
 namespace facedex::models {
@@ -32,8 +32,8 @@ struct ModelSet {
   std::string fingerprint;
   // The model's 1:1 verification distance; facedex's distance rules scale with it.
   float same_person_distance = kSamePersonDistance;
-  int descriptor_dims = kDescriptorDims;  // the length of its descriptors
-  std::optional<OnnxModelSpec> onnx;      // set when descriptors come from an external ONNX model
+  int descriptor_dims = kDescriptorDims;      // the length of its descriptors
+  std::optional<ExternalModelSpec> external;  // set when descriptors come from an external model
 };
 
 // File names facedex knows.
@@ -52,15 +52,17 @@ const char* pinned_cnn_detector_sha256();
 inline constexpr const char* kDecodedHogDetectorFile = "frontal_face_detector.dat";
 
 // user_dir: --models, else FACEDEX_MODELS, else empty (bundled files only).
-// embedder: --embedder; "onnx:PATH" makes the set describe that external
-// model (use_onnx_model), anything else keeps the bundled network.
+// embedder: --embedder; "onnx:PATH", "tf:PATH" or "mobilefacenet" makes the
+// set describe that external model (use_external_model), anything else keeps
+// the bundled network.
 // Fails with kNotFound and a message saying how to provision the models.
 Expected<ModelSet> locate_models(const std::string& user_dir, const std::string& embedder = "");
 
-// Makes `set` describe an external ONNX descriptor model instead of the
-// bundled network: its file, its own fingerprint (model bytes + spec +
-// landmarks) and its same-person distance.
-Status use_onnx_model(const OnnxModelSpec& spec, ModelSet* set);
+// Makes `set` describe an external descriptor model instead of the bundled
+// network: its file, its own fingerprint (model bytes + spec + landmarks), its
+// same-person distance and descriptor length. An ArcFace crop needs 68 or 5
+// landmarks.
+Status use_external_model(const ExternalModelSpec& spec, ModelSet* set);
 
 // The directory of the bundled models: PREFIX/share/facedex/models when the
 // program is installed there (cmake --install), else the build's folder.

@@ -13,7 +13,7 @@ namespace facedex::models {
 
 // Writes `onnx_path` (opset 11: Conv, Relu, MaxPool, AveragePool, Pad, Add,
 // GlobalAveragePool, Flatten, Gemm; input "chips" [N,3,150,150] float, output
-// "descriptors" [N,128]) and `onnx_path + ".json"` (see onnx_embedder.h). The
+// "descriptors" [N,128]) and `onnx_path + ".json"` (see external_model_spec.h). The
 // affine layers are folded into the convolutions; the input normalisation is
 // left to the caller, as the spec file describes.
 Status write_resnet_onnx(const ResNetWeights& weights, const std::string& onnx_path);

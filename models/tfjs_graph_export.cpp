@@ -57,7 +57,8 @@ int64_t data_type(const std::string& name) {
 
 std::string base64_decode(const std::string& in) {
   std::string out;
-  int bits = 0, buffer = 0;
+  int bits = 0;
+  uint32_t buffer = 0;  // only the low 14 bits matter; unsigned so the shift can overflow
   for (char c : in) {
     int v;
     if (c >= 'A' && c <= 'Z')
@@ -74,7 +75,7 @@ std::string base64_decode(const std::string& in) {
       break;
     else
       throw ExportError("bad base64 in an attribute");
-    buffer = (buffer << 6) | v;
+    buffer = (buffer << 6) | uint32_t(v);
     bits += 6;
     if (bits >= 8) {
       bits -= 8;

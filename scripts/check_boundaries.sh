@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 declare -A public=(
   [models]="decode_budget.h embedder.h face_detector.h face_pipeline.h model_constants.h model_files.h
-            onnx_export.h onnx_model_spec.h photo_decoder.h tfjs_graph_export.h xmp_face_tags.h"
+            onnx_export.h external_model_spec.h photo_decoder.h tfjs_graph_export.h xmp_face_tags.h"
   [models/kernels]="face_detection_kernel.h shape_predictor_members.h winograd_conv.h"
   [storage]="gallery.h gallery_check.h gallery_store.h index_choice.h records.h vector_index.h"
   [storage/ann]="fast_search.h"

@@ -47,7 +47,7 @@ std::vector<ProbePhoto> analyze_probes(const std::vector<std::string>& paths, mo
       out[i].error = photo.status();
       continue;
     }
-    for (auto& f : pipeline.detector().detect(photo->rgb, detect)) {
+    for (auto& f : pipeline.detect(photo->rgb, detect)) {
       owners.emplace_back(i, out[i].faces.size());
       out[i].faces.push_back({f.box, float(f.score), {}});
       chips.push_back(std::move(f.chip));

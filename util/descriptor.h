@@ -11,7 +11,7 @@ namespace facedex {
 // Descriptor length of dlib's metric network, the bundled default. A gallery
 // holds one model's descriptors, whatever their length (GalleryStore::dims()).
 inline constexpr int kDescriptorDims = 128;
-// The lengths an external model may give (models/onnx_model_spec.h).
+// The lengths an external model may give (models/external_model_spec.h).
 inline constexpr int kMinDescriptorDims = 16, kMaxDescriptorDims = 4096;
 using Descriptor = std::vector<float>;
 

@@ -1,13 +1,12 @@
 // External ONNX descriptor models (--embedder onnx:PATH), tested with a real
 // model file facedex makes itself: the bundled ResNet exported to ONNX, run by
 // OpenCV's dnn module, must give dlib's descriptors; bad specs are named.
-#include "models/onnx_embedder.h"
-
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
 #include "models/embedder.h"
+#include "models/external_embedder.h"
 #include "models/model_files.h"
 #include "models/onnx_export.h"
 #include "tests/support/demo_chips.h"
@@ -41,10 +40,10 @@ TEST_F(OnnxEmbedderTest, ExportedResNetRunByOpenCvMatchesDlib) {
   ASSERT_TRUE(dlib_net) << dlib_net.status().message();
   const std::vector<Descriptor> expected = (*dlib_net)->embed(chips).value();
 
-  auto spec = models::load_onnx_model_spec(model_);
+  auto spec = models::load_external_model_spec({models::ExternalFormat::kOnnx, model_});
   ASSERT_TRUE(spec) << spec.status().message();
   EXPECT_EQ(spec->input_size, models::kChipSize);
-  auto onnx = models::make_onnx_embedder(*spec, 2);
+  auto onnx = models::make_external_embedder(*spec, 2);
   ASSERT_TRUE(onnx) << onnx.status().message();
   EXPECT_EQ((*onnx)->backend_name(), "onnx");
   const double all_at_once = testing::worst_difference((*onnx)->embed(chips).value(), expected);
@@ -63,30 +62,33 @@ TEST_F(OnnxEmbedderTest, AnExternalModelHasItsOwnFingerprintAndDistance) {
               {"mean", {122.782, 117.001, 104.298}},
               {"scale", 1.0 / 256},
               {"same_person_distance", 0.3}});
-  auto spec = models::load_onnx_model_spec(model_);
+  auto spec = models::load_external_model_spec({models::ExternalFormat::kOnnx, model_});
   ASSERT_TRUE(spec) << spec.status().message();
   models::ModelSet external = set_;
-  ASSERT_TRUE(models::use_onnx_model(*spec, &external));
+  ASSERT_TRUE(models::use_external_model(*spec, &external));
   EXPECT_NE(external.fingerprint, set_.fingerprint);
   EXPECT_FLOAT_EQ(external.same_person_distance, 0.3f);
   EXPECT_EQ(external.descriptor.path, spec->model_path);
 
   // Another spec for the same file is another model: a different fingerprint.
   write_spec({{"input_size", 150}, {"mean", 127.5}, {"scale", 1.0 / 128}});
-  auto other = models::load_onnx_model_spec(model_);
+  auto other = models::load_external_model_spec({models::ExternalFormat::kOnnx, model_});
   ASSERT_TRUE(other) << other.status().message();
   models::ModelSet other_set = set_;
-  ASSERT_TRUE(models::use_onnx_model(*other, &other_set));
+  ASSERT_TRUE(models::use_external_model(*other, &other_set));
   EXPECT_NE(other_set.fingerprint, external.fingerprint);
 
-  EXPECT_EQ(*models::parse_embedder_backend("onnx:" + model_), models::EmbedderBackend::kOnnx);
-  EXPECT_EQ(models::onnx_model_path("onnx:" + model_), model_);
+  EXPECT_EQ(*models::parse_embedder_backend("onnx:" + model_), models::EmbedderBackend::kExternal);
+  auto ref = models::external_model_ref("onnx:" + model_, "");
+  ASSERT_TRUE(ref);
+  EXPECT_EQ(ref->path, model_);
+  EXPECT_EQ(ref->format, models::ExternalFormat::kOnnx);
 }
 
 TEST_F(OnnxEmbedderTest, BadSpecsAndModelsAreNamedWithTheReason) {
   auto expect_error = [&](const nlohmann::json& spec, const std::string& words) {
     write_spec(spec);
-    auto loaded = models::load_onnx_model_spec(model_);
+    auto loaded = models::load_external_model_spec({models::ExternalFormat::kOnnx, model_});
     ASSERT_FALSE(loaded) << spec.dump();
     EXPECT_NE(loaded.status().message().find(model_ + ".json"), std::string::npos) << loaded.status().message();
     EXPECT_NE(loaded.status().message().find(words), std::string::npos) << loaded.status().message();
@@ -97,29 +99,30 @@ TEST_F(OnnxEmbedderTest, BadSpecsAndModelsAreNamedWithTheReason) {
   expect_error({{"mean", "zero"}}, "mean");
   expect_error({{"same_person_distance", -1}}, "same_person_distance");
   testing::write_file(model_ + ".json", "{not json");
-  EXPECT_FALSE(models::load_onnx_model_spec(model_));
+  EXPECT_FALSE(models::load_external_model_spec({models::ExternalFormat::kOnnx, model_}));
 
   std::remove((model_ + ".json").c_str());
-  auto missing = models::load_onnx_model_spec(model_);
+  auto missing = models::load_external_model_spec({models::ExternalFormat::kOnnx, model_});
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.status().message().find("missing"), std::string::npos) << missing.status().message();
 
   // A model that does not take 150 px input: named when it is loaded, not mid-run.
   write_spec({{"input_size", 96}});
-  auto spec = models::load_onnx_model_spec(model_);
+  auto spec = models::load_external_model_spec({models::ExternalFormat::kOnnx, model_});
   ASSERT_TRUE(spec) << spec.status().message();
-  auto small = models::make_onnx_embedder(*spec, 1);
+  auto small = models::make_external_embedder(*spec, 1);
   ASSERT_FALSE(small);  // the exported graph's padding is for 150 px
   EXPECT_NE(small.status().message().find(model_), std::string::npos) << small.status().message();
   EXPECT_NE(small.status().message().find("96 px"), std::string::npos) << small.status().message();
   // A spec promising another descriptor length than the model gives: named when loaded.
   write_spec({{"output_dims", 512}});
-  auto wide = models::make_onnx_embedder(*models::load_onnx_model_spec(model_), 1);
+  auto wide =
+      models::make_external_embedder(*models::load_external_model_spec({models::ExternalFormat::kOnnx, model_}), 1);
   ASSERT_FALSE(wide);
   EXPECT_NE(wide.status().message().find("512 values"), std::string::npos) << wide.status().message();
   // A truncated file is refused with its name.
   testing::write_file(model_, testing::read_file(model_).substr(0, 1000));
-  auto truncated = models::make_onnx_embedder(*spec, 1);
+  auto truncated = models::make_external_embedder(*spec, 1);
   ASSERT_FALSE(truncated);
   EXPECT_NE(truncated.status().message().find(model_), std::string::npos) << truncated.status().message();
 }
