@@ -92,7 +92,7 @@ bool cpu_has(const std::string& flag) {
 
 }  // namespace
 
-// Usage: descriptor_efficiency [dlib|onednn|onnx]  (default: all)
+// Usage: descriptor_efficiency [dlib|onednn|onnx|mobilefacenet]  (default: all)
 int main(int argc, char** argv) {
   const std::string only = argc > 1 ? argv[1] : "";
   auto set = facedex::models::locate_models("");
@@ -143,13 +143,14 @@ int main(int argc, char** argv) {
   std::printf("\n%-14s %6s %16s %10s %10s %12s %12s\n", "backend", "batch", "networks x thr", "ms/face", "GFLOP/s",
               "% of sgemm", "% of FMA pk");
   using facedex::models::EmbedderBackend;
-  for (EmbedderBackend backend : {EmbedderBackend::kDlib, EmbedderBackend::kOneDnn, EmbedderBackend::kOnnx}) {
-    if (!only.empty() && only != facedex::models::embedder_backend_name(backend)) continue;
+  for (EmbedderBackend backend : {EmbedderBackend::kDlib, EmbedderBackend::kOneDnn, EmbedderBackend::kExternal}) {
+    // kExternal: the bundled network exported to ONNX.
+    const char* name = backend == EmbedderBackend::kExternal ? "onnx" : facedex::models::embedder_backend_name(backend);
+    if (!only.empty() && only != name) continue;
     auto backend_set =
-        facedex::models::locate_models("", backend == EmbedderBackend::kOnnx ? "onnx:" + onnx_model : "");
+        facedex::models::locate_models("", backend == EmbedderBackend::kExternal ? "onnx:" + onnx_model : "");
     if (!backend_set) {
-      std::fprintf(stderr, "%s: %s\n", facedex::models::embedder_backend_name(backend),
-                   backend_set.status().message().c_str());
+      std::fprintf(stderr, "%s: %s\n", name, backend_set.status().message().c_str());
       continue;
     }
     auto backend_models = facedex::models::FaceModels::load(*backend_set, backend);
@@ -204,6 +205,33 @@ int main(int argc, char** argv) {
                       100 * gflops / (fma_peak * used));
         }
       }
+    }
+  }
+  // The bundled second model, MobileFaceNet (OpenCV's TensorFlow importer),
+  // on the same chips: ms per face only (its arithmetic is not the ResNet's).
+  if (only.empty() || only == "mobilefacenet") {
+    auto mfn_set = facedex::models::locate_models("", facedex::models::kMobileFaceNetEmbedder);
+    auto mfn = mfn_set ? facedex::models::FaceModels::load(*mfn_set, EmbedderBackend::kExternal)
+                       : facedex::Expected<std::shared_ptr<const facedex::models::FaceModels>>(mfn_set.status());
+    if (!mfn) {
+      std::fprintf(stderr, "mobilefacenet: %s\n", mfn.status().message().c_str());
+    } else {
+      std::printf("\n%-14s %6s %16s %10s\n", "model", "batch", "networks x thr", "ms/face");
+      for (int threads : {1, int(cores)})
+        for (size_t batch : {size_t(1), size_t(16), size_t(64)}) {
+          const std::vector<facedex::models::FaceChip> input(batch64.begin(), batch64.begin() + long(batch));
+          auto embedder = std::move(*(*mfn)->make_embedder(threads));
+          embedder->embed(input).value();
+          const size_t rounds = std::max<size_t>(4, 256 / batch);
+          double best = 1e30;
+          for (int turn = 0; turn < 3; ++turn) {
+            const auto t0 = Clock::now();
+            for (size_t r = 0; r < rounds; ++r) embedder->embed(input).value();
+            best = std::min(best, seconds_since(t0));
+          }
+          std::printf("%-14s %6zu %12d x %d %10.2f\n", "mobilefacenet", batch, 1, threads,
+                      best * 1000 / double(rounds * batch));
+        }
     }
   }
   if (!onnx_model.empty()) {

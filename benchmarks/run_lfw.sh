@@ -4,6 +4,8 @@
 # unnamed photos at three gallery sizes), verification, clustering and the
 # report's "probably one person" findings. Prints the figures.
 #   benchmarks/run_lfw.sh [LFW_DEV_DIR] [DB_DIR]
+# FACEDEX_EMBEDDER=mobilefacenet (or onnx:PATH, tf:PATH) measures another
+# descriptor model with the same detector and pipeline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 lfw=${1:-../shared/data/lfw-dev}
@@ -11,10 +13,11 @@ db=${2:-${TMPDIR:-/tmp}/facedex-lfw-dev-db}
 data=$(dirname "$lfw")
 scripts/setup.sh >/dev/null
 build=${FACEDEX_BUILD_DIR:-build}
+embedder=${FACEDEX_EMBEDDER:-auto}
 cmake -S . -B "$build" -DFACEDEX_BUILD_BENCHMARKS=ON >/dev/null
 cmake --build "$build" --target lfw_identification lfw_who lfw_clustering lfw_findings -j"$(nproc)" >/dev/null
 echo "indexing $lfw/images into $db (incremental: a second run is quick)"
-"$build/cli/facedex" --db "$db" index --json "$lfw/images" 2>/dev/null |
+"$build/cli/facedex" --embedder "$embedder" --db "$db" index --json "$lfw/images" 2>/dev/null |
   python3 -c 'import json,sys; j=json.load(sys.stdin); print("indexed %d photos, %d faces in %.0f s (%.1f photos/s)" % (j["photos_seen"], j["faces_in_index"], j["seconds"], j["photos_per_second"]))'
 "$build/benchmarks/lfw_identification" --db "$db" --lfw "$lfw"
 
@@ -34,7 +37,7 @@ for dir in "$lfw"/images/*/; do
     fi
   done
 done
-"$build/cli/facedex" --db "$library" -q index "$library-photos/lfw" "$data/wider-dev" "$data/groups" "$data/people"
+"$build/cli/facedex" --embedder "$embedder" --db "$library" -q index "$library-photos/lfw" "$data/wider-dev" "$data/groups" "$data/people"
 echo
 "$build/benchmarks/lfw_who" --library "$library" --probes "$db"
 rm -rf "$library" "$library-photos"
@@ -43,7 +46,7 @@ rm -rf "$library" "$library-photos"
 clustered=$db-clustered
 rm -rf "$clustered"
 cp -r "$db" "$clustered"
-"$build/cli/facedex" --db "$clustered" -q cluster
+"$build/cli/facedex" --embedder "$embedder" --db "$clustered" -q cluster
 echo
 "$build/benchmarks/lfw_clustering" --db "$clustered"
 echo

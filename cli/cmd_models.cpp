@@ -99,6 +99,11 @@ void register_models_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
   auto json = std::make_shared<bool>(false);
   auto export_path = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand("models", "Show the model files in use, their origin and checksums");
+  cmd->footer(
+      "External models (--embedder onnx:PATH or tf:PATH) are fed as PATH.json says: input and output (tensor names; "
+      "TensorFlow defaults input and embeddings), phase_train (a bool placeholder fed false), input_size, crop "
+      "dlib|arcface|margin (margin: a fraction of the box), channel_order rgb|bgr, layout nchw|nhwc (ONNX), prewhiten "
+      "true or mean and scale, output_dims 16..4096, normalise_output none|l2, same_person_distance.");
   cmd->add_flag("--json", *json, "JSON output");
   cmd->add_option("--export-onnx", *export_path,
                   "Write the descriptor network as an ONNX model FILE plus FILE.json, the spec --embedder onnx:FILE "

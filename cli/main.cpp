@@ -22,16 +22,17 @@ int main(int argc, char** argv) {
   app.add_option("--models", g.models_dir, "Directory with dlib model files to use instead of the bundled ones")
       ->envname("FACEDEX_MODELS");
   app.add_option("--embedder", g.embedder,
-                 "Descriptor backend: auto (the fastest: onednn), onednn or dlib (they agree within 1e-4), or "
-                 "onnx:PATH, an external model with a PATH.json spec (own fingerprint and thresholds; see models "
-                 "--export-onnx)")
+                 "Descriptor model: auto (dlib's ResNet, run by the fastest backend: onednn), onednn or dlib (they "
+                 "agree within 1e-4); mobilefacenet (the bundled MobileFaceNet, 192 values, ArcFace-aligned); or an "
+                 "external model with a PATH.json spec: onnx:PATH, or tf:PATH for a frozen TensorFlow GraphDef "
+                 "(FaceNet and the like). Each model has its own fingerprint and thresholds; see models --help")
       ->envname("FACEDEX_EMBEDDER")
       ->check(CLI::Validator(
           [](std::string& v) {
             auto parsed = facedex::models::parse_embedder_backend(v);
             return parsed ? std::string() : parsed.status().message();
           },
-          "auto|onednn|dlib|onnx:PATH"));
+          "auto|onednn|dlib|mobilefacenet|onnx:PATH|tf:PATH"));
   app.add_option(
          "--detector", g.detector,
          "Face detector: cnn (RetinaFace, finds turned, small and crowded faces) or hog (dlib's frontal HOG). A "

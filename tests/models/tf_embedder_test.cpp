@@ -104,6 +104,8 @@ TEST_F(TfEmbedderTest, MobileFaceNetIsBundledWithItsOwnFingerprintLengthAndCrop)
   auto flipped = (*pipeline)->analyze(mirrored, {});
   ASSERT_TRUE(flipped) << flipped.status().message();
   ASSERT_EQ(flipped->size(), faces->size());
+  ASSERT_GE(faces->size(), 2u);
+  EXPECT_GT(descriptor_distance((*faces)[0].descriptor, (*faces)[1].descriptor), 1e-3) << "two people, one vector";
   for (const auto& f : *faces) {
     EXPECT_EQ(f.face.chip.nr(), 112);
     ASSERT_EQ(f.descriptor.size(), 192u);
