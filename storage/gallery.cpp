@@ -44,6 +44,8 @@ Expected<std::unique_ptr<Gallery>> Gallery::open(const std::string& dir, OpenMod
     if (Status s = check_index_type(index_type); !s) return s;
   auto store = GalleryStore::open(dir, mode, accept_lost_writes);
   if (!store) return store.status();
+  if (!index_type.empty())
+    if (Status s = check_index_type(index_type, (*store)->descriptor_dims()); !s) return s;
   std::unique_ptr<Gallery> g(new Gallery());
   g->store_ = std::move(*store);
   g->index_type_ = !index_type.empty()                ? index_type
@@ -53,7 +55,7 @@ Expected<std::unique_ptr<Gallery>> Gallery::open(const std::string& dir, OpenMod
   g->notice_ = notice;
   g->accept_lost_writes_ = accept_lost_writes;
   // An older facedex stored any string: one that is not runnable falls back.
-  if (Status s = check_index_type(g->index_type_); !s) {
+  if (Status s = check_index_type(g->index_type_, g->store_->descriptor_dims()); !s) {
     if (notice) notice("the stored " + s.message() + "; using auto (facedex index --index-type TYPE changes it)");
     g->index_type_ = kDefaultIndexType;
   }

@@ -14,9 +14,11 @@ namespace facedex::storage {
 inline constexpr const char* kAutoIndexType = "auto";
 
 // kInvalidInput unless `type` is "auto" or a FAISS factory string facedex
-// runs: Flat, IVF<n>,Flat, IVF<n>,SQ8, IVF<n>,PQ<m> (m divides 128), HNSW<m>.
+// runs: Flat, IVF<n>,Flat, IVF<n>,SQ8, IVF<n>,PQ<m>, HNSW<m>.
 // Checked before a type is stored: FAISS crashes on some strings (HNSW0).
 Status check_index_type(const std::string& type);
+// The same, and PQ's m divides `descriptor_dims` (the gallery's model's length).
+Status check_index_type(const std::string& type, int descriptor_dims);
 // Exact (Flat) search grows with the gallery; from here on an IVF index answers
 // far sooner for nearly the same neighbours (benchmarks/RESULTS.md, "Search at scale").
 inline constexpr size_t kApproximateIndexFaces = 200000;

@@ -77,6 +77,16 @@ TEST(IndexChoiceTest, AutoPicksExactThenIvfBySize) {
   EXPECT_TRUE(auto_index_should_switch("IVF2048,Flat", 90000));
 }
 
+TEST(IndexChoiceTest, ProductQuantisationMustDivideTheGallerysDescriptorLength) {
+  EXPECT_TRUE(check_index_type("IVF64,PQ16", 128));
+  EXPECT_TRUE(check_index_type("IVF64,PQ24", 192));  // MobileFaceNet's 192 values
+  const Status s = check_index_type("IVF64,PQ24", 128);
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.message().find("divide 128"), std::string::npos) << s.message();
+  EXPECT_FALSE(check_index_type("IVF64,PQ0", 128));
+  EXPECT_TRUE(check_index_type("HNSW32", 192));
+}
+
 TEST(IndexChoiceTest, AutoGallerySwitchesToIvfKeepsAnswersAndForgetsRemovedFaces) {
   testing::TempDir dir;
   std::vector<std::string> notices;
