@@ -24,12 +24,7 @@ class DetectorCommandTest : public ::testing::Test {
       fs::copy_file(testing::demo_photo(i), tmp_.file("photos/sample" + std::to_string(i) + ".jpg"));
   }
   int run(const std::string& args, std::string* out = nullptr, std::string* err = nullptr) {
-    std::string o, e;
-    const int rc = testing::run_command(
-        shell_quote(testing::facedex_binary()) + " --db " + shell_quote(tmp_.file("db")) + " " + args, &o, &e);
-    if (out) *out = o;
-    if (err) *err = e;
-    return rc;
+    return testing::run_facedex(tmp_.file("db"), args, out, err);
   }
   // face id -> export line
   std::map<uint64_t, nlohmann::json> faces() {

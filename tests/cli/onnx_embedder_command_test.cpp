@@ -17,12 +17,7 @@ using testing::shell_quote;
 class OnnxEmbedderCommandTest : public ::testing::Test {
  protected:
   int run(const std::string& args, std::string* out = nullptr, std::string* err = nullptr) {
-    std::string o, e;
-    const int code = testing::run_command(
-        shell_quote(testing::facedex_binary()) + " --db " + shell_quote(tmp_.file("db")) + " " + args, &o, &e);
-    if (out) *out = o;
-    if (err) *err = e;
-    return code;
+    return testing::run_facedex(tmp_.file("db"), args, out, err);
   }
   testing::TempDir tmp_;
 };

@@ -10,6 +10,7 @@
 #include "models/face_pipeline.h"
 #include "models/model_files.h"
 #include "models/photo_decoder.h"
+#include "tests/support/sanitized_build.h"
 #include "tests/support/test_photos.h"
 #include "util/kernel_choice.h"
 
@@ -39,7 +40,7 @@ TEST(FaceDetectionKernelTest, Avx2BuildFindsWhatTheGenericBuildFinds) {
   EXPECT_STREQ(fast.kernel_name(), "avx2");
 
   size_t compared = 0;
-  for (int n = 1; n <= 6; ++n) {
+  for (int n : testing::fewer_when_sanitized({1, 2, 3, 4, 5, 6}, 2)) {
     auto photo = models::load_photo(testing::demo_photo(n), {});
     ASSERT_TRUE(photo) << photo.status().message();
     // Full size (no upsampling) and a 500 px copy (upsampled once): both paths of detect().
@@ -69,7 +70,8 @@ TEST(FaceDetectionKernelTest, Avx2BuildFindsWhatTheGenericBuildFinds) {
       }
     }
   }
-  EXPECT_GE(compared, 30u);  // 20 detections at full size, more at 500 px
+  // 20 detections at full size in the six photos and more at 500 px; 5 at full size in samples 1 and 2.
+  EXPECT_GE(compared, testing::kSanitizedBuild ? 5u : 30u);
 }
 
 // models/kernels/fhog_avx2.h and planar_resize_avx2.h against dlib's
@@ -143,7 +145,7 @@ TEST(FaceDetectionKernelTest, FusedHogScanScoresWindowsLikeDlibsScanner) {
 
   size_t compared = 0;
   double worst = 0;
-  for (int n : {1, 3, 6}) {
+  for (int n : testing::fewer_when_sanitized({1, 3, 6}, 1)) {
     auto photo = models::load_photo(testing::demo_photo(n), {});
     ASSERT_TRUE(photo) << photo.status().message();
     cv::Mat flipped, small;
@@ -171,7 +173,8 @@ TEST(FaceDetectionKernelTest, FusedHogScanScoresWindowsLikeDlibsScanner) {
   }
   std::printf("compared %zu windows, worst score difference %.2e\n", compared, worst);
   EXPECT_LT(worst, 1e-4);
-  EXPECT_GE(compared, 100u);
+  // Sanitized: at least sample 1's four detections (three faces, the badge), as it is and flipped, less two.
+  EXPECT_GE(compared, testing::kSanitizedBuild ? 6u : 100u);
 }
 
 }  // namespace

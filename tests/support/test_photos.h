@@ -20,6 +20,9 @@ std::string demo_dir();
 std::string demo_photo(int n);
 // The facedex binary under test.
 std::string facedex_binary();
+// Runs `facedex --db DB ARGS` (ARGS quoted already); its exit status, and its
+// output where asked.
+int run_facedex(const std::string& db, const std::string& args, std::string* out = nullptr, std::string* err = nullptr);
 
 // RGB image -> JPEG bytes.
 std::string encode_jpeg(const cv::Mat& rgb, int quality = 95);
