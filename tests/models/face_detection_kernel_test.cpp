@@ -173,8 +173,8 @@ TEST(FaceDetectionKernelTest, FusedHogScanScoresWindowsLikeDlibsScanner) {
   }
   std::printf("compared %zu windows, worst score difference %.2e\n", compared, worst);
   EXPECT_LT(worst, 1e-4);
-  // Sanitized: at least sample 1's four detections (three faces, the badge), as it is and flipped, less two.
-  EXPECT_GE(compared, testing::kSanitizedBuild ? 6u : 100u);
+  // Sanitized: sample 1 alone, as it is, flipped and at 0.3x.
+  EXPECT_GE(compared, testing::kSanitizedBuild ? 50u : 100u);
 }
 
 }  // namespace
