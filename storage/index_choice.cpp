@@ -13,30 +13,23 @@ bool is_ivf(const std::string& type) { return type.rfind("IVF", 0) == 0; }
 
 }  // namespace
 
-Status check_index_type(const std::string& type) {
+Status check_index_type(const std::string& type, int descriptor_dims) {
   static const std::regex form(R"(auto|Flat|IVF([0-9]{1,7}),(Flat|SQ8|PQ([0-9]{1,3}))|HNSW([0-9]{1,3})(,Flat)?)");
   std::smatch m;
   bool ok = std::regex_match(type, m, form);
   if (ok && m[1].matched) ok = std::stoul(m[1]) >= 1 && std::stoul(m[1]) <= (1u << 20);
-  // PQ's m must also divide the gallery's descriptor length (Gallery::open checks it).
   if (ok && m[3].matched) ok = std::stoul(m[3]) >= 1;
   if (ok && m[4].matched) ok = std::stoul(m[4]) >= 2 && std::stoul(m[4]) <= 256;
-  if (ok) return Status::ok();
-  return Status::invalid_input("index type \"" + type +
-                               "\" is not one facedex runs: use auto, Flat, IVF<lists>,Flat (lists 1 to 1048576), "
-                               "IVF<lists>,SQ8, IVF<lists>,PQ<m> (m divides the descriptor length: 128 for dlib's "
-                               "ResNet) or HNSW<m> (m 2 to 256)");
-}
-
-Status check_index_type(const std::string& type, int descriptor_dims) {
-  if (Status s = check_index_type(type); !s) return s;
-  const size_t pq = type.find(",PQ");
-  if (pq == std::string::npos) return Status::ok();
-  const unsigned long m = std::stoul(type.substr(pq + 3));
-  if (descriptor_dims % int(m) == 0) return Status::ok();
-  return Status::invalid_input("index type \"" + type + "\" does not fit this gallery's " +
-                               std::to_string(descriptor_dims) + "-value descriptors: PQ<m> needs m to divide " +
-                               std::to_string(descriptor_dims));
+  if (!ok)
+    return Status::invalid_input("index type \"" + type +
+                                 "\" is not one facedex runs: use auto, Flat, IVF<lists>,Flat (lists 1 to 1048576), "
+                                 "IVF<lists>,SQ8, IVF<lists>,PQ<m> (m divides the descriptor length: 128 for dlib's "
+                                 "ResNet) or HNSW<m> (m 2 to 256)");
+  if (m[3].matched && descriptor_dims > 0 && descriptor_dims % int(std::stoul(m[3])) != 0)
+    return Status::invalid_input("index type \"" + type + "\" does not fit this gallery's " +
+                                 std::to_string(descriptor_dims) + "-value descriptors: PQ<m> needs m to divide " +
+                                 std::to_string(descriptor_dims));
+  return Status::ok();
 }
 
 size_t inverted_file_lists(size_t faces) {

@@ -16,9 +16,8 @@ inline constexpr const char* kAutoIndexType = "auto";
 // kInvalidInput unless `type` is "auto" or a FAISS factory string facedex
 // runs: Flat, IVF<n>,Flat, IVF<n>,SQ8, IVF<n>,PQ<m>, HNSW<m>.
 // Checked before a type is stored: FAISS crashes on some strings (HNSW0).
-Status check_index_type(const std::string& type);
-// The same, and PQ's m divides `descriptor_dims` (the gallery's model's length).
-Status check_index_type(const std::string& type, int descriptor_dims);
+// Given the gallery's descriptor length (0: not known yet), PQ's m must divide it.
+Status check_index_type(const std::string& type, int descriptor_dims = 0);
 // Exact (Flat) search grows with the gallery; from here on an IVF index answers
 // far sooner for nearly the same neighbours (benchmarks/RESULTS.md, "Search at scale").
 inline constexpr size_t kApproximateIndexFaces = 200000;

@@ -19,11 +19,7 @@ std::string demo_photo(int n) { return demo_dir() + "/sample" + std::to_string(n
 std::string facedex_binary() { return FACEDEX_BINARY; }
 
 int run_facedex(const std::string& db, const std::string& args, std::string* out, std::string* err) {
-  std::string o, e;
-  const int code = run_command(shell_quote(facedex_binary()) + " --db " + shell_quote(db) + " " + args, &o, &e);
-  if (out) *out = o;
-  if (err) *err = e;
-  return code;
+  return run_command(shell_quote(facedex_binary()) + " --db " + shell_quote(db) + " " + args, out, err);
 }
 
 std::string encode_jpeg(const cv::Mat& rgb, int quality) {
