@@ -18,6 +18,7 @@
 #include "models/model_constants.h"
 #include "search/face_clustering.h"
 #include "search/gallery_clusters.h"
+#include "search/group_split.h"
 #include "storage/vector_index.h"
 #include "util/csv.h"
 #include "util/utf8.h"
@@ -27,6 +28,8 @@ namespace {
 
 // At most this many faces of each side are compared, spread over the side.
 constexpr size_t kComparedPerSide = 32;
+// Faces of each side a two-people finding shows, spread over the side.
+constexpr size_t kFacesShownPerSide = 6;
 
 // The face pairs compared between sets `a` and `b` (indexes into the report's faces).
 std::vector<std::pair<size_t, size_t>> compared_pairs(const std::vector<size_t>& a, const std::vector<size_t>& b) {
@@ -36,14 +39,6 @@ std::vector<std::pair<size_t, size_t>> compared_pairs(const std::vector<size_t>&
   for (size_t i = 0; i < sa; ++i)
     for (size_t j = 0; j < sb; ++j) out.push_back({a[i * a.size() / sa], b[j * b.size() / sb]});
   return out;
-}
-
-// Mean distance between two sets of faces over their compared pairs.
-float mean_distance(const std::vector<Descriptor>& d, const std::vector<size_t>& a, const std::vector<size_t>& b) {
-  const auto pairs = compared_pairs(a, b);
-  double sum = 0;
-  for (const auto& [x, y] : pairs) sum += descriptor_distance(d[x], d[y]);
-  return float(sum / double(pairs.size()));
 }
 
 std::string file_url(const std::string& path) {
@@ -109,6 +104,15 @@ std::string accept_command(const ReportGroup& a, const ReportGroup& b) {
   if (b.kind == "person") return "facedex name --cluster " + std::to_string(a.id) + " " + shell_word(b.name);
   return "facedex name --cluster " + std::to_string(a.id) + " NAME && facedex name --cluster " + std::to_string(b.id) +
          " NAME";
+}
+
+// The command that accepts "two people": the second part's faces become a
+// person of their own (a cluster's parts both need a name).
+std::string split_command(const ReportGroup& g, const std::vector<uint64_t>& second) {
+  std::string out = "facedex split --name " + (g.kind == "person" ? shell_word(g.name + " (2)") : std::string("NAME"));
+  for (uint64_t id : second) out += " --face " + std::to_string(id);
+  if (g.kind == "person") return out;
+  return out + " && facedex name --cluster " + std::to_string(g.id) + " OTHER_NAME";
 }
 
 std::string reject_command(const ReportGroup& a, const ReportGroup& b) {
@@ -216,13 +220,15 @@ Finding compare_groups(const Report& r, const std::vector<Descriptor>& d, const 
 namespace {
 // A one-person finding: its closest face pairs side by side, the evidence, and
 // the command that accepts it.
+std::string fixed3(float v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%.3f", double(v));
+  return std::string(buf);
+}
+
 template <typename Thumb>
 std::string one_person_finding_html(const Finding& f, const Thumb& thumb) {
-  auto fixed = [](float v) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%.3f", double(v));
-    return std::string(buf);
-  };
+  const auto fixed = fixed3;
   std::string html = "<div class=\"row finding\"><p><b>" + html_escape(f.a) + "</b> and <b>" + html_escape(f.b) +
                      "</b>: crowded distance " + fixed(f.crowded_distance) + ", mean distance " + fixed(f.distance) +
                      ", " + std::to_string(f.close_pairs) + " of " + std::to_string(f.pairs) + " face pairs close</p>";
@@ -230,6 +236,21 @@ std::string one_person_finding_html(const Finding& f, const Thumb& thumb) {
     html += "<div class=\"pair\">" + thumb(f.example_a[i], true) + thumb(f.example_b[i], true) + "</div>";
   return html + "<p>same person? <code>" + html_escape(f.command) + "</code><br>different people? <code>" +
          html_escape(f.reject_command) + "</code> (never listed again)</p></div>";
+}
+
+// A two-people finding: faces of either side, the evidence, and the command
+// that splits them.
+template <typename Thumb>
+std::string two_people_finding_html(const Finding& f, const Thumb& thumb) {
+  auto side = [&](const std::vector<uint64_t>& ids, const std::string& name) {
+    std::string html = "<div><b>" + html_escape(name) + "</b><div class=\"strip\">";
+    for (uint64_t id : ids) html += thumb(id, true);
+    return html + "</div></div>";
+  };
+  return "<div class=\"row finding\"><p>mean distance " + fixed3(f.distance) + " across the two sides, " +
+         fixed3(f.within) + " inside them; " + std::to_string(f.close_pairs) + " of " + std::to_string(f.pairs) +
+         " face pairs across close</p>" + side(f.example_a, f.a) + side(f.example_b, f.b) + "<p>two people? <code>" +
+         html_escape(f.command) + "</code></p></div>";
 }
 }  // namespace
 
@@ -361,35 +382,33 @@ Expected<Report> build_report(const storage::Gallery& gallery, const ReportOptio
               [](const Finding& x, const Finding& y) { return x.crowded_distance < y.crowded_distance; });
   }
   // (b) two people under one group: cluster the group's faces on their own.
+  const ClusterParams split_params = cluster_params_for_model(store.same_person_distance());
   for (const auto& g : r.groups) {
-    if (g.faces.size() < 4) continue;
-    ClusterInput in;
-    for (size_t i : g.faces) {
-      in.descriptors.push_back(descriptors[i]);
-      in.photo_ids.push_back(photo_of[i]);
-      in.person_ids.push_back(0);
-    }
-    const auto labels = cluster_faces(in, ClusterParams{});
-    std::map<unsigned long, std::vector<size_t>> parts;
-    for (size_t k = 0; k < labels.size(); ++k) parts[labels[k]].push_back(g.faces[k]);
-    std::vector<std::vector<size_t>> big;
-    for (auto& [l, members] : parts)
-      if (members.size() >= 2) big.push_back(members);
-    if (big.size() < 2) continue;
-    std::sort(big.begin(), big.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
-    const float mean = mean_distance(descriptors, big[0], big[1]);
-    if (mean > options.split_distance)
-      r.findings.push_back({"two_people_one_group",
-                            g.name + " (" + std::to_string(big[0].size()) + " faces)",
-                            g.name + " (" + std::to_string(big[1].size()) + " faces)",
-                            mean,
-                            {r.faces[big[0][0]].face_id},
-                            {r.faces[big[1][0]].face_id},
-                            0,
-                            0,
-                            0,
-                            "",
-                            ""});
+    std::vector<Descriptor> group_descriptors;
+    std::vector<uint64_t> group_photos;
+    for (size_t i : g.faces) group_descriptors.push_back(descriptors[i]), group_photos.push_back(photo_of[i]);
+    const auto split = split_group(group_descriptors, group_photos, split_params, options.close_distance);
+    if (!split || split->between <= options.split_distance) continue;
+    Finding f;
+    f.kind = "two_people_one_group";
+    f.a = g.name + " (" + std::to_string(split->first.size()) + " faces)";
+    f.b = g.name + " (" + std::to_string(split->second.size()) + " faces)";
+    f.distance = split->between;
+    f.within = split->within;
+    f.close_pairs = split->close_pairs;
+    f.pairs = split->pairs;
+    auto shown = [&](const std::vector<size_t>& part) {
+      std::vector<uint64_t> ids;
+      const size_t n = std::min(part.size(), kFacesShownPerSide);
+      for (size_t k = 0; k < n; ++k) ids.push_back(r.faces[g.faces[part[k * part.size() / n]]].face_id);
+      return ids;
+    };
+    f.example_a = shown(split->first);
+    f.example_b = shown(split->second);
+    std::vector<uint64_t> second_ids;
+    for (size_t k : split->second) second_ids.push_back(r.faces[g.faces[k]].face_id);
+    f.command = split_command(g, second_ids);
+    r.findings.push_back(std::move(f));
   }
   // (c) faces that match a named person but sit in another group.
   std::vector<uint64_t> named_pos;
@@ -414,17 +433,14 @@ Expected<Report> build_report(const storage::Gallery& gallery, const ReportOptio
       const size_t named = named_face[knn[q][0].id];
       const auto& f = r.faces[query_face[q]];
       const std::string where = f.cluster_id ? "cluster " + std::to_string(f.cluster_id) : "unclustered";
-      matches.push_back({"matches_named_person",
-                         where,
-                         names[r.faces[named].person_id],
-                         knn[q][0].distance,
-                         {f.face_id},
-                         {r.faces[named].face_id},
-                         0,
-                         0,
-                         0,
-                         "",
-                         ""});
+      Finding m;
+      m.kind = "matches_named_person";
+      m.a = where;
+      m.b = names[r.faces[named].person_id];
+      m.distance = knn[q][0].distance;
+      m.example_a = {f.face_id};
+      m.example_b = {r.faces[named].face_id};
+      matches.push_back(std::move(m));
     }
     std::sort(matches.begin(), matches.end(),
               [](const Finding& a, const Finding& b) { return a.distance < b.distance; });
@@ -545,6 +561,10 @@ Status write_html_report(const storage::Gallery& gallery, const Report& report, 
         html += one_person_finding_html(f, thumb);
         continue;
       }
+      if (f.kind == std::string("two_people_one_group")) {
+        html += two_people_finding_html(f, thumb);
+        continue;
+      }
       html += "<div class=\"row pair\"><div>";
       for (uint64_t id : f.example_a) html += thumb(id, true);
       html +=
@@ -582,6 +602,7 @@ Status write_json_report(const Report& report, const std::string& dir) {
                         {"faces_a", f.example_a},
                         {"faces_b", f.example_b},
                         {"crowded_distance", f.crowded_distance},
+                        {"within", f.within},
                         {"close_pairs", f.close_pairs},
                         {"pairs", f.pairs},
                         {"command", utf8_safe(f.command)},
@@ -604,7 +625,7 @@ Status write_csv_report(const Report& report, const std::string& dir) {
                (f.person_id ? (f.automatic ? "automatic" : "user") : "") + "\n";
     }
   if (Status s = write_text(dir + "/faces.csv", faces); !s) return s;
-  std::string findings = "kind,a,b,distance,faces_a,faces_b,crowded_distance,close_pairs,pairs,command\n";
+  std::string findings = "kind,a,b,distance,faces_a,faces_b,crowded_distance,within,close_pairs,pairs,command\n";
   auto ids = [](const std::vector<uint64_t>& v) {
     std::string out;
     for (uint64_t id : v) out += (out.empty() ? "" : " ") + std::to_string(id);
@@ -613,7 +634,8 @@ Status write_csv_report(const Report& report, const std::string& dir) {
   for (const auto& f : report.findings)
     findings += f.kind + "," + field(f.a) + "," + field(f.b) + "," + std::to_string(f.distance) + "," +
                 ids(f.example_a) + "," + ids(f.example_b) + "," + std::to_string(f.crowded_distance) + "," +
-                std::to_string(f.close_pairs) + "," + std::to_string(f.pairs) + "," + field(f.command) + "\n";
+                std::to_string(f.within) + "," + std::to_string(f.close_pairs) + "," + std::to_string(f.pairs) + "," +
+                field(f.command) + "\n";
   return write_text(dir + "/findings.csv", findings);
 }
 

@@ -41,6 +41,10 @@ struct Finding {
   // faces), crowding being a face's distance to its 10th nearest face outside its
   // group; below 1, the two sides are closer than their neighbourhoods are.
   float crowded_distance = 0;
+  // two_people_one_group only: the mean distance over face pairs inside either
+  // side (`distance` is the mean across them); example_a / example_b are faces
+  // of each side, and the command splits the second side off.
+  float within = 0;
   size_t close_pairs = 0;  // face pairs within the model's same-person distance
   size_t pairs = 0;        // face pairs compared
   std::string command;
@@ -62,7 +66,9 @@ struct ReportOptions {
   // measured far away and says little.
   float max_mean_distance = 0.50f;
   float close_distance = 0.60f;  // (a): a face pair this close counts as close
-  float split_distance = 0.60f;  // (b): mean distance over which two sub-groups are two people
+  // (b): a group's faces clustered on their own fall into two parts of two or
+  // more faces whose mean distance across is over this (benchmarks/lfw_findings).
+  float split_distance = 0.54f;
   float match_distance = 0.40f;  // (c): a face this close to a named person's face
   size_t groups_per_page = 100;
   size_t faces_per_page = 200;

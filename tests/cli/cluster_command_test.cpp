@@ -246,6 +246,71 @@ TEST_F(ClusterCommandTest, OnePersonUnderTwoNamesIsListedWithTheMergeThatAccepts
   }
 }
 
+TEST_F(ClusterCommandTest, TwoPeopleUnderOneNameAreListedWithTheSplitThatAcceptsIt) {
+  add_copies(3);
+  add_copies(5);
+  std::string out;
+  ASSERT_EQ(run("index " + shell_quote(photos_), &out), 0);
+  const auto all = faces();
+  // The widest face of each sample's original: two people, four copies each.
+  std::map<int, std::pair<int, std::string>> widest;  // sample -> width, truth
+  for (const auto& f : all) {
+    const std::string photo = f["photo"].get<std::string>();
+    const int w = f["box"][2].get<int>() - f["box"][0].get<int>();
+    for (int sample : {3, 5})
+      if (photo.find("s" + std::to_string(sample) + "_original") != std::string::npos && w > widest[sample].first)
+        widest[sample] = {w, truth(f, all)};
+  }
+  const std::set<std::string> two = {widest[3].second, widest[5].second};
+  std::string ids;
+  std::map<uint64_t, std::string> truth_of;
+  for (const auto& f : all) {
+    truth_of[f["face_id"].get<uint64_t>()] = truth(f, all);
+    if (two.count(truth(f, all))) ids += " --face " + std::to_string(f["face_id"].get<uint64_t>());
+  }
+  ASSERT_EQ(run("cluster", &out), 0);
+  const std::string report = tmp_.file("report");
+  auto two_people_findings = [&]() {
+    EXPECT_EQ(run("report --out " + shell_quote(report) + " --format json", &out), 0);
+    std::vector<nlohmann::json> found;
+    const auto json = nlohmann::json::parse(testing::read_file(report + "/report.json"));
+    for (const auto& f : json["findings"])
+      if (f["kind"] == "two_people_one_group") found.push_back(f);
+    return found;
+  };
+  EXPECT_TRUE(two_people_findings().empty()) << "each cluster here is one person";
+
+  // Both people under one name: listed, one person a side, with the split that accepts it.
+  ASSERT_EQ(run("name" + ids + " Bo", &out), 0);
+  auto found = two_people_findings();
+  ASSERT_EQ(found.size(), 1u);
+  const auto& f = found[0];
+  EXPECT_EQ(f["a"], "Bo (4 faces)");
+  EXPECT_EQ(f["b"], "Bo (4 faces)");
+  std::set<std::string> side_a, side_b;
+  for (const auto& id : f["faces_a"]) side_a.insert(truth_of.at(id.get<uint64_t>()));
+  for (const auto& id : f["faces_b"]) side_b.insert(truth_of.at(id.get<uint64_t>()));
+  ASSERT_EQ(side_a.size(), 1u);
+  ASSERT_EQ(side_b.size(), 1u);
+  EXPECT_NE(*side_a.begin(), *side_b.begin());
+  EXPECT_GT(f["distance"].get<double>(), 0.54);
+  EXPECT_LT(f["within"].get<double>(), f["distance"].get<double>());
+  const std::string command = f["command"].get<std::string>();
+  ASSERT_EQ(command.rfind("facedex split --name 'Bo (2)' --face ", 0), 0u) << command;
+
+  // The command, as printed, splits them: two persons, one person each, nothing listed.
+  ASSERT_EQ(run(command.substr(std::string("facedex ").size()), &out), 0);
+  EXPECT_TRUE(two_people_findings().empty());
+  std::map<std::string, std::set<std::string>> person_truth;
+  for (const auto& face : faces())
+    if (face.contains("person") && !face["person"].is_null())
+      person_truth[face["person"].get<std::string>()].insert(truth_of.at(face["face_id"].get<uint64_t>()));
+  ASSERT_EQ(person_truth.size(), 2u);
+  EXPECT_EQ(person_truth["Bo"].size(), 1u);
+  EXPECT_EQ(person_truth["Bo (2)"].size(), 1u);
+  EXPECT_NE(person_truth["Bo"], person_truth["Bo (2)"]);
+}
+
 // The HTML report in a real browser: headless Chromium from Debian's package.
 TEST_F(ClusterCommandTest, HtmlReportOpensInChromiumWithEveryThumbnailAndHostileNamesAsText) {
   add_copies(3);
