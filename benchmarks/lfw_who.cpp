@@ -101,7 +101,22 @@ struct Sample {
   search::IdentityEvidence evidence;
   bool old_rule = false;  // accepted by the distance-and-margin rule on named faces
   bool rank1 = false;
+  // The probe face's quality: detector score, log of the box width, and how far
+  // the nose sits from the eyes' midpoint in eye distances (turned heads).
+  std::array<double, 3> quality{};
 };
+
+std::array<double, 3> face_quality(const storage::Face& f) {
+  double yaw = 0;
+  if (f.landmarks.size() == 68) {
+    double lx = 0, rx = 0, ly = 0, ry = 0;
+    for (int i = 36; i < 42; ++i) lx += f.landmarks[size_t(i)][0] / 6, ly += f.landmarks[size_t(i)][1] / 6;
+    for (int i = 42; i < 48; ++i) rx += f.landmarks[size_t(i)][0] / 6, ry += f.landmarks[size_t(i)][1] / 6;
+    const double eyes = std::hypot(rx - lx, ry - ly);
+    yaw = eyes > 0 ? std::fabs(f.landmarks[30][0] - (lx + rx) / 2) / eyes : 0;
+  }
+  return {f.score, std::log(std::max(1, f.box.right - f.box.left)), yaw};
+}
 
 struct Scenario {
   std::string name;
@@ -155,11 +170,13 @@ void run_scenario(Scenario& sc, const std::string& library, const std::map<Key, 
     for (size_t i = 0; i < numbers.size(); ++i) {
       const bool stranger = numbers.size() == 1;
       if (!stranger && i % 2 == 0) continue;  // enrolled or in the library
-      const Descriptor& d = probes_main.at({person, numbers[i]}).descriptor;
+      const storage::Face& probe = probes_main.at({person, numbers[i]});
+      const Descriptor& d = probe.descriptor;
       const auto a = (*identifier)->identify({d}, crowding, 0)[0];
       const auto b = (*identifier)->identify({d}, old_rule, 0)[0];
       Sample s;
       s.stranger = stranger;
+      s.quality = face_quality(probe);
       s.rank1 = !a.candidates.empty() && a.candidates[0].name == person;
       s.right = s.rank1;
       if (a.evidence) s.evidence = *a.evidence;
@@ -172,26 +189,29 @@ void run_scenario(Scenario& sc, const std::string& library, const std::map<Key, 
 }
 
 constexpr int kFeatures = 4;
-std::array<double, kFeatures> features(const search::IdentityEvidence& e) {
-  return {e.distance, e.margin, e.probe_crowding, e.reference_crowding};
+std::vector<double> features(const Sample& s, bool with_quality) {
+  const auto& e = s.evidence;
+  std::vector<double> f = {e.distance, e.margin, e.probe_crowding, e.reference_crowding};
+  if (with_quality) f.insert(f.end(), s.quality.begin(), s.quality.end());
+  return f;
 }
 
 // Logistic regression by Newton's method on standardised features; returns
 // raw weights (bias last) of the linear score.
-std::array<double, kFeatures + 1> fit(const std::vector<const Sample*>& samples) {
-  const size_t n = samples.size(), m = kFeatures + 1;
-  std::vector<std::array<double, kFeatures + 1>> x(n);
-  std::array<double, kFeatures> mean{}, sd{};
+std::vector<double> fit(const std::vector<const Sample*>& samples, bool with_quality) {
+  const size_t n = samples.size(), nf = features(*samples[0], with_quality).size(), m = nf + 1;
+  std::vector<std::vector<double>> x(n);
+  std::vector<double> mean(nf, 0.0), sd(nf, 0.0);
   for (size_t i = 0; i < n; ++i) {
-    const auto f = features(samples[i]->evidence);
-    for (int j = 0; j < kFeatures; ++j) x[i][j] = f[j], mean[j] += f[j] / n;
-    x[i][kFeatures] = 1;
+    x[i] = features(*samples[i], with_quality);
+    for (size_t j = 0; j < nf; ++j) mean[j] += x[i][j] / double(n);
+    x[i].push_back(1);
   }
   for (size_t i = 0; i < n; ++i)
-    for (int j = 0; j < kFeatures; ++j) sd[j] += (x[i][j] - mean[j]) * (x[i][j] - mean[j]) / n;
-  for (int j = 0; j < kFeatures; ++j) sd[j] = std::sqrt(sd[j]) + 1e-9;
+    for (size_t j = 0; j < nf; ++j) sd[j] += (x[i][j] - mean[j]) * (x[i][j] - mean[j]) / double(n);
+  for (size_t j = 0; j < nf; ++j) sd[j] = std::sqrt(sd[j]) + 1e-9;
   for (auto& r : x)
-    for (int j = 0; j < kFeatures; ++j) r[j] = (r[j] - mean[j]) / sd[j];
+    for (size_t j = 0; j < nf; ++j) r[j] = (r[j] - mean[j]) / sd[j];
   std::vector<double> w(m, 0.0);
   for (int iter = 0; iter < 50; ++iter) {
     std::vector<double> g(m, 0.0), h(m * m, 0.0);
@@ -204,8 +224,8 @@ std::array<double, kFeatures + 1> fit(const std::vector<const Sample*>& samples)
         for (size_t k = 0; k < m; ++k) h[j * m + k] += p * (1 - p) * x[i][j] * x[i][k];
       }
     }
-    for (size_t j = 0; j < m; ++j) h[j * m + j] += 1e-6 * n;
-    // Solve h * step = g (Gauss-Jordan; m is 5).
+    for (size_t j = 0; j < m; ++j) h[j * m + j] += 1e-6 * double(n);
+    // Solve h * step = g (Gauss-Jordan; m is small).
     std::vector<double> a = h, b = g;
     for (size_t c = 0; c < m; ++c) {
       size_t piv = c;
@@ -222,16 +242,42 @@ std::array<double, kFeatures + 1> fit(const std::vector<const Sample*>& samples)
     }
     for (size_t j = 0; j < m; ++j) w[j] -= b[j] / a[j * m + j];
   }
-  std::array<double, kFeatures + 1> raw{};
-  raw[kFeatures] = w[kFeatures];
-  for (int j = 0; j < kFeatures; ++j) {
+  std::vector<double> raw(m, 0.0);
+  raw[nf] = w[nf];
+  for (size_t j = 0; j < nf; ++j) {
     raw[j] = w[j] / sd[j];
-    raw[kFeatures] -= w[j] * mean[j] / sd[j];
+    raw[nf] -= w[j] * mean[j] / sd[j];
   }
   return raw;
 }
 
-search::CrowdingWeights to_weights(const std::array<double, kFeatures + 1>& w) {
+double linear_score(const Sample& s, const std::vector<double>& w) {
+  const auto f = features(s, w.size() > kFeatures + 1);
+  double z = w.back();
+  for (size_t j = 0; j < f.size(); ++j) z += w[j] * f[j];
+  return z;
+}
+
+// Fits on the calibration half (0) at its smallest and largest gallery (scenarios 0 and 2), then
+// moves the bias so that 97% of each one's strangers score below 0.
+std::vector<double> fit_rule(const std::vector<Scenario>& scenarios, bool with_quality) {
+  std::vector<const Sample*> train;
+  for (int i : {0, 2})
+    for (const auto& s : scenarios[size_t(i)].samples) train.push_back(&s);
+  auto raw = fit(train, with_quality);
+  double shift = -1e9;
+  for (int i : {0, 2}) {
+    std::vector<double> scores;
+    for (const auto& s : scenarios[size_t(i)].samples)
+      if (s.stranger) scores.push_back(linear_score(s, raw));
+    std::sort(scores.begin(), scores.end());
+    shift = std::max(shift, scores[size_t(std::ceil(0.97 * double(scores.size()))) - 1]);
+  }
+  raw.back() -= shift + 1e-4;
+  return raw;
+}
+
+search::CrowdingWeights to_weights(const std::vector<double>& w) {
   return {float(w[4]), float(w[0]), float(w[1]), float(w[2]), float(w[3])};
 }
 
@@ -288,29 +334,18 @@ int main(int argc, char** argv) {
   }
   fs::remove_all(work);
 
-  // Fit on the calibration half (0) at its smallest and largest gallery.
-  std::vector<const Sample*> train;
-  for (int i : {0, 2})
-    for (const auto& s : scenarios[i].samples) train.push_back(&s);
-  auto raw = fit(train);
-  // Threshold: the bias that leaves 97% of each calibration scenario's strangers unknown.
-  double shift = -1e9;
-  for (int i : {0, 2}) {
-    std::vector<double> scores;
-    for (const auto& s : scenarios[i].samples)
-      if (s.stranger) scores.push_back(search::crowding_score(s.evidence, to_weights(raw)));
-    std::sort(scores.begin(), scores.end());
-    shift = std::max(shift, scores[size_t(std::ceil(0.97 * scores.size())) - 1]);
-  }
-  raw[kFeatures] -= shift + 1e-4;
+  const std::vector<double> raw = fit_rule(scenarios, false), with_quality = fit_rule(scenarios, true);
   const search::CrowdingWeights fitted = to_weights(raw), shipped = search::default_crowding_weights();
   std::printf("fitted on half 0 (its own people, and both halves and distractors named):\n");
   std::printf("  {bias %.4f, distance %.4f, margin %.4f, probe_crowding %.4f, reference_crowding %.4f}\n", fitted.bias,
               fitted.distance, fitted.margin, fitted.probe_crowding, fitted.reference_crowding);
+  std::printf("  with the probe's quality: detector score %.4f, log box width %.4f, turned head %.4f\n",
+              with_quality[4], with_quality[5], with_quality[6]);
 
   std::printf(
       "\n| scenario | named people | enrolled probes / strangers | rank-1 | distance + margin rule | "
-      "crowding rule (shipped) | crowding rule (fitted now) |\n|---|---|---|---|---|---|---|\n");
+      "crowding rule (shipped) | crowding rule (fitted now) | fitted with the probe's quality |\n"
+      "|---|---|---|---|---|---|---|---|\n");
   for (const auto& sc : scenarios) {
     size_t strangers = 0;
     for (const auto& s : sc.samples) strangers += s.stranger;
@@ -319,10 +354,12 @@ int main(int argc, char** argv) {
         figures(sc.samples, [&](const Sample& s) { return search::crowding_score(s.evidence, shipped) >= 0; });
     const Figures now =
         figures(sc.samples, [&](const Sample& s) { return search::crowding_score(s.evidence, fitted) >= 0; });
-    std::printf("| %s | %zu | %zu / %zu | %.1f%% | %.1f%% / %.1f%% | %.1f%% / %.1f%% | %.1f%% / %.1f%% |\n",
-                sc.name.c_str(), sc.named_people, sc.samples.size() - strangers, strangers, 100 * old.rank1,
-                100 * old.named_right, 100 * old.strangers_unknown, 100 * ship.named_right,
-                100 * ship.strangers_unknown, 100 * now.named_right, 100 * now.strangers_unknown);
+    const Figures quality = figures(sc.samples, [&](const Sample& s) { return linear_score(s, with_quality) >= 0; });
+    std::printf(
+        "| %s | %zu | %zu / %zu | %.1f%% | %.1f%% / %.1f%% | %.1f%% / %.1f%% | %.1f%% / %.1f%% | %.1f%% / %.1f%% |\n",
+        sc.name.c_str(), sc.named_people, sc.samples.size() - strangers, strangers, 100 * old.rank1,
+        100 * old.named_right, 100 * old.strangers_unknown, 100 * ship.named_right, 100 * ship.strangers_unknown,
+        100 * now.named_right, 100 * now.strangers_unknown, 100 * quality.named_right, 100 * quality.strangers_unknown);
   }
   std::printf("(each rule cell: enrolled people named right / strangers answered unknown)\n");
   if (!dump.empty()) {

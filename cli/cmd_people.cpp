@@ -229,11 +229,32 @@ void register_people_commands(CLI::App& app, GlobalOptions& g, int* exit_code) {
           if (!a || !b) {
             const Status& s = !a ? a.status() : b.status();
             report_error(s.message());
-            return database_exit_code(s);
+            return naming_exit_code(s);  // an unknown name: a usage error
           }
           auto r =
               search::keep_apart(gallery, *a, *b, "different people: " + *first + " / " + *second, *different_opts);
           return print_result(g, r, *different_opts, "kept apart");
+        });
+      },
+      exit_code);
+
+  auto together = std::make_shared<std::string>();
+  auto same_opts = std::make_shared<search::NamingOptions>();
+  CLI::App* same = app.add_subcommand(
+      "same", "A name's or cluster's faces are one person: the report stops listing them as two (undoable)");
+  same->add_option("group", *together, "A person's name or \"cluster N\", as the report shows it")->required();
+  add_naming_flags(same, *same_opts, false, false);
+  on_run(
+      same,
+      [&g, together, same_opts]() {
+        return with_existing_gallery(g, [&](storage::Gallery& gallery) -> int {
+          auto faces = search::faces_of_group(gallery.store(), *together);
+          if (!faces) {
+            report_error(faces.status().message());
+            return naming_exit_code(faces.status());
+          }
+          auto r = search::keep_together(gallery, *faces, "one person: " + *together, *same_opts);
+          return print_result(g, r, *same_opts, "kept together");
         });
       },
       exit_code);

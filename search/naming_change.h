@@ -29,6 +29,7 @@ class NamingChange {
   storage::GalleryBatch& batch() { return batch_; }
   // Faces a user said are not one person with the others (a rejected report
   // finding): kept in the history entry, no label changes.
+  // (keep_together records its faces as `a`, with no `b`.)
   void keep_apart(std::vector<uint64_t> a, std::vector<uint64_t> b);
   // Commit a history entry even when nothing else changes (undoing keep_apart).
   void record_even_if_empty() { record_even_if_empty_ = true; }

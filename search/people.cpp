@@ -291,6 +291,14 @@ Expected<NamingResult> keep_apart(storage::Gallery& gallery, const std::vector<u
   return finish(change, options, summary, NamingResult{});
 }
 
+Expected<NamingResult> keep_together(storage::Gallery& gallery, const std::vector<uint64_t>& faces,
+                                     const std::string& summary, const NamingOptions& options) {
+  if (faces.size() < 2) return Status::invalid_input("same: a person or cluster of two or more faces is needed");
+  NamingChange change(gallery, "same");
+  change.keep_apart(faces, {});  // one side: the faces kept together
+  return finish(change, options, summary, NamingResult{});
+}
+
 Expected<NamingResult> undo(storage::Gallery& gallery, uint64_t id, const NamingOptions& options) {
   auto& store = gallery.store();
   std::optional<storage::HistoryEntry> target;
@@ -316,7 +324,7 @@ Expected<NamingResult> undo(storage::Gallery& gallery, uint64_t id, const Naming
                                  " deleted faces for real: a deletion cannot be undone");
 
   NamingChange change(gallery, "undo");
-  if (target->action == "different") change.record_even_if_empty();  // it changed no label
+  if (target->action == "different" || target->action == "same") change.record_even_if_empty();  // it changed no label
   NamingResult result;
   size_t conflicts = 0;
   // Persons first, so faces can point at a restored person.

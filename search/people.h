@@ -77,6 +77,12 @@ Expected<NamingResult> keep_apart(storage::Gallery& gallery, const std::vector<u
                                   const std::vector<uint64_t>& b, const std::string& summary,
                                   const NamingOptions& options);
 
+// Remembers that faces `faces` are one person (a "two people under one name"
+// finding the user rejected): the report never lists them as two again.
+// Changes no name; one undoable history entry ("same").
+Expected<NamingResult> keep_together(storage::Gallery& gallery, const std::vector<uint64_t>& faces,
+                                     const std::string& summary, const NamingOptions& options);
+
 // Reverts history entry `id` (0: the newest entry still in effect that is not
 // itself an undo). Faces changed since are left as they are and counted in
 // the note.

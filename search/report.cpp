@@ -123,6 +123,20 @@ std::string reject_command(const ReportGroup& a, const ReportGroup& b) {
 // entries still in effect).
 struct KeptApart {
   std::vector<std::pair<std::set<uint64_t>, std::set<uint64_t>>> sides;
+  // Face sets a user said are one person ("same" entries still in effect).
+  std::vector<std::set<uint64_t>> together;
+  // True when a user kept a face of `a` together with a face of `b`.
+  bool kept_together(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b) const {
+    for (const auto& ids : together) {
+      auto any_in = [&](const std::vector<uint64_t>& faces) {
+        for (uint64_t id : faces)
+          if (ids.count(id)) return true;
+        return false;
+      };
+      if (any_in(a) && any_in(b)) return true;
+    }
+    return false;
+  }
   // True when a user kept a face of `a` apart from a face of `b`.
   bool covers(const std::vector<size_t>& a, const std::vector<size_t>& b, const Report& r) const {
     auto any_in = [&](const std::vector<size_t>& faces, const std::set<uint64_t>& ids) {
@@ -141,6 +155,7 @@ Expected<KeptApart> kept_apart(const storage::GalleryStore& store) {
   Status s = store.for_each_history_newest_first([&](const storage::HistoryEntry& h) {
     if (h.action == "different" && !h.undone_by)
       out.sides.push_back({{h.apart_a.begin(), h.apart_a.end()}, {h.apart_b.begin(), h.apart_b.end()}});
+    if (h.action == "same" && !h.undone_by) out.together.push_back({h.apart_a.begin(), h.apart_a.end()});
     return true;
   });
   if (!s) return s;
@@ -250,7 +265,8 @@ std::string two_people_finding_html(const Finding& f, const Thumb& thumb) {
   return "<div class=\"row finding\"><p>mean distance " + fixed3(f.distance) + " across the two sides, " +
          fixed3(f.within) + " inside them; " + std::to_string(f.close_pairs) + " of " + std::to_string(f.pairs) +
          " face pairs across close</p>" + side(f.example_a, f.a) + side(f.example_b, f.b) + "<p>two people? <code>" +
-         html_escape(f.command) + "</code></p></div>";
+         html_escape(f.command) + "</code><br>one person? <code>" + html_escape(f.reject_command) +
+         "</code> (never listed again)</p></div>";
 }
 }  // namespace
 
@@ -339,6 +355,8 @@ Expected<Report> build_report(const storage::Gallery& gallery, const ReportOptio
   std::stable_sort(r.groups.begin(), r.groups.end(),
                    [](const ReportGroup& a, const ReportGroup& b) { return a.faces.size() > b.faces.size(); });
 
+  auto apart = kept_apart(store);
+  if (!apart) return apart.status();
   // (a) one person under two groups: group centroids' nearest neighbours are
   // the candidates; face pairs measured against their neighbourhoods decide.
   // Plain distances do not: where the model packs faces close, different
@@ -365,8 +383,6 @@ Expected<Report> build_report(const storage::Gallery& gallery, const ReportOptio
       for (const auto& nb : knn[gi])
         if (size_t(nb.id) > gi) candidates.push_back({gi, size_t(nb.id)});
     const std::vector<float> crowding = group_crowding(gallery, r, descriptors, group_of, candidates);
-    auto apart = kept_apart(store);
-    if (!apart) return apart.status();
     for (const auto& [gi, gj] : candidates) {
       if (apart->covers(r.groups[gi].faces, r.groups[gj].faces, r)) continue;  // a user said no
       Finding f = compare_groups(r, descriptors, crowding, r.groups[gi].faces, r.groups[gj].faces, options);
@@ -405,9 +421,12 @@ Expected<Report> build_report(const storage::Gallery& gallery, const ReportOptio
     };
     f.example_a = shown(split->first);
     f.example_b = shown(split->second);
-    std::vector<uint64_t> second_ids;
+    std::vector<uint64_t> first_ids, second_ids;
+    for (size_t k : split->first) first_ids.push_back(r.faces[g.faces[k]].face_id);
     for (size_t k : split->second) second_ids.push_back(r.faces[g.faces[k]].face_id);
+    if (apart->kept_together(first_ids, second_ids)) continue;  // a user said one person
     f.command = split_command(g, second_ids);
+    f.reject_command = "facedex same " + shell_word(g.name);
     r.findings.push_back(std::move(f));
   }
   // (c) faces that match a named person but sit in another group.

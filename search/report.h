@@ -43,12 +43,15 @@ struct Finding {
   float crowded_distance = 0;
   // two_people_one_group only: the mean distance over face pairs inside either
   // side (`distance` is the mean across them); example_a / example_b are faces
-  // of each side, and the command splits the second side off.
+  // of each side, the command splits the second side off, and the reject
+  // command (`facedex same`) says they are one person.
   float within = 0;
   size_t close_pairs = 0;  // face pairs within the model's same-person distance
   size_t pairs = 0;        // face pairs compared
   std::string command;
-  std::string reject_command;  // "different people": the report never lists the pair again
+  // The answer "no": "different people" (one_person_two_groups) or "one person"
+  // (two_people_one_group); the report never lists the finding again.
+  std::string reject_command;
 };
 
 struct Report {

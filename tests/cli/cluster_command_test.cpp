@@ -297,6 +297,21 @@ TEST_F(ClusterCommandTest, TwoPeopleUnderOneNameAreListedWithTheSplitThatAccepts
   EXPECT_LT(f["within"].get<double>(), f["distance"].get<double>());
   const std::string command = f["command"].get<std::string>();
   ASSERT_EQ(command.rfind("facedex split --name 'Bo (2)' --face ", 0), 0u) << command;
+  ASSERT_EQ(f["reject_command"], "facedex same 'Bo'");
+
+  // Rejected ("one person"), it is not listed again, through re-clustering too; undone, it is.
+  ASSERT_EQ(run("same Bo", &out), 0);
+  EXPECT_TRUE(two_people_findings().empty());
+  ASSERT_EQ(run("cluster", &out), 0);
+  EXPECT_TRUE(two_people_findings().empty()) << "remembered across clustering";
+  ASSERT_EQ(run("undo", &out), 0) << out;
+  EXPECT_EQ(two_people_findings().size(), 1u);
+  std::string err;
+  EXPECT_EQ(testing::run_command(shell_quote(testing::facedex_binary()) + " --db " + shell_quote(db_) + " same Nobody",
+                                 &out, &err),
+            2)
+      << "an unknown name is a usage error: " << err;
+  EXPECT_NE(err.find("Nobody"), std::string::npos) << err;
 
   // The command, as printed, splits them: two persons, one person each, nothing listed.
   ASSERT_EQ(run(command.substr(std::string("facedex ").size()), &out), 0);
