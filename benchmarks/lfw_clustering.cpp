@@ -2,7 +2,10 @@
 // baseline of dlib's chinese_whispers over all pairs under 0.6 (dlib's
 // dnn_face_clustering example), both run here on the same faces.
 //
-//   lfw_clustering --db DB     (a gallery made by `facedex index lfw-dev/images`)
+//   lfw_clustering --db DB [--distractors DB2]
+//
+// DB: a gallery made by `facedex index lfw-dev/images`. DB2: a gallery whose
+// photos that are not LFW's (other people) join the clustering as distractors.
 //
 // Every face of the gallery is clustered, as `facedex cluster` does; scored
 // are the images' main faces (box centre nearest the image centre) against
@@ -58,14 +61,30 @@ Scores score(const std::vector<std::pair<unsigned long, std::string>>& items) {
   return s;
 }
 
+// "DIR/Person/Person_0001.jpg" -> "Person"; "" for photos that are not LFW's.
+std::string lfw_person(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  if (slash == std::string::npos || slash == 0) return "";
+  const auto parent = path.find_last_of('/', slash - 1);
+  const std::string person =
+      path.substr(parent == std::string::npos ? 0 : parent + 1, slash - (parent == std::string::npos ? 0 : parent + 1));
+  if (path.compare(slash + 1, person.size() + 1, person + "_") != 0) return "";
+  return person;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3 || std::string(argv[1]) != "--db") {
-    std::fprintf(stderr, "usage: %s --db DB\n", argv[0]);
+  std::string db, distractors_db;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::string(argv[i]) == "--db") db = argv[i + 1];
+    if (std::string(argv[i]) == "--distractors") distractors_db = argv[i + 1];
+  }
+  if (db.empty() || argc % 2 == 0) {
+    std::fprintf(stderr, "usage: %s --db DB [--distractors DB2]\n", argv[0]);
     return 2;
   }
-  auto gallery = storage::Gallery::open(argv[2], storage::OpenMode::kReadOnly, nullptr);
+  auto gallery = storage::Gallery::open(db, storage::OpenMode::kReadOnly, nullptr);
   if (!gallery) {
     std::fprintf(stderr, "%s\n", gallery.status().message().c_str());
     return 1;
@@ -84,12 +103,14 @@ int main(int argc, char** argv) {
   });
   if (!walked77) return std::fprintf(stderr, "%s\n", walked77.message().c_str()), 1;
   std::map<std::string, int> photos_per_person;
+  // Per face: the name-hash half of its LFW photo's person, or 2 for a distractor.
+  auto half_of = [](const std::string& person) { return std::hash<std::string>()(person) % 2; };
+  std::vector<size_t> face_group(input.descriptors.size(), 2);
   const Status walked86 = store.for_each_photo([&](const storage::Photo& p) {
-    const auto slash = p.path.find_last_of('/');
-    const auto parent = p.path.find_last_of('/', slash - 1);
-    const std::string person = p.path.substr(parent + 1, slash - parent - 1);
+    const std::string person = lfw_person(p.path);
     // Only LFW's "Person/Person_0001.jpg": other photos in the gallery are distractors, not scored.
-    if (p.path.compare(slash + 1, person.size() + 1, person + "_") != 0) return true;
+    if (person.empty()) return true;
+    for (uint64_t fid : p.face_ids) face_group[position[fid]] = half_of(person);
     double best = 1e18;
     uint64_t main_face = 0;
     for (uint64_t fid : p.face_ids) {
@@ -105,10 +126,29 @@ int main(int argc, char** argv) {
     return true;
   });
   if (!walked86) return std::fprintf(stderr, "%s\n", walked86.message().c_str()), 1;
+  if (!distractors_db.empty()) {
+    auto other = storage::Gallery::open(distractors_db, storage::OpenMode::kReadOnly, nullptr);
+    if (!other) return std::fprintf(stderr, "%s\n", other.status().message().c_str()), 1;
+    const auto& other_store = (*other)->store();
+    constexpr uint64_t kOtherPhotos = uint64_t(1) << 40;  // photo ids of the second gallery, kept apart
+    const Status walked = other_store.for_each_photo([&](const storage::Photo& p) {
+      if (!lfw_person(p.path).empty()) return true;
+      for (uint64_t fid : p.face_ids) {
+        auto f = other_store.face(fid);
+        if (!f || !*f) continue;
+        input.descriptors.push_back((*f)->descriptor);
+        input.photo_ids.push_back(kOtherPhotos + p.id);
+        input.person_ids.push_back(0);
+        truth.push_back("");
+        face_group.push_back(2);
+      }
+      return true;
+    });
+    if (!walked) return std::fprintf(stderr, "%s\n", walked.message().c_str()), 1;
+  }
   const size_t n = input.descriptors.size();
   // People split in halves by a hash of the name (as lfw_identification does):
   // parameters are chosen on the calibration half's score, reported on the other.
-  auto half_of = [](const std::string& person) { return std::hash<std::string>()(person) % 2; };
   auto report = [&](const std::string& name, const std::vector<unsigned long>& labels, double seconds) {
     std::vector<std::pair<unsigned long, std::string>> all, multi, multi_half[2];
     for (size_t i = 0; i < n; ++i) {
@@ -223,6 +263,42 @@ int main(int argc, char** argv) {
     else
       std::snprintf(name, sizeof(name), "facedex: kNN(%d), one plain pass < %.2f", p.k, p.threshold);
     report(name, labels, s);
+  }
+
+  // As the gallery grows, with the default parameters: one half's photos alone,
+  // both halves, then the distractors added. Scored over every LFW main face
+  // in the clustering (never per half of a larger one: a merge across halves
+  // would look pure).
+  std::printf(
+      "\n| faces clustered | faces | people with >= 2 photos: pairwise F1, BCubed F1 | all main faces: BCubed F1 "
+      "|\n|---|---|---|---|\n");
+  const search::ClusterParams shipped = search::cluster_params_for_model(store.same_person_distance());
+  const size_t distractors = size_t(std::count(face_group.begin(), face_group.end(), size_t(2)));
+  const std::pair<const char*, std::vector<size_t>> growth[] = {{"half 0's photos", {0}},
+                                                                {"half 1's photos", {1}},
+                                                                {"both halves", {0, 1}},
+                                                                {"both halves and distractors", {0, 1, 2}}};
+  for (const auto& [name, groups] : growth) {
+    if (groups.size() == 3 && distractors == 0) continue;
+    search::ClusterInput sub;
+    std::vector<size_t> kept;
+    for (size_t i = 0; i < n; ++i) {
+      if (std::find(groups.begin(), groups.end(), face_group[i]) == groups.end()) continue;
+      kept.push_back(i);
+      sub.descriptors.push_back(input.descriptors[i]);
+      sub.photo_ids.push_back(input.photo_ids[i]);
+      sub.person_ids.push_back(0);
+    }
+    const auto labels = search::cluster_faces(sub, shipped);
+    std::vector<std::pair<unsigned long, std::string>> all, multi;
+    for (size_t k = 0; k < kept.size(); ++k) {
+      const std::string& t = truth[kept[k]];
+      if (t.empty()) continue;
+      all.push_back({labels[k], t});
+      if (photos_per_person[t] >= 2) multi.push_back({labels[k], t});
+    }
+    const Scores a = score(all), m = score(multi);
+    std::printf("| %s | %zu | %.3f, %.3f | %.3f |\n", name, kept.size(), m.pair_f1, m.bcubed_f1, a.bcubed_f1);
   }
   return 0;
 }
