@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <string>
 
+#include "benchmarks/stored_face_chip.h"
 #include "models/embedder.h"
 #include "models/face_pipeline.h"
 #include "models/model_files.h"
@@ -48,12 +49,8 @@ int main(int argc, char** argv) {
     std::vector<storage::Face> faces;
     for (uint64_t fid : p.face_ids) {
       storage::Face f = **store.face(fid);
-      std::vector<dlib::point> parts;
-      for (const auto& pt : f.landmarks) parts.emplace_back(long(std::lround(pt[0])), long(std::lround(pt[1])));
-      const dlib::full_object_detection shape(dlib::rectangle(f.box.left, f.box.top, f.box.right - 1, f.box.bottom - 1),
-                                              parts);
-      models::FaceChip chip, mirrored;
-      dlib::extract_image_chip(img, dlib::get_face_chip_details(shape, models::kChipSize, models::kChipPadding), chip);
+      const models::FaceChip chip = benchmarks::stored_face_chip(img, f);
+      models::FaceChip mirrored;
       dlib::flip_image_left_right(chip, mirrored);
       chips.push_back(chip);
       chips.push_back(mirrored);

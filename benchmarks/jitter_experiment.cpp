@@ -17,6 +17,7 @@
 #include <map>
 #include <string>
 
+#include "benchmarks/stored_face_chip.h"
 #include "models/embedder.h"
 #include "models/face_pipeline.h"
 #include "models/model_files.h"
@@ -49,8 +50,7 @@ int main(int argc, char** argv) {
   });
   if (!walked) return std::fprintf(stderr, "%s\n", walked.message().c_str()), 1;
   std::vector<storage::Photo> photos;
-  for (const auto& [folder, p] : first_of_folder)
-    photos.push_back(p);
+  for (const auto& [folder, p] : first_of_folder) photos.push_back(p);
   dlib::rand rnd(12345);
   size_t done = 0;
   storage::GalleryBatch batch = store.new_batch();
@@ -60,12 +60,8 @@ int main(int argc, char** argv) {
     const dlib::cv_image<dlib::rgb_pixel> img(photo->rgb);
     for (uint64_t fid : p.face_ids) {
       storage::Face f = **store.face(fid);
-      std::vector<dlib::point> parts;
-      for (const auto& pt : f.landmarks) parts.emplace_back(long(std::lround(pt[0])), long(std::lround(pt[1])));
-      const dlib::full_object_detection shape(dlib::rectangle(f.box.left, f.box.top, f.box.right - 1, f.box.bottom - 1),
-                                              parts);
-      models::FaceChip chip, mirrored;
-      dlib::extract_image_chip(img, dlib::get_face_chip_details(shape, models::kChipSize, models::kChipPadding), chip);
+      const models::FaceChip chip = benchmarks::stored_face_chip(img, f);
+      models::FaceChip mirrored;
       dlib::flip_image_left_right(chip, mirrored);
       std::vector<models::FaceChip> chips = {chip, mirrored};
       for (int j = 0; j < jitters; ++j) chips.push_back(dlib::jitter_image(chip, rnd));
