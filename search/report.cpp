@@ -233,19 +233,19 @@ Finding compare_groups(const Report& r, const std::vector<Descriptor>& d, const 
 }  // namespace
 
 namespace {
-// A one-person finding: its closest face pairs side by side, the evidence, and
-// the command that accepts it.
+// A distance as the findings show it.
 std::string fixed3(float v) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "%.3f", double(v));
   return std::string(buf);
 }
 
+// A one-person finding: its closest face pairs side by side, the evidence, and
+// the command that accepts it.
 template <typename Thumb>
 std::string one_person_finding_html(const Finding& f, const Thumb& thumb) {
-  const auto fixed = fixed3;
   std::string html = "<div class=\"row finding\"><p><b>" + html_escape(f.a) + "</b> and <b>" + html_escape(f.b) +
-                     "</b>: crowded distance " + fixed(f.crowded_distance) + ", mean distance " + fixed(f.distance) +
+                     "</b>: crowded distance " + fixed3(f.crowded_distance) + ", mean distance " + fixed3(f.distance) +
                      ", " + std::to_string(f.close_pairs) + " of " + std::to_string(f.pairs) + " face pairs close</p>";
   for (size_t i = 0; i < f.example_a.size() && i < f.example_b.size(); ++i)
     html += "<div class=\"pair\">" + thumb(f.example_a[i], true) + thumb(f.example_b[i], true) + "</div>";
