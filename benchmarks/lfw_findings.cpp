@@ -256,15 +256,14 @@ int main(int argc, char** argv) {
   }
   size_t split[2] = {0, 0};
   for (const auto& [p, n] : clusters_of_person)
-    if (n >= 2) ++split[std::hash<std::string>()(p) % 2];
+    if (n >= 2) ++split[half_of(p)];
 
   std::vector<Row> rows;
   for (const auto& f : report->findings) {
     if (f.kind != "one_person_two_groups") continue;
     auto a = person_of_group.find(f.a), b = person_of_group.find(f.b);
     if (a == person_of_group.end() || b == person_of_group.end()) continue;
-    rows.push_back({f.crowded_distance, f.distance, a->second == b->second,
-                    int(std::hash<std::string>()(a->second) % 2), a->second});
+    rows.push_back({f.crowded_distance, f.distance, a->second == b->second, half_of(a->second), a->second});
   }
   std::printf("LFW-dev clustered: %zu clusters with a main face; split people: %zu / %zu (halves 0 / 1)\n",
               person_of_group.size(), split[0], split[1]);

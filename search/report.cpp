@@ -127,15 +127,11 @@ struct KeptApart {
   std::vector<std::set<uint64_t>> together;
   // True when a user kept a face of `a` together with a face of `b`.
   bool kept_together(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b) const {
-    for (const auto& ids : together) {
-      auto any_in = [&](const std::vector<uint64_t>& faces) {
-        for (uint64_t id : faces)
-          if (ids.count(id)) return true;
-        return false;
-      };
-      if (any_in(a) && any_in(b)) return true;
-    }
-    return false;
+    auto any_in = [](const std::vector<uint64_t>& faces, const std::set<uint64_t>& ids) {
+      return std::any_of(faces.begin(), faces.end(), [&](uint64_t id) { return ids.count(id) > 0; });
+    };
+    return std::any_of(together.begin(), together.end(),
+                       [&](const std::set<uint64_t>& ids) { return any_in(a, ids) && any_in(b, ids); });
   }
   // True when a user kept a face of `a` apart from a face of `b`.
   bool covers(const std::vector<size_t>& a, const std::vector<size_t>& b, const Report& r) const {
