@@ -9,12 +9,12 @@ namespace facedex::cli {
 namespace {
 
 // The backend --embedder resolves to, as the commands that embed will use it.
-// An external model is named by its format: "onnx", "tf" or "mobilefacenet".
+// An external model is named by its format ("onnx", "tf"), a bundled one by its name.
 std::string embedder_name(const GlobalOptions& g) {
   if (auto ref = models::external_model_ref(g.embedder, ""))
-    return g.embedder == models::kMobileFaceNetEmbedder   ? g.embedder
-           : ref->format == models::ExternalFormat::kOnnx ? "onnx"
-                                                          : "tf";
+    return g.embedder == models::kMobileFaceNetEmbedder || g.embedder == models::kFacePluginEmbedder ? g.embedder
+           : ref->format == models::ExternalFormat::kOnnx                                            ? "onnx"
+                                                                                                     : "tf";
   auto backend = models::parse_embedder_backend(g.embedder);
   return backend ? models::embedder_backend_name(models::resolve_embedder_backend(*backend)) : g.embedder;
 }

@@ -19,7 +19,7 @@ Expected<EmbedderBackend> parse_embedder_backend(const std::string& name) {
   if (name == "onednn") return EmbedderBackend::kOneDnn;
   if (external_model_ref(name, "")) return EmbedderBackend::kExternal;
   return Status::invalid_input("unknown embedder '" + name +
-                               "' (expected auto, dlib, onednn, mobilefacenet, onnx:PATH or tf:PATH)");
+                               "' (expected auto, dlib, onednn, faceplugin, mobilefacenet, onnx:PATH or tf:PATH)");
 }
 
 const char* embedder_backend_name(EmbedderBackend backend) {

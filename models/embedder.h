@@ -41,9 +41,9 @@ enum class EmbedderBackend {
   kAuto,      // the fastest built in: oneDNN
   kDlib,      // dlib's own layers (im2col + BLAS sgemm)
   kOneDnn,    // oneDNN's JIT convolutions
-  kExternal,  // an external model (external_embedder.h): ONNX, a TensorFlow graph, or the bundled MobileFaceNet
+  kExternal,  // an external model (external_embedder.h): ONNX, a TensorFlow graph, or a bundled one
 };
-// "auto", "dlib", "onednn", "onnx:PATH", "tf:PATH" or "mobilefacenet".
+// "auto", "dlib", "onednn", "onnx:PATH", "tf:PATH", "faceplugin" or "mobilefacenet".
 Expected<EmbedderBackend> parse_embedder_backend(const std::string& name);
 // external_model_ref() (external_model_spec.h) tells which external model.
 const char* embedder_backend_name(EmbedderBackend backend);

@@ -1,5 +1,6 @@
 #include "models/external_embedder.h"
 
+#include <atomic>
 #include <cmath>
 #include <fstream>
 #include <opencv2/core.hpp>
@@ -18,6 +19,10 @@ class ExternalEmbedder final : public Embedder {
   std::vector<Descriptor> run(const std::vector<FaceChip>& chips) override {
     std::vector<Descriptor> out(chips.size());
     if (chips.empty()) return out;
+    if (chips.size() > 1 && one_at_a_time_) {
+      for (size_t i = 0; i < chips.size(); ++i) out[i] = run({chips[i]})[0];
+      return out;
+    }
     const int n = int(chips.size()), s = spec_.input_size;
     const int dims_nchw[] = {n, 3, s, s}, dims_nhwc[] = {n, s, s, 3};
     cv::Mat blob(4, spec_.nhwc ? dims_nhwc : dims_nchw, CV_32F);
@@ -25,6 +30,12 @@ class ExternalEmbedder final : public Embedder {
     net_.setInput(blob, spec_.input_name);
     cv::Mat result = net_.forward(spec_.output_name);
     const size_t dims = size_t(spec_.output_dims);
+    if (n > 1 && result.total() == size_t(n) * dims && result.size[0] == 1) {
+      // A graph exported for batch 1 (a Reshape to [1, -1]) folds the faces
+      // into one row: from now on, one face per run.
+      one_at_a_time_ = true;
+      return run(chips);
+    }
     if (result.total() != size_t(n) * dims || result.size[0] != n)
       CV_Error(cv::Error::StsBadSize, "the model gave " + shape_of(result) + " for " + std::to_string(n) +
                                           " faces, not " + std::to_string(dims) + " values per face");
@@ -84,6 +95,7 @@ class ExternalEmbedder final : public Embedder {
   }
 
   ExternalModelSpec spec_;
+  std::atomic<bool> one_at_a_time_{false};
   cv::dnn::Net net_;
 };
 

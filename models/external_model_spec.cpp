@@ -28,6 +28,8 @@ std::optional<ExternalModelRef> external_model_ref(const std::string& embedder, 
   };
   if (embedder == kMobileFaceNetEmbedder)
     return ExternalModelRef{ExternalFormat::kTensorFlow, bundled_dir + "/" + kMobileFaceNetFile};
+  if (embedder == kFacePluginEmbedder)
+    return ExternalModelRef{ExternalFormat::kOnnx, bundled_dir + "/" + kFacePluginFile};
   if (std::string path = after("onnx:"); !path.empty()) return ExternalModelRef{ExternalFormat::kOnnx, path};
   if (std::string path = after("tf:"); !path.empty()) return ExternalModelRef{ExternalFormat::kTensorFlow, path};
   return std::nullopt;
@@ -116,6 +118,19 @@ Expected<ExternalModelSpec> load_external_model_spec(const ExternalModelRef& ref
     spec.same_person_distance = j.value("same_person_distance", kSamePersonDistance);
     if (!(spec.same_person_distance > 0 && spec.same_person_distance < 10))
       return bad("same_person_distance", "must be a positive distance");
+    if (j.contains("who_weights")) {
+      const auto& w = j["who_weights"];
+      const char* keys[] = {"bias", "distance", "margin", "probe_crowding", "reference_crowding"};
+      std::array<float, 5> weights{};
+      for (size_t i = 0; i < 5; ++i) {
+        if (!w.is_object() || !w.contains(keys[i]) || !w[keys[i]].is_number())
+          return bad("who_weights", std::string("must give a number for each of bias, distance, margin, "
+                                                "probe_crowding and reference_crowding (") +
+                                        keys[i] + ")");
+        weights[i] = w[keys[i]].get<float>();
+      }
+      spec.who_weights = weights;
+    }
   } catch (const nlohmann::json::exception& e) {
     return Status::invalid_input(spec_path + ": " + e.what());
   }

@@ -16,7 +16,12 @@
 //    "scale": s or [r, g, b],        ...then multiply by this
 //    "output_dims": 128,             16 to 4096: the gallery takes the model's length
 //    "normalise_output": "none"|"l2",
-//    "same_person_distance": 0.6}    the model's 1:1 verification distance
+//    "same_person_distance": 0.6,    the model's 1:1 verification distance
+//    "who_weights": {"bias": b, "distance": w, "margin": w, "probe_crowding": w,
+//                    "reference_crowding": w}}
+//                                    optional: `who`'s crowding score fitted for
+//                                    this model (search/identity_rule.h); not part
+//                                    of the fingerprint, so a refit keeps galleries
 //
 // The crops: "dlib" is dlib's 150 px chip (25% padding around the 68
 // landmarks) resized to the input; "arcface" is a similarity transform of five
@@ -59,6 +64,8 @@ struct ExternalModelSpec {
   int output_dims = kDescriptorDims;
   bool l2_normalise = false;
   float same_person_distance = kSamePersonDistance;
+  // who_weights in the order bias, distance, margin, probe_crowding, reference_crowding.
+  std::optional<std::array<float, 5>> who_weights;
   std::string canonical;  // the spec as normalised JSON (part of the fingerprint)
 };
 
@@ -71,8 +78,12 @@ struct ExternalModelRef {
 // The bundled MobileFaceNet's name for --embedder, and its file in the bundled models.
 inline constexpr const char* kMobileFaceNetEmbedder = "mobilefacenet";
 inline constexpr const char* kMobileFaceNetFile = "mobilefacenet.pb";
+// The bundled Faceplugin face feature network (ONNX, 512 values), likewise.
+inline constexpr const char* kFacePluginEmbedder = "faceplugin";
+inline constexpr const char* kFacePluginFile = "faceplugin_fr_feature.onnx";
 
-// "onnx:PATH", "tf:PATH" or "mobilefacenet" (`bundled_dir`/mobilefacenet.pb);
+// "onnx:PATH", "tf:PATH", "mobilefacenet" (`bundled_dir`/mobilefacenet.pb) or
+// "faceplugin" (`bundled_dir`/faceplugin_fr_feature.onnx);
 // nullopt for the bundled dlib network's names.
 std::optional<ExternalModelRef> external_model_ref(const std::string& embedder, const std::string& bundled_dir);
 

@@ -52,7 +52,7 @@ const char* pinned_cnn_detector_sha256();
 inline constexpr const char* kDecodedHogDetectorFile = "frontal_face_detector.dat";
 
 // user_dir: --models, else FACEDEX_MODELS, else empty (bundled files only).
-// embedder: --embedder; "onnx:PATH", "tf:PATH" or "mobilefacenet" makes the
+// embedder: --embedder; "onnx:PATH", "tf:PATH", "faceplugin" or "mobilefacenet" makes the
 // set describe that external model (use_external_model), anything else keeps
 // the bundled network.
 // Fails with kNotFound and a message saying how to provision the models.

@@ -114,6 +114,21 @@ for key in file weights; do
   fi
 done
 
+# The pinned third descriptor model (Faceplugin's, ONNX): one 5 MB file out of
+# a 41 MB npm package; the tarball is not kept.
+FACEPLUGIN_DIR=$ROOT/.deps/faceplugin
+FACEPLUGIN_FILE=$(pin faceplugin_pins.txt file)
+if [ ! -f "$FACEPLUGIN_DIR/$FACEPLUGIN_FILE" ]; then
+  fetch_pinned "$(pin faceplugin_pins.txt package)" "$(pin faceplugin_pins.txt tarball_sha256)" "$FACEPLUGIN_DIR" \
+    "$FACEPLUGIN_FILE" package/LICENSE
+  rm -f "$FACEPLUGIN_DIR"/*.tgz
+fi
+got=$(sha256sum "$FACEPLUGIN_DIR/$FACEPLUGIN_FILE" | cut -d' ' -f1)
+if [ "$got" != "$(pin faceplugin_pins.txt file_sha256)" ]; then
+  echo "setup: $FACEPLUGIN_DIR/$FACEPLUGIN_FILE has sha256 $got, expected $(pin faceplugin_pins.txt file_sha256): refusing to use it" >&2
+  exit 1
+fi
+
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
   # FACEDEX_WERROR=1 (CI) makes warnings in facedex's own code errors; they are
   # printed either way.

@@ -14,18 +14,19 @@ CrowdingWeights default_crowding_weights() {
   return {-2.6170f, -36.2260f, 18.1901f, 1.2906f, 32.1502f};
 }
 
-IdentityRule identity_rule_for_model(float same_person_distance) {
+IdentityRule identity_rule_for_model(float same_person_distance, const std::optional<CrowdingWeights>& fitted) {
   IdentityRule rule;
   const float scale = same_person_distance / models::kSamePersonDistance;
   rule.max_distance *= scale;
   rule.min_margin *= scale;
+  rule.crowding_max_distance *= scale;
   // Every feature is a distance: weights divide by the scale, the bias stays.
   CrowdingWeights w = default_crowding_weights();
   w.distance /= scale;
   w.margin /= scale;
   w.probe_crowding /= scale;
   w.reference_crowding /= scale;
-  rule.crowding = w;
+  rule.crowding = fitted ? *fitted : w;
   return rule;
 }
 

@@ -51,6 +51,11 @@ struct IdentityRule {
   // Set: accept by the crowding score instead of max_distance and min_margin
   // (who's default; automatic naming keeps the stricter distance rule).
   std::optional<CrowdingWeights> crowding;
+  // With the crowding score, nobody further than this is named whatever the
+  // score: the score was fitted on galleries where crowding can be measured,
+  // and in a gallery of a few faces it cannot (0.9 of the 1:1 distance; on
+  // LFW-dev no face the score named was further).
+  float crowding_max_distance = 0.54f;
 };
 
 // The margin when there is no runner-up, for dlib's model (scaled with it).
@@ -58,9 +63,11 @@ constexpr float kNoRunnerUpDistance = 1.2f;
 
 // The rule for a model whose 1:1 same-person distance is `same_person_distance`
 // (dlib's: 0.6, for which the defaults above were calibrated): the distances
-// scale with it. An external model's rule is a starting point, not calibrated.
-// It uses the crowding score.
-IdentityRule identity_rule_for_model(float same_person_distance);
+// scale with it. It uses the crowding score: `fitted` when the model's spec
+// gives weights fitted for it, else dlib's scaled, a starting point only
+// (another model's distances are not dlib's stretched).
+IdentityRule identity_rule_for_model(float same_person_distance,
+                                     const std::optional<CrowdingWeights>& fitted = std::nullopt);
 
 // The crowding score of `e` (>= 0: accept).
 float crowding_score(const IdentityEvidence& e, const CrowdingWeights& w);

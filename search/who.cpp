@@ -201,7 +201,7 @@ std::vector<FaceAnswer> Identifier::identify(const std::vector<Descriptor>& face
       if (candidates[i].empty()) continue;
       out[i].evidence = evidence(candidates[i], around, no_runner_up);
       out[i].score = crowding_score(*out[i].evidence, *rule.crowding);
-      accepted[i] = out[i].score >= 0;
+      accepted[i] = out[i].score >= 0 && candidates[i][0].distance <= rule.crowding_max_distance;
     } else {
       std::vector<NamedNeighbor> neighbors;
       for (const auto& n : named_->search(faces[i], rule.k))

@@ -85,6 +85,46 @@ TEST_F(OnnxEmbedderTest, AnExternalModelHasItsOwnFingerprintAndDistance) {
   EXPECT_EQ(ref->format, models::ExternalFormat::kOnnx);
 }
 
+// The bundled Faceplugin network was exported for one face at a time (its
+// graph reshapes to [1, -1]): a batch must still give each face its own
+// descriptor. Its spec's `who` weights are calibration, not identity: a refit
+// keeps the fingerprint, so galleries stay usable.
+TEST_F(OnnxEmbedderTest, FacepluginGivesEachFaceOfABatchItsOwnDescriptorAndItsWeightsKeepTheFingerprint) {
+  auto bundled = models::locate_models("", models::kFacePluginEmbedder);
+  ASSERT_TRUE(bundled) << bundled.status().message();
+  ASSERT_TRUE(bundled->external);
+  const models::ExternalModelSpec& spec = *bundled->external;
+  EXPECT_EQ(spec.output_dims, 512);
+  EXPECT_EQ(spec.crop, models::ChipCrop::kArcFace);
+  ASSERT_TRUE(spec.who_weights);
+  EXPECT_NE(bundled->fingerprint, set_.fingerprint);
+
+  auto net = models::make_external_embedder(spec, 2);
+  ASSERT_TRUE(net) << net.status().message();
+  const std::vector<models::FaceChip> all = testing::demo_chips();
+  ASSERT_GE(all.size(), 6u);
+  const std::vector<models::FaceChip> chips(all.begin(), all.begin() + 6);
+  std::vector<Descriptor> singly;
+  for (const auto& c : chips) singly.push_back((*net)->embed({c}).value()[0]);
+  const std::vector<Descriptor> batch = (*net)->embed(chips).value();
+  EXPECT_LT(testing::worst_difference(batch, singly), 1e-5);
+  for (size_t i = 1; i < singly.size(); ++i)
+    EXPECT_GT(testing::worst_difference({singly[i]}, {singly[0]}), 1e-3) << "face " << i << " got face 0's descriptor";
+
+  // The same file with refitted weights: the same model to a gallery.
+  const std::string copy = dir_.file("fr_feature.onnx");
+  testing::write_file(copy, testing::read_file(spec.model_path));
+  nlohmann::json j = nlohmann::json::parse(testing::read_file(spec.model_path + ".json"));
+  j["who_weights"]["bias"] = j["who_weights"]["bias"].get<double>() + 1;
+  testing::write_file(copy + ".json", j.dump());
+  auto refit = models::load_external_model_spec({models::ExternalFormat::kOnnx, copy});
+  ASSERT_TRUE(refit) << refit.status().message();
+  EXPECT_FLOAT_EQ((*refit->who_weights)[0], (*spec.who_weights)[0] + 1);
+  models::ModelSet refit_set = set_;
+  ASSERT_TRUE(models::use_external_model(*refit, &refit_set));
+  EXPECT_EQ(refit_set.fingerprint, bundled->fingerprint);
+}
+
 TEST_F(OnnxEmbedderTest, BadSpecsAndModelsAreNamedWithTheReason) {
   auto expect_error = [&](const nlohmann::json& spec, const std::string& words) {
     write_spec(spec);
@@ -98,6 +138,7 @@ TEST_F(OnnxEmbedderTest, BadSpecsAndModelsAreNamedWithTheReason) {
   expect_error({{"channel_order", "grb"}}, "channel_order");
   expect_error({{"mean", "zero"}}, "mean");
   expect_error({{"same_person_distance", -1}}, "same_person_distance");
+  expect_error({{"who_weights", {{"bias", 1}, {"distance", -2}}}}, "margin");
   testing::write_file(model_ + ".json", "{not json");
   EXPECT_FALSE(models::load_external_model_spec({models::ExternalFormat::kOnnx, model_}));
 
