@@ -31,6 +31,16 @@ int database_exit_code(const Status& s) {
              : kExitInternal;
 }
 
+std::string embedder_hint(const GlobalOptions& g, const std::string& database_fingerprint) {
+  for (const char* embedder : {"auto", models::kFacePluginEmbedder, models::kMobileFaceNetEmbedder}) {
+    if (embedder == g.embedder) continue;
+    auto set = models::locate_models(g.models_dir, embedder);
+    if (set && set->fingerprint == database_fingerprint)
+      return std::string(" It was made with --embedder ") + embedder + ".";
+  }
+  return "";
+}
+
 std::unique_ptr<storage::Gallery> open_gallery_or_report(const GlobalOptions& g, storage::OpenMode mode, int* exit_code,
                                                          const std::string& index_type, bool accept_lost_writes) {
   const bool quiet = g.quiet;

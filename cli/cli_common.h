@@ -88,6 +88,11 @@ int naming_exit_code(const Status& s);
 // Exit code for a failed database operation.
 int database_exit_code(const Status& s);
 
+// For a database of another model's descriptors: " It was made with --embedder
+// NAME." when one of the bundled embedders (with g's --models) has its
+// fingerprint, else "".
+std::string embedder_hint(const GlobalOptions& g, const std::string& database_fingerprint);
+
 // Prints "facedex: <message>" to stderr.
 void report_error(const std::string& message);
 

@@ -222,7 +222,9 @@ int run_index_command(const GlobalOptions& g, IndexCommandOptions& o) {
       });
   printer.break_line();
   if (!summary) {
-    report_error(summary.status().message());
+    const bool mismatch = summary.status().code() == Status::Code::kModelMismatch;
+    report_error(summary.status().message() +
+                 (mismatch ? embedder_hint(g, gallery->store().model_fingerprint()) : std::string()));
     return database_exit_code(summary.status());
   }
   // Tags from other tools name faces before the automatic naming, which then

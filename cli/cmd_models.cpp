@@ -103,7 +103,8 @@ void register_models_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
       "External models (--embedder onnx:PATH or tf:PATH) are fed as PATH.json says: input and output (tensor names; "
       "TensorFlow defaults input and embeddings), phase_train (a bool placeholder fed false), input_size, crop "
       "dlib|arcface|margin (margin: a fraction of the box), channel_order rgb|bgr, layout nchw|nhwc (ONNX), prewhiten "
-      "true or mean and scale, output_dims 16..4096, normalise_output none|l2, same_person_distance.");
+      "true or mean and scale, output_dims 16..4096, normalise_output none|l2, same_person_distance, and optionally "
+      "who_weights {bias, distance, margin, probe_crowding, reference_crowding} (who's score fitted for the model).");
   cmd->add_flag("--json", *json, "JSON output");
   cmd->add_option("--export-onnx", *export_path,
                   "Write the descriptor network as an ONNX model FILE plus FILE.json, the spec --embedder onnx:FILE "

@@ -94,7 +94,7 @@ int run_who(const GlobalOptions& g, const QueryOptions& o, bool raw_search) {
   // Descriptors of two models are not comparable: refuse rather than answer nonsense.
   if (Status s = gallery->store().bind_model(model.fingerprint, model.same_person_distance, model.descriptor_dims);
       !s) {
-    report_error(s.message());
+    report_error(s.message() + embedder_hint(g, gallery->store().model_fingerprint()));
     return database_exit_code(s);
   }
 

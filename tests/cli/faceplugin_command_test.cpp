@@ -2,7 +2,8 @@
 // Faceplugin network indexes a photo into a gallery of 512-value descriptors,
 // a named face is found again in a mirrored, recompressed copy, and `who`
 // weighs its evidence with the weights the model's spec gives (fitted for
-// this model), not dlib's.
+// this model), not dlib's. A query with dlib's network is refused, and told
+// which --embedder the gallery was made with.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -95,6 +96,7 @@ TEST_F(FacepluginCommandTest, IndexesNamesAndAnswersWhoWithTheWeightsItsSpecGive
   // dlib's descriptors are another model's: refused, with the reason.
   EXPECT_EQ(run("who " + shell_quote(probe), &out, &err), 4);
   EXPECT_NE(err.find("holds descriptors of model"), std::string::npos) << err;
+  EXPECT_NE(err.find("It was made with --embedder faceplugin."), std::string::npos) << err;
 }
 
 }  // namespace
