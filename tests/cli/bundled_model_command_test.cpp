@@ -1,0 +1,155 @@
+// The bundled descriptor models other than dlib's, end to end with the real
+// binary. Each indexes a photo into a gallery of its own descriptors (its
+// length, its fingerprint), a named face is found again in a mirrored,
+// recompressed copy, and dlib's network's queries are refused on it, with the
+// --embedder the gallery was made with. --embedder faceplugin: `who` weighs its
+// evidence with the weights the model's spec gives (fitted for this model), not
+// dlib's. --embedder mobilefacenet: a TensorFlow graph that does not fit its
+// spec stops the run before any photo is read.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
+
+#include "models/external_model_spec.h"
+#include "models/model_files.h"
+#include "models/photo_decoder.h"
+#include "tests/support/test_photos.h"
+
+namespace facedex {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::shell_quote;
+
+class BundledModelCommandTest : public ::testing::Test {
+ protected:
+  int run(const std::string& args, std::string* out = nullptr, std::string* err = nullptr) {
+    return testing::run_facedex(tmp_.file("db"), args, out, err);
+  }
+  // Indexes demo photo 3 (three faces) with `embedder`; checks that the gallery
+  // is bound to that model's fingerprint.
+  void index_group_photo(const std::string& embedder) {
+    const std::string e = "--embedder " + embedder + " ";
+    fs::create_directories(tmp_.file("gallery"));
+    fs::copy_file(testing::demo_photo(3), tmp_.file("gallery/group.jpg"));
+    std::string out, err, models_json;
+    ASSERT_EQ(run(e + "index --json " + shell_quote(tmp_.file("gallery")), &out, &err), 0) << err;
+    EXPECT_EQ(nlohmann::json::parse(out)["faces_added"], 3) << out;
+    ASSERT_EQ(run(e + "models --json", &models_json, &err), 0) << err;
+    EXPECT_EQ(nlohmann::json::parse(models_json)["embedder"], embedder);
+    ASSERT_EQ(run("stats --json", &out, &err), 0) << err;
+    EXPECT_EQ(nlohmann::json::parse(out)["model"], nlohmann::json::parse(models_json)["fingerprint"]);
+  }
+  // Names the first exported face "Ana" and writes demo photo 3 mirrored and
+  // recompressed as the probe.
+  void name_largest_and_mirror(const std::string& embedder_flag, const std::vector<nlohmann::json>& faces,
+                               std::string* probe) {
+    std::string out, err;
+    const uint64_t largest = faces[0]["face_id"].get<uint64_t>();
+    ASSERT_EQ(run(embedder_flag + "name --face " + std::to_string(largest) + " Ana", &out, &err), 0) << err;
+    auto photo = models::load_photo(testing::demo_photo(3), {});
+    ASSERT_TRUE(photo) << photo.status().message();
+    cv::Mat flipped;
+    cv::flip(photo->rgb, flipped, 1);
+    *probe = tmp_.file("mirrored.jpg");
+    testing::write_file(*probe, testing::encode_jpeg(flipped, 60));
+  }
+  testing::TempDir tmp_;
+};
+
+TEST_F(BundledModelCommandTest, FacepluginIndexesNamesAndAnswersWhoWithTheWeightsItsSpecGives) {
+  const std::string fp = "--embedder faceplugin ";
+  ASSERT_NO_FATAL_FAILURE(index_group_photo("faceplugin"));
+  std::string out, err;
+  ASSERT_EQ(run("export", &out, &err), 0) << err;
+  const auto faces = testing::parse_lines(out);
+  ASSERT_EQ(faces.size(), 3u);
+  for (const auto& f : faces) {
+    ASSERT_EQ(f["embedding"].size(), 512u) << f.dump();
+    double norm = 0;
+    for (double v : f["embedding"]) norm += v * v;
+    // The mean of two l2-normalised descriptors (the face's and its mirror image's).
+    EXPECT_LE(std::sqrt(norm), 1.0 + 1e-4);
+    EXPECT_GT(std::sqrt(norm), 0.9);
+  }
+  std::string probe;
+  ASSERT_NO_FATAL_FAILURE(name_largest_and_mirror(fp, faces, &probe));
+  ASSERT_EQ(run(fp + "who --json " + shell_quote(probe), &out, &err), 0) << err;
+  const auto lines = testing::parse_lines(out);
+  ASSERT_EQ(lines.size(), 1u) << out;
+  ASSERT_EQ(lines[0]["faces"].size(), 3u) << out;
+
+  // The score is the spec's linear rule over the evidence `who` shows; it names
+  // nobody beyond 0.9 of the model's 1:1 distance (a three-face gallery has no crowd to measure).
+  std::ifstream spec_file(models::bundled_models_dir() + "/" + models::kFacePluginFile + ".json");
+  const nlohmann::json spec = nlohmann::json::parse(spec_file);
+  const nlohmann::json w = spec["who_weights"];
+  const double same_person = spec["same_person_distance"].get<double>();
+  ASSERT_TRUE(w.is_object());
+  int named = 0, scored = 0;
+  for (const auto& f : lines[0]["faces"]) {
+    named += f["identity"] == "Ana";
+    const auto& e = f["evidence"];
+    if (e.is_null()) continue;
+    ++scored;
+    const double expected = w["bias"].get<double>() + w["distance"].get<double>() * f["distance"].get<double>() +
+                            w["margin"].get<double>() * e["margin"].get<double>() +
+                            w["probe_crowding"].get<double>() * e["probe_crowding"].get<double>() +
+                            w["reference_crowding"].get<double>() * e["reference_crowding"].get<double>();
+    EXPECT_NEAR(e["score"].get<double>(), expected, 1e-3) << f.dump();
+    EXPECT_EQ(f["identity"] == "Ana", e["score"].get<double>() >= 0 && f["distance"].get<double>() <= 0.9 * same_person)
+        << f.dump();
+  }
+  EXPECT_EQ(named, 1) << out;
+  EXPECT_EQ(scored, 3) << out;
+
+  // dlib's descriptors are another model's: refused, with the reason.
+  EXPECT_EQ(run("who " + shell_quote(probe), &out, &err), 4);
+  EXPECT_NE(err.find("holds descriptors of model"), std::string::npos) << err;
+  EXPECT_NE(err.find("It was made with --embedder faceplugin."), std::string::npos) << err;
+}
+
+TEST_F(BundledModelCommandTest, MobileFaceNetIndexesNamesAndAnswersWhoWithItsOwnDescriptors) {
+  const std::string mfn = "--embedder mobilefacenet ";
+  ASSERT_NO_FATAL_FAILURE(index_group_photo("mobilefacenet"));
+  std::string out, err;
+  ASSERT_EQ(run("export", &out, &err), 0) << err;
+  const auto faces = testing::parse_lines(out);
+  ASSERT_EQ(faces.size(), 3u);
+  for (const auto& f : faces) EXPECT_EQ(f["embedding"].size(), 192u) << f.dump();
+  std::string probe;
+  ASSERT_NO_FATAL_FAILURE(name_largest_and_mirror(mfn, faces, &probe));
+  ASSERT_EQ(run(mfn + "who --json " + shell_quote(probe), &out, &err), 0) << err;
+  const auto lines = testing::parse_lines(out);
+  ASSERT_EQ(lines.size(), 1u) << out;
+  int named = 0;
+  for (const auto& f : lines[0]["faces"]) named += f["identity"] == "Ana";
+  EXPECT_EQ(named, 1) << out;
+
+  // dlib's descriptors are another model's: refused, with the reason.
+  EXPECT_EQ(run("who " + shell_quote(probe), &out, &err), 4);
+  EXPECT_NE(err.find("holds descriptors of model"), std::string::npos) << err;
+  EXPECT_NE(err.find("It was made with --embedder mobilefacenet."), std::string::npos) << err;
+}
+
+TEST_F(BundledModelCommandTest, AGraphThatDoesNotFitItsSpecStopsTheRunBeforeAnyPhoto) {
+  const std::string model = tmp_.file("my facenet.pb");
+  fs::copy_file(models::bundled_models_dir() + "/mobilefacenet.pb", model);
+  // FaceNet's default tensor names, which this graph does not have.
+  testing::write_file(model + ".json", R"({"input_size": 112, "output_dims": 192})");
+  std::string out, err;
+  EXPECT_EQ(run("--embedder " + shell_quote("tf:" + model) + " index " + shell_quote(testing::demo_dir()), &out, &err),
+            3);
+  EXPECT_NE(err.find(model), std::string::npos) << err;
+  EXPECT_NE(err.find("no tensor \"input\""), std::string::npos) << err;
+  EXPECT_NE(err.find("img_inputs"), std::string::npos) << err;
+  EXPECT_EQ(err.find("demo"), std::string::npos) << "no photo was read: " << err;
+  EXPECT_EQ(run("--embedder tf: models", &out, &err), 2);
+}
+
+}  // namespace
+}  // namespace facedex
