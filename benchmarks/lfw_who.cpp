@@ -351,10 +351,10 @@ int main(int argc, char** argv) {
   if (!embedder.empty()) {
     auto set = models::locate_models("", embedder);
     if (!set) return std::fprintf(stderr, "%s\n", set.status().message().c_str()), 1;
-    if (set->external && set->external->who_weights) {
-      const auto& w = *set->external->who_weights;
-      shipped = {w[0], w[1], w[2], w[3], w[4]};
-    }
+    // As `facedex who` takes them.
+    shipped = *search::identity_rule_for_model(set->same_person_distance,
+                                               set->external ? set->external->who_weights : std::nullopt)
+                   .crowding;
   }
   const search::CrowdingWeights fitted = to_weights(raw);
   std::printf(

@@ -32,11 +32,12 @@ int database_exit_code(const Status& s) {
 }
 
 std::string embedder_hint(const GlobalOptions& g, const std::string& database_fingerprint) {
-  for (const char* embedder : {"auto", models::kFacePluginEmbedder, models::kMobileFaceNetEmbedder}) {
+  std::vector<std::string> embedders = {"auto"};
+  for (const auto& bundled : models::bundled_external_models()) embedders.push_back(bundled.embedder);
+  for (const std::string& embedder : embedders) {
     if (embedder == g.embedder) continue;
     auto set = models::locate_models(g.models_dir, embedder);
-    if (set && set->fingerprint == database_fingerprint)
-      return std::string(" It was made with --embedder ") + embedder + ".";
+    if (set && set->fingerprint == database_fingerprint) return " It was made with --embedder " + embedder + ".";
   }
   return "";
 }

@@ -12,9 +12,9 @@ namespace {
 // An external model is named by its format ("onnx", "tf"), a bundled one by its name.
 std::string embedder_name(const GlobalOptions& g) {
   if (auto ref = models::external_model_ref(g.embedder, ""))
-    return g.embedder == models::kMobileFaceNetEmbedder || g.embedder == models::kFacePluginEmbedder ? g.embedder
-           : ref->format == models::ExternalFormat::kOnnx                                            ? "onnx"
-                                                                                                     : "tf";
+    return models::bundled_external_model(g.embedder)     ? g.embedder
+           : ref->format == models::ExternalFormat::kOnnx ? "onnx"
+                                                          : "tf";
   auto backend = models::parse_embedder_backend(g.embedder);
   return backend ? models::embedder_backend_name(models::resolve_embedder_backend(*backend)) : g.embedder;
 }

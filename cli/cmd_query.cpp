@@ -98,12 +98,8 @@ int run_who(const GlobalOptions& g, const QueryOptions& o, bool raw_search) {
     return database_exit_code(s);
   }
 
-  std::optional<search::CrowdingWeights> fitted;
-  if (model.external && model.external->who_weights) {
-    const auto& w = *model.external->who_weights;
-    fitted = search::CrowdingWeights{w[0], w[1], w[2], w[3], w[4]};
-  }
-  search::IdentityRule rule = search::identity_rule_for_model(model.same_person_distance, fitted);
+  search::IdentityRule rule = search::identity_rule_for_model(
+      model.same_person_distance, model.external ? model.external->who_weights : std::nullopt);
   rule.k = o.k;
   if (o.threshold >= 0) {
     rule.plain_threshold = true;

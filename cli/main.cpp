@@ -26,9 +26,7 @@ int main(int argc, char** argv) {
          "Descriptor model: auto (dlib's ResNet, run by the fastest backend: onednn), onednn or dlib (they "
          "agree within 1e-4); faceplugin (the bundled Faceplugin network, 512 values, ArcFace-aligned: the most "
          "accurate here, about a third as fast); mobilefacenet (the bundled MobileFaceNet, 192 values, not accurate); "
-         "or "
-         "an "
-         "external model with a PATH.json spec: onnx:PATH, or tf:PATH for a frozen TensorFlow GraphDef "
+         "or an external model with a PATH.json spec: onnx:PATH, or tf:PATH for a frozen TensorFlow GraphDef "
          "(FaceNet and the like). Each model has its own fingerprint and thresholds; see models --help")
       ->envname("FACEDEX_EMBEDDER")
       ->check(CLI::Validator(

