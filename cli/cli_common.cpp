@@ -31,15 +31,31 @@ int database_exit_code(const Status& s) {
              : kExitInternal;
 }
 
-std::string embedder_hint(const GlobalOptions& g, const std::string& database_fingerprint) {
+std::string bundled_embedder_of(const std::string& models_dir, const std::string& fingerprint) {
   std::vector<std::string> embedders = {"auto"};
   for (const auto& bundled : models::bundled_external_models()) embedders.push_back(bundled.embedder);
   for (const std::string& embedder : embedders) {
-    if (embedder == g.embedder) continue;
-    auto set = models::locate_models(g.models_dir, embedder);
-    if (set && set->fingerprint == database_fingerprint) return " It was made with --embedder " + embedder + ".";
+    auto set = models::locate_models(models_dir, embedder);
+    if (set && set->fingerprint == fingerprint) return embedder;
   }
   return "";
+}
+
+std::string embedder_hint(const GlobalOptions& g, const std::string& database_fingerprint) {
+  const std::string embedder = bundled_embedder_of(g.models_dir, database_fingerprint);
+  return embedder.empty() || embedder == g.embedder ? "" : " It was made with --embedder " + embedder + ".";
+}
+
+std::string embedder_for_database(const GlobalOptions& g) {
+  if (g.embedder_given) return g.embedder;
+  const std::string dir = database_dir(g);
+  std::error_code ec;
+  if (!std::filesystem::exists(dir + "/CURRENT", ec)) return g.embedder;
+  // A database that does not open is the command's own open to report.
+  auto store = storage::GalleryStore::open(dir, storage::OpenMode::kReadOnly);
+  if (!store || (*store)->model_fingerprint().empty()) return g.embedder;
+  const std::string embedder = bundled_embedder_of(g.models_dir, (*store)->model_fingerprint());
+  return embedder.empty() ? g.embedder : embedder;
 }
 
 std::unique_ptr<storage::Gallery> open_gallery_or_report(const GlobalOptions& g, storage::OpenMode mode, int* exit_code,
@@ -172,13 +188,13 @@ void add_detect_flags(CLI::App* cmd, models::DetectOptions& detect) {
 
 void report_error(const std::string& message) { std::fprintf(stderr, "facedex: %s\n", message.c_str()); }
 
-std::shared_ptr<const models::FaceModels> load_models_or_report(const GlobalOptions& g) {
-  auto set = models::locate_models(g.models_dir, g.embedder);
+std::shared_ptr<const models::FaceModels> load_models_or_report(const GlobalOptions& g, const std::string& embedder) {
+  auto set = models::locate_models(g.models_dir, embedder);
   if (!set) {
     report_error(set.status().message());
     return nullptr;
   }
-  auto backend = models::parse_embedder_backend(g.embedder);
+  auto backend = models::parse_embedder_backend(embedder);
   if (!backend) {
     report_error(backend.status().message());
     return nullptr;

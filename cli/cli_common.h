@@ -29,6 +29,7 @@ struct GlobalOptions {
   std::string db_dir;             // --db or FACEDEX_DB
   std::string models_dir;         // --models or FACEDEX_MODELS
   std::string embedder = "auto";  // --embedder or FACEDEX_EMBEDDER
+  bool embedder_given = false;    // either was set: commands never override it
   std::string detector = "cnn";   // --detector or FACEDEX_DETECTOR
   bool quiet = false;             // --quiet: errors only
 };
@@ -42,8 +43,10 @@ void on_run(CLI::App* command, CommandBody body, int* exit_code);
 // --min-face and --min-score (the CNN detector), --upsample and --max-detect-side (HOG).
 void add_detect_flags(CLI::App* cmd, models::DetectOptions& detect);
 
-// Locates and loads the models, printing a message and returning nullptr on failure.
-std::shared_ptr<const models::FaceModels> load_models_or_report(const GlobalOptions& g);
+// Locates and loads the models of `embedder` (g.embedder, or
+// embedder_for_database(g) for a command on the database), printing a message
+// and returning nullptr on failure.
+std::shared_ptr<const models::FaceModels> load_models_or_report(const GlobalOptions& g, const std::string& embedder);
 
 // --db, else FACEDEX_DB (CLI11 fills both into db_dir), else
 // $XDG_DATA_HOME/facedex or ~/.local/share/facedex.
@@ -88,10 +91,19 @@ int naming_exit_code(const Status& s);
 // Exit code for a failed database operation.
 int database_exit_code(const Status& s);
 
+// The bundled embedder ("auto" for dlib's ResNet) that, with --models
+// models_dir, gives `fingerprint`; "" for none.
+std::string bundled_embedder_of(const std::string& models_dir, const std::string& fingerprint);
+
 // For a database of another model's descriptors: " It was made with --embedder
 // NAME." when one of the bundled embedders (with g's --models) has its
 // fingerprint, else "".
 std::string embedder_hint(const GlobalOptions& g, const std::string& database_fingerprint);
+
+// The embedder a command on the database uses: the one given, else the bundled
+// embedder (with g's --models) whose fingerprint the database holds, so a
+// gallery made with --embedder faceplugin answers without it; else g's.
+std::string embedder_for_database(const GlobalOptions& g);
 
 // Prints "facedex: <message>" to stderr.
 void report_error(const std::string& message);

@@ -29,7 +29,7 @@ void save_chip(const std::string& dir, const std::string& photo, size_t index, c
 }
 
 int run_faces(const GlobalOptions& g, const FacesOptions& o) {
-  auto models = load_models_or_report(g);
+  auto models = load_models_or_report(g, g.embedder);
   if (!models) return kExitModels;
   auto pipeline = models::FacePipeline::create(models);
   if (!pipeline) {

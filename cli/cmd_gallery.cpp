@@ -38,6 +38,8 @@ int run_stats(const GlobalOptions& g, bool json) {
   const uint64_t total_bytes = store.disk_bytes();
   uint64_t failed = 0;
   for (const auto& [k, n] : failures) failed += n;
+  const std::string embedder =
+      store.model_fingerprint().empty() ? "" : bundled_embedder_of(g.models_dir, store.model_fingerprint());
   if (json) {
     nlohmann::json j{{"database", store.dir()},
                      {"photos", photos},
@@ -47,6 +49,7 @@ int run_stats(const GlobalOptions& g, bool json) {
                      {"faces", faces},
                      {"persons", persons},
                      {"model", store.model_fingerprint()},
+                     {"embedder", embedder.empty() ? nlohmann::json() : nlohmann::json(embedder)},
                      {"index_type", gallery->vectors().type()},
                      {"search", gallery->vectors().search_method()},
                      {"vectors", gallery->vectors().size()},
@@ -61,8 +64,9 @@ int run_stats(const GlobalOptions& g, bool json) {
   for (const auto& [k, n] : failures) std::printf("  %-18s %llu\n", k.c_str(), (unsigned long long)n);
   std::printf("faces        %llu\n", (unsigned long long)faces);
   std::printf("persons      %llu\n", (unsigned long long)persons);
-  std::printf("model        %s\n",
-              store.model_fingerprint().empty() ? "(none yet)" : store.model_fingerprint().c_str());
+  std::printf("model        %s%s\n",
+              store.model_fingerprint().empty() ? "(none yet)" : store.model_fingerprint().c_str(),
+              embedder.empty() ? "" : (" (--embedder " + embedder + ")").c_str());
   std::printf("index        %s, %zu vectors\n", gallery->vectors().type().c_str(), gallery->vectors().size());
   std::printf("search       %s\n", gallery->vectors().search_method().c_str());
   std::printf("on disk      %.1f MiB (vector index %.1f MiB)\n", total_bytes / 1048576.0, vector_bytes / 1048576.0);

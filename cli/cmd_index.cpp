@@ -201,7 +201,7 @@ int run_index_command(const GlobalOptions& g, IndexCommandOptions& o) {
     return kExitUsage;
   }
   if (o.memory_budget_mb > 0) models::DecodeBudget::process().set_bytes(o.memory_budget_mb << 20);
-  auto models = load_models_or_report(g);
+  auto models = load_models_or_report(g, embedder_for_database(g));
   if (!models) return kExitModels;
   int exit_code = kExitOk;
   auto gallery = open_gallery_or_report(g, storage::OpenMode::kReadWrite, &exit_code, o.index_type);

@@ -30,7 +30,7 @@ int report_status(const Status& s) {
 int run_enroll(const GlobalOptions& g, const EnrollOptions& o) {
   auto plan = search::plan_enrollment(o.args, o.dir, [](const std::string& what) { report_error(what); });
   if (!plan) return report_status(plan.status());
-  auto models = load_models_or_report(g);
+  auto models = load_models_or_report(g, embedder_for_database(g));
   if (!models) return kExitModels;
   int exit_code = kExitOk;
   auto gallery = open_gallery_or_report(g, storage::OpenMode::kReadWrite, &exit_code);

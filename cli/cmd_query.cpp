@@ -59,11 +59,11 @@ std::string match_line(const search::GalleryMatch& m) {
   return s;
 }
 
-// Loads models and analyses the probes; sets *exit_code on failure. `model`
-// (optional) receives the model set the probes were described with.
-std::vector<search::ProbePhoto> probe_faces(const GlobalOptions& g, const QueryOptions& o, int* exit_code,
-                                            models::ModelSet* model = nullptr) {
-  auto models = load_models_or_report(g);
+// Loads `embedder`'s models and analyses the probes; sets *exit_code on
+// failure. `model` (optional) receives the model set the probes were described with.
+std::vector<search::ProbePhoto> probe_faces(const GlobalOptions& g, const std::string& embedder, const QueryOptions& o,
+                                            int* exit_code, models::ModelSet* model = nullptr) {
+  auto models = load_models_or_report(g, embedder);
   if (!models) {
     *exit_code = kExitModels;
     return {};
@@ -89,7 +89,7 @@ int run_who(const GlobalOptions& g, const QueryOptions& o, bool raw_search) {
     return database_exit_code(identifier.status());
   }
   models::ModelSet model;
-  const auto probes = probe_faces(g, o, &exit_code, &model);
+  const auto probes = probe_faces(g, embedder_for_database(g), o, &exit_code, &model);
   if (exit_code != kExitOk) return exit_code;
   // Descriptors of two models are not comparable: refuse rather than answer nonsense.
   if (Status s = gallery->store().bind_model(model.fingerprint, model.same_person_distance, model.descriptor_dims);
@@ -170,7 +170,7 @@ int run_compare(const GlobalOptions& g, const std::string& a, const std::string&
   QueryOptions o;
   o.probes = {a, b};
   models::ModelSet model;
-  const auto probes = probe_faces(g, o, &exit_code, &model);
+  const auto probes = probe_faces(g, g.embedder, o, &exit_code, &model);
   if (exit_code != kExitOk) return exit_code;
   if (threshold < 0) threshold = model.same_person_distance;
   for (const auto& p : probes) {

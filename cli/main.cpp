@@ -21,20 +21,21 @@ int main(int argc, char** argv) {
   app.add_option("--db", g.db_dir, "Database directory (default ~/.local/share/facedex)")->envname("FACEDEX_DB");
   app.add_option("--models", g.models_dir, "Directory with dlib model files to use instead of the bundled ones")
       ->envname("FACEDEX_MODELS");
-  app.add_option(
-         "--embedder", g.embedder,
-         "Descriptor model: auto (dlib's ResNet, run by the fastest backend: onednn), onednn or dlib (they "
-         "agree within 1e-4); faceplugin (the bundled Faceplugin network, 512 values, ArcFace-aligned: the most "
-         "accurate here, about a third as fast); mobilefacenet (the bundled MobileFaceNet, 192 values, not accurate); "
-         "or an external model with a PATH.json spec: onnx:PATH, or tf:PATH for a frozen TensorFlow GraphDef "
-         "(FaceNet and the like). Each model has its own fingerprint and thresholds; see models --help")
-      ->envname("FACEDEX_EMBEDDER")
-      ->check(CLI::Validator(
-          [](std::string& v) {
-            auto parsed = facedex::models::parse_embedder_backend(v);
-            return parsed ? std::string() : parsed.status().message();
-          },
-          "auto|onednn|dlib|faceplugin|mobilefacenet|onnx:PATH|tf:PATH"));
+  const char* embedder_help =
+      "Descriptor model: auto (dlib's ResNet, run by the fastest backend: onednn), onednn or dlib (they agree within "
+      "1e-4); faceplugin (the bundled Faceplugin network, 512 values, ArcFace-aligned: the most accurate here, about a "
+      "third as fast); mobilefacenet (the bundled MobileFaceNet, 192 values, not accurate); or an external model with "
+      "a PATH.json spec: onnx:PATH, or tf:PATH for a frozen TensorFlow GraphDef (FaceNet and the like). Each model has "
+      "its own fingerprint and thresholds; see models --help. Not given, a command on a gallery uses the bundled "
+      "model the gallery was made with";
+  CLI::Option* embedder = app.add_option("--embedder", g.embedder, embedder_help)
+                              ->envname("FACEDEX_EMBEDDER")
+                              ->check(CLI::Validator(
+                                  [](std::string& v) {
+                                    auto parsed = facedex::models::parse_embedder_backend(v);
+                                    return parsed ? std::string() : parsed.status().message();
+                                  },
+                                  "auto|onednn|dlib|faceplugin|mobilefacenet|onnx:PATH|tf:PATH"));
   app.add_option(
          "--detector", g.detector,
          "Face detector: cnn (RetinaFace, finds turned, small and crowded faces) or hog (dlib's frontal HOG). A "
@@ -43,6 +44,8 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"cnn", "hog"}));
   app.add_flag("-q,--quiet", g.quiet, "Print errors only");
+  // Runs before the subcommand's body: a command on a database follows its model unless told otherwise.
+  app.parse_complete_callback([&g, embedder] { g.embedder_given = embedder->count() > 0; });
 
   int exit_code = kExitOk;
   register_faces_command(app, g, &exit_code);

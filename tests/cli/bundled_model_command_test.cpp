@@ -2,7 +2,8 @@
 // binary. Each indexes a photo into a gallery of its own descriptors (its
 // length, its fingerprint), a named face is found again in a mirrored,
 // recompressed copy, and dlib's network's queries are refused on it, with the
-// --embedder the gallery was made with. --embedder faceplugin: `who` weighs its
+// --embedder the gallery was made with. Commands without --embedder use the
+// gallery's model. --embedder faceplugin: `who` weighs its
 // evidence with the weights the model's spec gives (fitted for this model), not
 // dlib's. --embedder mobilefacenet: a TensorFlow graph that does not fit its
 // spec stops the run before any photo is read.
@@ -31,7 +32,7 @@ class BundledModelCommandTest : public ::testing::Test {
     return testing::run_facedex(tmp_.file("db"), args, out, err);
   }
   // Indexes demo photo 3 (three faces) with `embedder`; checks that the gallery
-  // is bound to that model's fingerprint.
+  // is bound to that model's fingerprint, which `stats` names.
   void index_group_photo(const std::string& embedder) {
     const std::string e = "--embedder " + embedder + " ";
     fs::create_directories(tmp_.file("gallery"));
@@ -43,6 +44,7 @@ class BundledModelCommandTest : public ::testing::Test {
     EXPECT_EQ(nlohmann::json::parse(models_json)["embedder"], embedder);
     ASSERT_EQ(run("stats --json", &out, &err), 0) << err;
     EXPECT_EQ(nlohmann::json::parse(out)["model"], nlohmann::json::parse(models_json)["fingerprint"]);
+    EXPECT_EQ(nlohmann::json::parse(out)["embedder"], embedder);
   }
   // Names the first exported face "Ana" and writes demo photo 3 mirrored and
   // recompressed as the probe.
@@ -78,7 +80,8 @@ TEST_F(BundledModelCommandTest, FacepluginIndexesNamesAndAnswersWhoWithTheWeight
   }
   std::string probe;
   ASSERT_NO_FATAL_FAILURE(name_largest_and_mirror(fp, faces, &probe));
-  ASSERT_EQ(run(fp + "who --json " + shell_quote(probe), &out, &err), 0) << err;
+  // No --embedder: the gallery's own model describes the probe.
+  ASSERT_EQ(run("who --json " + shell_quote(probe), &out, &err), 0) << err;
   const auto lines = testing::parse_lines(out);
   ASSERT_EQ(lines.size(), 1u) << out;
   ASSERT_EQ(lines[0]["faces"].size(), 3u) << out;
@@ -107,9 +110,19 @@ TEST_F(BundledModelCommandTest, FacepluginIndexesNamesAndAnswersWhoWithTheWeight
   EXPECT_EQ(named, 1) << out;
   EXPECT_EQ(scored, 3) << out;
 
-  // dlib's descriptors are another model's: refused, with the reason.
-  EXPECT_EQ(run("who " + shell_quote(probe), &out, &err), 4);
+  // Indexing again without --embedder adds the new photo's faces with the gallery's model.
+  fs::copy_file(probe, tmp_.file("gallery/mirrored.jpg"));
+  ASSERT_EQ(run("index --json " + shell_quote(tmp_.file("gallery")), &out, &err), 0) << err;
+  EXPECT_EQ(nlohmann::json::parse(out)["faces_added"], 3) << out;
+
+  // dlib's descriptors are another model's: asked for, by flag or environment, they are refused, with the reason.
+  EXPECT_EQ(run("--embedder auto who " + shell_quote(probe), &out, &err), 4);
   EXPECT_NE(err.find("holds descriptors of model"), std::string::npos) << err;
+  EXPECT_NE(err.find("It was made with --embedder faceplugin."), std::string::npos) << err;
+  EXPECT_EQ(testing::run_command("FACEDEX_EMBEDDER=auto " + shell_quote(testing::facedex_binary()) + " --db " +
+                                     shell_quote(tmp_.file("db")) + " who " + shell_quote(probe),
+                                 &out, &err),
+            4);
   EXPECT_NE(err.find("It was made with --embedder faceplugin."), std::string::npos) << err;
 }
 
@@ -131,7 +144,7 @@ TEST_F(BundledModelCommandTest, MobileFaceNetIndexesNamesAndAnswersWhoWithItsOwn
   EXPECT_EQ(named, 1) << out;
 
   // dlib's descriptors are another model's: refused, with the reason.
-  EXPECT_EQ(run("who " + shell_quote(probe), &out, &err), 4);
+  EXPECT_EQ(run("--embedder dlib who " + shell_quote(probe), &out, &err), 4);
   EXPECT_NE(err.find("holds descriptors of model"), std::string::npos) << err;
   EXPECT_NE(err.find("It was made with --embedder mobilefacenet."), std::string::npos) << err;
 }
