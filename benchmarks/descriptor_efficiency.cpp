@@ -5,7 +5,8 @@
 // clock and vector width, and a measured FMA peak (a loop of independent AVX2
 // FMAs: the clock the cores really run at). The network costs ~0.54 GFLOP per
 // face. Backends: dlib, onednn, and onnx (the bundled network exported to
-// ONNX and run by OpenCV's dnn module, the external-model path).
+// ONNX and run by OpenCV's dnn module, the external-model path); then the
+// bundled external models, each by OpenCV's dnn and, where it can, oneDNN.
 #include <dlfcn.h>
 #include <dlib/image_transforms.h>
 #include <immintrin.h>
@@ -20,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "models/external_model_spec.h"
 #include "models/face_pipeline.h"
 #include "models/onnx_export.h"
 #include "models/photo_decoder.h"
@@ -92,7 +94,7 @@ bool cpu_has(const std::string& flag) {
 
 }  // namespace
 
-// Usage: descriptor_efficiency [dlib|onednn|onnx|mobilefacenet]  (default: all)
+// Usage: descriptor_efficiency [dlib|onednn|onnx|mobilefacenet|faceplugin]  (default: all)
 int main(int argc, char** argv) {
   const std::string only = argc > 1 ? argv[1] : "";
   auto set = facedex::models::locate_models("");
@@ -207,32 +209,45 @@ int main(int argc, char** argv) {
       }
     }
   }
-  // The bundled second model, MobileFaceNet (OpenCV's TensorFlow importer),
-  // on the same chips: ms per face only (its arithmetic is not the ResNet's).
-  if (only.empty() || only == "mobilefacenet") {
-    auto mfn_set = facedex::models::locate_models("", facedex::models::kMobileFaceNetEmbedder);
-    auto mfn = mfn_set ? facedex::models::FaceModels::load(*mfn_set, EmbedderBackend::kExternal)
-                       : facedex::Expected<std::shared_ptr<const facedex::models::FaceModels>>(mfn_set.status());
-    if (!mfn) {
-      std::fprintf(stderr, "mobilefacenet: %s\n", mfn.status().message().c_str());
-    } else {
-      std::printf("\n%-14s %6s %16s %10s\n", "model", "batch", "networks x thr", "ms/face");
-      for (int threads : {1, int(cores)})
-        for (size_t batch : {size_t(1), size_t(16), size_t(64)}) {
-          const std::vector<facedex::models::FaceChip> input(batch64.begin(), batch64.begin() + long(batch));
-          auto embedder = std::move(*(*mfn)->make_embedder(threads));
-          embedder->embed(input).value();
-          const size_t rounds = std::max<size_t>(4, 256 / batch);
-          double best = 1e30;
-          for (int turn = 0; turn < 3; ++turn) {
-            const auto t0 = Clock::now();
-            for (size_t r = 0; r < rounds; ++r) embedder->embed(input).value();
-            best = std::min(best, seconds_since(t0));
-          }
-          std::printf("%-14s %6zu %12d x %d %10.2f\n", "mobilefacenet", batch, 1, threads,
-                      best * 1000 / double(rounds * batch));
-        }
+  // The bundled external models on the same chips: ms per face only (their
+  // arithmetic is not the ResNet's). An ONNX graph of operations facedex's
+  // oneDNN runner knows (Faceplugin's) runs there; OpenCV's dnn, the runner it
+  // replaces, is measured beside it, the two taking turns.
+  std::printf("\n%-14s %-12s %6s %16s %10s\n", "model", "runner", "batch", "networks x thr", "ms/face");
+  for (const auto& bundled : facedex::models::bundled_external_models()) {
+    if (!only.empty() && only != bundled.embedder) continue;
+    auto bundled_set = facedex::models::locate_models("", bundled.embedder);
+    auto loaded = bundled_set
+                      ? facedex::models::FaceModels::load(*bundled_set, EmbedderBackend::kExternal)
+                      : facedex::Expected<std::shared_ptr<const facedex::models::FaceModels>>(bundled_set.status());
+    if (!loaded) {
+      std::fprintf(stderr, "%s: %s\n", bundled.embedder, loaded.status().message().c_str());
+      continue;
     }
+    for (int threads : {1, int(cores)})
+      for (size_t batch : {size_t(1), size_t(16), size_t(64)}) {
+        const std::vector<facedex::models::FaceChip> input(batch64.begin(), batch64.begin() + long(batch));
+        std::vector<std::unique_ptr<facedex::models::Embedder>> runners;
+        for (const char* runner : {"opencv", ""}) {
+          setenv("FACEDEX_EXTERNAL_BACKEND", runner, 1);
+          runners.push_back(std::move(*(*loaded)->make_embedder(threads)));
+          unsetenv("FACEDEX_EXTERNAL_BACKEND");
+          runners.back()->embed(input).value();  // warm up
+        }
+        if (runners[1]->backend_name() == runners[0]->backend_name()) runners.pop_back();  // both OpenCV's
+        const size_t rounds = std::max<size_t>(4, 256 / batch);
+        std::vector<double> best(runners.size(), 1e30);
+        for (int turn = 0; turn < 3; ++turn)
+          for (size_t k = 0; k < runners.size(); ++k) {
+            const auto t0 = Clock::now();
+            for (size_t r = 0; r < rounds; ++r) runners[k]->embed(input).value();
+            best[k] = std::min(best[k], seconds_since(t0));
+          }
+        for (size_t k = 0; k < runners.size(); ++k)
+          std::printf("%-14s %-12s %6zu %12d x %d %10.2f%s\n", bundled.embedder, runners[k]->backend_name().c_str(),
+                      batch, 1, threads, best[k] * 1000 / double(rounds * batch),
+                      k == 1 ? ("  (" + std::to_string(best[0] / best[1]).substr(0, 4) + "x OpenCV's)").c_str() : "");
+      }
   }
   if (!onnx_model.empty()) {
     std::remove(onnx_model.c_str());

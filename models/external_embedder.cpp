@@ -7,6 +7,8 @@
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "models/onednn_conv_net.h"
+#include "models/onnx_graph.h"
 #include "models/tf_graph_rewrite.h"
 
 namespace facedex::models {
@@ -16,9 +18,29 @@ class ExternalEmbedder final : public Embedder {
  public:
   ExternalEmbedder(ExternalModelSpec spec, cv::dnn::Net net) : spec_(std::move(spec)), net_(std::move(net)) {}
 
+  // From now on the network runs on oneDNN, one face at a time (nullptr: OpenCV again).
+  void use_onednn(std::unique_ptr<OnednnConvNet> net, int threads) {
+    onednn_ = std::move(net);
+    if (onednn_) onednn_->set_threads(threads);
+  }
+
   std::vector<Descriptor> run(const std::vector<FaceChip>& chips) override {
     std::vector<Descriptor> out(chips.size());
     if (chips.empty()) return out;
+    if (onednn_) {
+      const int s = spec_.input_size, dims[] = {1, 3, s, s};
+      cv::Mat blob(4, dims, CV_32F);
+      std::vector<cv::Mat> result;
+      for (size_t i = 0; i < chips.size(); ++i) {
+        fill(chips[i], blob.ptr<float>());
+        onednn_->run(blob, &result);
+        if (result.size() != 1 || result[0].total() != size_t(spec_.output_dims))
+          CV_Error(cv::Error::StsBadSize, "the model gave " + shape_of(result.at(0)) + ", not " +
+                                              std::to_string(spec_.output_dims) + " values");
+        out[i] = descriptor(result[0].ptr<float>());
+      }
+      return out;
+    }
     if (chips.size() > 1 && one_at_a_time_) {
       for (size_t i = 0; i < chips.size(); ++i) out[i] = run({chips[i]})[0];
       return out;
@@ -40,24 +62,27 @@ class ExternalEmbedder final : public Embedder {
       CV_Error(cv::Error::StsBadSize, "the model gave " + shape_of(result) + " for " + std::to_string(n) +
                                           " faces, not " + std::to_string(dims) + " values per face");
     result = result.reshape(1, n);
-    for (int i = 0; i < n; ++i) {
-      const float* row = result.ptr<float>(i);
-      Descriptor& d = out[size_t(i)];
-      d.assign(row, row + dims);
-      if (spec_.l2_normalise) {
-        double norm = 0;
-        for (float v : d) norm += double(v) * v;
-        norm = std::sqrt(norm);
-        if (norm > 0)
-          for (float& v : d) v = float(v / norm);
-      }
-    }
+    for (int i = 0; i < n; ++i) out[size_t(i)] = descriptor(result.ptr<float>(i));
     return out;
   }
 
-  std::string backend_name() const override { return spec_.format == ExternalFormat::kTensorFlow ? "tf" : "onnx"; }
+  std::string backend_name() const override {
+    return spec_.format == ExternalFormat::kTensorFlow ? "tf" : onednn_ ? "onnx-onednn" : "onnx";
+  }
 
  private:
+  Descriptor descriptor(const float* values) const {
+    Descriptor d(values, values + spec_.output_dims);
+    if (spec_.l2_normalise) {
+      double norm = 0;
+      for (float v : d) norm += double(v) * v;
+      norm = std::sqrt(norm);
+      if (norm > 0)
+        for (float& v : d) v = float(v / norm);
+    }
+    return d;
+  }
+
   // One face into the blob: resized to the input, per-face standardised
   // (prewhiten) or shifted and scaled per channel, in the model's order.
   void fill(const FaceChip& chip, float* image) const {
@@ -97,6 +122,7 @@ class ExternalEmbedder final : public Embedder {
   ExternalModelSpec spec_;
   std::atomic<bool> one_at_a_time_{false};
   cv::dnn::Net net_;
+  std::unique_ptr<OnednnConvNet> onednn_;
 };
 
 std::string read_bytes(const std::string& path) {
@@ -112,6 +138,34 @@ Expected<cv::dnn::Net> read_tensorflow(const ExternalModelSpec& spec) {
   auto graph = graphdef_for_opencv(bytes, {spec.input_name, spec.output_name, spec.phase_train});
   if (!graph) return graph.status().prefixed(spec.model_path + ": ");
   return cv::dnn::readNetFromTensorflow(graph->data(), graph->size());
+}
+
+// FACEDEX_EXTERNAL_BACKEND=opencv keeps every external model on OpenCV's dnn.
+bool opencv_asked() {
+  const char* env = std::getenv("FACEDEX_EXTERNAL_BACKEND");
+  return env && std::string(env) == "opencv";
+}
+
+// An ONNX graph of the operations oneDNN's runner knows (Faceplugin's
+// MobileFaceNet: convolutions, PReLU, Add) runs there, several times faster
+// than in OpenCV's dnn. It is kept only when it gives OpenCV's descriptor for
+// a patterned face (a flat one would hide a transposed layout); else OpenCV stays.
+void try_onednn(const ExternalModelSpec& spec, int threads, ExternalEmbedder* embedder) {
+  auto graph = read_onnx_graph(read_bytes(spec.model_path));
+  if (!graph) return;
+  auto net = OnednnConvNet::create(*graph, {spec.output_name});
+  if (!net) return;
+  FaceChip pattern(spec.input_size, spec.input_size);
+  for (long r = 0; r < pattern.nr(); ++r)
+    for (long c = 0; c < pattern.nc(); ++c)
+      pattern(r, c) = dlib::rgb_pixel(uint8_t(r * 7 + c * 13), uint8_t(r * 3 + c * c), uint8_t(r * c + 40));
+  auto expected = embedder->embed({pattern});
+  if (!expected) return;
+  embedder->use_onednn(std::move(*net), threads);
+  auto got = embedder->embed({pattern});
+  bool same = bool(got);
+  for (size_t k = 0; same && k < (*expected)[0].size(); ++k) same = std::abs((*got)[0][k] - (*expected)[0][k]) <= 1e-4f;
+  if (!same) embedder->use_onednn(nullptr, threads);
 }
 
 }  // namespace
@@ -141,10 +195,12 @@ Expected<std::unique_ptr<Embedder>> make_external_embedder(const ExternalModelSp
   FaceChip blank(spec.input_size, spec.input_size);
   for (long r = 0; r < blank.nr(); ++r)
     for (long c = 0; c < blank.nc(); ++c) blank(r, c) = dlib::rgb_pixel(128, 128, 128);
-  if (auto probe = embedder->embed({blank}); !probe)
+  auto probe = embedder->embed({blank});
+  if (!probe)
     return Status::invalid_input(spec.model_path + ": the model does not take " + std::to_string(spec.input_size) +
                                  " px faces or give " + std::to_string(spec.output_dims) + " values (" +
                                  probe.status().message() + ")");
+  if (!tf && !spec.nhwc && !opencv_asked()) try_onednn(spec, threads, embedder.get());
   return std::unique_ptr<Embedder>(std::move(embedder));
 }
 

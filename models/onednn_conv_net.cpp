@@ -34,6 +34,7 @@ struct Op {
   std::vector<int> srcs;
   int dst = -1;
   bool relu = false;               // a Relu fused after the op
+  int prelu = -1;                  // kConv: a PRelu fused after it, its slopes in Plan::slopes
   int conv = -1;                   // kConv: index into Plan::convs
   int factor_h = 1, factor_w = 1;  // kResize
 };
@@ -44,6 +45,7 @@ struct Plan {
   float input_scale = 1, input_shift = 0;  // applied to the blob: x * scale + shift
   std::vector<Op> ops;
   std::vector<Conv> convs;
+  std::vector<std::vector<float>> slopes;  // per fused PRelu, one per channel
   std::vector<int> outputs;
   int tensors = 0;
 };
@@ -158,7 +160,26 @@ Expected<Plan> make_plan(const OnnxGraph& g, const std::vector<std::string>& out
       op.conv = int(plan.convs.size());
       plan.convs.push_back(std::move(c));
       op.relu = fuse_relu(&out);
+      if (const OnnxNode* p = op.relu ? nullptr : sole(out, "PRelu")) {
+        auto s = p->inputs.size() == 2 ? g.initializers.find(p->inputs[1]) : g.initializers.end();
+        const size_t channels = size_t(plan.convs.back().out_channels);
+        if (s == g.initializers.end() || (s->second.values.size() != 1 && s->second.values.size() != channels))
+          return unsupported(*p, "one slope or one per channel expected");
+        std::vector<float> slopes = s->second.values;
+        slopes.resize(channels, slopes[0]);
+        op.prelu = int(plan.slopes.size());
+        plan.slopes.push_back(std::move(slopes));
+        take(p);
+        out = p->outputs.at(0);
+      }
       srcs = {n.inputs[0]};
+    } else if (n.op_type == "Reshape" || n.op_type == "Flatten") {
+      // Only as a graph output: the output is handed over in NCHW order, which
+      // is the order of its values after any reshape, so it is the same tensor.
+      if (!wanted.count(out) || readers.count(out) || !made.count(id(n.inputs.at(0))))
+        return unsupported(n, "only a graph output's reshape is run");
+      ids[out] = id(n.inputs[0]);
+      continue;
     } else if (n.op_type == "Relu") {
       op.kind = OpKind::kRelu;
       srcs = {n.inputs.at(0)};
@@ -254,6 +275,7 @@ struct ShapeNet {
   std::vector<size_t> block_bytes;                // per pool block, what this shape needs
   std::vector<std::pair<memory, size_t>> placed;  // each tensor's memory and its block
   std::vector<memory> weights;                    // per conv, in the primitive's layout
+  std::vector<memory> slopes;                     // per fused PRelu, in its primitive's layout
   std::vector<std::unique_ptr<WinogradConv3x3>> winograd_convs;
   std::vector<std::function<void(dnnl::stream&)>> steps;
   std::vector<std::pair<memory::desc, memory>> outputs;  // each output's NCHW desc and its blocked memory
@@ -351,7 +373,7 @@ std::unique_ptr<ShapeNet> make_shape_net(const Plan& plan, const memory::dims& i
     place(op.dst);
     const memory& dst = mems[size_t(op.dst)];
     const memory& src = mems[size_t(op.srcs[0])];
-    if (op.kind == OpKind::kConv && winograd_fits(plan.convs[size_t(op.conv)], src.get_desc(), tag)) {
+    if (op.kind == OpKind::kConv && op.prelu < 0 && winograd_fits(plan.convs[size_t(op.conv)], src.get_desc(), tag)) {
       const Conv& c = plan.convs[size_t(op.conv)];
       const int tile = winograd_tile_for(dims[size_t(op.dst)][2], c.out_channels);
       WinogradFilters& u = winograd.filters[{op.conv, tile}];
@@ -386,6 +408,19 @@ std::unique_ptr<ShapeNet> make_shape_net(const Plan& plan, const memory::dims& i
       memory bias(bias_desc, engine, const_cast<float*>(c.bias.data()));
       add(dnnl::convolution_forward(pd),
           {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}});
+      if (op.prelu >= 0) {
+        // In place, as a primitive of its own: oneDNN 2.6 has no JIT
+        // convolution with a PReLU post-op and falls back to its reference one.
+        const memory::dims slope_dims{1, c.out_channels, 1, 1};
+        dnnl::prelu_forward::primitive_desc prelu(
+            {dnnl::prop_kind::forward_inference, dst.get_desc(), memory::desc(slope_dims, Dt::f32, Tag::any)}, engine);
+        memory user_slopes({slope_dims, Dt::f32, Tag::nchw}, engine,
+                           const_cast<float*>(plan.slopes[size_t(op.prelu)].data()));
+        net->slopes.push_back(memory(prelu.weights_desc(), engine));
+        dnnl::reorder(user_slopes, net->slopes.back()).execute(stream, user_slopes, net->slopes.back());
+        add(dnnl::prelu_forward(prelu),
+            {{DNNL_ARG_SRC, dst}, {DNNL_ARG_WEIGHTS, net->slopes.back()}, {DNNL_ARG_DST, dst}});
+      }
     } else if (op.kind == OpKind::kRelu) {
       dnnl::eltwise_forward::primitive_desc pd(
           {dnnl::prop_kind::forward_inference, dnnl::algorithm::eltwise_relu, src.get_desc(), 0.f}, engine);

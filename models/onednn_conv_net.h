@@ -3,12 +3,13 @@
 // thin early layers and 3x3 heads several times slower than oneDNN's JIT
 // convolutions (benchmarks/RESULTS.md, "Face detection").
 //
-// What it runs: Conv (a BatchNormalization after it folded in, a Relu after
-// that fused), Relu, Add, Concat of channels, Resize by whole factors
-// (nearest), and Sub/Mul by a scalar straight after the input. Activations are
-// kept in oneDNN's channel-blocked layout; buffers are reused once a tensor's
-// last reader has run. The primitives for an input shape are made on its
-// first run and kept for the last few shapes.
+// What it runs: Conv (a BatchNormalization after it folded in, a Relu or
+// PRelu after that fused), Relu, Add, Concat of channels, Resize by whole
+// factors (nearest), Sub/Mul by a scalar straight after the input, and a
+// Reshape or Flatten that makes a graph output (its values in NCHW order).
+// Activations are kept in oneDNN's channel-blocked layout; buffers are reused
+// once a tensor's last reader has run. The primitives for an input shape are
+// made on its first run and kept for the last few shapes.
 //
 // Not thread-safe: one per thread.
 #pragma once

@@ -1,8 +1,11 @@
 // External ONNX descriptor models (--embedder onnx:PATH), tested with a real
 // model file facedex makes itself: the bundled ResNet exported to ONNX, run by
-// OpenCV's dnn module, must give dlib's descriptors; bad specs are named.
+// OpenCV's dnn module, must give dlib's descriptors; bad specs are named. The
+// bundled Faceplugin graph runs on oneDNN and must give OpenCV's descriptors.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "models/embedder.h"
@@ -123,6 +126,34 @@ TEST_F(OnnxEmbedderTest, FacepluginGivesEachFaceOfABatchItsOwnDescriptorAndItsWe
   models::ModelSet refit_set = set_;
   ASSERT_TRUE(models::use_external_model(*refit, &refit_set));
   EXPECT_EQ(refit_set.fingerprint, bundled->fingerprint);
+}
+
+// Faceplugin's graph (convolutions, PReLU, Add, a final reshape) runs on
+// facedex's oneDNN runner; OpenCV's dnn, which it replaces, must agree on every
+// demo face. OpenCV is also checked on a whole batch, which this graph (made
+// for batch 1) folds into one row unless it is run one face at a time.
+TEST_F(OnnxEmbedderTest, FacepluginRunByOnednnGivesOpenCvsDescriptors) {
+  auto bundled = models::locate_models("", models::kFacePluginEmbedder);
+  ASSERT_TRUE(bundled) << bundled.status().message();
+  setenv("FACEDEX_EXTERNAL_BACKEND", "opencv", 1);
+  auto opencv = models::make_external_embedder(*bundled->external, 1);
+  unsetenv("FACEDEX_EXTERNAL_BACKEND");
+  ASSERT_TRUE(opencv) << opencv.status().message();
+  EXPECT_EQ((*opencv)->backend_name(), "onnx");
+  auto onednn = models::make_external_embedder(*bundled->external, 1);
+  ASSERT_TRUE(onednn) << onednn.status().message();
+  EXPECT_EQ((*onednn)->backend_name(), "onnx-onednn");
+
+  const std::vector<models::FaceChip> chips = testing::demo_chips();
+  ASSERT_GE(chips.size(), 20u);
+  const std::vector<Descriptor> reference = (*opencv)->embed(chips).value();
+  std::vector<Descriptor> singly;
+  for (size_t i = 0; i < 4; ++i) singly.push_back((*opencv)->embed({chips[i]}).value()[0]);
+  EXPECT_LT(testing::worst_difference(singly, std::vector<Descriptor>(reference.begin(), reference.begin() + 4)), 1e-5);
+  const double worst = testing::worst_difference((*onednn)->embed(chips).value(), reference);
+  std::printf("Faceplugin, oneDNN vs OpenCV dnn on %zu faces: worst per-dimension difference %.2g\n", chips.size(),
+              worst);
+  EXPECT_LT(worst, 1e-4);
 }
 
 TEST_F(OnnxEmbedderTest, BadSpecsAndModelsAreNamedWithTheReason) {
