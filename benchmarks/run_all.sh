@@ -2,7 +2,7 @@
 # Runs every benchmark, keeps the printed figures in benchmarks/results-latest.txt
 # and puts them into benchmarks/RESULTS.md between its "run_all" markers (the
 # tables above those markers are the curated, explained figures).
-#   benchmarks/run_all.sh [SHARED_DATA_DIR]      (~55 minutes on 2 cores)
+#   benchmarks/run_all.sh [SHARED_DATA_DIR]      (~60 minutes on 2 cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=${1:-../shared/data}
@@ -21,6 +21,8 @@ cmake --build build -j"$(nproc)" >/dev/null
   build/benchmarks/detection_speed --rounds 3 .deps/face-api/package/demo/sample*.jpg
   echo "### Winograd layer by layer"; OMP_NUM_THREADS=1 build/benchmarks/winograd_layers --rounds 30
   echo "### indexing throughput"; benchmarks/run_indexing.sh "$data"
+  echo "### indexing throughput by descriptor model (dlib, Faceplugin on OpenCV's dnn and on oneDNN)"
+  benchmarks/run_embedder_speed.sh "$data"
   echo "### indexing memory"; benchmarks/run_memory.sh "$data"
   echo "### LFW identification and verification (indexes lfw-dev into $db)"; benchmarks/run_lfw.sh "$data/lfw-dev" "$db"
   echo "### LFW clustering"; build/benchmarks/lfw_clustering --db "$db"

@@ -23,11 +23,11 @@ int main(int argc, char** argv) {
       ->envname("FACEDEX_MODELS");
   const char* embedder_help =
       "Descriptor model: auto (dlib's ResNet, run by the fastest backend: onednn), onednn or dlib (they agree within "
-      "1e-4); faceplugin (the bundled Faceplugin network, 512 values, ArcFace-aligned: the most accurate here, about a "
-      "third as fast); mobilefacenet (the bundled MobileFaceNet, 192 values, not accurate); or an external model with "
-      "a PATH.json spec: onnx:PATH, or tf:PATH for a frozen TensorFlow GraphDef (FaceNet and the like). Each model has "
-      "its own fingerprint and thresholds; see models --help. Not given, a command on a gallery uses the bundled "
-      "model the gallery was made with";
+      "1e-4); faceplugin (the bundled Faceplugin network, 512 values, ArcFace-aligned: the most accurate here, at 0.8 "
+      "of dlib's speed); mobilefacenet (the bundled MobileFaceNet, 192 values, not accurate); or an external model "
+      "with a PATH.json spec: onnx:PATH, or tf:PATH for a frozen TensorFlow GraphDef (FaceNet and the like). Each "
+      "model has its own fingerprint and thresholds; see models --help. Not given, a command on a gallery uses the "
+      "bundled model the gallery was made with";
   CLI::Option* embedder = app.add_option("--embedder", g.embedder, embedder_help)
                               ->envname("FACEDEX_EMBEDDER")
                               ->check(CLI::Validator(
