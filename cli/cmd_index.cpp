@@ -21,6 +21,7 @@ struct IndexCommandOptions {
   AutoNameFlags auto_name;
   int64_t memory_budget_mb = 0;  // 0: half the machine's memory
   bool no_tags = false;          // do not read the photos' XMP face tags
+  std::string names_from;        // another database of these photos whose user-given names carry over
 };
 
 std::string format_duration(double s) {
@@ -92,7 +93,8 @@ nlohmann::json tags_json(const search::TagImportResult& t) {
 }
 
 nlohmann::json summary_json(const indexer::IndexSummary& s, const storage::Gallery& g,
-                            const search::AutoNameSummary& named, const search::TagImportResult& tags) {
+                            const search::AutoNameSummary& named, const search::TagImportResult& tags,
+                            const std::optional<search::TagImportResult>& names_from) {
   nlohmann::json failures = nlohmann::json::array();
   for (const auto& [path, reason] : s.failures)
     failures.push_back({{"photo", path_json(path)}, {"reason", path_json(reason)}});
@@ -118,6 +120,7 @@ nlohmann::json summary_json(const indexer::IndexSummary& s, const storage::Galle
            }()},
           {"warnings", s.warnings},
           {"face_tags", tags_json(tags)},
+          {"names_from", names_from ? tags_json(*names_from) : nlohmann::json()},
           {"named_automatically", named.by_rule + named.by_cluster},
           {"failed", s.failed},
           {"internal_errors",
@@ -148,8 +151,20 @@ void print_tags(const search::TagImportResult& t) {
       (unsigned long long)t.conflicts, (unsigned long long)t.unmatched, (unsigned long long)t.unreadable);
 }
 
+void print_names_from(const std::string& dir, const search::TagImportResult& t) {
+  std::string undo;
+  for (uint64_t id : t.history_ids) undo += (undo.empty() ? "facedex undo " : ", ") + std::to_string(id);
+  std::printf(
+      "  names from %s: %llu named faces in %llu photos there; %llu faces named here%s, %llu had that name, "
+      "%llu conflicts (kept this gallery's), %llu over no face found here\n",
+      dir.c_str(), (unsigned long long)t.tags, (unsigned long long)t.photos_with_tags,
+      (unsigned long long)t.faces_named, undo.empty() ? "" : (" (" + undo + " reverts)").c_str(),
+      (unsigned long long)t.already_named, (unsigned long long)t.conflicts, (unsigned long long)t.unmatched);
+}
+
 void print_summary(const indexer::IndexSummary& s, const storage::Gallery& g, const search::AutoNameSummary& named,
-                   const search::TagImportResult& tags) {
+                   const search::TagImportResult& tags, const std::optional<search::TagImportResult>& carried,
+                   const std::string& names_from) {
   std::printf("%llu photos seen in %.1f s (%.2f photos/s)\n", (unsigned long long)s.seen, s.seconds,
               s.seconds > 0 ? double(s.seen) / s.seconds : 0.0);
   std::printf("  indexed    %6llu   (%llu faces added)\n", (unsigned long long)s.indexed,
@@ -175,6 +190,7 @@ void print_summary(const indexer::IndexSummary& s, const storage::Gallery& g, co
                 (unsigned long long)s.skipped_symlinks);
   for (const auto& [kind, n] : s.failures_by_kind) std::printf("    %-18s %llu\n", kind.c_str(), (unsigned long long)n);
   print_tags(tags);
+  if (carried) print_names_from(names_from, *carried);
   if (named.by_rule + named.by_cluster)
     std::printf("  named automatically %llu faces (facedex undo %llu reverts it)\n",
                 (unsigned long long)(named.by_rule + named.by_cluster), (unsigned long long)named.history_id);
@@ -201,6 +217,19 @@ int run_index_command(const GlobalOptions& g, IndexCommandOptions& o) {
     return kExitUsage;
   }
   if (o.memory_budget_mb > 0) models::DecodeBudget::process().set_bytes(o.memory_budget_mb << 20);
+  std::unique_ptr<storage::GalleryStore> names_from;
+  if (!o.names_from.empty()) {
+    if (indexer::absolute_path(o.names_from) == indexer::absolute_path(database_dir(g))) {
+      report_error("--names-from " + o.names_from + " is the database being indexed: give the other one");
+      return kExitUsage;
+    }
+    auto from = storage::GalleryStore::open(o.names_from, storage::OpenMode::kReadOnly);
+    if (!from) {
+      report_error("--names-from " + o.names_from + ": " + from.status().message());
+      return database_exit_code(from.status());
+    }
+    names_from = std::move(*from);
+  }
   auto models = load_models_or_report(g, embedder_for_database(g));
   if (!models) return kExitModels;
   int exit_code = kExitOk;
@@ -245,6 +274,22 @@ int run_index_command(const GlobalOptions& g, IndexCommandOptions& o) {
     tags = std::move(*imported);
     for (const auto& [path, what] : tags.reports) report_error(path + ": " + what);
   }
+  std::optional<search::TagImportResult> carried;
+  if (names_from) {
+    std::vector<std::string> roots;
+    for (const auto& p : o.paths) roots.push_back(indexer::absolute_path(p));
+    auto imported = search::import_names_from_gallery(*gallery, *names_from, [&](const std::string& path) {
+      for (const auto& root : roots)
+        if (indexer::path_is_under(path, root)) return true;
+      return false;
+    });
+    if (!imported) {
+      report_error("--names-from " + o.names_from + ": " + imported.status().message());
+      return database_exit_code(imported.status());
+    }
+    carried = std::move(*imported);
+    for (const auto& [path, what] : carried->reports) report_error(path + ": " + what);
+  }
   // New faces only: a re-run of an unchanged collection costs nothing here
   // (`cluster` looks at every unnamed face).
   auto named = auto_name_or_report(*gallery, o.auto_name, first_new_face, &exit_code);
@@ -254,9 +299,9 @@ int run_index_command(const GlobalOptions& g, IndexCommandOptions& o) {
     report_error("note: no photos found, but " + std::to_string(summary->skipped_symlinks) +
                  " symbolic links were skipped: add --follow-symlinks to index what they point to");
   if (o.json) {
-    std::printf("%s\n", summary_json(*summary, *gallery, *named, tags).dump(2).c_str());
+    std::printf("%s\n", summary_json(*summary, *gallery, *named, tags, carried).dump(2).c_str());
   } else if (!g.quiet) {
-    print_summary(*summary, *gallery, *named, tags);
+    print_summary(*summary, *gallery, *named, tags, carried, o.names_from);
   }
   // A bug stopped some photos: they were not stored, the rest of the run was.
   if (!summary->internal_errors.empty()) {
@@ -298,6 +343,9 @@ void register_index_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
   add_auto_name_flags(cmd, o->auto_name, false);
   cmd->add_flag("--no-tags", o->no_tags,
                 "Do not read the face tags (XMP regions) that other photo tools left in the photos and sidecars");
+  cmd->add_option("--names-from", o->names_from,
+                  "Another facedex database of these photos (made with another --embedder or --detector): the faces "
+                  "a user named there are named here too, matched by photo and box as face tags are (undoable)");
   cmd->add_option("--index-type", o->index_type,
                   "Vector index: auto (default: exact Flat search below 200,000 faces, IVF beyond) or a FAISS factory "
                   "string such as Flat, IVF4096,Flat or HNSW32 (HNSW cannot forget faces)");

@@ -49,7 +49,21 @@ std::string where(const models::FaceTag& t) {
 
 class TagImport {
  public:
-  TagImport(storage::Gallery& gallery, TagImportResult* result) : gallery_(gallery), r_(*result) {}
+  // `action` names the history entries, `what` their descriptions.
+  TagImport(storage::Gallery& gallery, TagImportResult* result, std::string action = "tags",
+            std::string what = "names from photos' face tags")
+      : gallery_(gallery), r_(*result), action_(std::move(action)), what_(std::move(what)) {}
+
+  // A photo named by tags that come from elsewhere (another gallery's names).
+  Status photo_named_by(const storage::Photo& p, const models::FaceTagsRead& read) {
+    ++r_.photos_read;
+    if (read.tags.empty()) return Status::ok();
+    ++r_.photos_with_tags;
+    r_.tags += read.tags.size();
+    if (Status s = name_faces(p, read); !s) return s;
+    if (++photos_in_change_ == kPhotosPerEntry) return commit();
+    return Status::ok();
+  }
 
   Status photo(storage::Photo p) {
     const std::string source = tags_source(p);
@@ -76,7 +90,7 @@ class TagImport {
   Status commit() {
     if (!change_) return Status::ok();
     const size_t named = change_->changed_faces();
-    auto entry = change_->commit("names from photos' face tags: " + std::to_string(named) + " faces");
+    auto entry = change_->commit(what_ + ": " + std::to_string(named) + " faces");
     if (!entry) return entry.status();
     if (entry->id) r_.history_ids.push_back(entry->id);
     change_.reset();
@@ -86,7 +100,7 @@ class TagImport {
 
  private:
   NamingChange& change() {
-    if (!change_) change_ = std::make_unique<NamingChange>(gallery_, "tags");
+    if (!change_) change_ = std::make_unique<NamingChange>(gallery_, action_);
     return *change_;
   }
 
@@ -166,6 +180,7 @@ class TagImport {
 
   storage::Gallery& gallery_;
   TagImportResult& r_;
+  const std::string action_, what_;
   std::unique_ptr<NamingChange> change_;
   size_t photos_in_change_ = 0;
   std::map<std::string, TagPerson> persons_;  // by the tags' names, cleaned
@@ -190,6 +205,57 @@ Expected<TagImportResult> import_face_tags(storage::Gallery& gallery,
   TagImport import(gallery, &result);
   for (auto& p : photos)
     if (Status st = import.photo(std::move(p)); !st) return st;
+  if (Status st = import.commit(); !st) return st;
+  return result;
+}
+
+Expected<TagImportResult> import_names_from_gallery(storage::Gallery& gallery, const storage::GalleryStore& from,
+                                                    const std::function<bool(const std::string& path)>& in_scope) {
+  std::vector<storage::Photo> photos;
+  Status s = gallery.store().for_each_photo([&](const storage::Photo& p) {
+    if (p.status == storage::PhotoStatus::kIndexed && !p.missing_since && !p.face_ids.empty() && in_scope(p.path))
+      photos.push_back(p);
+    return true;
+  });
+  if (!s) return s;
+  std::sort(photos.begin(), photos.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+  TagImportResult result;
+  TagImport import(gallery, &result, "names-from", "names from the gallery " + from.dir());
+  std::map<uint64_t, std::string> names;  // the other gallery's persons, read once each
+  for (const auto& p : photos) {
+    // The same file there: by path, else by content (a photo moved since).
+    auto there = from.photo_by_path(p.path);
+    if (!there) return there.status();
+    if (!*there && !p.content_hash.empty()) {
+      auto ids = from.photo_ids_by_hash(p.content_hash);
+      if (!ids) return ids.status();
+      for (uint64_t id : *ids) {
+        if (*there) break;
+        auto found = from.photo(id);
+        if (!found) return found.status();
+        *there = *found;
+      }
+    }
+    if (!*there || (*there)->width <= 0 || (*there)->height <= 0) continue;
+    models::FaceTagsRead read;
+    read.from = from.dir();
+    for (uint64_t id : (*there)->face_ids) {
+      auto face = from.face(id);
+      if (!face) return face.status();
+      if (!*face || !(*face)->person_id || (*face)->name_source != storage::NameSource::kUser) continue;
+      auto name = names.find((*face)->person_id);
+      if (name == names.end()) {
+        auto person = from.person((*face)->person_id);
+        if (!person) return person.status();
+        if (!*person) continue;
+        name = names.emplace((*face)->person_id, (*person)->name).first;
+      }
+      models::FaceTag tag = area_of((*face)->box, **there);
+      tag.name = name->second;
+      read.tags.push_back(tag);
+    }
+    if (Status st = import.photo_named_by(p, read); !st) return st;
+  }
   if (Status st = import.commit(); !st) return st;
   return result;
 }

@@ -38,6 +38,14 @@ struct TagImportResult {
 Expected<TagImportResult> import_face_tags(storage::Gallery& gallery,
                                            const std::function<bool(const std::string& path)>& in_scope);
 
+// Names from another gallery of the same photos, one made with another model
+// or detector: each face a user named there names the face here under it, as
+// a tag would (same matching, same rules, same counts). A photo is found there
+// by its path, else by its content. One undoable history entry ("names-from")
+// per batch of photos.
+Expected<TagImportResult> import_names_from_gallery(storage::Gallery& gallery, const storage::GalleryStore& from,
+                                                    const std::function<bool(const std::string& path)>& in_scope);
+
 struct TagExportOptions {
   bool in_place = false;   // write into the photos themselves, not sidecars
   bool automatic = false;  // also faces named automatically (only user-given names otherwise)

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 
@@ -147,6 +148,71 @@ TEST_F(BundledModelCommandTest, MobileFaceNetIndexesNamesAndAnswersWhoWithItsOwn
   EXPECT_EQ(run("--embedder dlib who " + shell_quote(probe), &out, &err), 4);
   EXPECT_NE(err.find("holds descriptors of model"), std::string::npos) << err;
   EXPECT_NE(err.find("It was made with --embedder mobilefacenet."), std::string::npos) << err;
+}
+
+// Switching models keeps the user's names: a gallery made with Faceplugin's
+// network takes the names given in the dlib gallery of the same photos, face by
+// face (same photo, same box), as one undoable entry.
+TEST_F(BundledModelCommandTest, ANewGalleryOfAnotherModelTakesTheNamesGivenInTheOld) {
+  fs::create_directories(tmp_.file("gallery"));
+  fs::copy_file(testing::demo_photo(3), tmp_.file("gallery/group.jpg"));
+  fs::copy_file(testing::demo_photo(1), tmp_.file("gallery/single.jpg"));
+  const std::string old_db = tmp_.file("old db");
+  auto old = [&](const std::string& args, std::string* out, std::string* err) {
+    return testing::run_facedex(old_db, args, out, err);
+  };
+  std::string out, err;
+  ASSERT_EQ(old("index " + shell_quote(tmp_.file("gallery")), &out, &err), 0) << err;
+  ASSERT_EQ(old("export", &out, &err), 0) << err;
+  const auto old_faces = testing::parse_lines(out);
+  ASSERT_GE(old_faces.size(), 4u);
+  // Two faces of the group photo named by the user; the others stay unnamed.
+  std::map<std::string, std::string> named;  // photo + box -> name
+  auto key = [](const nlohmann::json& f) { return f["photo"].get<std::string>() + f["box"].dump(); };
+  int given = 0;
+  for (const auto& f : old_faces) {
+    if (f["photo"].get<std::string>().find("group.jpg") == std::string::npos || given == 2) continue;
+    const std::string name = given++ ? "Bo" : "Ana";
+    ASSERT_EQ(old("name --face " + std::to_string(f["face_id"].get<uint64_t>()) + " " + name, &out, &err), 0) << err;
+    named[key(f)] = name;
+  }
+  ASSERT_EQ(given, 2);
+
+  ASSERT_EQ(run("--embedder faceplugin index --json --no-auto-name " + shell_quote(tmp_.file("gallery")) +
+                    " --names-from " + shell_quote(old_db),
+                &out, &err),
+            0)
+      << err;
+  const auto summary = nlohmann::json::parse(out);
+  EXPECT_EQ(summary["names_from"]["faces_named"], 2) << out;
+  EXPECT_EQ(summary["names_from"]["unmatched"], 0) << out;
+  ASSERT_EQ(summary["names_from"]["history_ids"].size(), 1u) << out;
+  ASSERT_EQ(run("export", &out, &err), 0) << err;
+  auto faces = testing::parse_lines(out);
+  ASSERT_EQ(faces.size(), old_faces.size());  // the same detector finds the same faces
+  for (const auto& f : faces) {
+    EXPECT_EQ(f["embedding"].size(), 512u);
+    const auto it = named.find(key(f));
+    EXPECT_EQ(f["person"], it == named.end() ? nlohmann::json() : nlohmann::json(it->second)) << f.dump();
+  }
+
+  // Undone, the names go; the old gallery still has them.
+  const auto entry = summary["names_from"]["history_ids"][0].get<uint64_t>();
+  ASSERT_EQ(run("undo " + std::to_string(entry), &out, &err), 0) << err;
+  ASSERT_EQ(run("export", &out, &err), 0) << err;
+  for (const auto& f : testing::parse_lines(out)) EXPECT_TRUE(f["person"].is_null()) << f.dump();
+  ASSERT_EQ(old("persons", &out, &err), 0) << err;
+  EXPECT_NE(out.find("Ana"), std::string::npos) << out;
+
+  // The gallery itself, or one that is not there, is refused with the reason.
+  EXPECT_EQ(
+      run("index " + shell_quote(tmp_.file("gallery")) + " --names-from " + shell_quote(tmp_.file("db")), &out, &err),
+      2);
+  EXPECT_NE(err.find("is the database being indexed"), std::string::npos) << err;
+  EXPECT_EQ(run("index " + shell_quote(tmp_.file("gallery")) + " --names-from " + shell_quote(tmp_.file("nowhere")),
+                &out, &err),
+            4);
+  EXPECT_NE(err.find(tmp_.file("nowhere")), std::string::npos) << err;
 }
 
 TEST_F(BundledModelCommandTest, AGraphThatDoesNotFitItsSpecStopsTheRunBeforeAnyPhoto) {
