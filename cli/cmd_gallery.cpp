@@ -119,6 +119,10 @@ int run_export(const GlobalOptions& g, const std::string& format) {
           }
           std::printf("%s\n", line.c_str());
         } else {
+          // A user's splits are data too: the persons this face was taken from, the faces it is never with.
+          nlohmann::json not_persons = nlohmann::json::array();
+          for (uint64_t id : f.rejected_person_ids)
+            if (auto it = person_names.find(id); it != person_names.end()) not_persons.push_back(it->second);
           nlohmann::json j{{"face_id", f.id},
                            {"photo", path_json(p.path)},
                            {"box", {f.box.left, f.box.top, f.box.right, f.box.bottom}},
@@ -127,7 +131,9 @@ int run_export(const GlobalOptions& g, const std::string& format) {
                            {"person", person != person_names.end() ? nlohmann::json(person->second) : nlohmann::json()},
                            {"name_source", source},
                            {"missing", p.missing_since != 0},
-                           {"cluster", f.cluster_id ? nlohmann::json(f.cluster_id) : nlohmann::json()}};
+                           {"cluster", f.cluster_id ? nlohmann::json(f.cluster_id) : nlohmann::json()},
+                           {"not_persons", not_persons},
+                           {"not_with_faces", f.not_with_face_ids}};
           std::printf("%s\n", j.dump().c_str());
         }
       }
@@ -233,8 +239,9 @@ void register_gallery_commands(CLI::App& app, GlobalOptions& g, int* exit_code) 
       stats, [&g, stats_json]() { return run_stats(g, *stats_json); }, exit_code);
 
   auto format = std::make_shared<std::string>("jsonl");
-  CLI::App* exp =
-      app.add_subcommand("export", "Every face, one per line: face_id, photo, box, score, embedding, person, cluster");
+  CLI::App* exp = app.add_subcommand("export",
+                                     "Every face, one per line: face_id, photo, box, score, embedding, person, cluster "
+                                     "(jsonl: also the persons it was taken from and the faces it is never with)");
   exp->add_option("--format", *format, "jsonl or csv")->check(CLI::IsMember({"jsonl", "csv"}))->capture_default_str();
   auto xmp = std::make_shared<XmpExportFlags>();
   auto* xmp_flag = exp->add_flag("--xmp", xmp->xmp,

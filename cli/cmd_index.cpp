@@ -9,6 +9,7 @@
 #include "indexer/index_run.h"
 #include "models/decode_budget.h"
 #include "search/face_tags.h"
+#include "search/names_from_gallery.h"
 
 namespace facedex::cli {
 namespace {
@@ -92,9 +93,19 @@ nlohmann::json tags_json(const search::TagImportResult& t) {
           {"reports", reports}};
 }
 
+nlohmann::json names_from_json(const search::NamesFromResult& r) {
+  nlohmann::json j = tags_json(r.names);
+  j["faces_matched"] = r.faces_matched;
+  j["faces_marked"] = r.faces_marked;
+  j["answers"] = r.answers;
+  j["answers_lost"] = r.answers_lost;
+  j["mark_history_ids"] = r.history_ids;
+  return j;
+}
+
 nlohmann::json summary_json(const indexer::IndexSummary& s, const storage::Gallery& g,
                             const search::AutoNameSummary& named, const search::TagImportResult& tags,
-                            const std::optional<search::TagImportResult>& names_from) {
+                            const std::optional<search::NamesFromResult>& names_from) {
   nlohmann::json failures = nlohmann::json::array();
   for (const auto& [path, reason] : s.failures)
     failures.push_back({{"photo", path_json(path)}, {"reason", path_json(reason)}});
@@ -120,7 +131,7 @@ nlohmann::json summary_json(const indexer::IndexSummary& s, const storage::Galle
            }()},
           {"warnings", s.warnings},
           {"face_tags", tags_json(tags)},
-          {"names_from", names_from ? tags_json(*names_from) : nlohmann::json()},
+          {"names_from", names_from ? names_from_json(*names_from) : nlohmann::json()},
           {"named_automatically", named.by_rule + named.by_cluster},
           {"failed", s.failed},
           {"internal_errors",
@@ -151,19 +162,23 @@ void print_tags(const search::TagImportResult& t) {
       (unsigned long long)t.conflicts, (unsigned long long)t.unmatched, (unsigned long long)t.unreadable);
 }
 
-void print_names_from(const std::string& dir, const search::TagImportResult& t) {
+void print_names_from(const std::string& dir, const search::NamesFromResult& r) {
+  const search::TagImportResult& t = r.names;
   std::string undo;
   for (uint64_t id : t.history_ids) undo += (undo.empty() ? "facedex undo " : ", ") + std::to_string(id);
+  for (uint64_t id : r.history_ids) undo += (undo.empty() ? "facedex undo " : ", ") + std::to_string(id);
   std::printf(
-      "  names from %s: %llu named faces in %llu photos there; %llu faces named here%s, %llu had that name, "
-      "%llu conflicts (kept this gallery's), %llu over no face found here\n",
-      dir.c_str(), (unsigned long long)t.tags, (unsigned long long)t.photos_with_tags,
-      (unsigned long long)t.faces_named, undo.empty() ? "" : (" (" + undo + " reverts)").c_str(),
-      (unsigned long long)t.already_named, (unsigned long long)t.conflicts, (unsigned long long)t.unmatched);
+      "  names from %s: %llu faces paired with faces there; %llu named there: %llu named here, %llu had that "
+      "name, %llu conflicts (kept this gallery's), %llu over no face found here; %llu faces took \"not this "
+      "person\" marks, %llu answers to the report carried (%llu whose faces are not here)%s\n",
+      dir.c_str(), (unsigned long long)r.faces_matched, (unsigned long long)t.tags, (unsigned long long)t.faces_named,
+      (unsigned long long)t.already_named, (unsigned long long)t.conflicts, (unsigned long long)t.unmatched,
+      (unsigned long long)r.faces_marked, (unsigned long long)r.answers, (unsigned long long)r.answers_lost,
+      undo.empty() ? "" : ("; " + undo + " reverts them").c_str());
 }
 
 void print_summary(const indexer::IndexSummary& s, const storage::Gallery& g, const search::AutoNameSummary& named,
-                   const search::TagImportResult& tags, const std::optional<search::TagImportResult>& carried,
+                   const search::TagImportResult& tags, const std::optional<search::NamesFromResult>& carried,
                    const std::string& names_from) {
   std::printf("%llu photos seen in %.1f s (%.2f photos/s)\n", (unsigned long long)s.seen, s.seconds,
               s.seconds > 0 ? double(s.seen) / s.seconds : 0.0);
@@ -274,7 +289,7 @@ int run_index_command(const GlobalOptions& g, IndexCommandOptions& o) {
     tags = std::move(*imported);
     for (const auto& [path, what] : tags.reports) report_error(path + ": " + what);
   }
-  std::optional<search::TagImportResult> carried;
+  std::optional<search::NamesFromResult> carried;
   if (names_from) {
     std::vector<std::string> roots;
     for (const auto& p : o.paths) roots.push_back(indexer::absolute_path(p));
@@ -288,7 +303,7 @@ int run_index_command(const GlobalOptions& g, IndexCommandOptions& o) {
       return database_exit_code(imported.status());
     }
     carried = std::move(*imported);
-    for (const auto& [path, what] : carried->reports) report_error(path + ": " + what);
+    for (const auto& [path, what] : carried->names.reports) report_error(path + ": " + what);
   }
   // New faces only: a re-run of an unchanged collection costs nothing here
   // (`cluster` looks at every unnamed face).
@@ -344,8 +359,9 @@ void register_index_command(CLI::App& app, GlobalOptions& g, int* exit_code) {
   cmd->add_flag("--no-tags", o->no_tags,
                 "Do not read the face tags (XMP regions) that other photo tools left in the photos and sidecars");
   cmd->add_option("--names-from", o->names_from,
-                  "Another facedex database of these photos (made with another --embedder or --detector): the faces "
-                  "a user named there are named here too, matched by photo and box as face tags are (undoable)");
+                  "Another facedex database of these photos (made with another --embedder or --detector): the names, "
+                  "\"not this person\" marks and report answers a user gave there carry over, faces paired by photo "
+                  "and box as face tags are (undoable)");
   cmd->add_option("--index-type", o->index_type,
                   "Vector index: auto (default: exact Flat search below 200,000 faces, IVF beyond) or a FAISS factory "
                   "string such as Flat, IVF4096,Flat or HNSW32 (HNSW cannot forget faces)");

@@ -12,7 +12,7 @@ declare -A public=(
   [storage]="gallery.h gallery_check.h gallery_store.h index_choice.h records.h vector_index.h"
   [storage/ann]="fast_search.h"
   [indexer]="crawler.h index_run.h"
-  [search]="auto_naming.h enrollment.h face_tags.h gallery_clusters.h identity_rule.h people.h photo_removal.h probe.h report.h who.h"
+  [search]="auto_naming.h enrollment.h face_tags.h gallery_clusters.h names_from_gallery.h identity_rule.h people.h photo_removal.h probe.h report.h who.h"
   [cli]=""
 )
 # The module a path belongs to: the longest listed folder it is in (util: everything public).

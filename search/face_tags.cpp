@@ -32,15 +32,6 @@ std::string tags_source(const storage::Photo& p) {
   return s;
 }
 
-models::FaceTag area_of(const storage::Box& b, const storage::Photo& p) {
-  models::FaceTag t;
-  t.x = (b.left + b.right) / 2.0 / p.width;
-  t.y = (b.top + b.bottom) / 2.0 / p.height;
-  t.w = double(b.right - b.left) / p.width;
-  t.h = double(b.bottom - b.top) / p.height;
-  return t;
-}
-
 std::string where(const models::FaceTag& t) {
   char buf[96];
   std::snprintf(buf, sizeof buf, "at x %.3f y %.3f (w %.3f h %.3f)", t.x, t.y, t.w, t.h);
@@ -110,7 +101,7 @@ class TagImport {
     for (uint64_t id : p.face_ids) {
       auto f = change().face(id);
       if (!f) return f.status();
-      areas.push_back(area_of((*f)->box, p));
+      areas.push_back(face_area((*f)->box, p));
       faces.push_back(*f);
     }
     const std::vector<int> face_of = models::match_face_tags(read.tags, areas);
@@ -209,53 +200,21 @@ Expected<TagImportResult> import_face_tags(storage::Gallery& gallery,
   return result;
 }
 
-Expected<TagImportResult> import_names_from_gallery(storage::Gallery& gallery, const storage::GalleryStore& from,
-                                                    const std::function<bool(const std::string& path)>& in_scope) {
-  std::vector<storage::Photo> photos;
-  Status s = gallery.store().for_each_photo([&](const storage::Photo& p) {
-    if (p.status == storage::PhotoStatus::kIndexed && !p.missing_since && !p.face_ids.empty() && in_scope(p.path))
-      photos.push_back(p);
-    return true;
-  });
-  if (!s) return s;
-  std::sort(photos.begin(), photos.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+models::FaceTag face_area(const storage::Box& b, const storage::Photo& p) {
+  models::FaceTag t;
+  t.x = (b.left + b.right) / 2.0 / p.width;
+  t.y = (b.top + b.bottom) / 2.0 / p.height;
+  t.w = double(b.right - b.left) / p.width;
+  t.h = double(b.bottom - b.top) / p.height;
+  return t;
+}
+
+Expected<TagImportResult> name_faces_by_tags(storage::Gallery& gallery, const std::vector<TaggedPhoto>& tagged,
+                                             const std::string& action, const std::string& what) {
   TagImportResult result;
-  TagImport import(gallery, &result, "names-from", "names from the gallery " + from.dir());
-  std::map<uint64_t, std::string> names;  // the other gallery's persons, read once each
-  for (const auto& p : photos) {
-    // The same file there: by path, else by content (a photo moved since).
-    auto there = from.photo_by_path(p.path);
-    if (!there) return there.status();
-    if (!*there && !p.content_hash.empty()) {
-      auto ids = from.photo_ids_by_hash(p.content_hash);
-      if (!ids) return ids.status();
-      for (uint64_t id : *ids) {
-        if (*there) break;
-        auto found = from.photo(id);
-        if (!found) return found.status();
-        *there = *found;
-      }
-    }
-    if (!*there || (*there)->width <= 0 || (*there)->height <= 0) continue;
-    models::FaceTagsRead read;
-    read.from = from.dir();
-    for (uint64_t id : (*there)->face_ids) {
-      auto face = from.face(id);
-      if (!face) return face.status();
-      if (!*face || !(*face)->person_id || (*face)->name_source != storage::NameSource::kUser) continue;
-      auto name = names.find((*face)->person_id);
-      if (name == names.end()) {
-        auto person = from.person((*face)->person_id);
-        if (!person) return person.status();
-        if (!*person) continue;
-        name = names.emplace((*face)->person_id, (*person)->name).first;
-      }
-      models::FaceTag tag = area_of((*face)->box, **there);
-      tag.name = name->second;
-      read.tags.push_back(tag);
-    }
-    if (Status st = import.photo_named_by(p, read); !st) return st;
-  }
+  TagImport import(gallery, &result, action, what);
+  for (const auto& [photo, read] : tagged)
+    if (Status st = import.photo_named_by(photo, read); !st) return st;
   if (Status st = import.commit(); !st) return st;
   return result;
 }
@@ -290,7 +249,7 @@ Expected<TagExportResult> export_face_tags(const storage::GalleryStore& store, c
     }
     std::vector<models::FaceTag> tags;
     for (const auto& [person_id, box] : faces) {
-      tags.push_back(area_of(box, photo));
+      tags.push_back(face_area(box, photo));
       tags.back().name = names[person_id];
     }
     if (options.dry_run) {

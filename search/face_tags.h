@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "models/xmp_face_tags.h"
 #include "storage/gallery.h"
 
 namespace facedex::search {
@@ -38,13 +39,15 @@ struct TagImportResult {
 Expected<TagImportResult> import_face_tags(storage::Gallery& gallery,
                                            const std::function<bool(const std::string& path)>& in_scope);
 
-// Names from another gallery of the same photos, one made with another model
-// or detector: each face a user named there names the face here under it, as
-// a tag would (same matching, same rules, same counts). A photo is found there
-// by its path, else by its content. One undoable history entry ("names-from")
-// per batch of photos.
-Expected<TagImportResult> import_names_from_gallery(storage::Gallery& gallery, const storage::GalleryStore& from,
-                                                    const std::function<bool(const std::string& path)>& in_scope);
+// A face box as a tag's area: centre and size in fractions of the upright photo.
+models::FaceTag face_area(const storage::Box& box, const storage::Photo& photo);
+
+// Names the faces of each photo by tags read elsewhere (another gallery's
+// names: search/names_from_gallery.h), by the rules and counts above; the
+// history entries get `action` and the description `what`.
+using TaggedPhoto = std::pair<storage::Photo, models::FaceTagsRead>;
+Expected<TagImportResult> name_faces_by_tags(storage::Gallery& gallery, const std::vector<TaggedPhoto>& tagged,
+                                             const std::string& action, const std::string& what);
 
 struct TagExportOptions {
   bool in_place = false;   // write into the photos themselves, not sidecars

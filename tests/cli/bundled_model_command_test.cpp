@@ -150,10 +150,11 @@ TEST_F(BundledModelCommandTest, MobileFaceNetIndexesNamesAndAnswersWhoWithItsOwn
   EXPECT_NE(err.find("It was made with --embedder mobilefacenet."), std::string::npos) << err;
 }
 
-// Switching models keeps the user's names: a gallery made with Faceplugin's
-// network takes the names given in the dlib gallery of the same photos, face by
-// face (same photo, same box), as one undoable entry.
-TEST_F(BundledModelCommandTest, ANewGalleryOfAnotherModelTakesTheNamesGivenInTheOld) {
+// Switching models keeps the user's naming: a gallery made with Faceplugin's
+// network takes the names, "not this person" marks and report answers given in
+// the dlib gallery of the same photos, face by face (same photo, same box), as
+// undoable entries, and a second run adds nothing.
+TEST_F(BundledModelCommandTest, ANewGalleryOfAnotherModelTakesTheNamesMarksAndAnswersGivenInTheOld) {
   fs::create_directories(tmp_.file("gallery"));
   fs::copy_file(testing::demo_photo(3), tmp_.file("gallery/group.jpg"));
   fs::copy_file(testing::demo_photo(1), tmp_.file("gallery/single.jpg"));
@@ -166,17 +167,26 @@ TEST_F(BundledModelCommandTest, ANewGalleryOfAnotherModelTakesTheNamesGivenInThe
   ASSERT_EQ(old("export", &out, &err), 0) << err;
   const auto old_faces = testing::parse_lines(out);
   ASSERT_GE(old_faces.size(), 4u);
-  // Two faces of the group photo named by the user; the others stay unnamed.
+  // Two faces of the group photo named by the user, a third taken away from
+  // Ana, and Ana and Bo said to be different people; the others stay unnamed.
   std::map<std::string, std::string> named;  // photo + box -> name
   auto key = [](const nlohmann::json& f) { return f["photo"].get<std::string>() + f["box"].dump(); };
+  std::string taken_away;
   int given = 0;
   for (const auto& f : old_faces) {
-    if (f["photo"].get<std::string>().find("group.jpg") == std::string::npos || given == 2) continue;
-    const std::string name = given++ ? "Bo" : "Ana";
-    ASSERT_EQ(old("name --face " + std::to_string(f["face_id"].get<uint64_t>()) + " " + name, &out, &err), 0) << err;
-    named[key(f)] = name;
+    if (f["photo"].get<std::string>().find("group.jpg") == std::string::npos || given == 3) continue;
+    const std::string id = std::to_string(f["face_id"].get<uint64_t>());
+    const std::string name = given++ == 1 ? "Bo" : "Ana";
+    ASSERT_EQ(old("name --face " + id + " " + name, &out, &err), 0) << err;
+    if (given < 3) {
+      named[key(f)] = name;
+    } else {
+      ASSERT_EQ(old("unname --face " + id, &out, &err), 0) << err;
+      taken_away = key(f);
+    }
   }
-  ASSERT_EQ(given, 2);
+  ASSERT_EQ(given, 3);
+  ASSERT_EQ(old("different Ana Bo", &out, &err), 0) << err;
 
   ASSERT_EQ(run("--embedder faceplugin index --json --no-auto-name " + shell_quote(tmp_.file("gallery")) +
                     " --names-from " + shell_quote(old_db),
@@ -184,9 +194,13 @@ TEST_F(BundledModelCommandTest, ANewGalleryOfAnotherModelTakesTheNamesGivenInThe
             0)
       << err;
   const auto summary = nlohmann::json::parse(out);
+  EXPECT_EQ(summary["names_from"]["faces_matched"], old_faces.size()) << out;
   EXPECT_EQ(summary["names_from"]["faces_named"], 2) << out;
   EXPECT_EQ(summary["names_from"]["unmatched"], 0) << out;
+  EXPECT_EQ(summary["names_from"]["faces_marked"], 1) << out;
+  EXPECT_EQ(summary["names_from"]["answers"], 1) << out;
   ASSERT_EQ(summary["names_from"]["history_ids"].size(), 1u) << out;
+  EXPECT_EQ(summary["names_from"]["mark_history_ids"].size(), 2u) << out;
   ASSERT_EQ(run("export", &out, &err), 0) << err;
   auto faces = testing::parse_lines(out);
   ASSERT_EQ(faces.size(), old_faces.size());  // the same detector finds the same faces
@@ -194,7 +208,22 @@ TEST_F(BundledModelCommandTest, ANewGalleryOfAnotherModelTakesTheNamesGivenInThe
     EXPECT_EQ(f["embedding"].size(), 512u);
     const auto it = named.find(key(f));
     EXPECT_EQ(f["person"], it == named.end() ? nlohmann::json() : nlohmann::json(it->second)) << f.dump();
+    EXPECT_EQ(f["not_persons"], key(f) == taken_away ? nlohmann::json::array({"Ana"}) : nlohmann::json::array())
+        << f.dump();
   }
+
+  ASSERT_EQ(run("history", &out, &err), 0) << err;
+  EXPECT_NE(out.find("from the gallery " + old_db + ": different people: Ana / Bo"), std::string::npos) << out;
+
+  // Again: everything is there already.
+  ASSERT_EQ(
+      run("index --json " + shell_quote(tmp_.file("gallery")) + " --names-from " + shell_quote(old_db), &out, &err), 0)
+      << err;
+  const auto again = nlohmann::json::parse(out)["names_from"];
+  EXPECT_EQ(again["faces_named"], 0) << out;
+  EXPECT_EQ(again["already_named"], 2) << out;
+  EXPECT_EQ(again["faces_marked"], 0) << out;
+  EXPECT_EQ(again["answers"], 0) << out;
 
   // Undone, the names go; the old gallery still has them.
   const auto entry = summary["names_from"]["history_ids"][0].get<uint64_t>();
