@@ -1,6 +1,9 @@
 // Runs an external descriptor model (ONNX or a frozen TensorFlow GraphDef)
 // with OpenCV's dnn module; what the model is and how it is fed:
-// external_model_spec.h.
+// external_model_spec.h. An ONNX graph that facedex's oneDNN runner can run
+// (onednn_conv_net.h: Faceplugin's) runs there instead, one face at a time,
+// when it gives OpenCV's descriptor for a test face;
+// FACEDEX_EXTERNAL_BACKEND=opencv keeps OpenCV.
 //
 // Why OpenCV: it is already facedex's runner for the CNN detector and ONNX
 // models, it reads both formats, and it runs TF-slim graphs such as FaceNet
