@@ -46,6 +46,12 @@ std::string embedder_hint(const GlobalOptions& g, const std::string& database_fi
   return embedder.empty() || embedder == g.embedder ? "" : " It was made with --embedder " + embedder + ".";
 }
 
+std::string embedder_for_fingerprint(const GlobalOptions& g, const std::string& database_fingerprint) {
+  if (g.embedder_given || database_fingerprint.empty()) return g.embedder;
+  const std::string embedder = bundled_embedder_of(g.models_dir, database_fingerprint);
+  return embedder.empty() ? g.embedder : embedder;
+}
+
 std::string embedder_for_database(const GlobalOptions& g) {
   if (g.embedder_given) return g.embedder;
   const std::string dir = database_dir(g);
@@ -53,9 +59,7 @@ std::string embedder_for_database(const GlobalOptions& g) {
   if (!std::filesystem::exists(dir + "/CURRENT", ec)) return g.embedder;
   // A database that does not open is the command's own open to report.
   auto store = storage::GalleryStore::open(dir, storage::OpenMode::kReadOnly);
-  if (!store || (*store)->model_fingerprint().empty()) return g.embedder;
-  const std::string embedder = bundled_embedder_of(g.models_dir, (*store)->model_fingerprint());
-  return embedder.empty() ? g.embedder : embedder;
+  return store ? embedder_for_fingerprint(g, (*store)->model_fingerprint()) : g.embedder;
 }
 
 std::unique_ptr<storage::Gallery> open_gallery_or_report(const GlobalOptions& g, storage::OpenMode mode, int* exit_code,

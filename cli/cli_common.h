@@ -103,6 +103,9 @@ std::string embedder_hint(const GlobalOptions& g, const std::string& database_fi
 // The embedder a command on the database uses: the one given, else the bundled
 // embedder (with g's --models) whose fingerprint the database holds, so a
 // gallery made with --embedder faceplugin answers without it; else g's.
+// embedder_for_database reads the fingerprint, for commands that load the
+// models before they open the database.
+std::string embedder_for_fingerprint(const GlobalOptions& g, const std::string& database_fingerprint);
 std::string embedder_for_database(const GlobalOptions& g);
 
 // Prints "facedex: <message>" to stderr.

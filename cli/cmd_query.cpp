@@ -89,7 +89,8 @@ int run_who(const GlobalOptions& g, const QueryOptions& o, bool raw_search) {
     return database_exit_code(identifier.status());
   }
   models::ModelSet model;
-  const auto probes = probe_faces(g, embedder_for_database(g), o, &exit_code, &model);
+  const auto probes =
+      probe_faces(g, embedder_for_fingerprint(g, gallery->store().model_fingerprint()), o, &exit_code, &model);
   if (exit_code != kExitOk) return exit_code;
   // Descriptors of two models are not comparable: refuse rather than answer nonsense.
   if (Status s = gallery->store().bind_model(model.fingerprint, model.same_person_distance, model.descriptor_dims);

@@ -33,8 +33,8 @@ class BundledModelCommandTest : public ::testing::Test {
     return testing::run_facedex(tmp_.file("db"), args, out, err);
   }
   // Indexes demo photo 3 (three faces) with `embedder`; checks that the gallery
-  // is bound to that model's fingerprint, which `stats` names.
-  void index_group_photo(const std::string& embedder) {
+  // is bound to that model's fingerprint, which `stats` names; `faces`: the export.
+  void index_group_photo(const std::string& embedder, std::vector<nlohmann::json>* faces) {
     const std::string e = "--embedder " + embedder + " ";
     fs::create_directories(tmp_.file("gallery"));
     fs::copy_file(testing::demo_photo(3), tmp_.file("gallery/group.jpg"));
@@ -46,6 +46,9 @@ class BundledModelCommandTest : public ::testing::Test {
     ASSERT_EQ(run("stats --json", &out, &err), 0) << err;
     EXPECT_EQ(nlohmann::json::parse(out)["model"], nlohmann::json::parse(models_json)["fingerprint"]);
     EXPECT_EQ(nlohmann::json::parse(out)["embedder"], embedder);
+    ASSERT_EQ(run("export", &out, &err), 0) << err;
+    *faces = testing::parse_lines(out);
+    ASSERT_EQ(faces->size(), 3u);
   }
   // Names the first exported face "Ana" and writes demo photo 3 mirrored and
   // recompressed as the probe.
@@ -66,11 +69,9 @@ class BundledModelCommandTest : public ::testing::Test {
 
 TEST_F(BundledModelCommandTest, FacepluginIndexesNamesAndAnswersWhoWithTheWeightsItsSpecGives) {
   const std::string fp = "--embedder faceplugin ";
-  ASSERT_NO_FATAL_FAILURE(index_group_photo("faceplugin"));
+  std::vector<nlohmann::json> faces;
+  ASSERT_NO_FATAL_FAILURE(index_group_photo("faceplugin", &faces));
   std::string out, err;
-  ASSERT_EQ(run("export", &out, &err), 0) << err;
-  const auto faces = testing::parse_lines(out);
-  ASSERT_EQ(faces.size(), 3u);
   for (const auto& f : faces) {
     ASSERT_EQ(f["embedding"].size(), 512u) << f.dump();
     double norm = 0;
@@ -129,11 +130,9 @@ TEST_F(BundledModelCommandTest, FacepluginIndexesNamesAndAnswersWhoWithTheWeight
 
 TEST_F(BundledModelCommandTest, MobileFaceNetIndexesNamesAndAnswersWhoWithItsOwnDescriptors) {
   const std::string mfn = "--embedder mobilefacenet ";
-  ASSERT_NO_FATAL_FAILURE(index_group_photo("mobilefacenet"));
+  std::vector<nlohmann::json> faces;
+  ASSERT_NO_FATAL_FAILURE(index_group_photo("mobilefacenet", &faces));
   std::string out, err;
-  ASSERT_EQ(run("export", &out, &err), 0) << err;
-  const auto faces = testing::parse_lines(out);
-  ASSERT_EQ(faces.size(), 3u);
   for (const auto& f : faces) EXPECT_EQ(f["embedding"].size(), 192u) << f.dump();
   std::string probe;
   ASSERT_NO_FATAL_FAILURE(name_largest_and_mirror(mfn, faces, &probe));
