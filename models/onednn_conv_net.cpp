@@ -275,7 +275,6 @@ struct ShapeNet {
   std::vector<size_t> block_bytes;                // per pool block, what this shape needs
   std::vector<std::pair<memory, size_t>> placed;  // each tensor's memory and its block
   std::vector<memory> weights;                    // per conv, in the primitive's layout
-  std::vector<memory> slopes;                     // per fused PRelu, in its primitive's layout
   std::vector<std::unique_ptr<WinogradConv3x3>> winograd_convs;
   std::vector<std::function<void(dnnl::stream&)>> steps;
   std::vector<std::pair<memory::desc, memory>> outputs;  // each output's NCHW desc and its blocked memory
@@ -295,6 +294,38 @@ bool winograd_fits(const Conv& c, const memory::desc& src, Tag tag) {
   return winograd_available() && tag == Tag::nChw8c && c.kh == 3 && c.kw == 3 && c.stride_h == 1 && c.stride_w == 1 &&
          c.pad_t == 1 && c.pad_l == 1 && c.pad_b == 1 && c.pad_r == 1 && c.groups == 1 && c.out_channels % 16 == 0 &&
          c.in_channels % 8 == 0 && src == memory::desc(src.dims(), Dt::f32, tag);
+}
+
+// Rows of BLOCK channels by `plane` pixels; row r has the slopes of block r % blocks.
+// Branch-free, so that the compiler vectorizes the block.
+template <int64_t kBlock>
+void prelu_rows(float* x, const float* slopes, int64_t rows, int64_t blocks, int64_t plane) {
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* s = slopes + (r % blocks) * kBlock;
+    float* p = x + r * plane * kBlock;
+    for (int64_t i = 0; i < plane; ++i, p += kBlock)
+      for (int64_t k = 0; k < kBlock; ++k) p[k] = std::max(p[k], 0.f) + s[k] * std::min(p[k], 0.f);
+  }
+}
+
+// PReLU in place on a convolution's output (tensors in `tag`: nChw8c, nChw16c
+// or nchw), as a step of its own: oneDNN 2.6 has no JIT convolution with a
+// PReLU post-op, and its JIT PReLU takes only the CPU's own channel block (16
+// with AVX-512), so on 8-blocked tensors there it runs its reference loop.
+void add_prelu(ShapeNet& net, const memory& dst, Tag tag, const std::vector<float>& slopes) {
+  const memory::dims d = dst.get_desc().dims();
+  const int64_t block = tag == Tag::nChw16c ? 16 : tag == Tag::nChw8c ? 8 : 1;
+  const int64_t blocks = (d[1] + block - 1) / block, plane = d[2] * d[3];
+  // Slopes per element of a channel block; padded channels hold zeros and stay zero.
+  std::vector<float> a(size_t(blocks * block), 0.f);
+  std::copy(slopes.begin(), slopes.end(), a.begin());
+  net.steps.push_back([dst, a = std::move(a), rows = d[0] * blocks, blocks, block, plane](dnnl::stream&) {
+    float* x = static_cast<float*>(dst.get_data_handle());
+    if (block == 16) return prelu_rows<16>(x, a.data(), rows, blocks, plane);
+    if (block == 8) return prelu_rows<8>(x, a.data(), rows, blocks, plane);
+    prelu_rows<1>(x, a.data(), rows, blocks, plane);
+  });
 }
 
 std::unique_ptr<ShapeNet> make_shape_net(const Plan& plan, const memory::dims& input_dims, Tag tag,
@@ -408,19 +439,7 @@ std::unique_ptr<ShapeNet> make_shape_net(const Plan& plan, const memory::dims& i
       memory bias(bias_desc, engine, const_cast<float*>(c.bias.data()));
       add(dnnl::convolution_forward(pd),
           {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}});
-      if (op.prelu >= 0) {
-        // In place, as a primitive of its own: oneDNN 2.6 has no JIT
-        // convolution with a PReLU post-op and falls back to its reference one.
-        const memory::dims slope_dims{1, c.out_channels, 1, 1};
-        dnnl::prelu_forward::primitive_desc prelu(
-            {dnnl::prop_kind::forward_inference, dst.get_desc(), memory::desc(slope_dims, Dt::f32, Tag::any)}, engine);
-        memory user_slopes({slope_dims, Dt::f32, Tag::nchw}, engine,
-                           const_cast<float*>(plan.slopes[size_t(op.prelu)].data()));
-        net->slopes.push_back(memory(prelu.weights_desc(), engine));
-        dnnl::reorder(user_slopes, net->slopes.back()).execute(stream, user_slopes, net->slopes.back());
-        add(dnnl::prelu_forward(prelu),
-            {{DNNL_ARG_SRC, dst}, {DNNL_ARG_WEIGHTS, net->slopes.back()}, {DNNL_ARG_DST, dst}});
-      }
+      if (op.prelu >= 0) add_prelu(*net, dst, tag, plan.slopes[size_t(op.prelu)]);
     } else if (op.kind == OpKind::kRelu) {
       dnnl::eltwise_forward::primitive_desc pd(
           {dnnl::prop_kind::forward_inference, dnnl::algorithm::eltwise_relu, src.get_desc(), 0.f}, engine);
