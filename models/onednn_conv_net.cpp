@@ -9,6 +9,7 @@
 #include <map>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <set>
+#include <string>
 #include <unordered_map>
 
 #include "models/kernels/winograd_conv.h"
@@ -297,24 +298,43 @@ bool winograd_fits(const Conv& c, const memory::desc& src, Tag tag) {
 }
 
 // Rows of BLOCK channels by `plane` pixels; row r has the slopes of block r % blocks.
-// Branch-free, so that the compiler vectorizes the block.
+// Branch-free and alias-free, so that the compiler vectorizes the block.
 template <int64_t kBlock>
-void prelu_rows(float* x, const float* slopes, int64_t rows, int64_t blocks, int64_t plane) {
+__attribute__((target_clones("avx2", "default"))) void prelu_rows(float* x, const float* slopes, int64_t rows,
+                                                                  int64_t blocks, int64_t plane) {
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
-    const float* s = slopes + (r % blocks) * kBlock;
+    float s[kBlock];  // a copy the stores cannot alias
+    std::copy_n(slopes + (r % blocks) * kBlock, kBlock, s);
     float* p = x + r * plane * kBlock;
     for (int64_t i = 0; i < plane; ++i, p += kBlock)
       for (int64_t k = 0; k < kBlock; ++k) p[k] = std::max(p[k], 0.f) + s[k] * std::min(p[k], 0.f);
   }
 }
 
-// PReLU in place on a convolution's output (tensors in `tag`: nChw8c, nChw16c
-// or nchw), as a step of its own: oneDNN 2.6 has no JIT convolution with a
-// PReLU post-op, and its JIT PReLU takes only the CPU's own channel block (16
-// with AVX-512), so on 8-blocked tensors there it runs its reference loop.
-void add_prelu(ShapeNet& net, const memory& dst, Tag tag, const std::vector<float>& slopes) {
+// PReLU in place on a convolution's output, as a step of its own: oneDNN 2.6
+// has no JIT convolution with a PReLU post-op. Its PReLU primitive is used
+// where it is JIT; that takes only the CPU's own channel block (16 with
+// AVX-512), so on 8-blocked tensors there it would run its reference loop,
+// and our loop runs instead (tensors in `tag`: nChw8c, nChw16c or nchw).
+// FACEDEX_ONEDNN_PRELU=own always takes our loop (tests compare both).
+void add_prelu(ShapeNet& net, const memory& dst, Tag tag, const std::vector<float>& slopes, const dnnl::engine& engine,
+               dnnl::stream& stream) {
   const memory::dims d = dst.get_desc().dims();
+  const memory::dims slope_dims{1, d[1], 1, 1};
+  dnnl::prelu_forward::primitive_desc prelu(
+      {dnnl::prop_kind::forward_inference, dst.get_desc(), memory::desc(slope_dims, Dt::f32, Tag::any)}, engine);
+  const char* choice = std::getenv("FACEDEX_ONEDNN_PRELU");
+  const bool own = (choice && std::string(choice) == "own") || std::string(prelu.impl_info_str()).rfind("ref", 0) == 0;
+  if (!own) {
+    memory user_slopes({slope_dims, Dt::f32, Tag::nchw}, engine, const_cast<float*>(slopes.data()));
+    memory w(prelu.weights_desc(), engine);
+    dnnl::reorder(user_slopes, w).execute(stream, user_slopes, w);
+    net.steps.push_back([p = dnnl::prelu_forward(prelu), dst, w](dnnl::stream& s) {
+      p.execute(s, {{DNNL_ARG_SRC, dst}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, dst}});
+    });
+    return;
+  }
   const int64_t block = tag == Tag::nChw16c ? 16 : tag == Tag::nChw8c ? 8 : 1;
   const int64_t blocks = (d[1] + block - 1) / block, plane = d[2] * d[3];
   // Slopes per element of a channel block; padded channels hold zeros and stay zero.
@@ -439,7 +459,7 @@ std::unique_ptr<ShapeNet> make_shape_net(const Plan& plan, const memory::dims& i
       memory bias(bias_desc, engine, const_cast<float*>(c.bias.data()));
       add(dnnl::convolution_forward(pd),
           {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}});
-      if (op.prelu >= 0) add_prelu(*net, dst, tag, plan.slopes[size_t(op.prelu)]);
+      if (op.prelu >= 0) add_prelu(*net, dst, tag, plan.slopes[size_t(op.prelu)], engine, stream);
     } else if (op.kind == OpKind::kRelu) {
       dnnl::eltwise_forward::primitive_desc pd(
           {dnnl::prop_kind::forward_inference, dnnl::algorithm::eltwise_relu, src.get_desc(), 0.f}, engine);

@@ -154,6 +154,16 @@ TEST_F(OnnxEmbedderTest, FacepluginRunByOnednnGivesOpenCvsDescriptors) {
   std::printf("Faceplugin, oneDNN vs OpenCV dnn on %zu faces: worst per-dimension difference %.2g\n", chips.size(),
               worst);
   EXPECT_LT(worst, 1e-4);
+
+  // PReLU by facedex's own loop, which the runner takes where oneDNN's PReLU is not JIT.
+  setenv("FACEDEX_ONEDNN_PRELU", "own", 1);
+  auto own_prelu = models::make_external_embedder(*bundled->external, 1);
+  unsetenv("FACEDEX_ONEDNN_PRELU");
+  ASSERT_TRUE(own_prelu) << own_prelu.status().message();
+  EXPECT_EQ((*own_prelu)->backend_name(), "onnx-onednn");
+  const double own_worst = testing::worst_difference((*own_prelu)->embed(chips).value(), reference);
+  std::printf("...with facedex's PReLU loop: worst per-dimension difference %.2g\n", own_worst);
+  EXPECT_LT(own_worst, 1e-4);
 }
 
 TEST_F(OnnxEmbedderTest, BadSpecsAndModelsAreNamedWithTheReason) {
