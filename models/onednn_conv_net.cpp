@@ -300,8 +300,7 @@ bool winograd_fits(const Conv& c, const memory::desc& src, Tag tag) {
 // Rows of BLOCK channels by `plane` pixels; row r has the slopes of block r % blocks.
 // Branch-free and alias-free, so that the compiler vectorizes the block.
 template <int64_t kBlock>
-__attribute__((target_clones("avx2", "default"))) void prelu_rows(float* x, const float* slopes, int64_t rows,
-                                                                  int64_t blocks, int64_t plane) {
+void prelu_rows(float* x, const float* slopes, int64_t rows, int64_t blocks, int64_t plane) {
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < rows; ++r) {
     float s[kBlock];  // a copy the stores cannot alias
