@@ -1,5 +1,8 @@
 #include "models/shape_predictor_cache.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -34,21 +37,22 @@ class Writer {
 
 class Reader {
  public:
-  explicit Reader(const std::vector<char>& data) : data_(data) {}
+  Reader(const char* data, size_t size) : data_(data), size_(size) {}
   bool u64(uint64_t* v) { return bytes(v, sizeof *v); }
   bool floats(float* v, size_t n) { return bytes(v, n * sizeof(float)); }
   bool bytes(void* p, size_t n) {
-    if (n > data_.size() - at_) return false;
-    std::memcpy(p, data_.data() + at_, n);
+    if (n > size_ - at_) return false;
+    std::memcpy(p, data_ + at_, n);
     at_ += n;
     return true;
   }
   // A count that the rest of the file could hold at `each` bytes an item.
-  bool count(uint64_t* n, size_t each) { return u64(n) && *n <= (data_.size() - at_) / each; }
-  bool at_end() const { return at_ == data_.size(); }
+  bool count(uint64_t* n, size_t each) { return u64(n) && *n <= (size_ - at_) / each; }
+  bool at_end() const { return at_ == size_; }
 
  private:
-  const std::vector<char>& data_;
+  const char* data_;
+  size_t size_;
   size_t at_ = 0;
 };
 
@@ -140,17 +144,27 @@ bool write_shape_predictor_cache(const dlib::shape_predictor& predictor, const s
 }
 
 bool read_shape_predictor_cache(const std::string& path, dlib::shape_predictor* predictor) {
-  std::ifstream file(path, std::ios::binary | std::ios::ate);
-  if (!file) return false;
-  const std::streamoff size = file.tellg();
-  if (size < std::streamoff(sizeof kMagic + kDigestChars)) return false;
-  std::vector<char> data(static_cast<size_t>(size));
-  file.seekg(0);
-  if (!file.read(data.data(), size)) return false;
-  const size_t body = data.size() - kDigestChars;
-  if (sha256_hex(data.data(), body) != std::string(data.data() + body, kDigestChars)) return false;
-  data.resize(body);
-  Reader in(data);
+  // Mapped, not read: the copy is tens of megabytes, read once into the
+  // predictor's own arrays, and a zeroed buffer to read it into would be
+  // written and faulted in for nothing. Copies are replaced by rename, never
+  // rewritten in place, so the mapping cannot shrink under the reader.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st;
+  const bool sized = ::fstat(fd, &st) == 0 && st.st_size >= off_t(sizeof kMagic + kDigestChars);
+  void* map = sized ? ::mmap(nullptr, size_t(st.st_size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0) : MAP_FAILED;
+  ::close(fd);
+  if (map == MAP_FAILED) return false;
+  const size_t size = size_t(st.st_size);
+  struct Unmap {
+    void* at;
+    size_t size;
+    ~Unmap() { ::munmap(at, size); }
+  } unmap{map, size};
+  const char* bytes = static_cast<const char*>(map);
+  const size_t body = size - kDigestChars;
+  if (sha256_hex(bytes, body) != std::string(bytes + body, kDigestChars)) return false;
+  Reader in(bytes, body);
   char magic[sizeof kMagic - 1];
   if (!in.bytes(magic, sizeof magic) || std::memcmp(magic, kMagic, sizeof magic) != 0) return false;
 
