@@ -21,45 +21,15 @@
 #include <string>
 #include <vector>
 
+#include "benchmarks/clustering_scores.h"
 #include "search/face_clustering.h"
 #include "storage/gallery.h"
 
 using namespace facedex;
+using benchmarks::ClusteringScores;
+using benchmarks::score_clustering;
 
 namespace {
-
-struct Scores {
-  double pair_precision = 0, pair_recall = 0, pair_f1 = 0, bcubed_f1 = 0;
-};
-
-// items: (predicted label, true label) of the scored faces.
-Scores score(const std::vector<std::pair<unsigned long, std::string>>& items) {
-  std::map<unsigned long, std::map<std::string, size_t>> pred;
-  std::map<std::string, size_t> truth_size;
-  std::map<unsigned long, size_t> pred_size;
-  for (const auto& [p, t] : items) {
-    ++pred[p][t];
-    ++truth_size[t];
-    ++pred_size[p];
-  }
-  auto pairs = [](double n) { return n * (n - 1) / 2; };
-  double tp = 0, pred_pairs = 0, true_pairs = 0, bp = 0, br = 0;
-  for (const auto& [p, by_truth] : pred)
-    for (const auto& [t, n] : by_truth) {
-      tp += pairs(double(n));
-      bp += double(n) * n / double(pred_size[p]);
-      br += double(n) * n / double(truth_size[t]);
-    }
-  for (const auto& [p, n] : pred_size) pred_pairs += pairs(double(n));
-  for (const auto& [t, n] : truth_size) true_pairs += pairs(double(n));
-  Scores s;
-  s.pair_precision = pred_pairs ? tp / pred_pairs : 1;
-  s.pair_recall = true_pairs ? tp / true_pairs : 1;
-  s.pair_f1 = 2 * s.pair_precision * s.pair_recall / (s.pair_precision + s.pair_recall);
-  const double P = bp / double(items.size()), R = br / double(items.size());
-  s.bcubed_f1 = 2 * P * R / (P + R);
-  return s;
-}
 
 // "DIR/Person/Person_0001.jpg" -> "Person"; "" for photos that are not LFW's.
 std::string lfw_person(const std::string& path) {
@@ -158,7 +128,8 @@ int main(int argc, char** argv) {
       multi.push_back({labels[i], truth[i]});
       multi_half[half_of(truth[i])].push_back({labels[i], truth[i]});
     }
-    const Scores a = score(all), m = score(multi), c = score(multi_half[0]), e = score(multi_half[1]);
+    const ClusteringScores a = score_clustering(all), m = score_clustering(multi), c = score_clustering(multi_half[0]),
+                           e = score_clustering(multi_half[1]);
     std::printf(
         "%-58s %5.2f s | all: P %.3f R %.3f F1 %.3f BCubed %.3f | >=2 photos: P %.3f R %.3f F1 %.3f BCubed %.3f"
         " | calibration half F1 %.3f BCubed %.3f | evaluation half F1 %.3f BCubed %.3f\n",
@@ -187,7 +158,7 @@ int main(int argc, char** argv) {
             }
             // Per half, a merge of two people from different halves looks pure: the
             // whole gallery's score comes first.
-            const Scores e = score(everyone), m2 = score(several);
+            const ClusteringScores e = score_clustering(everyone), m2 = score_clustering(several);
             std::printf("%.2f %.2f %.2f %2d | all %.3f | >=2 %.3f %.3f", first, crowd, second, neighbours, e.bcubed_f1,
                         m2.pair_f1, m2.bcubed_f1);
             for (int h = 0; h < 2; ++h) {
@@ -197,7 +168,7 @@ int main(int argc, char** argv) {
                 all.push_back({labels[i], truth[i]});
                 if (photos_per_person[truth[i]] >= 2) multi.push_back({labels[i], truth[i]});
               }
-              const Scores a = score(all), m = score(multi);
+              const ClusteringScores a = score_clustering(all), m = score_clustering(multi);
               std::printf(" | %.3f %.3f %.3f", m.pair_f1, m.bcubed_f1, a.bcubed_f1);
             }
             std::printf("\n");
@@ -297,7 +268,7 @@ int main(int argc, char** argv) {
       all.push_back({labels[k], t});
       if (photos_per_person[t] >= 2) multi.push_back({labels[k], t});
     }
-    const Scores a = score(all), m = score(multi);
+    const ClusteringScores a = score_clustering(all), m = score_clustering(multi);
     std::printf("| %s | %zu | %.3f, %.3f | %.3f |\n", name, kept.size(), m.pair_f1, m.bcubed_f1, a.bcubed_f1);
   }
   return 0;
