@@ -115,6 +115,7 @@ nlohmann::json summary_json(const indexer::IndexSummary& s, const storage::Galle
           {"unchanged", s.unchanged},
           {"moved", s.moved},
           {"copied", s.copied},
+          {"metadata_edited", s.metadata_edited},
           {"removed", s.removed},
           {"missing", s.missing},
           {"newly_missing", s.newly_missing},
@@ -187,6 +188,9 @@ void print_summary(const indexer::IndexSummary& s, const storage::Gallery& g, co
   std::printf("  unchanged  %6llu\n", (unsigned long long)s.unchanged);
   std::printf("  moved      %6llu   (faces kept)\n", (unsigned long long)s.moved);
   std::printf("  copied     %6llu   (faces reused)\n", (unsigned long long)s.copied);
+  if (s.metadata_edited)
+    std::printf("  edited     %6llu   (metadata only, same pixels: faces kept)\n",
+                (unsigned long long)s.metadata_edited);
   if (s.missing)
     std::printf("  missing    %6llu   (%llu new; faces and names kept: facedex prune removes them)\n",
                 (unsigned long long)s.missing, (unsigned long long)s.newly_missing);

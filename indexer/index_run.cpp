@@ -32,11 +32,13 @@ struct Outcome {
   // database is not the photo's fault).
   // kRedetected: unchanged, but analysed by another detector than this run's:
   // faces and photo are this run's analysis, to add what it found anew.
-  enum Kind { kTouched, kSameContentAs, kAnalyzed, kRedetected, kFailed, kStoreFailed } kind = kFailed;
+  // kSamePixels: new bytes, the stored upright pixels (a metadata edit).
+  enum Kind { kTouched, kSameContentAs, kAnalyzed, kRedetected, kSamePixels, kFailed, kStoreFailed } kind = kFailed;
   WorkItem item;
   std::string hash;
+  std::string pixels_hash;              // kAnalyzed, kRedetected, kSamePixels
   std::vector<uint64_t> same_content;   // kSameContentAs: stored, indexed photos with this content
-  storage::Photo photo;                 // kAnalyzed
+  storage::Photo photo;                 // kAnalyzed, kRedetected; kSamePixels: taken_at only
   std::vector<storage::Face> faces;     // kAnalyzed
   std::vector<models::FaceChip> chips;  // kAnalyzed, one per face until described
   std::string note;                     // kAnalyzed: the decoder's notice, if any
@@ -44,6 +46,13 @@ struct Outcome {
 };
 
 int64_t mtime_ns_of(const struct stat& st) { return int64_t(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec; }
+
+// What the detector sees: the decoded upright pixels, with their size.
+std::string pixels_hash_of(const cv::Mat& rgb) {
+  const cv::Mat dense = rgb.isContinuous() ? rgb : rgb.clone();
+  return std::to_string(rgb.cols) + "x" + std::to_string(rgb.rows) + ":" +
+         sha256_hex(dense.data, dense.total() * dense.elemSize());
+}
 
 bool is_transient(const std::string& kind) { return kind == "unreadable" || kind == "vanished"; }
 
@@ -173,23 +182,33 @@ class Worker {
       out.kind = Outcome::kSameContentAs;
       return;
     }
+    auto decoded = models::decode_photo(item.path, *bytes, options_.decode);
+    if (!decoded) return fail(out, decoded.status());
+    bytes->clear();
+    bytes->shrink_to_fit();
+    out.pixels_hash = pixels_hash_of(decoded->rgb);
+    // Tags or a date written into the file change its bytes, not what the
+    // detector sees: the faces stay, with their ids, names and clusters.
+    if (item.existing && !redetect && item.existing->status == storage::PhotoStatus::kIndexed &&
+        item.existing->detector == detector_name() && item.existing->pixels_hash == out.pixels_hash) {
+      out.kind = Outcome::kSamePixels;
+      out.photo.taken_at = decoded->taken_at;
+      return;
+    }
     // The network is loaded on the first photo that needs it: a re-run where
-    // everything is unchanged or moved never pays for it.
+    // everything is unchanged, moved or edited in its metadata never pays for it.
     if (!pipeline_) {
       auto pipeline = models::FacePipeline::create(models_);
       if (!pipeline) return fail(out, pipeline.status());
       pipeline_ = std::move(*pipeline);
     }
-    auto decoded = models::decode_photo(item.path, *bytes, options_.decode);
-    if (!decoded) return fail(out, decoded.status());
-    bytes->clear();
-    bytes->shrink_to_fit();
 
     storage::Photo& photo = out.photo;
     photo.path = item.path;
     photo.size = item.size;
     photo.mtime_ns = item.mtime_ns;
     photo.content_hash = out.hash;
+    photo.pixels_hash = out.pixels_hash;
     photo.width = decoded->rgb.cols;
     photo.height = decoded->rgb.rows;
     photo.orientation = decoded->orientation;
@@ -256,6 +275,9 @@ class Writer {
         break;
       case Outcome::kRedetected:
         if (Status s = redetected(o); !s) return s;
+        break;
+      case Outcome::kSamePixels:
+        same_pixels(o);
         break;
       case Outcome::kFailed:
         failed(o);
@@ -342,6 +364,19 @@ class Writer {
     } else {
       ++summary_.unchanged;
     }
+  }
+
+  void same_pixels(Outcome& o) {
+    storage::Photo p = *o.item.existing;
+    const std::string old_hash = p.content_hash;
+    p.size = o.item.size;
+    p.mtime_ns = o.item.mtime_ns;
+    p.content_hash = o.hash;  // the tags are read again: they are what changed, perhaps
+    p.taken_at = o.photo.taken_at;
+    if (p.missing_since) ++summary_.restored;
+    p.missing_since = 0;
+    batch_.update_photo(p, "", old_hash);
+    ++summary_.metadata_edited;
   }
 
   Status same_content(Outcome& o) {
@@ -450,6 +485,7 @@ class Writer {
     if (p.missing_since) ++summary_.restored;
     p.missing_since = 0;
     p.detector = o.photo.detector;
+    p.pixels_hash = o.pixels_hash;
     p.tags_read.clear();  // the faces it added may be under a photo's tags
     batch_.add_faces(p, added);
     ++summary_.redetected;

@@ -55,6 +55,9 @@ struct IndexSummary {
   uint64_t unchanged = 0;  // same size and mtime (or same content) as stored
   uint64_t moved = 0;      // same content found at a new path whose old path is gone: faces kept
   uint64_t copied = 0;     // same content as another stored photo: faces copied, not recomputed
+  // Files whose bytes changed but not their upright pixels (tags or a date
+  // written into them): faces kept as they were, the file's details updated.
+  uint64_t metadata_edited = 0;
   // Unchanged photos that another detector had analysed, analysed again by
   // this run's: their faces are kept, and faces found anew added.
   uint64_t redetected = 0;

@@ -208,9 +208,11 @@ void GalleryBatch::add_faces(Photo& photo, std::vector<Face>& faces) {
   update_photo(photo);
 }
 
-void GalleryBatch::update_photo(const Photo& photo, const std::string& old_path) {
+void GalleryBatch::update_photo(const Photo& photo, const std::string& old_path, const std::string& old_content_hash) {
   batch_->Put(store_->photos_, id_key(photo.id), encode(photo));
   if (!old_path.empty() && old_path != photo.path) batch_->Delete(store_->paths_, old_path);
+  if (!old_content_hash.empty() && old_content_hash != photo.content_hash)
+    batch_->Delete(store_->hashes_, hash_key(old_content_hash, photo.id));
   batch_->Put(store_->paths_, photo.path, id_key(photo.id));
   if (!photo.content_hash.empty()) batch_->Put(store_->hashes_, hash_key(photo.content_hash, photo.id), "");
 }

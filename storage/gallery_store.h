@@ -50,8 +50,9 @@ class GalleryBatch {
   // face's id, fills photo.face_ids and face.photo_id, logs the additions.
   void add_photo(Photo& photo, std::vector<Face>& faces);
   // Rewrites a photo record whose faces do not change (mtime touched, moved,
-  // failure updated). old_path: the path it was stored under, if different.
-  void update_photo(const Photo& photo, const std::string& old_path = "");
+  // failure updated, metadata edited). old_path / old_content_hash: what it was
+  // stored under, if different.
+  void update_photo(const Photo& photo, const std::string& old_path = "", const std::string& old_content_hash = "");
   // Adds `faces` to a stored photo (ids assigned, appended to photo.face_ids)
   // and writes the photo record.
   void add_faces(Photo& photo, std::vector<Face>& faces);

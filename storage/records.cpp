@@ -8,7 +8,7 @@ namespace {
 // Version 2 of photos and faces appends the fields that keep names durable
 // (missing_since; name source, rejections); version 1 records still decode.
 // Version 3 of photos appends the detector; older photos were all HOG's.
-constexpr uint8_t kPhotoVersion = 4;
+constexpr uint8_t kPhotoVersion = 5;
 // Version 3 of faces gives the descriptor's length (a model's, 16 to 4096);
 // older faces hold dlib's 128 values.
 constexpr uint8_t kFaceVersion = 3;
@@ -138,6 +138,7 @@ std::string encode(const Photo& p) {
   w.svarint(p.missing_since);
   w.str(p.detector);
   w.str(p.tags_read);
+  w.str(p.pixels_hash);
   return w.take();
 }
 
@@ -162,6 +163,8 @@ bool decode(const std::string& bytes, Photo* p) {
   if (version >= 3 && !r.str(&p->detector)) return false;
   p->tags_read.clear();
   if (version >= 4 && !r.str(&p->tags_read)) return false;
+  p->pixels_hash.clear();
+  if (version >= 5 && !r.str(&p->pixels_hash)) return false;
   return r.done();
 }
 

@@ -43,6 +43,10 @@ struct Photo {
   // What the face tags were last read from (search/face_tags.h): the content
   // hash and the sidecar's path, size and mtime. Empty: never read.
   std::string tags_read;
+  // "WIDTHxHEIGHT:sha256" of the decoded upright pixels; empty: not known (stored
+  // before). A file edited in its metadata only (tags written into it, a date
+  // fixed) keeps its faces when this is unchanged.
+  std::string pixels_hash;
 };
 
 // Box in the upright photo's pixels; right and bottom exclusive.

@@ -299,6 +299,16 @@ TEST(FaceTagsCommandTest, ExportWritesSidecarsOnceThatAFreshGalleryReads) {
   EXPECT_NE(out.find("3 files written"), std::string::npos) << out;
   for (const auto& e : fs::directory_iterator(copies)) EXPECT_NE(e.path().extension(), ".xmp") << e.path();
   EXPECT_EQ(exiv2_regions(copies + "/sample2.jpg").count("Fay"), 1u);
+  // The gallery that wrote them keeps its faces: only the files' metadata changed.
+  ASSERT_EQ(testing::run_command(facedex(copies_db) + "export", &out, &err), 0) << err;
+  const std::string exported = out;
+  ASSERT_EQ(testing::run_command(facedex(copies_db) + "index --json " + shell_quote(copies), &out, &err), 0) << err;
+  const auto rerun = nlohmann::json::parse(out);
+  EXPECT_EQ(rerun["metadata_edited"], 3) << out;
+  EXPECT_EQ(rerun["indexed"], 0);
+  EXPECT_EQ(rerun["face_tags"]["photos_read"], 3) << "what changed is read";
+  ASSERT_EQ(testing::run_command(facedex(copies_db) + "export", &out, &err), 0) << err;
+  EXPECT_EQ(out, exported) << "same faces, ids and names";
   const std::string copies_fresh = tmp.file("copies-fresh");
   ASSERT_EQ(testing::run_command(facedex(copies_fresh) + "-q index " + shell_quote(copies), &out, &err), 0) << err;
   const auto copied_names = names_by_photo(copies_fresh);

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -13,6 +14,7 @@
 #include "search/photo_removal.h"
 #include "storage/gallery_check.h"
 #include "tests/support/test_photos.h"
+#include "util/sha256.h"
 
 namespace facedex {
 namespace {
@@ -257,6 +259,52 @@ TEST_F(IndexRunTest, ModifiedFileIsReindexed) {
       matched |= std::abs((b.box.left + b.box.right) / 2 - mirrored) < (b.box.right - b.box.left) / 4;
     EXPECT_TRUE(matched) << "face at x " << (f.box.left + f.box.right) / 2;
   }
+}
+
+TEST_F(IndexRunTest, FileEditedInItsMetadataOnlyKeepsItsFacesAndARotationTagDoesNot) {
+  for (const char* name : {"sample2.jpg", "sample3.jpg", "sample5.jpg", "sample6.jpg"})
+    fs::remove(photos_ + "/" + name);
+  const std::string path = photos_ + "/sample4.jpg";
+  const std::string plain = testing::encode_jpeg(models::load_photo(path, {})->rgb);
+  testing::write_file(path, plain);
+  index();
+  const auto before = faces_by_path().at(path);
+  ASSERT_EQ(before.size(), 4u);
+  const storage::Photo stored = **open()->store().photo_by_path(path);
+  const std::string old_hash = stored.content_hash;
+
+  // New bytes (an EXIF block saying "upright"), the same upright pixels.
+  testing::write_file(path, testing::with_exif_orientation(plain, 1));
+  auto s = index();
+  EXPECT_EQ(s.metadata_edited, 1u);
+  EXPECT_EQ(s.indexed, 0u);
+  EXPECT_EQ(s.unchanged, 1u);
+  auto faces = faces_by_path().at(path);
+  ASSERT_EQ(faces.size(), before.size());
+  for (size_t i = 0; i < faces.size(); ++i) EXPECT_EQ(faces[i].id, before[i].id);
+  {
+    auto gallery = open();
+    const auto photo = *gallery->store().photo_by_path(path);
+    EXPECT_EQ(photo->content_hash, sha256_hex(testing::read_file(path)));
+    EXPECT_TRUE(gallery->store().photo_ids_by_hash(old_hash)->empty()) << "the old bytes' hash is not this photo's";
+    EXPECT_EQ(*gallery->store().photo_ids_by_hash(photo->content_hash), std::vector<uint64_t>{photo->id});
+  }
+  EXPECT_EQ(index().unchanged, 2u);
+
+  // A tag that turns the photo: what the detector sees changed, so it is analysed again.
+  testing::write_file(path, testing::with_exif_orientation(plain, 6));
+  s = index();
+  EXPECT_EQ(s.indexed, 1u);
+  EXPECT_EQ(s.metadata_edited, 0u);
+  faces = faces_by_path().at(path);  // lying on their side now: fewer are found
+  ASSERT_FALSE(faces.empty());
+  uint64_t newest_before = 0;
+  for (const auto& f : before) newest_before = std::max(newest_before, f.id);
+  for (const auto& f : faces) EXPECT_GT(f.id, newest_before) << "new faces";
+  const auto turned = *open()->store().photo_by_path(path);
+  EXPECT_EQ(turned->orientation, 6);
+  EXPECT_EQ(turned->width, stored.height) << "upright: turned a quarter";
+  EXPECT_EQ(turned->height, stored.width);
 }
 
 TEST_F(IndexRunTest, RotatedCopiesWithExifTagGiveTheSameFacesAsTheOriginal) {
