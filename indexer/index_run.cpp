@@ -169,15 +169,9 @@ class Worker {
       out.kind = Outcome::kTouched;
       return;
     }
-    auto same =
-        redetect ? Expected<std::vector<uint64_t>>(std::vector<uint64_t>{}) : store_.photo_ids_by_hash(out.hash);
-    if (!same) return store_failed(out, same.status());
-    for (uint64_t id : *same) {
-      if (item.existing && id == item.existing->id) continue;
-      auto p = store_.photo(id);
-      if (!p) return store_failed(out, p.status());
-      if (*p && (*p)->status == storage::PhotoStatus::kIndexed) out.same_content.push_back(id);
-    }
+    if (!redetect)
+      if (Status s = other_indexed_photos(store_.photo_ids_by_hash(out.hash), item, &out.same_content); !s)
+        return store_failed(out, s);
     if (!out.same_content.empty()) {
       out.kind = Outcome::kSameContentAs;
       return;
@@ -192,6 +186,15 @@ class Worker {
     if (item.existing && !redetect && item.existing->status == storage::PhotoStatus::kIndexed &&
         item.existing->detector == detector_name() && item.existing->pixels_hash == out.pixels_hash) {
       out.kind = Outcome::kSamePixels;
+      out.photo.taken_at = decoded->taken_at;
+      return;
+    }
+    // ...and when such a file was also moved or copied, its pixels find it.
+    if (!redetect)
+      if (Status s = other_indexed_photos(store_.photo_ids_by_pixels(out.pixels_hash), item, &out.same_content); !s)
+        return store_failed(out, s);
+    if (!out.same_content.empty()) {
+      out.kind = Outcome::kSameContentAs;
       out.photo.taken_at = decoded->taken_at;
       return;
     }
@@ -233,6 +236,19 @@ class Worker {
   }
 
   const char* detector_name() const { return models::detector_record_name(models_->detector_kind()); }
+
+  // Of `ids`, the indexed photos other than the one stored at this path.
+  Status other_indexed_photos(const Expected<std::vector<uint64_t>>& ids, const WorkItem& item,
+                              std::vector<uint64_t>* out) const {
+    if (!ids) return ids.status();
+    for (uint64_t id : *ids) {
+      if (item.existing && id == item.existing->id) continue;
+      auto p = store_.photo(id);
+      if (!p) return p.status();
+      if (*p && (*p)->status == storage::PhotoStatus::kIndexed) out->push_back(id);
+    }
+    return Status::ok();
+  }
 
   static void fail(Outcome& out, const Status& s) {
     out.kind = Outcome::kFailed;
@@ -368,18 +384,20 @@ class Writer {
 
   void same_pixels(Outcome& o) {
     storage::Photo p = *o.item.existing;
-    const std::string old_hash = p.content_hash;
     p.size = o.item.size;
     p.mtime_ns = o.item.mtime_ns;
     p.content_hash = o.hash;  // the tags are read again: they are what changed, perhaps
     p.taken_at = o.photo.taken_at;
     if (p.missing_since) ++summary_.restored;
     p.missing_since = 0;
-    batch_.update_photo(p, "", old_hash);
+    batch_.update_photo(p, &*o.item.existing);
     ++summary_.metadata_edited;
   }
 
+  // The bytes of a stored photo, or its pixels under other metadata
+  // (o.pixels_hash set: decoded).
   Status same_content(Outcome& o) {
+    const bool decoded = !o.pixels_hash.empty();
     // A move: same content stored under a path that no longer exists, or
     // under a link to this very file (stored by a run that followed links
     // before their real paths were used).
@@ -390,13 +408,14 @@ class Writer {
       if (!*src || (path_exists((*src)->path) && !link_to_same_file((*src)->path, o.item.path))) continue;
       if (o.item.existing) remove_existing(*o.item.existing);
       storage::Photo p = **src;
-      const std::string old_path = p.path;
       p.path = o.item.path;
       p.size = o.item.size;
       p.mtime_ns = o.item.mtime_ns;
+      p.content_hash = o.hash;
+      if (decoded) p.taken_at = o.photo.taken_at;
       if (p.missing_since) ++summary_.restored;
       p.missing_since = 0;
-      batch_.update_photo(p, old_path);
+      batch_.update_photo(p, &**src);
       moved_.insert(id);
       ++summary_.moved;
       return Status::ok();
@@ -417,6 +436,9 @@ class Writer {
     }
     storage::Photo p = **src;
     take_place_of_existing(o.item, &p);
+    p.content_hash = o.hash;
+    if (decoded) p.taken_at = o.photo.taken_at;
+    p.tags_read.clear();  // another file: its own tags
     batch_.add_photo(p, faces);
     ++summary_.copied;
     summary_.faces_added += faces.size();

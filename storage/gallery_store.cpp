@@ -109,6 +109,12 @@ Status from_rocks(const rocksdb::Status& s, const std::string& what) {
 }
 
 std::string hash_key(const std::string& hash, uint64_t photo_id) { return hash + id_key(photo_id); }
+// The pixels' hashes share the content hashes' column family under a prefix
+// that no hex content hash starts with.
+constexpr const char* kPixelsPrefix = "px:";
+std::string pixels_key(const std::string& pixels_hash, uint64_t photo_id) {
+  return kPixelsPrefix + pixels_hash + id_key(photo_id);
+}
 std::string person_face_key(uint64_t person_id, uint64_t face_id) { return id_key(person_id) + id_key(face_id); }
 
 // flock is released by the kernel when the process dies, however it dies, so a
@@ -201,6 +207,7 @@ void GalleryBatch::add_photo(Photo& photo, std::vector<Face>& faces) {
   batch_->Put(store_->photos_, id_key(photo.id), encode(photo));
   batch_->Put(store_->paths_, photo.path, id_key(photo.id));
   if (!photo.content_hash.empty()) batch_->Put(store_->hashes_, hash_key(photo.content_hash, photo.id), "");
+  if (!photo.pixels_hash.empty()) batch_->Put(store_->hashes_, pixels_key(photo.pixels_hash, photo.id), "");
 }
 
 void GalleryBatch::add_faces(Photo& photo, std::vector<Face>& faces) {
@@ -208,13 +215,16 @@ void GalleryBatch::add_faces(Photo& photo, std::vector<Face>& faces) {
   update_photo(photo);
 }
 
-void GalleryBatch::update_photo(const Photo& photo, const std::string& old_path, const std::string& old_content_hash) {
+void GalleryBatch::update_photo(const Photo& photo, const Photo* stored) {
   batch_->Put(store_->photos_, id_key(photo.id), encode(photo));
-  if (!old_path.empty() && old_path != photo.path) batch_->Delete(store_->paths_, old_path);
-  if (!old_content_hash.empty() && old_content_hash != photo.content_hash)
-    batch_->Delete(store_->hashes_, hash_key(old_content_hash, photo.id));
+  if (stored && stored->path != photo.path) batch_->Delete(store_->paths_, stored->path);
+  if (stored && !stored->content_hash.empty() && stored->content_hash != photo.content_hash)
+    batch_->Delete(store_->hashes_, hash_key(stored->content_hash, stored->id));
+  if (stored && !stored->pixels_hash.empty() && stored->pixels_hash != photo.pixels_hash)
+    batch_->Delete(store_->hashes_, pixels_key(stored->pixels_hash, stored->id));
   batch_->Put(store_->paths_, photo.path, id_key(photo.id));
   if (!photo.content_hash.empty()) batch_->Put(store_->hashes_, hash_key(photo.content_hash, photo.id), "");
+  if (!photo.pixels_hash.empty()) batch_->Put(store_->hashes_, pixels_key(photo.pixels_hash, photo.id), "");
 }
 
 void GalleryBatch::remove_photo(const Photo& photo) {
@@ -222,6 +232,7 @@ void GalleryBatch::remove_photo(const Photo& photo) {
   batch_->Delete(store_->photos_, id_key(photo.id));
   batch_->Delete(store_->paths_, photo.path);
   if (!photo.content_hash.empty()) batch_->Delete(store_->hashes_, hash_key(photo.content_hash, photo.id));
+  if (!photo.pixels_hash.empty()) batch_->Delete(store_->hashes_, pixels_key(photo.pixels_hash, photo.id));
 }
 
 void GalleryBatch::update_face(const Face& face, uint64_t old_person_id) {
@@ -469,11 +480,20 @@ Expected<std::optional<Photo>> GalleryStore::photo_by_path(const std::string& pa
 }
 
 Expected<std::vector<uint64_t>> GalleryStore::photo_ids_by_hash(const std::string& content_hash) const {
+  return photo_ids_under(content_hash);
+}
+
+Expected<std::vector<uint64_t>> GalleryStore::photo_ids_by_pixels(const std::string& pixels_hash) const {
+  return photo_ids_under(kPixelsPrefix + pixels_hash);
+}
+
+Expected<std::vector<uint64_t>> GalleryStore::photo_ids_under(const std::string& prefix) const {
   std::vector<uint64_t> ids;
+  if (prefix.empty()) return ids;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), hashes_));
-  for (it->Seek(content_hash); it->Valid() && it->key().starts_with(content_hash); it->Next()) {
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     const std::string key = it->key().ToString();
-    if (key.size() == content_hash.size() + 8) ids.push_back(id_from_key(key.substr(content_hash.size())));
+    if (key.size() == prefix.size() + 8) ids.push_back(id_from_key(key.substr(prefix.size())));
   }
   if (!it->status().ok()) return from_rocks(it->status(), "reading " + dir_);
   return ids;
@@ -592,7 +612,7 @@ Status GalleryStore::verify_every_record(std::vector<std::string>* problems) con
       else if (h == paths_ || h == person_names_)
         ok = value.size() == 8;
       else if (h == hashes_)
-        ok = key.size() == 72 && value.empty();
+        ok = (key.size() == 72 || (key.rfind(kPixelsPrefix, 0) == 0 && key.size() > 11)) && value.empty();
       else if (h == person_faces_)
         ok = key.size() == 16 && value.empty();
       else if (h == vector_log_)

@@ -50,9 +50,9 @@ class GalleryBatch {
   // face's id, fills photo.face_ids and face.photo_id, logs the additions.
   void add_photo(Photo& photo, std::vector<Face>& faces);
   // Rewrites a photo record whose faces do not change (mtime touched, moved,
-  // failure updated, metadata edited). old_path / old_content_hash: what it was
-  // stored under, if different.
-  void update_photo(const Photo& photo, const std::string& old_path = "", const std::string& old_content_hash = "");
+  // failure updated, metadata edited). stored: the committed record, when the
+  // path, content or pixels changed (their lookup entries move with them).
+  void update_photo(const Photo& photo, const Photo* stored = nullptr);
   // Adds `faces` to a stored photo (ids assigned, appended to photo.face_ids)
   // and writes the photo record.
   void add_faces(Photo& photo, std::vector<Face>& faces);
@@ -139,6 +139,8 @@ class GalleryStore {
   Expected<std::optional<Photo>> photo(uint64_t id) const;
   Expected<std::optional<Photo>> photo_by_path(const std::string& path) const;
   Expected<std::vector<uint64_t>> photo_ids_by_hash(const std::string& content_hash) const;
+  // Photos whose decoded upright pixels have this hash (Photo::pixels_hash).
+  Expected<std::vector<uint64_t>> photo_ids_by_pixels(const std::string& pixels_hash) const;
   Expected<std::optional<Face>> face(uint64_t id) const;
   Expected<std::optional<Person>> person(uint64_t id) const;
   Expected<std::optional<Person>> person_by_name(const std::string& name) const;
@@ -193,6 +195,8 @@ class GalleryStore {
   friend class GalleryBatch;
   GalleryStore() = default;
   Status load_meta();
+  // Photo ids under a key prefix of the hashes' column family.
+  Expected<std::vector<uint64_t>> photo_ids_under(const std::string& prefix) const;
   // RocksDB's part of open(): options, column families, handles.
   Status open_rocksdb(bool create);
   // from_rocks for a write; remembers that one failed (see the destructor).

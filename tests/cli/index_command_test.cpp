@@ -190,10 +190,9 @@ TEST(IndexCommandTest, APhotoStoredUnderALinkMovesToItsRealPathWithItsName) {
     auto photo = (*gallery)->store().photo_by_path(fs::canonical(real + "/IMG_1.jpg").string());
     ASSERT_TRUE(photo && *photo);
     storage::Photo p = **photo;
-    const std::string old = p.path;
     p.path = album + "/best.jpg";
     auto batch = (*gallery)->store().new_batch();
-    batch.update_photo(p, old);
+    batch.update_photo(p, &**photo);
     ASSERT_TRUE((*gallery)->commit(batch, true));
   }
   ASSERT_EQ(testing::run_command(facedex(db) + "index --json " + shell_quote(real), &out, &err), 0) << err;

@@ -261,7 +261,7 @@ TEST_F(IndexRunTest, ModifiedFileIsReindexed) {
   }
 }
 
-TEST_F(IndexRunTest, FileEditedInItsMetadataOnlyKeepsItsFacesAndARotationTagDoesNot) {
+TEST_F(IndexRunTest, FileEditedInItsMetadataOnlyKeepsItsFacesMovedOrCopiedTooButNotWhenTurned) {
   for (const char* name : {"sample2.jpg", "sample3.jpg", "sample5.jpg", "sample6.jpg"})
     fs::remove(photos_ + "/" + name);
   const std::string path = photos_ + "/sample4.jpg";
@@ -271,37 +271,72 @@ TEST_F(IndexRunTest, FileEditedInItsMetadataOnlyKeepsItsFacesAndARotationTagDoes
   const auto before = faces_by_path().at(path);
   ASSERT_EQ(before.size(), 4u);
   const storage::Photo stored = **open()->store().photo_by_path(path);
-  const std::string old_hash = stored.content_hash;
+  std::vector<uint64_t> before_ids;
+  for (const auto& f : before) before_ids.push_back(f.id);
+  auto ids_of = [](const std::vector<storage::Face>& faces) {
+    std::vector<uint64_t> ids;
+    for (const auto& f : faces) ids.push_back(f.id);
+    return ids;
+  };
 
   // New bytes (an EXIF block saying "upright"), the same upright pixels.
-  testing::write_file(path, testing::with_exif_orientation(plain, 1));
+  const std::string tagged = testing::with_exif_orientation(plain, 1);
+  testing::write_file(path, tagged);
   auto s = index();
   EXPECT_EQ(s.metadata_edited, 1u);
   EXPECT_EQ(s.indexed, 0u);
   EXPECT_EQ(s.unchanged, 1u);
-  auto faces = faces_by_path().at(path);
-  ASSERT_EQ(faces.size(), before.size());
-  for (size_t i = 0; i < faces.size(); ++i) EXPECT_EQ(faces[i].id, before[i].id);
+  EXPECT_EQ(ids_of(faces_by_path().at(path)), before_ids);
   {
     auto gallery = open();
     const auto photo = *gallery->store().photo_by_path(path);
-    EXPECT_EQ(photo->content_hash, sha256_hex(testing::read_file(path)));
-    EXPECT_TRUE(gallery->store().photo_ids_by_hash(old_hash)->empty()) << "the old bytes' hash is not this photo's";
+    EXPECT_EQ(photo->content_hash, sha256_hex(tagged));
+    EXPECT_TRUE(gallery->store().photo_ids_by_hash(stored.content_hash)->empty()) << "the old bytes are not this photo";
     EXPECT_EQ(*gallery->store().photo_ids_by_hash(photo->content_hash), std::vector<uint64_t>{photo->id});
   }
   EXPECT_EQ(index().unchanged, 2u);
 
+  // Moved into another folder and edited on the way (the tag taken out again): the same photo.
+  const std::string moved = photos_ + "/album/moved.jpg";
+  fs::create_directories(photos_ + "/album");
+  testing::write_file(moved, plain);
+  fs::remove(path);
+  s = index();
+  EXPECT_EQ(s.moved, 1u);
+  EXPECT_EQ(s.indexed, 0u) << "nothing recomputed";
+  EXPECT_EQ(ids_of(faces_by_path().at(moved)), before_ids);
+  EXPECT_EQ(faces_by_path().count(path), 0u);
+  {
+    auto gallery = open();
+    EXPECT_TRUE(gallery->store().photo_ids_by_hash(sha256_hex(tagged))->empty());
+    EXPECT_EQ(*gallery->store().photo_ids_by_hash(sha256_hex(plain)), std::vector<uint64_t>{stored.id});
+    EXPECT_EQ(*gallery->store().photo_ids_by_pixels(stored.pixels_hash), std::vector<uint64_t>{stored.id});
+  }
+
+  // A copy with other metadata reuses the descriptors.
+  const std::string copy = photos_ + "/copy.jpg";
+  testing::write_file(copy, tagged);
+  s = index();
+  EXPECT_EQ(s.copied, 1u);
+  EXPECT_EQ(s.indexed, 0u);
+  const auto copied = faces_by_path().at(copy);
+  ASSERT_EQ(copied.size(), before.size());
+  for (size_t i = 0; i < copied.size(); ++i) {
+    EXPECT_NE(copied[i].id, before[i].id);
+    EXPECT_EQ(copied[i].descriptor, before[i].descriptor);
+  }
+
   // A tag that turns the photo: what the detector sees changed, so it is analysed again.
-  testing::write_file(path, testing::with_exif_orientation(plain, 6));
+  testing::write_file(moved, testing::with_exif_orientation(plain, 6));
   s = index();
   EXPECT_EQ(s.indexed, 1u);
   EXPECT_EQ(s.metadata_edited, 0u);
-  faces = faces_by_path().at(path);  // lying on their side now: fewer are found
-  ASSERT_FALSE(faces.empty());
-  uint64_t newest_before = 0;
-  for (const auto& f : before) newest_before = std::max(newest_before, f.id);
-  for (const auto& f : faces) EXPECT_GT(f.id, newest_before) << "new faces";
-  const auto turned = *open()->store().photo_by_path(path);
+  EXPECT_EQ(s.moved + s.copied, 0u);
+  const auto turned_faces = faces_by_path().at(moved);  // lying on their side now: fewer are found
+  ASSERT_FALSE(turned_faces.empty());
+  const uint64_t newest_before = *std::max_element(before_ids.begin(), before_ids.end());
+  for (const auto& f : turned_faces) EXPECT_GT(f.id, newest_before) << "new faces";
+  const auto turned = *open()->store().photo_by_path(moved);
   EXPECT_EQ(turned->orientation, 6);
   EXPECT_EQ(turned->width, stored.height) << "upright: turned a quarter";
   EXPECT_EQ(turned->height, stored.width);
