@@ -154,12 +154,13 @@ struct XmpExportFlags {
 
 // export --xmp: the named faces as MWG face regions in sidecars (or the photos).
 int run_xmp_export(const GlobalOptions& g, const search::TagExportOptions& options) {
-  auto store = storage::GalleryStore::open(database_dir(g), storage::OpenMode::kReadOnly);
-  if (!store) {
-    report_error(store.status().message());
-    return database_exit_code(store.status());
-  }
-  auto r = search::export_face_tags(**store, options);
+  // In place, the records of the rewritten photos follow their files.
+  int exit_code = kExitOk;
+  auto gallery = options.in_place && !options.dry_run
+                     ? open_existing_gallery_or_report(g, &exit_code)
+                     : open_gallery_or_report(g, storage::OpenMode::kReadOnly, &exit_code);
+  if (!gallery) return exit_code;
+  auto r = search::export_face_tags(*gallery, options);
   if (!r) {
     report_error(r.status().message());
     return database_exit_code(r.status());

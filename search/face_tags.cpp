@@ -9,6 +9,7 @@
 #include "models/xmp_face_tags.h"
 #include "search/naming_change.h"
 #include "search/person_names.h"
+#include "util/sha256.h"
 
 namespace facedex::search {
 namespace {
@@ -21,15 +22,32 @@ void report(std::vector<std::pair<std::string, std::string>>& reports, const std
   if (reports.size() < kMaxReports) reports.emplace_back(path, std::move(what));
 }
 
+int64_t mtime_ns_of(const struct stat& st) { return int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec; }
+
 // What the tags of a photo are read from: its bytes and its sidecar, if any.
 std::string tags_source(const storage::Photo& p) {
   std::string s = p.content_hash;
   const std::string sidecar = models::find_sidecar(p.path);
   struct stat st;
   if (!sidecar.empty() && ::stat(sidecar.c_str(), &st) == 0)
-    s += "|" + sidecar + "|" + std::to_string(st.st_size) + "|" +
-         std::to_string(int64_t(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec);
+    s += "|" + sidecar + "|" + std::to_string(st.st_size) + "|" + std::to_string(mtime_ns_of(st));
   return s;
+}
+
+// The record of a photo whose file export rewrote in place (only its XMP:
+// the pixels' hash stays), its face tags read as before.
+Status follow_rewritten_file(const storage::Photo& photo, storage::GalleryBatch& batch) {
+  struct stat st;
+  if (::stat(photo.path.c_str(), &st) != 0) return Status::ok();  // the next index finds out
+  auto hash = sha256_file_hex(photo.path);
+  if (!hash) return Status::ok();
+  storage::Photo p = photo;
+  p.size = uint64_t(st.st_size);
+  p.mtime_ns = mtime_ns_of(st);
+  p.content_hash = *hash;
+  if (photo.tags_read == tags_source(photo)) p.tags_read = tags_source(p);
+  batch.update_photo(p, &photo);
+  return Status::ok();
 }
 
 std::string where(const models::FaceTag& t) {
@@ -219,7 +237,8 @@ Expected<TagImportResult> name_faces_by_tags(storage::Gallery& gallery, const st
   return result;
 }
 
-Expected<TagExportResult> export_face_tags(const storage::GalleryStore& store, const TagExportOptions& options) {
+Expected<TagExportResult> export_face_tags(storage::Gallery& gallery, const TagExportOptions& options) {
+  const storage::GalleryStore& store = gallery.store();
   std::map<uint64_t, std::string> names;
   Status s = store.for_each_person([&](const storage::Person& p) {
     names[p.id] = p.name;
@@ -235,6 +254,8 @@ Expected<TagExportResult> export_face_tags(const storage::GalleryStore& store, c
     });
   if (!s) return s;
   TagExportResult r;
+  storage::GalleryBatch batch = gallery.store().new_batch();
+  size_t in_batch = 0;
   for (const auto& [photo_id, faces] : by_photo) {
     auto p = store.photo(photo_id);
     if (!p) return p.status();
@@ -258,6 +279,9 @@ Expected<TagExportResult> export_face_tags(const storage::GalleryStore& store, c
                  (options.in_place ? photo.path : models::sidecar_for_writing(photo.path)));
       continue;
     }
+    struct stat st;
+    const bool as_stored = options.in_place && ::stat(photo.path.c_str(), &st) == 0 &&
+                           uint64_t(st.st_size) == photo.size && mtime_ns_of(st) == photo.mtime_ns;
     auto written =
         models::write_face_tags(photo.path, tags, photo.width, photo.height, photo.orientation, options.in_place);
     if (!written) {
@@ -266,7 +290,17 @@ Expected<TagExportResult> export_face_tags(const storage::GalleryStore& store, c
       continue;
     }
     ++(written->changed ? r.written : r.unchanged);
+    if (written->changed && as_stored) {
+      if (Status f = follow_rewritten_file(photo, batch); !f) return f;
+      if (++in_batch == kPhotosPerEntry) {
+        if (Status c = gallery.commit(batch, true); !c) return c;
+        batch = gallery.store().new_batch();
+        in_batch = 0;
+      }
+    }
   }
+  if (!batch.empty())
+    if (Status c = gallery.commit(batch, true); !c) return c;
   return r;
 }
 

@@ -66,6 +66,9 @@ struct TagExportResult {
 
 // Writes the named faces of every present photo as MWG face regions
 // (models::write_face_tags). A photo that fails is reported and the export goes on.
-Expected<TagExportResult> export_face_tags(const storage::GalleryStore& store, const TagExportOptions& options);
+// In place, a photo whose file is as the gallery last saw it (size and mtime)
+// has its record follow the rewritten file, so that the next `index` does not
+// read it again: `gallery` must be writable then.
+Expected<TagExportResult> export_face_tags(storage::Gallery& gallery, const TagExportOptions& options);
 
 }  // namespace facedex::search
