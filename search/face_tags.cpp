@@ -36,18 +36,18 @@ std::string tags_source(const storage::Photo& p) {
 
 // The record of a photo whose file export rewrote in place (only its XMP:
 // the pixels' hash stays), its face tags read as before.
-Status follow_rewritten_file(const storage::Photo& photo, storage::GalleryBatch& batch) {
+// A file that cannot be read now is left to the next index.
+void follow_rewritten_file(const storage::Photo& photo, storage::GalleryBatch& batch) {
   struct stat st;
-  if (::stat(photo.path.c_str(), &st) != 0) return Status::ok();  // the next index finds out
+  if (::stat(photo.path.c_str(), &st) != 0) return;
   auto hash = sha256_file_hex(photo.path);
-  if (!hash) return Status::ok();
+  if (!hash) return;
   storage::Photo p = photo;
   p.size = uint64_t(st.st_size);
   p.mtime_ns = mtime_ns_of(st);
   p.content_hash = *hash;
   if (photo.tags_read == tags_source(photo)) p.tags_read = tags_source(p);
   batch.update_photo(p, &photo);
-  return Status::ok();
 }
 
 std::string where(const models::FaceTag& t) {
@@ -291,7 +291,7 @@ Expected<TagExportResult> export_face_tags(storage::Gallery& gallery, const TagE
     }
     ++(written->changed ? r.written : r.unchanged);
     if (written->changed && as_stored) {
-      if (Status f = follow_rewritten_file(photo, batch); !f) return f;
+      follow_rewritten_file(photo, batch);
       if (++in_batch == kPhotosPerEntry) {
         if (Status c = gallery.commit(batch, true); !c) return c;
         batch = gallery.store().new_batch();
